@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerMigrate } from './commands/migrate.js';
+import { registerStart } from './commands/start.js';
+
+const program = new Command()
+  .name('runwarden')
+  .description('Runwarden: one honest record for every long-running operation.')
+  .showHelpAfterError();
+
+registerStart(program);
+registerMigrate(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.
+  console.error(`runwarden: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

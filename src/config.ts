@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Environment configuration (DESIGN §13). Parsed once at the edge; bad values fail with a clear message. */
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  RUNWARDEN_DATA_DIR: z.string().min(1).default('.runwarden'),
+  RUNWARDEN_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(54329),
+  RUNWARDEN_PG_RUNTIME_DIR: z.string().min(1).default('/var/lib/runwarden'),
+  RUNWARDEN_CONFIG: z.string().min(1).optional(),
+  RUNWARDEN_DEMO_PASSWORD: z.string().min(8).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  databaseUrl: string | undefined;
+  port: number;
+  dataDir: string;
+  embeddedPgPort: number;
+  embeddedRuntimeDir: string;
+  catalogModule: string | undefined;
+  demoPassword: string | undefined;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(blankToUndefined(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    port: e.PORT,
+    dataDir: path.resolve(e.RUNWARDEN_DATA_DIR),
+    embeddedPgPort: e.RUNWARDEN_PG_PORT,
+    embeddedRuntimeDir: e.RUNWARDEN_PG_RUNTIME_DIR,
+    catalogModule: e.RUNWARDEN_CONFIG,
+    demoPassword: e.RUNWARDEN_DEMO_PASSWORD,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+// An exported-but-empty variable (`DATABASE_URL=`) means "unset", as most tools treat it.
+function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    out[key] = value === undefined || value.trim() === '' ? undefined : value;
+  }
+  return out;
+}

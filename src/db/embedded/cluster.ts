@@ -1,0 +1,284 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import {
+  canTraverse,
+  locateBinaries,
+  type RunAs,
+  reachableBinaries,
+  shortHash,
+} from './binaries.js';
+import { assertPortFree, isAlive, recoverStaleCluster } from './recovery.js';
+import { postgresSystemUser } from './system-user.js';
+
+export interface EmbeddedOptions {
+  /** RUNWARDEN_DATA_DIR: the cluster lives in `<dataDir>/pg`, its password in `<dataDir>/pgpass`. */
+  dataDir: string;
+  port: number;
+  logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** Where binaries and clusters go when running as root and `dataDir` is out of the postgres user's reach. */
+  runtimeDir?: string;
+  /** Trade durability for speed (fsync off): for test clusters only. */
+  ephemeral?: boolean;
+  database?: string;
+}
+
+export interface EmbeddedCluster {
+  /** Connection URL with credentials, for this process only; never logged. */
+  url: string;
+  /** A psql command line without the password (it reads it from the pgpass file). */
+  psqlCommand: string;
+  clusterDir: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const USER = 'runwarden';
+
+/**
+ * Starts the embedded PostgreSQL cluster: creates it on first run, reuses it after, recovers from
+ * an earlier process that was killed, and stops it with a fast shutdown on `stop()`.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
+  const { logger } = options;
+  const dataDir = path.resolve(options.dataDir);
+  const database = options.database ?? 'runwarden';
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
+
+  const runAs = postgresSystemUser();
+  const runtimeDir = options.runtimeDir ?? '/var/lib/runwarden';
+  let binaries = await locateBinaries();
+  let clusterDir = path.join(dataDir, 'pg');
+  if (runAs) {
+    const reachable = await reachableBinaries(binaries, runAs, runtimeDir);
+    binaries = reachable.binaries;
+    if (reachable.copiedTo)
+      logger.info(
+        { path: reachable.copiedTo },
+        'copied PostgreSQL binaries where the postgres user can run them',
+      );
+    if (!canTraverse(dataDir, runAs)) {
+      clusterDir = path.join(runtimeDir, 'clusters', shortHash(dataDir));
+      logger.warn(
+        { dataDir, clusterDir },
+        `running as root, PostgreSQL runs as the postgres user, which cannot reach ${dataDir} ` +
+          `(a parent directory is not traversable); the cluster lives in ${clusterDir} instead. ` +
+          'Set RUNWARDEN_DATA_DIR to a reachable directory to choose the place yourself.',
+      );
+    }
+  }
+
+  const password = await ensurePassword(dataDir);
+  if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
+    logger.info({ clusterDir }, 'creating the embedded PostgreSQL cluster (first run)');
+    await initCluster(binaries.initdb, clusterDir, password, runAs);
+  }
+  const recovered = await recoverStaleCluster(clusterDir);
+  if (recovered) logger.warn({ clusterDir }, recovered);
+  await assertPortFree(options.port);
+
+  const logPath = path.join(dataDir, 'postgres.log');
+  const child = await spawnPostmaster(
+    binaries.postgres,
+    clusterDir,
+    options.port,
+    logPath,
+    runAs,
+    options.ephemeral,
+  );
+  const adminUrl = connectionUrl(password, options.port, 'postgres');
+  try {
+    await waitUntilReady(adminUrl, child, logPath);
+    await ensureDatabase(adminUrl, database);
+  } catch (error) {
+    await stopPostmaster(child);
+    throw error;
+  }
+
+  const cluster: EmbeddedCluster = {
+    url: connectionUrl(password, options.port, database),
+    psqlCommand: `PGPASSFILE=${path.join(dataDir, 'pgpass')} psql 'postgresql://${USER}@127.0.0.1:${options.port}/${database}'`,
+    clusterDir,
+    pid: child.pid ?? -1,
+    stop: () => stopPostmaster(child),
+  };
+  logger.info(
+    { clusterDir, port: options.port, postgresPid: cluster.pid },
+    `PostgreSQL ${binaries.version.split('-')[0]} data in ${clusterDir}; connect with: ${cluster.psqlCommand}`,
+  );
+  return cluster;
+}
+
+function connectionUrl(password: string, port: number, database: string): string {
+  return `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/** The password lives in a pgpass file (mode 600) so psql can use it and no log line needs it. */
+async function ensurePassword(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'pgpass');
+  const existing = await readFile(file, 'utf8').catch(() => undefined);
+  const stored = existing?.trim().split(':').at(-1);
+  if (stored) return stored;
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `127.0.0.1:*:*:${USER}:${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+async function initCluster(
+  initdb: string,
+  clusterDir: string,
+  password: string,
+  runAs?: RunAs,
+): Promise<void> {
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  // initdb reads the password from a file the postgres user can open; removed right after.
+  const pwfile = path.join(tmpdir(), `runwarden-pw-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (runAs) {
+    await chown(clusterDir, runAs.uid, runAs.gid);
+    await chown(pwfile, runAs.uid, runAs.gid);
+  }
+  try {
+    const output = await run(
+      initdb,
+      [
+        `--pgdata=${clusterDir}`,
+        `--username=${USER}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
+      runAs,
+    );
+    if (output.code !== 0) {
+      throw new Error(
+        `initdb failed for ${clusterDir} (exit ${output.code}): ${output.text.slice(-2000)}`,
+      );
+    }
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
+async function spawnPostmaster(
+  postgres: string,
+  clusterDir: string,
+  port: number,
+  logPath: string,
+  runAs: RunAs | undefined,
+  ephemeral = false,
+): Promise<ChildProcess> {
+  const log = await open(logPath, 'a', 0o644);
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    'unix_socket_directories=',
+    'max_connections=300',
+    ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
+  ];
+  try {
+    // Its own process group: a terminal's Ctrl-C reaches only us, and we stop PostgreSQL last,
+    // after everything that still needs the database has finished.
+    return spawn(
+      postgres,
+      ['-D', clusterDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
+      {
+        ...runAs,
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd],
+        env: { ...process.env, LC_ALL: 'C' },
+      },
+    );
+  } finally {
+    await log.close();
+  }
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `PostgreSQL exited during start-up. Its log (${logPath}) ends with:\n${await tail(logPath)}`,
+      );
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return;
+    } catch (error) {
+      lastError = error;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    await delay(100);
+  }
+  throw new Error(
+    `PostgreSQL did not accept connections within 60 s (${String(lastError)}); see ${logPath}`,
+  );
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (found.rowCount === 0)
+      await client.query(`create database ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function stopPostmaster(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (!pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid) && Date.now() < deadline) {
+    await Promise.race([exited, delay(100)]);
+  }
+  if (isAlive(pid)) {
+    child.kill('SIGQUIT'); // immediate shutdown; the next start recovers from WAL
+    await exited;
+  }
+}
+
+async function run(
+  command: string,
+  args: string[],
+  runAs?: RunAs,
+): Promise<{ code: number; text: string }> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...runAs, env: { ...process.env, LC_ALL: 'C' } });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, text }));
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return await stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function tail(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').slice(-15).join('\n');
+}

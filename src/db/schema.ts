@@ -1,0 +1,173 @@
+import type {
+  ColumnType,
+  Generated,
+  Insertable,
+  JSONColumnType,
+  Selectable,
+  Updateable,
+} from 'kysely';
+import type { SummaryCounts } from '../domain/counts.js';
+import type {
+  Reconciliation,
+  RunEventKind,
+  RunFailure,
+  RunOutcome,
+  RunStatus,
+} from '../domain/run.js';
+
+/** timestamptz: read as Date, written as Date (or an ISO string in raw SQL). */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
+/** jsonb written as JSON text (pg would turn a JS array into a PostgreSQL array). */
+type DefaultedJson<T> = ColumnType<T, string | undefined, string>;
+
+export type TenantStatus = 'active' | 'inactive';
+export type Role = 'owner' | 'manager' | 'operator' | 'readonly';
+
+export interface WorkspacesTable {
+  id: string;
+  slug: string;
+  name: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface TenantsTable {
+  id: string;
+  workspace_id: string;
+  slug: string;
+  name: string;
+  status: ColumnType<TenantStatus, TenantStatus | undefined, TenantStatus>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  /** scrypt hash in `scrypt$N$r$p$salt$hash` form; null for accounts that cannot log in. */
+  password_hash: string | null;
+  /** System-plane capabilities (`system.ops.view`, `system.ops.triage`). */
+  platform_capabilities: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface MembershipsTable {
+  id: string;
+  workspace_id: string;
+  user_id: string;
+  role: Role;
+  /** null: every tenant of the workspace; otherwise only these tenants. */
+  tenant_ids: string[] | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface OperationRunsTable {
+  /** uuid v7, time-ordered; the canonical id in every link. */
+  id: string;
+  workspace_id: string;
+  /** null for workspace-level operations. */
+  tenant_id: string | null;
+  /** Registered operation type, e.g. `inventory.sync`. */
+  type: string;
+  status: ColumnType<RunStatus, RunStatus | undefined, RunStatus>;
+  /** `pending` until completed. */
+  outcome: ColumnType<RunOutcome, RunOutcome | undefined, RunOutcome>;
+  /** sha256 of {type, workspace, tenant, identity inputs}; decides reuse while active. */
+  identity_hash: string;
+  input: DefaultedJson<Record<string, unknown>>;
+  /** null for system and scheduled runs. */
+  initiator_user_id: string | null;
+  summary_counts: DefaultedJson<SummaryCounts>;
+  progress_processed: number | null;
+  progress_total: number | null;
+  /** Sanitized `{code, message}` entries, oldest first. */
+  failures: DefaultedJson<RunFailure[]>;
+  /** Related links and domain references (e.g. `restoreRunId`). */
+  context: DefaultedJson<Record<string, unknown>>;
+  /** Attempts started so far. */
+  attempt: Generated<number>;
+  /** The worker process running it; null unless running. */
+  worker_id: string | null;
+  /** graphile-worker job id (bigint, read as a string). */
+  queue_job_id: string | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  last_heartbeat_at: NullableTimestamp;
+  updated_at: Timestamp;
+  /** Set only when the reconciler (or an adapter) force-completed the run. */
+  reconciliation: ColumnType<Reconciliation | null, string | null | undefined, string | null>;
+  cancel_requested_at: NullableTimestamp;
+  /** The run this one retries (system-plane triage). */
+  retry_of: string | null;
+}
+
+export interface RunEventsTable {
+  id: Generated<string>;
+  run_id: string;
+  kind: RunEventKind;
+  at: Timestamp;
+  payload: DefaultedJson<Record<string, unknown>>;
+}
+
+export interface WorkersTable {
+  /** Runwarden worker process id (host:pid:random). */
+  id: string;
+  host: string;
+  pid: number;
+  /** The graphile-worker ids this process runs under, for `forceUnlockWorkers`. */
+  queue_worker_ids: ColumnType<string[], string[] | undefined, string[]>;
+  started_at: Timestamp;
+  last_seen_at: Timestamp;
+  stopped_at: NullableTimestamp;
+}
+
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  run_id: string;
+  title: string;
+  body: string;
+  link: string;
+  created_at: Timestamp;
+  read_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Timestamp;
+  actor_user_id: string | null;
+  /** `user`, `token` or `system`. */
+  actor_kind: string;
+  action: string;
+  workspace_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  details: DefaultedJson<Record<string, unknown>>;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  tenants: TenantsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  operation_runs: OperationRunsTable;
+  run_events: RunEventsTable;
+  workers: WorkersTable;
+  notifications: NotificationsTable;
+  audit_log: AuditLogTable;
+}
+
+export type RunRow = Selectable<OperationRunsTable>;
+export type NewRunRow = Insertable<OperationRunsTable>;
+export type RunUpdate = Updateable<OperationRunsTable>;
+export type RunEventRow = Selectable<RunEventsTable>;
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type TenantRow = Selectable<TenantsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type MembershipRow = Selectable<MembershipsTable>;

@@ -1,0 +1,75 @@
+import type { RunFailure } from './run.js';
+
+export const MAX_FAILURE_MESSAGE = 500;
+const CODE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
+
+// Order matters: structured secrets first (connection strings, JWTs), then generic pairs.
+const REDACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  // scheme://user:password@host → keep user and host, drop the password
+  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s@/]+)@/gi, '$1$2:[redacted]@'],
+  [/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, 'Bearer [redacted]'],
+  [/\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, 'Basic [redacted]'],
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
+  // well-known API key shapes: Stripe/OpenAI-style sk-/pk-, GitHub, Slack, AWS, Google, ours
+  [/\b(?:sk|pk|rk)[-_](?:live|test|proj)?[-_]?[A-Za-z0-9]{16,}\b/g, '[redacted-key]'],
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, '[redacted-key]'],
+  [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/g, '[redacted-key]'],
+  [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, '[redacted-key]'],
+  [/\bAIza[0-9A-Za-z_-]{30,}\b/g, '[redacted-key]'],
+  [/\brw_[A-Za-z0-9_-]{16,}\b/g, '[redacted-key]'],
+  // key=value, key: value and "key":"value" pairs for secret-ish names
+  [
+    /\b((?:[a-z0-9_-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth))("?\s*[=:]\s*"?)([^\s"'&;,}]+)/gi,
+    '$1$2[redacted]',
+  ],
+  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]'],
+];
+
+// "    at fn (file:line:col)" and "at file:line:col" frames, as V8 and most runtimes print them
+const STACK_FRAME = /^\s*at\s+(?:.+\(.*:\d+:\d+\)|\S+:\d+:\d+|.*\(native\)|.*\(<anonymous>\))\s*$/;
+
+/** Removes secrets, personal data and stack frames from free text and caps its length. */
+export function sanitizeMessage(text: string): string {
+  const withoutFrames = text
+    .split(/\r?\n/)
+    .filter((line) => !STACK_FRAME.test(line))
+    .join('\n');
+  let clean = withoutFrames;
+  for (const [pattern, replacement] of REDACTIONS) clean = clean.replace(pattern, replacement);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  clean = clean.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ').trim();
+  if (clean.length === 0) return 'No details were given.';
+  return clean.length > MAX_FAILURE_MESSAGE ? `${clean.slice(0, MAX_FAILURE_MESSAGE - 1)}…` : clean;
+}
+
+/**
+ * Turns whatever a handler threw or reported into a storable `{code, message}`. The code is kept
+ * when it is a stable dotted identifier, otherwise `fallbackCode` is used.
+ */
+export function sanitizeFailure(raw: unknown, fallbackCode = 'handler.error'): RunFailure {
+  const { code, message } = describeFailure(raw);
+  const stableCode =
+    typeof code === 'string' && code.length <= 64 && CODE_PATTERN.test(code) ? code : fallbackCode;
+  return { code: stableCode, message: sanitizeMessage(message) };
+}
+
+function describeFailure(raw: unknown): { code: unknown; message: string } {
+  if (raw instanceof Error) {
+    return { code: (raw as Error & { code?: unknown }).code, message: raw.message || raw.name };
+  }
+  if (typeof raw === 'string') return { code: undefined, message: raw };
+  if (raw !== null && typeof raw === 'object') {
+    const record = raw as Record<string, unknown>;
+    const message = typeof record.message === 'string' ? record.message : safeStringify(raw);
+    return { code: record.code, message };
+  }
+  return { code: undefined, message: String(raw) };
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
