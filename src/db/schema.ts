@@ -1,11 +1,4 @@
-import type {
-  ColumnType,
-  Generated,
-  Insertable,
-  JSONColumnType,
-  Selectable,
-  Updateable,
-} from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { SummaryCounts } from '../domain/counts.js';
 import type {
   Reconciliation,

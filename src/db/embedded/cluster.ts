@@ -135,7 +135,9 @@ async function initCluster(
   password: string,
   runAs?: RunAs,
 ): Promise<void> {
-  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  // Parents stay traversable (recursive mkdir would give them the cluster's 0700 too).
+  await mkdir(path.dirname(clusterDir), { recursive: true, mode: 0o755 });
+  await mkdir(clusterDir, { mode: 0o700 });
   // initdb reads the password from a file the postgres user can open; removed right after.
   const pwfile = path.join(tmpdir(), `runwarden-pw-${randomBytes(6).toString('hex')}`);
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });

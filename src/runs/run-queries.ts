@@ -1,0 +1,245 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, NewRunRow, RunRow } from '../db/schema.js';
+import type { SummaryCounts } from '../domain/counts.js';
+import type { Reconciliation, RunEventKind, RunFailure, RunOutcome } from '../domain/run.js';
+
+// One statement per operation. Every transition names the states it expects in its `where`;
+// an empty result means someone else moved the run first, and the service re-reads it.
+
+type Executor = Kysely<Database>;
+
+const ACTIVE = ['queued', 'running'] as const;
+
+const jsonb = (value: unknown) => sql<never>`${JSON.stringify(value)}::jsonb`;
+
+export async function insertRunUnlessActive(
+  db: Executor,
+  row: NewRunRow,
+): Promise<RunRow | undefined> {
+  // No conflict target: the only unique index an insert with a fresh uuid v7 can hit is the
+  // partial identity index, so "conflict" means "an active run with this identity exists".
+  return await db
+    .insertInto('operation_runs')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findActiveByIdentity(
+  db: Executor,
+  key: { workspaceId: string; tenantId: string | null; type: string; identityHash: string },
+): Promise<RunRow | undefined> {
+  let query = db
+    .selectFrom('operation_runs')
+    .selectAll()
+    .where('workspace_id', '=', key.workspaceId)
+    .where('type', '=', key.type)
+    .where('identity_hash', '=', key.identityHash)
+    .where('status', 'in', ACTIVE);
+  query =
+    key.tenantId === null
+      ? query.where('tenant_id', 'is', null)
+      : query.where('tenant_id', '=', key.tenantId);
+  return await query.executeTakeFirst();
+}
+
+export async function findRun(db: Executor, id: string): Promise<RunRow | undefined> {
+  return await db.selectFrom('operation_runs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function markRunning(
+  db: Executor,
+  id: string,
+  workerId: string,
+  now: Date,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set((eb) => ({
+      status: 'running',
+      attempt: eb('attempt', '+', 1),
+      worker_id: workerId,
+      started_at: eb.fn.coalesce('started_at', eb.val(now)),
+      last_heartbeat_at: now,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .where('cancel_requested_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function touchHeartbeat(
+  db: Executor,
+  id: string,
+  now: Date,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set({ last_heartbeat_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', ACTIVE)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** One statement per worker process per interval: every run it is running is alive. */
+export async function touchWorkerHeartbeats(
+  db: Executor,
+  workerId: string,
+  now: Date,
+): Promise<number> {
+  const result = await db
+    .updateTable('operation_runs')
+    .set({ last_heartbeat_at: now })
+    .where('worker_id', '=', workerId)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function setProgress(
+  db: Executor,
+  id: string,
+  progress: { processed: number; total: number | null },
+  now: Date,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set({
+      progress_processed: progress.processed,
+      progress_total: progress.total,
+      last_heartbeat_at: now,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', ACTIVE)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Adds to existing counts in one statement (no read-modify-write race between two writers). */
+export async function incrementCounts(
+  db: Executor,
+  id: string,
+  counts: SummaryCounts,
+  now: Date,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set({
+      summary_counts: sql<string>`(
+        select coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
+        from (
+          select key, sum(value::numeric) as total
+          from (
+            select key, value from jsonb_each_text(operation_runs.summary_counts)
+            union all
+            select key, value from jsonb_each_text(${JSON.stringify(counts)}::jsonb)
+          ) merged
+          group by key
+        ) summed)`,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', ACTIVE)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function requeueAfterFailure(
+  db: Executor,
+  id: string,
+  failure: RunFailure,
+  now: Date,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set({
+      status: 'queued',
+      worker_id: null,
+      failures: sql<string>`failures || ${jsonb([failure])}`,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export interface CompletionFields {
+  outcome: Exclude<RunOutcome, 'pending'>;
+  counts: SummaryCounts;
+  failures: RunFailure[];
+  reconciliation?: Reconciliation;
+}
+
+export interface CompletionGuard {
+  /** Only when the run is in this state (default: any active state). */
+  status?: 'queued' | 'running';
+  /** Only when no heartbeat arrived after this instant (the reconciler's evidence still holds). */
+  noHeartbeatAfter?: Date | null;
+}
+
+export async function completeRun(
+  db: Executor,
+  id: string,
+  fields: CompletionFields,
+  now: Date,
+  guard: CompletionGuard = {},
+): Promise<RunRow | undefined> {
+  let query = db
+    .updateTable('operation_runs')
+    .set({
+      status: 'completed',
+      outcome: fields.outcome,
+      summary_counts: sql<string>`summary_counts || ${jsonb(fields.counts)}`,
+      failures: sql<string>`failures || ${jsonb(fields.failures)}`,
+      reconciliation: fields.reconciliation ? JSON.stringify(fields.reconciliation) : null,
+      worker_id: null,
+      completed_at: now,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', guard.status ? [guard.status] : ACTIVE);
+  if (guard.noHeartbeatAfter !== undefined) {
+    const after = guard.noHeartbeatAfter;
+    query =
+      after === null
+        ? query.where('last_heartbeat_at', 'is', null)
+        : query.where((eb) =>
+            eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<=', after)]),
+          );
+  }
+  return await query.returningAll().executeTakeFirst();
+}
+
+export async function flagCancelRequested(
+  db: Executor,
+  id: string,
+  now: Date,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set({ cancel_requested_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .where('cancel_requested_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function insertEvent(
+  db: Executor,
+  runId: string,
+  kind: RunEventKind,
+  at: Date,
+  payload: Record<string, unknown> = {},
+): Promise<void> {
+  await db
+    .insertInto('run_events')
+    .values({ run_id: runId, kind, at, payload: JSON.stringify(payload) })
+    .execute();
+}

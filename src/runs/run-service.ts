@@ -1,0 +1,345 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, RunRow } from '../db/schema.js';
+import { type SummaryCounts, validateCounts } from '../domain/counts.js';
+import { RunwardenError } from '../domain/errors.js';
+import { identityHash } from '../domain/identity.js';
+import type { ReasonCode } from '../domain/reason-codes.js';
+import {
+  type Clock,
+  type Reconciliation,
+  type RunFailure,
+  systemClock,
+  type TerminalOutcome,
+} from '../domain/run.js';
+import { sanitizeFailure } from '../domain/sanitize.js';
+import { uuidv7 } from '../domain/uuid.js';
+import * as q from './run-queries.js';
+
+export interface StartRun {
+  workspaceId: string;
+  tenantId: string | null;
+  type: string;
+  /** The type's identity inputs: what makes two starts "the same". */
+  identity: unknown;
+  input: Record<string, unknown>;
+  initiatorUserId: string | null;
+  context?: Record<string, unknown>;
+  retryOf?: string | null;
+}
+
+/** Why a transition did not happen. `already_terminal` is the no-op of repeating a transition. */
+export type NotMovedReason = 'already_terminal' | 'not_found' | 'wrong_state';
+
+/** A compare-and-set result: either we moved the run, or here is how it stands now. */
+export type Transition =
+  | { moved: true; run: RunRow }
+  | { moved: false; reason: NotMovedReason; run: RunRow | undefined };
+
+export interface CallOptions {
+  /** Run inside the caller's transaction (e.g. the start path enqueues its job in it). */
+  trx?: Transaction<Database>;
+}
+
+export interface CompleteRun {
+  outcome: TerminalOutcome;
+  counts?: unknown;
+  failures?: unknown[];
+}
+
+export interface ForceFail {
+  reasonCode: ReasonCode;
+  /** Operator-safe explanation stored as the run's failure message. */
+  message: string;
+  thresholdSeconds: number;
+  evidence: Record<string, unknown>;
+  source: string;
+  /** Transition only if the run is still in the state the evidence was read from. */
+  expect?: q.CompletionGuard;
+}
+
+export interface RunServiceDeps {
+  db: Kysely<Database>;
+  clock?: Clock;
+}
+
+const MAX_PROGRESS = 2_147_483_647;
+
+/**
+ * The only writer of run state (DESIGN §3). Every transition is a compare-and-set update that
+ * writes its `run_events` row in the same transaction; a terminal run is never changed again.
+ */
+export class RunService {
+  readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
+
+  constructor(deps: RunServiceDeps) {
+    this.#db = deps.db;
+    this.#clock = deps.clock ?? systemClock;
+  }
+
+  /** Creates a queued run, or returns the active run with the same identity (`reused: true`). */
+  async createOrReuse(
+    start: StartRun,
+    options: CallOptions = {},
+  ): Promise<{ run: RunRow; reused: boolean }> {
+    const now = this.#clock();
+    const key = {
+      workspaceId: start.workspaceId,
+      tenantId: start.tenantId,
+      type: start.type,
+      identityHash: identityHash({ ...start, identity: start.identity }),
+    };
+    return await this.#inTransaction(options, async (trx) => {
+      // Bounded: each loop means the active run we collided with finished in between.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const created = await q.insertRunUnlessActive(trx, {
+          id: uuidv7(now.getTime()),
+          workspace_id: key.workspaceId,
+          tenant_id: key.tenantId,
+          type: key.type,
+          identity_hash: key.identityHash,
+          input: JSON.stringify(start.input),
+          initiator_user_id: start.initiatorUserId,
+          context: JSON.stringify(start.context ?? {}),
+          retry_of: start.retryOf ?? null,
+          created_at: now,
+          updated_at: now,
+        });
+        if (created) {
+          await q.insertEvent(trx, created.id, 'created', now, {
+            initiatorUserId: start.initiatorUserId,
+          });
+          return { run: created, reused: false };
+        }
+        const active = await q.findActiveByIdentity(trx, key);
+        if (active) {
+          await q.insertEvent(trx, active.id, 'start_reused', now, {
+            initiatorUserId: start.initiatorUserId,
+          });
+          return { run: active, reused: true };
+        }
+      }
+      throw new RunwardenError(
+        'conflict',
+        `could not start ${start.type}: its active run kept changing, try again`,
+      );
+    });
+  }
+
+  async markRunning(
+    id: string,
+    worker: { workerId: string },
+    options: CallOptions = {},
+  ): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, async (trx) => {
+      const run = await q.markRunning(trx, id, worker.workerId, now);
+      if (run)
+        await q.insertEvent(trx, id, 'running', now, {
+          attempt: run.attempt,
+          workerId: worker.workerId,
+        });
+      return run;
+    });
+  }
+
+  /** Evidence of life for one run (external runs report it while queued, too). */
+  async heartbeat(id: string, options: CallOptions = {}): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, (trx) => q.touchHeartbeat(trx, id, now));
+  }
+
+  /** One statement for all runs a worker process is running; returns how many it touched. */
+  async heartbeatWorker(workerId: string, options: CallOptions = {}): Promise<number> {
+    return await q.touchWorkerHeartbeats(options.trx ?? this.#db, workerId, this.#clock());
+  }
+
+  async reportProgress(
+    id: string,
+    progress: { processed: number; total?: number | null },
+    options: CallOptions = {},
+  ): Promise<Transition> {
+    const checked = validateProgress(progress);
+    const now = this.#clock();
+    return await this.#transition(options, id, (trx) => q.setProgress(trx, id, checked, now));
+  }
+
+  /** Adds to the run's counts (`{items: 3}` twice → `{items: 6}`). */
+  async addCounts(id: string, counts: unknown, options: CallOptions = {}): Promise<Transition> {
+    const valid = validateCounts(counts);
+    const now = this.#clock();
+    return await this.#transition(options, id, (trx) =>
+      withCountsCheck(() => q.incrementCounts(trx, id, valid, now)),
+    );
+  }
+
+  /** A failed attempt that will be retried: back to `queued`, failure kept (sanitized). */
+  async recordAttemptFailure(
+    id: string,
+    error: unknown,
+    options: CallOptions = {},
+  ): Promise<Transition> {
+    const failure = sanitizeFailure(error);
+    const now = this.#clock();
+    return await this.#transition(options, id, async (trx) => {
+      const run = await q.requeueAfterFailure(trx, id, failure, now);
+      if (run)
+        await q.insertEvent(trx, id, 'attempt_failed', now, {
+          attempt: run.attempt,
+          code: failure.code,
+        });
+      return run;
+    });
+  }
+
+  async complete(id: string, result: CompleteRun, options: CallOptions = {}): Promise<Transition> {
+    const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
+    const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
+    const now = this.#clock();
+    return await this.#transition(options, id, async (trx) => {
+      const run = await withCountsCheck(() =>
+        q.completeRun(trx, id, { outcome: result.outcome, counts, failures }, now),
+      );
+      if (run) await q.insertEvent(trx, id, 'completed', now, { outcome: result.outcome });
+      return run;
+    });
+  }
+
+  /**
+   * Cancel is cooperative: a queued run is cancelled at once; a running run gets its
+   * `cancel_requested_at` flag and ends `cancelled` when its handler observes the signal.
+   */
+  async requestCancel(
+    id: string,
+    by: { userId: string | null },
+    options: CallOptions = {},
+  ): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
+    const now = this.#clock();
+    const failure: RunFailure = { code: 'run.cancelled', message: 'Cancelled before it started.' };
+    let effect: 'cancelled' | 'cancel_requested' | undefined;
+    const transition = await this.#transition(options, id, async (trx) => {
+      const cancelled = await q.completeRun(
+        trx,
+        id,
+        { outcome: 'cancelled', counts: {}, failures: [failure] },
+        now,
+        {
+          status: 'queued',
+        },
+      );
+      if (cancelled) {
+        effect = 'cancelled';
+        await q.insertEvent(trx, id, 'cancel_requested', now, { userId: by.userId });
+        await q.insertEvent(trx, id, 'completed', now, { outcome: 'cancelled' });
+        return cancelled;
+      }
+      const flagged = await q.flagCancelRequested(trx, id, now);
+      if (flagged) {
+        effect = 'cancel_requested';
+        await q.insertEvent(trx, id, 'cancel_requested', now, { userId: by.userId });
+      }
+      return flagged;
+    });
+    return effect ? { ...transition, effect } : transition;
+  }
+
+  /** The reconciler's transition: completed/failed with the evidence that justified it. */
+  async forceFail(id: string, fail: ForceFail, options: CallOptions = {}): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, async (trx) => {
+      const before = await q.findRun(trx, id);
+      const reconciliation: Reconciliation = {
+        reasonCode: fail.reasonCode,
+        detectedAt: now.toISOString(),
+        thresholdSeconds: fail.thresholdSeconds,
+        lastHeartbeatAt: before?.last_heartbeat_at?.toISOString() ?? null,
+        evidence: fail.evidence,
+        source: fail.source,
+      };
+      const failure = sanitizeFailure({ code: fail.reasonCode, message: fail.message });
+      const run = await q.completeRun(
+        trx,
+        id,
+        { outcome: 'failed', counts: {}, failures: [failure], reconciliation },
+        now,
+        fail.expect,
+      );
+      if (run) await q.insertEvent(trx, id, 'reconciled', now, { reasonCode: fail.reasonCode });
+      return run;
+    });
+  }
+
+  async get(id: string, options: CallOptions = {}): Promise<RunRow | undefined> {
+    return await q.findRun(options.trx ?? this.#db, id);
+  }
+
+  async #transition(
+    options: CallOptions,
+    id: string,
+    apply: (trx: Kysely<Database>) => Promise<RunRow | undefined>,
+  ): Promise<Transition> {
+    return await this.#inTransaction(options, async (trx) => {
+      const moved = await apply(trx);
+      if (moved) return { moved: true, run: moved };
+      const current = await q.findRun(trx, id);
+      if (!current) return { moved: false, reason: 'not_found', run: undefined };
+      return {
+        moved: false,
+        reason: current.status === 'completed' ? 'already_terminal' : 'wrong_state',
+        run: current,
+      };
+    });
+  }
+
+  async #inTransaction<T>(
+    options: CallOptions,
+    work: (trx: Kysely<Database>) => Promise<T>,
+  ): Promise<T> {
+    if (options.trx) return await work(options.trx);
+    return await this.#db.transaction().execute(work);
+  }
+}
+
+function validateProgress(progress: { processed: number; total?: number | null }): {
+  processed: number;
+  total: number | null;
+} {
+  const { processed } = progress;
+  const total = progress.total ?? null;
+  const isCount = (n: unknown) =>
+    typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_PROGRESS;
+  if (!isCount(processed)) {
+    throw new RunwardenError(
+      'invalid_progress',
+      `progress.processed must be an integer from 0 to ${MAX_PROGRESS}`,
+    );
+  }
+  if (total !== null && !isCount(total)) {
+    throw new RunwardenError(
+      'invalid_progress',
+      `progress.total must be an integer from 0 to ${MAX_PROGRESS}`,
+    );
+  }
+  if (total !== null && processed > total) {
+    throw new RunwardenError(
+      'invalid_progress',
+      `progress.processed (${processed}) exceeds progress.total (${total})`,
+    );
+  }
+  return { processed, total };
+}
+
+/** The database's counts check (a merge past 64 keys or 2^53) surfaces as `invalid_counts`. */
+async function withCountsCheck<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const pgError = error as { code?: string; constraint?: string };
+    if (pgError.code === '23514' && pgError.constraint === 'operation_runs_counts_check') {
+      throw new RunwardenError('invalid_counts', 'the merged counts would exceed 64 keys or 2^53', {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
