@@ -1,10 +1,12 @@
-import { type Kysely, sql } from 'kysely';
+import { type Compilable, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, NewRunRow, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunEventKind, RunFailure, RunOutcome } from '../domain/run.js';
 
 // One statement per operation. Every transition names the states it expects in its `where`;
 // an empty result means someone else moved the run first, and the service re-reads it.
+// A transition and its `run_events` row are one statement (a data-modifying CTE): atomic
+// without a transaction of its own, and one round trip on the hot path.
 
 type Executor = Kysely<Database>;
 
@@ -12,23 +14,64 @@ const ACTIVE = ['queued', 'running'] as const;
 
 const jsonb = (value: unknown) => sql<never>`${JSON.stringify(value)}::jsonb`;
 
+export interface EventSpec {
+  kind: RunEventKind;
+  /** A JSON value, or SQL over the moved row's columns (e.g. `jsonb_build_object('attempt', attempt)`). */
+  payload?: Record<string, unknown> | RawBuilder<unknown>;
+}
+
+/** Runs `mutation` (returning the run row) and appends `events` for the row it returns. */
+async function withEvents(
+  db: Executor,
+  mutation: Compilable<unknown>,
+  at: Date,
+  events: EventSpec[],
+): Promise<RunRow | undefined> {
+  const payloadOf = (e: EventSpec) =>
+    e.payload === undefined ? sql`'{}'::jsonb` : isRaw(e.payload) ? e.payload : jsonb(e.payload);
+  const rows = sql.join(
+    events.map(
+      (e) =>
+        sql`select moved.id, ${sql.lit(e.kind)}::text, ${at.toISOString()}::timestamptz, ${payloadOf(e)} from moved`,
+    ),
+    sql` union all `,
+  );
+  const result = await sql<RunRow>`
+    with moved as (${mutation}),
+    event as (insert into run_events (run_id, kind, at, payload) ${rows})
+    select * from moved`.execute(db);
+  return result.rows[0];
+}
+
+function isRaw(value: unknown): value is RawBuilder<unknown> {
+  return typeof value === 'object' && value !== null && 'toOperationNode' in value;
+}
+
 export async function insertRunUnlessActive(
   db: Executor,
   row: NewRunRow,
+  event: EventSpec,
 ): Promise<RunRow | undefined> {
   // No conflict target: the only unique index an insert with a fresh uuid v7 can hit is the
   // partial identity index, so "conflict" means "an active run with this identity exists".
-  return await db
+  const insert = db
     .insertInto('operation_runs')
     .values(row)
     .onConflict((oc) => oc.doNothing())
-    .returningAll()
-    .executeTakeFirst();
+    .returningAll();
+  return await withEvents(
+    db,
+    insert,
+    row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+    [event],
+  );
 }
 
-export async function findActiveByIdentity(
+export async function reuseActiveByIdentity(
   db: Executor,
   key: { workspaceId: string; tenantId: string | null; type: string; identityHash: string },
+  at: Date,
+  event: EventSpec,
 ): Promise<RunRow | undefined> {
   let query = db
     .selectFrom('operation_runs')
@@ -41,7 +84,7 @@ export async function findActiveByIdentity(
     key.tenantId === null
       ? query.where('tenant_id', 'is', null)
       : query.where('tenant_id', '=', key.tenantId);
-  return await query.executeTakeFirst();
+  return await withEvents(db, query, at, [event]);
 }
 
 export async function findRun(db: Executor, id: string): Promise<RunRow | undefined> {
@@ -54,7 +97,7 @@ export async function markRunning(
   workerId: string,
   now: Date,
 ): Promise<RunRow | undefined> {
-  return await db
+  const update = db
     .updateTable('operation_runs')
     .set((eb) => ({
       status: 'running',
@@ -67,8 +110,13 @@ export async function markRunning(
     .where('id', '=', id)
     .where('status', '=', 'queued')
     .where('cancel_requested_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+    .returningAll();
+  return await withEvents(db, update, now, [
+    {
+      kind: 'running',
+      payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
+    },
+  ]);
 }
 
 export async function touchHeartbeat(
@@ -155,7 +203,7 @@ export async function requeueAfterFailure(
   failure: RunFailure,
   now: Date,
 ): Promise<RunRow | undefined> {
-  return await db
+  const update = db
     .updateTable('operation_runs')
     .set({
       status: 'queued',
@@ -165,15 +213,21 @@ export async function requeueAfterFailure(
     })
     .where('id', '=', id)
     .where('status', '=', 'running')
-    .returningAll()
-    .executeTakeFirst();
+    .returningAll();
+  return await withEvents(db, update, now, [
+    {
+      kind: 'attempt_failed',
+      payload: sql`jsonb_build_object('attempt', attempt, 'code', ${failure.code}::text)`,
+    },
+  ]);
 }
 
 export interface CompletionFields {
   outcome: Exclude<RunOutcome, 'pending'>;
   counts: SummaryCounts;
   failures: RunFailure[];
-  reconciliation?: Reconciliation;
+  /** Reconciliation metadata; `lastHeartbeatAt` is filled from the row as it was. */
+  reconciliation?: Omit<Reconciliation, 'lastHeartbeatAt'>;
 }
 
 export interface CompletionGuard {
@@ -188,16 +242,20 @@ export async function completeRun(
   id: string,
   fields: CompletionFields,
   now: Date,
+  events: EventSpec[],
   guard: CompletionGuard = {},
 ): Promise<RunRow | undefined> {
-  let query = db
+  let update = db
     .updateTable('operation_runs')
     .set({
       status: 'completed',
       outcome: fields.outcome,
       summary_counts: sql<string>`summary_counts || ${jsonb(fields.counts)}`,
       failures: sql<string>`failures || ${jsonb(fields.failures)}`,
-      reconciliation: fields.reconciliation ? JSON.stringify(fields.reconciliation) : null,
+      reconciliation: fields.reconciliation
+        ? sql<string>`${jsonb(fields.reconciliation)} || jsonb_build_object('lastHeartbeatAt',
+            to_char(last_heartbeat_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`
+        : null,
       worker_id: null,
       completed_at: now,
       updated_at: now,
@@ -206,40 +264,28 @@ export async function completeRun(
     .where('status', 'in', guard.status ? [guard.status] : ACTIVE);
   if (guard.noHeartbeatAfter !== undefined) {
     const after = guard.noHeartbeatAfter;
-    query =
+    update =
       after === null
-        ? query.where('last_heartbeat_at', 'is', null)
-        : query.where((eb) =>
+        ? update.where('last_heartbeat_at', 'is', null)
+        : update.where((eb) =>
             eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<=', after)]),
           );
   }
-  return await query.returningAll().executeTakeFirst();
+  return await withEvents(db, update.returningAll(), now, events);
 }
 
 export async function flagCancelRequested(
   db: Executor,
   id: string,
   now: Date,
+  event: EventSpec,
 ): Promise<RunRow | undefined> {
-  return await db
+  const update = db
     .updateTable('operation_runs')
     .set({ cancel_requested_at: now, updated_at: now })
     .where('id', '=', id)
     .where('status', '=', 'running')
     .where('cancel_requested_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-export async function insertEvent(
-  db: Executor,
-  runId: string,
-  kind: RunEventKind,
-  at: Date,
-  payload: Record<string, unknown> = {},
-): Promise<void> {
-  await db
-    .insertInto('run_events')
-    .values({ run_id: runId, kind, at, payload: JSON.stringify(payload) })
-    .execute();
+    .returningAll();
+  return await withEvents(db, update, now, [event]);
 }

@@ -4,13 +4,7 @@ import { type SummaryCounts, validateCounts } from '../domain/counts.js';
 import { RunwardenError } from '../domain/errors.js';
 import { identityHash } from '../domain/identity.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
-import {
-  type Clock,
-  type Reconciliation,
-  type RunFailure,
-  systemClock,
-  type TerminalOutcome,
-} from '../domain/run.js';
+import { type Clock, type RunFailure, systemClock, type TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import { uuidv7 } from '../domain/uuid.js';
 import * as q from './run-queries.js';
@@ -83,16 +77,19 @@ export class RunService {
     options: CallOptions = {},
   ): Promise<{ run: RunRow; reused: boolean }> {
     const now = this.#clock();
+    const db = options.trx ?? this.#db;
     const key = {
       workspaceId: start.workspaceId,
       tenantId: start.tenantId,
       type: start.type,
-      identityHash: identityHash({ ...start, identity: start.identity }),
+      identityHash: identityHash(start),
     };
-    return await this.#inTransaction(options, async (trx) => {
-      // Bounded: each loop means the active run we collided with finished in between.
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const created = await q.insertRunUnlessActive(trx, {
+    const payload = { initiatorUserId: start.initiatorUserId };
+    // Bounded: each loop means the active run we collided with finished in between.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const created = await q.insertRunUnlessActive(
+        db,
+        {
           id: uuidv7(now.getTime()),
           workspace_id: key.workspaceId,
           tenant_id: key.tenantId,
@@ -104,26 +101,17 @@ export class RunService {
           retry_of: start.retryOf ?? null,
           created_at: now,
           updated_at: now,
-        });
-        if (created) {
-          await q.insertEvent(trx, created.id, 'created', now, {
-            initiatorUserId: start.initiatorUserId,
-          });
-          return { run: created, reused: false };
-        }
-        const active = await q.findActiveByIdentity(trx, key);
-        if (active) {
-          await q.insertEvent(trx, active.id, 'start_reused', now, {
-            initiatorUserId: start.initiatorUserId,
-          });
-          return { run: active, reused: true };
-        }
-      }
-      throw new RunwardenError(
-        'conflict',
-        `could not start ${start.type}: its active run kept changing, try again`,
+        },
+        { kind: 'created', payload },
       );
-    });
+      if (created) return { run: created, reused: false };
+      const active = await q.reuseActiveByIdentity(db, key, now, { kind: 'start_reused', payload });
+      if (active) return { run: active, reused: true };
+    }
+    throw new RunwardenError(
+      'conflict',
+      `could not start ${start.type}: its active run kept changing, try again`,
+    );
   }
 
   async markRunning(
@@ -132,21 +120,13 @@ export class RunService {
     options: CallOptions = {},
   ): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, async (trx) => {
-      const run = await q.markRunning(trx, id, worker.workerId, now);
-      if (run)
-        await q.insertEvent(trx, id, 'running', now, {
-          attempt: run.attempt,
-          workerId: worker.workerId,
-        });
-      return run;
-    });
+    return await this.#transition(options, id, (db) => q.markRunning(db, id, worker.workerId, now));
   }
 
   /** Evidence of life for one run (external runs report it while queued, too). */
   async heartbeat(id: string, options: CallOptions = {}): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, (trx) => q.touchHeartbeat(trx, id, now));
+    return await this.#transition(options, id, (db) => q.touchHeartbeat(db, id, now));
   }
 
   /** One statement for all runs a worker process is running; returns how many it touched. */
@@ -161,15 +141,15 @@ export class RunService {
   ): Promise<Transition> {
     const checked = validateProgress(progress);
     const now = this.#clock();
-    return await this.#transition(options, id, (trx) => q.setProgress(trx, id, checked, now));
+    return await this.#transition(options, id, (db) => q.setProgress(db, id, checked, now));
   }
 
   /** Adds to the run's counts (`{items: 3}` twice → `{items: 6}`). */
   async addCounts(id: string, counts: unknown, options: CallOptions = {}): Promise<Transition> {
     const valid = validateCounts(counts);
     const now = this.#clock();
-    return await this.#transition(options, id, (trx) =>
-      withCountsCheck(() => q.incrementCounts(trx, id, valid, now)),
+    return await this.#transition(options, id, (db) =>
+      withCountsCheck(() => q.incrementCounts(db, id, valid, now)),
     );
   }
 
@@ -181,28 +161,20 @@ export class RunService {
   ): Promise<Transition> {
     const failure = sanitizeFailure(error);
     const now = this.#clock();
-    return await this.#transition(options, id, async (trx) => {
-      const run = await q.requeueAfterFailure(trx, id, failure, now);
-      if (run)
-        await q.insertEvent(trx, id, 'attempt_failed', now, {
-          attempt: run.attempt,
-          code: failure.code,
-        });
-      return run;
-    });
+    return await this.#transition(options, id, (db) => q.requeueAfterFailure(db, id, failure, now));
   }
 
   async complete(id: string, result: CompleteRun, options: CallOptions = {}): Promise<Transition> {
     const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
     const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
     const now = this.#clock();
-    return await this.#transition(options, id, async (trx) => {
-      const run = await withCountsCheck(() =>
-        q.completeRun(trx, id, { outcome: result.outcome, counts, failures }, now),
-      );
-      if (run) await q.insertEvent(trx, id, 'completed', now, { outcome: result.outcome });
-      return run;
-    });
+    return await this.#transition(options, id, (db) =>
+      withCountsCheck(() =>
+        q.completeRun(db, id, { outcome: result.outcome, counts, failures }, now, [
+          { kind: 'completed', payload: { outcome: result.outcome } },
+        ]),
+      ),
+    );
   }
 
   /**
@@ -215,88 +187,69 @@ export class RunService {
     options: CallOptions = {},
   ): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
     const now = this.#clock();
+    const requested = { kind: 'cancel_requested', payload: { userId: by.userId } } as const;
     const failure: RunFailure = { code: 'run.cancelled', message: 'Cancelled before it started.' };
-    let effect: 'cancelled' | 'cancel_requested' | undefined;
-    const transition = await this.#transition(options, id, async (trx) => {
-      const cancelled = await q.completeRun(
-        trx,
+    const cancelled = await this.#transition(options, id, (db) =>
+      q.completeRun(
+        db,
         id,
         { outcome: 'cancelled', counts: {}, failures: [failure] },
         now,
-        {
-          status: 'queued',
-        },
-      );
-      if (cancelled) {
-        effect = 'cancelled';
-        await q.insertEvent(trx, id, 'cancel_requested', now, { userId: by.userId });
-        await q.insertEvent(trx, id, 'completed', now, { outcome: 'cancelled' });
-        return cancelled;
-      }
-      const flagged = await q.flagCancelRequested(trx, id, now);
-      if (flagged) {
-        effect = 'cancel_requested';
-        await q.insertEvent(trx, id, 'cancel_requested', now, { userId: by.userId });
-      }
-      return flagged;
-    });
-    return effect ? { ...transition, effect } : transition;
+        [requested, { kind: 'completed', payload: { outcome: 'cancelled' } }],
+        { status: 'queued' },
+      ),
+    );
+    if (cancelled.moved) return { ...cancelled, effect: 'cancelled' };
+    if (cancelled.reason !== 'wrong_state') return cancelled;
+    const flagged = await this.#transition(options, id, (db) =>
+      q.flagCancelRequested(db, id, now, requested),
+    );
+    return flagged.moved ? { ...flagged, effect: 'cancel_requested' } : flagged;
   }
 
   /** The reconciler's transition: completed/failed with the evidence that justified it. */
   async forceFail(id: string, fail: ForceFail, options: CallOptions = {}): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, async (trx) => {
-      const before = await q.findRun(trx, id);
-      const reconciliation: Reconciliation = {
-        reasonCode: fail.reasonCode,
-        detectedAt: now.toISOString(),
-        thresholdSeconds: fail.thresholdSeconds,
-        lastHeartbeatAt: before?.last_heartbeat_at?.toISOString() ?? null,
-        evidence: fail.evidence,
-        source: fail.source,
-      };
-      const failure = sanitizeFailure({ code: fail.reasonCode, message: fail.message });
-      const run = await q.completeRun(
-        trx,
+    const reconciliation = {
+      reasonCode: fail.reasonCode,
+      detectedAt: now.toISOString(),
+      thresholdSeconds: fail.thresholdSeconds,
+      evidence: fail.evidence,
+      source: fail.source,
+    };
+    const failure = sanitizeFailure({ code: fail.reasonCode, message: fail.message });
+    return await this.#transition(options, id, (db) =>
+      q.completeRun(
+        db,
         id,
         { outcome: 'failed', counts: {}, failures: [failure], reconciliation },
         now,
+        [{ kind: 'reconciled', payload: { reasonCode: fail.reasonCode } }],
         fail.expect,
-      );
-      if (run) await q.insertEvent(trx, id, 'reconciled', now, { reasonCode: fail.reasonCode });
-      return run;
-    });
+      ),
+    );
   }
 
   async get(id: string, options: CallOptions = {}): Promise<RunRow | undefined> {
     return await q.findRun(options.trx ?? this.#db, id);
   }
 
+  /** Applies one compare-and-set statement; when it moves nothing, reports how the run stands. */
   async #transition(
     options: CallOptions,
     id: string,
-    apply: (trx: Kysely<Database>) => Promise<RunRow | undefined>,
+    apply: (db: Kysely<Database>) => Promise<RunRow | undefined>,
   ): Promise<Transition> {
-    return await this.#inTransaction(options, async (trx) => {
-      const moved = await apply(trx);
-      if (moved) return { moved: true, run: moved };
-      const current = await q.findRun(trx, id);
-      if (!current) return { moved: false, reason: 'not_found', run: undefined };
-      return {
-        moved: false,
-        reason: current.status === 'completed' ? 'already_terminal' : 'wrong_state',
-        run: current,
-      };
-    });
-  }
-
-  async #inTransaction<T>(
-    options: CallOptions,
-    work: (trx: Kysely<Database>) => Promise<T>,
-  ): Promise<T> {
-    if (options.trx) return await work(options.trx);
-    return await this.#db.transaction().execute(work);
+    const db = options.trx ?? this.#db;
+    const moved = await apply(db);
+    if (moved) return { moved: true, run: moved };
+    const current = await q.findRun(db, id);
+    if (!current) return { moved: false, reason: 'not_found', run: undefined };
+    return {
+      moved: false,
+      reason: current.status === 'completed' ? 'already_terminal' : 'wrong_state',
+      run: current,
+    };
   }
 }
 

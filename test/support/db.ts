@@ -12,14 +12,18 @@ export interface TestDatabase {
 
 /**
  * A fresh, migrated database for one test file, cloned from the template in milliseconds and
- * dropped after the file's tests.
+ * dropped after the file's tests. `empty: true` gives an unmigrated one.
  */
-export async function freshDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
+export async function freshDatabase(
+  options: { max?: number; empty?: boolean } = {},
+): Promise<TestDatabase> {
   const adminUrl = inject('adminUrl');
   const name = `t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`create database ${name} template ${TEMPLATE_DB}`);
+  await admin.query(
+    options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DB}`,
+  );
   await admin.end();
   const url = withDatabase(adminUrl, name);
   const db = createDb(url, { max: options.max ?? 10 });

@@ -74,13 +74,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
 
   const password = await ensurePassword(dataDir);
-  if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
+  const initialised = await exists(path.join(clusterDir, 'PG_VERSION'));
+  if (initialised) {
+    const recovered = await recoverStaleCluster(clusterDir);
+    if (recovered) logger.warn({ clusterDir }, recovered);
+  }
+  await assertPortFree(options.port); // after recovery: our own orphan may have held it
+  if (!initialised) {
     logger.info({ clusterDir }, 'creating the embedded PostgreSQL cluster (first run)');
     await initCluster(binaries.initdb, clusterDir, password, runAs);
   }
-  const recovered = await recoverStaleCluster(clusterDir);
-  if (recovered) logger.warn({ clusterDir }, recovered);
-  await assertPortFree(options.port);
 
   const logPath = path.join(dataDir, 'postgres.log');
   const child = await spawnPostmaster(

@@ -1,0 +1,17 @@
+// `npm run bench -- <name>`: runs one benchmark (or all with no name). Each prints its figures
+// and, last, its ratio against the raw library underneath measured in the same run.
+const benches: Record<string, () => Promise<void>> = {
+  ledger: async () => (await import('./ledger.js')).main(),
+};
+
+const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = requested.length ? requested : Object.keys(benches);
+for (const name of names) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; available: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n== bench: ${name}`);
+  await bench();
+}
