@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
 import { registerStart } from './commands/start.js';
+import { registerWorker } from './commands/worker.js';
 
 const program = new Command()
   .name('runwarden')
@@ -10,6 +11,7 @@ const program = new Command()
 
 registerStart(program);
 registerMigrate(program);
+registerWorker(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.

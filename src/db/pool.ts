@@ -23,8 +23,8 @@ export function createPool(connectionString: string, options: DbOptions = {}): p
   return pool;
 }
 
-export function createDb(connectionString: string, options: DbOptions = {}): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: createPool(connectionString, options) }),
-  });
+/** A Kysely instance over a new pool for `connection`, or over an existing pg.Pool. */
+export function createDb(connection: string | pg.Pool, options: DbOptions = {}): Db {
+  const pool = typeof connection === 'string' ? createPool(connection, options) : connection;
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -4,6 +4,9 @@
  */
 export const ERROR_CODES = [
   'validation_failed',
+  'unknown_type',
+  'invalid_input',
+  'tenant_inactive',
   'invalid_counts',
   'invalid_progress',
   'not_found',

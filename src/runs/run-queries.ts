@@ -94,7 +94,7 @@ export async function findRun(db: Executor, id: string): Promise<RunRow | undefi
 export async function markRunning(
   db: Executor,
   id: string,
-  workerId: string,
+  worker: { workerId: string; queueJobId?: string | null },
   now: Date,
 ): Promise<RunRow | undefined> {
   const update = db
@@ -102,7 +102,8 @@ export async function markRunning(
     .set((eb) => ({
       status: 'running',
       attempt: eb('attempt', '+', 1),
-      worker_id: workerId,
+      worker_id: worker.workerId,
+      queue_job_id: worker.queueJobId ?? null,
       started_at: eb.fn.coalesce('started_at', eb.val(now)),
       last_heartbeat_at: now,
       updated_at: now,
@@ -133,19 +134,23 @@ export async function touchHeartbeat(
     .executeTakeFirst();
 }
 
-/** One statement per worker process per interval: every run it is running is alive. */
+/**
+ * One statement per worker process per interval: every run it is running is alive. Returns the
+ * runs it touched and whether a cancel was requested for each, so the worker can abort them.
+ */
 export async function touchWorkerHeartbeats(
   db: Executor,
   workerId: string,
   now: Date,
-): Promise<number> {
-  const result = await db
+): Promise<Array<{ id: string; cancelRequested: boolean }>> {
+  const rows = await db
     .updateTable('operation_runs')
     .set({ last_heartbeat_at: now })
     .where('worker_id', '=', workerId)
     .where('status', '=', 'running')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .returning(['id', 'cancel_requested_at'])
+    .execute();
+  return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested_at !== null }));
 }
 
 export async function setProgress(
@@ -197,18 +202,21 @@ export async function incrementCounts(
     .executeTakeFirst();
 }
 
-export async function requeueAfterFailure(
+/** running → queued for another attempt; a failure is kept, a hand-back (shutdown) keeps none. */
+export async function requeue(
   db: Executor,
   id: string,
-  failure: RunFailure,
+  why: { failure: RunFailure } | { reason: string },
   now: Date,
 ): Promise<RunRow | undefined> {
+  const failures = 'failure' in why ? [why.failure] : [];
+  const detail = 'failure' in why ? { code: why.failure.code } : { reason: why.reason };
   const update = db
     .updateTable('operation_runs')
     .set({
       status: 'queued',
       worker_id: null,
-      failures: sql<string>`failures || ${jsonb([failure])}`,
+      failures: sql<string>`failures || ${jsonb(failures)}`,
       updated_at: now,
     })
     .where('id', '=', id)
@@ -217,9 +225,22 @@ export async function requeueAfterFailure(
   return await withEvents(db, update, now, [
     {
       kind: 'attempt_failed',
-      payload: sql`jsonb_build_object('attempt', attempt, 'code', ${failure.code}::text)`,
+      payload: sql`jsonb_build_object('attempt', attempt) || ${jsonb(detail)}`,
     },
   ]);
+}
+
+/** A result that arrived after the run was already terminal: kept for diagnostics, never applied. */
+export async function insertLateCompletion(
+  db: Executor,
+  id: string,
+  payload: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
+  await db
+    .insertInto('run_events')
+    .values({ run_id: id, kind: 'late_completion', at: now, payload: JSON.stringify(payload) })
+    .execute();
 }
 
 export interface CompletionFields {

@@ -116,11 +116,11 @@ export class RunService {
 
   async markRunning(
     id: string,
-    worker: { workerId: string },
+    worker: { workerId: string; queueJobId?: string | null },
     options: CallOptions = {},
   ): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, (db) => q.markRunning(db, id, worker.workerId, now));
+    return await this.#transition(options, id, (db) => q.markRunning(db, id, worker, now));
   }
 
   /** Evidence of life for one run (external runs report it while queued, too). */
@@ -129,8 +129,11 @@ export class RunService {
     return await this.#transition(options, id, (db) => q.touchHeartbeat(db, id, now));
   }
 
-  /** One statement for all runs a worker process is running; returns how many it touched. */
-  async heartbeatWorker(workerId: string, options: CallOptions = {}): Promise<number> {
+  /** One statement for all runs a worker process is running; returns them with their cancel flag. */
+  async heartbeatWorker(
+    workerId: string,
+    options: CallOptions = {},
+  ): Promise<Array<{ id: string; cancelRequested: boolean }>> {
     return await q.touchWorkerHeartbeats(options.trx ?? this.#db, workerId, this.#clock());
   }
 
@@ -161,7 +164,31 @@ export class RunService {
   ): Promise<Transition> {
     const failure = sanitizeFailure(error);
     const now = this.#clock();
-    return await this.#transition(options, id, (db) => q.requeueAfterFailure(db, id, failure, now));
+    return await this.#transition(options, id, (db) => q.requeue(db, id, { failure }, now));
+  }
+
+  /** Gives a running run back to the queue without counting a failure (worker shutdown). */
+  async handBack(id: string, reason: string, options: CallOptions = {}): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, (db) => q.requeue(db, id, { reason }, now));
+  }
+
+  /**
+   * A handler finished after its run was already terminal (reconciled, cancelled, timed out):
+   * its result goes to the timeline as a late completion and changes nothing else (DESIGN §7.5).
+   */
+  async recordLateCompletion(
+    id: string,
+    result: { outcome: string; counts?: unknown },
+    options: CallOptions = {},
+  ) {
+    const now = this.#clock();
+    await q.insertLateCompletion(
+      options.trx ?? this.#db,
+      id,
+      { outcome: result.outcome, counts: result.counts ?? {} },
+      now,
+    );
   }
 
   async complete(id: string, result: CompleteRun, options: CallOptions = {}): Promise<Transition> {

@@ -7,7 +7,8 @@ import type { TestProject } from 'vitest/node';
 import { type EmbeddedCluster, startEmbeddedPostgres } from '../../src/db/embedded/cluster.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createDb } from '../../src/db/pool.js';
+import { createDb, createPool } from '../../src/db/pool.js';
+import { migrateQueue } from '../../src/execution/queue.js';
 
 export const TEMPLATE_DB = 'runwarden_template';
 
@@ -48,8 +49,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.end();
 
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
-  const db = createDb(templateUrl, { max: 1 });
+  const pool = createPool(templateUrl, { max: 1 });
+  const db = createDb(pool);
   await migrateToLatest(db);
+  await migrateQueue(pool);
   await db.destroy(); // a template must have no open connections while it is cloned
 
   project.provide('adminUrl', adminUrl);

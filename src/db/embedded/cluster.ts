@@ -75,6 +75,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const password = await ensurePassword(dataDir);
   const initialised = await exists(path.join(clusterDir, 'PG_VERSION'));
+  const ownerFile = path.join(dataDir, 'owner.pid');
+  await refuseIfOwned(ownerFile, dataDir);
   if (initialised) {
     const recovered = await recoverStaleCluster(clusterDir);
     if (recovered) logger.warn({ clusterDir }, recovered);
@@ -103,18 +105,35 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw error;
   }
 
+  await writeFile(ownerFile, `${process.pid}\n`);
   const cluster: EmbeddedCluster = {
     url: connectionUrl(password, options.port, database),
     psqlCommand: `PGPASSFILE=${path.join(dataDir, 'pgpass')} psql 'postgresql://${USER}@127.0.0.1:${options.port}/${database}'`,
     clusterDir,
     pid: child.pid ?? -1,
-    stop: () => stopPostmaster(child),
+    stop: async () => {
+      await stopPostmaster(child);
+      await rm(ownerFile, { force: true });
+    },
   };
   logger.info(
     { clusterDir, port: options.port, postgresPid: cluster.pid },
     `PostgreSQL ${binaries.version.split('-')[0]} data in ${clusterDir}; connect with: ${cluster.psqlCommand}`,
   );
   return cluster;
+}
+
+/**
+ * A live postmaster on our data directory is an orphan to recover only when the Runwarden process
+ * that started it is gone; while that process lives, a second one must not take its database.
+ */
+async function refuseIfOwned(ownerFile: string, dataDir: string): Promise<void> {
+  const owner = Number.parseInt((await readFile(ownerFile, 'utf8').catch(() => '')).trim(), 10);
+  if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !isAlive(owner)) return;
+  throw new Error(
+    `Another Runwarden process (pid ${owner}) is running the embedded PostgreSQL in ${dataDir}. ` +
+      'Stop it first, or run this command with DATABASE_URL set to the database it printed.',
+  );
 }
 
 function connectionUrl(password: string, port: number, database: string): string {

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { startWorker } from '../../execution/worker.js';
+import { createLogger } from '../../logger.js';
+import { onShutdown } from '../lifecycle.js';
+import { openRuntime } from '../runtime.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('Run queued operations: every registered queue type, on DATABASE_URL.')
+    .option('-c, --concurrency <n>', 'jobs this process runs at once', parsePositive, 4)
+    .option(
+      '--shutdown-grace <seconds>',
+      'on SIGTERM/SIGINT, how long in-flight runs may finish before they are handed back',
+      parsePositive,
+      25,
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Start as many workers as you like, on as many machines, against one DATABASE_URL; jobs are',
+        'shared out with SKIP LOCKED. RUNWARDEN_CONFIG names a module exporting your catalog.',
+        'On SIGTERM/SIGINT the worker stops taking jobs, waits --shutdown-grace seconds, then hands',
+        'unfinished runs back to the queue for another worker.',
+      ].join('\n'),
+    )
+    .action(async (options: { concurrency: number; shutdownGrace: number }) => {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden worker' });
+      const worker = await startWorker({
+        db: runtime.db,
+        pgPool: runtime.pool,
+        runs: runtime.runs,
+        registry: runtime.registry,
+        logger,
+        concurrency: options.concurrency,
+        shutdownGraceSeconds: options.shutdownGrace,
+      });
+      onShutdown(logger, [() => runtime.close(), () => worker.stop()]);
+    });
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got "${value}"`);
+  return n;
+}

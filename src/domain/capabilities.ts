@@ -1,0 +1,30 @@
+/** The one registry of roles → capabilities (DESIGN §10). */
+export const CAPABILITIES = [
+  'operations.view',
+  'operations.start',
+  'operations.cancel',
+  'workspace.manage',
+  'tokens.manage',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export const PLATFORM_CAPABILITIES = ['system.ops.view', 'system.ops.triage'] as const;
+export type PlatformCapability = (typeof PLATFORM_CAPABILITIES)[number];
+
+export const ROLES = ['owner', 'manager', 'operator', 'readonly'] as const;
+export type RoleName = (typeof ROLES)[number];
+
+const ROLE_CAPABILITIES: Record<RoleName, readonly Capability[]> = {
+  owner: CAPABILITIES,
+  manager: ['operations.view', 'operations.start', 'operations.cancel'],
+  operator: ['operations.view', 'operations.start'],
+  readonly: ['operations.view'],
+};
+
+export function capabilitiesOf(role: RoleName): readonly Capability[] {
+  return ROLE_CAPABILITIES[role];
+}
+
+export function roleCan(role: RoleName, capability: Capability): boolean {
+  return ROLE_CAPABILITIES[role].includes(capability);
+}

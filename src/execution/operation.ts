@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { RunRow } from '../db/schema.js';
+import type { LifecyclePolicy } from '../domain/lifecycle.js';
+import type { TerminalOutcome } from '../domain/run.js';
+
+/** What a handler gets: its run, an abort signal, and ways to report progress. */
+export interface RunContext {
+  runId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Aborts on timeout, cancel request and worker shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  /** Determinate progress; also counts as a heartbeat. */
+  progress(progress: { processed: number; total?: number | null }): Promise<void>;
+  /** Adds `n` (default 1) to the run's `key` count. */
+  count(key: string, n?: number): Promise<void>;
+  /** Evidence of life for long steps that report nothing else (the worker also beats on its own). */
+  heartbeat(): Promise<void>;
+  log: Logger;
+}
+
+/** What a handler returns; throwing counts as a failed attempt. */
+export interface RunResult {
+  outcome: Exclude<TerminalOutcome, 'cancelled'> | 'cancelled';
+  counts?: Record<string, number>;
+  failures?: Array<{ code: string; message: string }>;
+}
+
+/** A source system's state mapped onto a run (external runs, DESIGN §7.6). */
+export type ExternalState =
+  | { status: 'queued' }
+  | { status: 'running' }
+  | { status: 'completed'; outcome: TerminalOutcome };
+
+export interface OperationDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** Stable dotted name, e.g. `inventory.sync`. */
+  type: string;
+  label: string;
+  /** `tenant`: every run belongs to one tenant; `workspace`: runs have no tenant. */
+  scope: 'tenant' | 'workspace';
+  input: Schema;
+  /** What makes two starts "the same": same identity while one is active → reuse. */
+  identity: (input: z.output<Schema>) => unknown;
+  lifecycle?: Partial<LifecyclePolicy>;
+  /** `queue`: run by Runwarden workers; `external`: run elsewhere, reported through the API. */
+  execution?: 'queue' | 'external';
+  /** Ask the source of truth before the reconciler fails a stale run (DESIGN §7.4). */
+  reconcile?: (run: RunRow) => Promise<ExternalState | undefined>;
+  /** External types: map the source system's state names onto run states. */
+  mapState?: (sourceState: string) => ExternalState | undefined;
+  run?: (ctx: RunContext, input: z.output<Schema>) => Promise<RunResult>;
+}
+
+/**
+ * Declares an operation type. Returns the definition unchanged, typed so `identity` and `run`
+ * see the parsed input.
+ *
+ * @example
+ * export const inventorySync = defineOperation({
+ *   type: 'inventory.sync', label: 'Inventory sync', scope: 'tenant',
+ *   input: z.object({ scope: z.enum(['all', 'policies']) }),
+ *   identity: (input) => ({ scope: input.scope }),
+ *   async run(ctx, input) { await ctx.progress({ processed: 1, total: 1 }); return { outcome: 'succeeded' }; },
+ * });
+ */
+export function defineOperation<Schema extends z.ZodType>(
+  definition: OperationDefinition<Schema>,
+): OperationDefinition<Schema> {
+  if ((definition.execution ?? 'queue') === 'queue' && !definition.run) {
+    throw new Error(
+      `operation ${definition.type}: a queue operation needs a run(ctx, input) handler`,
+    );
+  }
+  return definition;
+}

@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+import { DEFAULT_POLICY, type LifecyclePolicy, resolvePolicy } from '../domain/lifecycle.js';
+import type { OperationDefinition } from './operation.js';
+
+const TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+export interface RegisteredOperation extends OperationDefinition<z.ZodType> {
+  execution: 'queue' | 'external';
+  policy: LifecyclePolicy;
+  /** The queue task name jobs of this type run under. */
+  taskIdentifier: string;
+}
+
+/** The catalog of operation types a process knows, with their resolved policies. */
+export class OperationRegistry {
+  readonly #operations = new Map<string, RegisteredOperation>();
+  readonly #defaults: LifecyclePolicy;
+
+  constructor(
+    operations: ReadonlyArray<OperationDefinition<z.ZodType>> = [],
+    defaults = DEFAULT_POLICY,
+  ) {
+    this.#defaults = defaults;
+    for (const operation of operations) this.register(operation);
+  }
+
+  register(operation: OperationDefinition<z.ZodType>): RegisteredOperation {
+    if (!TYPE_PATTERN.test(operation.type)) {
+      throw new Error(
+        `operation type "${operation.type}" must be dotted lowercase, e.g. inventory.sync`,
+      );
+    }
+    if (this.#operations.has(operation.type))
+      throw new Error(`operation type "${operation.type}" is defined twice`);
+    const registered: RegisteredOperation = {
+      ...operation,
+      execution: operation.execution ?? 'queue',
+      policy: resolvePolicy(operation.lifecycle, this.#defaults),
+      taskIdentifier: `runwarden:${operation.type}`,
+    };
+    this.#operations.set(operation.type, registered);
+    return registered;
+  }
+
+  get(type: string): RegisteredOperation | undefined {
+    return this.#operations.get(type);
+  }
+
+  list(): RegisteredOperation[] {
+    return [...this.#operations.values()];
+  }
+
+  queueOperations(): RegisteredOperation[] {
+    return this.list().filter((op) => op.execution === 'queue');
+  }
+}

@@ -1,0 +1,119 @@
+import type { Kysely } from 'kysely';
+import type { Database, RunRow } from '../db/schema.js';
+import { RunwardenError } from '../domain/errors.js';
+import type { RunService } from '../runs/run-service.js';
+import { enqueueRun } from './queue.js';
+import type { OperationRegistry, RegisteredOperation } from './registry.js';
+
+export interface StartRequest {
+  type: string;
+  workspaceId: string;
+  tenantId?: string | null;
+  input: unknown;
+  /** null for system and scheduled runs. */
+  initiatorUserId: string | null;
+  context?: Record<string, unknown>;
+  retryOf?: string | null;
+}
+
+export interface StartDeps {
+  db: Kysely<Database>;
+  runs: RunService;
+  registry: OperationRegistry;
+  /** Replaceable for tests that force the enqueue to fail; defaults to graphile-worker. */
+  enqueue?: typeof enqueueRun;
+}
+
+/**
+ * The one start path (DESIGN §7.1): validate input → legitimacy checks a start needs → create or
+ * reuse the run and enqueue its job in ONE transaction. Never waits for the work.
+ */
+export async function startRun(
+  deps: StartDeps,
+  request: StartRequest,
+): Promise<{ run: RunRow; reused: boolean }> {
+  const operation = deps.registry.get(request.type);
+  if (!operation) {
+    throw new RunwardenError('unknown_type', `there is no operation type "${request.type}"`, {
+      details: { type: request.type },
+    });
+  }
+  const parsed = operation.input.safeParse(request.input ?? {});
+  if (!parsed.success) {
+    throw new RunwardenError('invalid_input', `the input does not fit ${operation.type}`, {
+      details: {
+        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      },
+    });
+  }
+  const tenantId = await checkScope(deps.db, operation, request);
+  const enqueue = deps.enqueue ?? enqueueRun;
+  return await deps.db.transaction().execute(async (trx) => {
+    const started = await deps.runs.createOrReuse(
+      {
+        workspaceId: request.workspaceId,
+        tenantId,
+        type: operation.type,
+        identity: operation.identity(parsed.data),
+        input: parsed.data as Record<string, unknown>,
+        initiatorUserId: request.initiatorUserId,
+        context: request.context,
+        retryOf: request.retryOf ?? null,
+      },
+      { trx },
+    );
+    if (started.reused || operation.execution === 'external') return started;
+    try {
+      await enqueue(trx, {
+        taskIdentifier: operation.taskIdentifier,
+        runId: started.run.id,
+        maxAttempts: operation.policy.retries + 1,
+      });
+    } catch (error) {
+      throw new RunwardenError(
+        'enqueue_failed',
+        `could not queue ${operation.type}; nothing was started`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return started;
+  });
+}
+
+/** The tenant exists in this workspace, is active, and fits the type's scope. */
+async function checkScope(
+  db: Kysely<Database>,
+  operation: RegisteredOperation,
+  request: StartRequest,
+): Promise<string | null> {
+  const tenantId = request.tenantId ?? null;
+  if (operation.scope === 'workspace') {
+    if (tenantId) {
+      throw new RunwardenError(
+        'invalid_input',
+        `${operation.type} is a workspace operation; it takes no tenant`,
+      );
+    }
+    return null;
+  }
+  if (!tenantId) throw new RunwardenError('invalid_input', `${operation.type} needs a tenant`);
+  const tenant = await db
+    .selectFrom('tenants')
+    .select(['status'])
+    .where('id', '=', tenantId)
+    .where('workspace_id', '=', request.workspaceId)
+    .executeTakeFirst();
+  if (!tenant) throw new RunwardenError('not_found', 'no such tenant in this workspace');
+  if (tenant.status !== 'active') {
+    throw new RunwardenError(
+      'tenant_inactive',
+      'the tenant is inactive; operations cannot start on it',
+      {
+        details: { reasonCode: 'gate.tenant_inactive' },
+      },
+    );
+  }
+  return tenantId;
+}

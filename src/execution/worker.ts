@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type Runner, run as runQueue, type TaskList } from 'graphile-worker';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Database } from '../db/schema.js';
+import type { RunService } from '../runs/run-service.js';
+import { graphileLogger } from './graphile-logger.js';
+import { isJobPayload } from './queue.js';
+import type { OperationRegistry } from './registry.js';
+import { type StopReason, wrapOperation } from './wrapper.js';
+
+export interface WorkerOptions {
+  db: Kysely<Database>;
+  /** graphile-worker takes a pg.Pool of its own (one LISTEN connection plus one per job). */
+  pgPool: pg.Pool;
+  runs: RunService;
+  registry: OperationRegistry;
+  logger: Logger;
+  /** Jobs this process runs at once (default 4). */
+  concurrency?: number;
+  /** How long in-flight handlers get to finish on shutdown before they are handed back (default 25). */
+  shutdownGraceSeconds?: number;
+  /** How often to poll for retries scheduled in the future, ms (new jobs arrive by LISTEN/NOTIFY). */
+  pollIntervalMs?: number;
+}
+
+export interface WorkerHandle {
+  /** This process's id, stored in `operation_runs.worker_id` and `workers.id`. */
+  id: string;
+  runner: Runner;
+  /** Stop fetching, give in-flight handlers the grace period, hand back the rest, then resolve. */
+  stop(): Promise<void>;
+}
+
+/** Starts a Runwarden worker: graphile-worker running every queue operation through the wrapper. */
+export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
+  const { db, runs, registry } = options;
+  const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const logger = options.logger.child({ workerId: id });
+  const inflight = new Map<string, AbortController>();
+  const grace = options.shutdownGraceSeconds ?? 25;
+
+  const taskList: TaskList = {};
+  for (const operation of registry.queueOperations()) {
+    taskList[operation.taskIdentifier] = wrapOperation(operation, {
+      db,
+      runs,
+      logger,
+      workerId: id,
+      inflight,
+    });
+  }
+
+  const now = new Date();
+  await db
+    .insertInto('workers')
+    .values({ id, host: hostname(), pid: process.pid, started_at: now, last_seen_at: now })
+    .execute();
+
+  const runner = await runQueue({
+    pgPool: options.pgPool,
+    concurrency: options.concurrency ?? 4,
+    taskList,
+    noHandleSignals: true,
+    pollInterval: options.pollIntervalMs ?? 1_000,
+    logger: graphileLogger(logger),
+    // Our wrapper aborts handlers itself after the grace period; graphile's own abort comes later.
+    gracefulShutdownAbortTimeout: (grace + 10) * 1000,
+  });
+
+  // Map this process to the graphile-worker ids it runs under, for forceUnlockWorkers.
+  runner.events.on('worker:create', ({ worker }) => {
+    void db
+      .updateTable('workers')
+      .set((eb) => ({
+        queue_worker_ids: eb.fn('array_append', ['queue_worker_ids', eb.val(worker.workerId)]),
+      }))
+      .where('id', '=', id)
+      .execute()
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'could not record a queue worker id'),
+      );
+  });
+
+  // Failed-job bridge (DESIGN §7.3): a job the queue gave up on without the wrapper finishing.
+  runner.events.on('job:failed', ({ job, error }) => {
+    if (!isJobPayload(job.payload)) {
+      logger.error(
+        { jobId: job.id, task: job.task_identifier },
+        'a job whose payload names no run failed',
+      );
+      return;
+    }
+    const runId = job.payload.runId;
+    void runs
+      .complete(runId, {
+        outcome: 'failed',
+        failures: [
+          {
+            code: 'queue.attempts_exhausted',
+            message: `The queue gave up after ${job.attempts} of ${job.max_attempts} attempts.`,
+          },
+        ],
+      })
+      .then((result) => {
+        if (result.moved)
+          logger.warn({ runId, err: error }, 'queue gave up on the job; run marked failed');
+      })
+      .catch((e: unknown) =>
+        logger.error({ err: e, runId }, 'failed-job bridge could not update the run'),
+      );
+  });
+
+  const heartbeatMs =
+    Math.min(...registry.queueOperations().map((op) => op.policy.heartbeatSeconds), 5) * 1000;
+  const beat = async () => {
+    const touched = await runs.heartbeatWorker(id);
+    await db
+      .updateTable('workers')
+      .set({ last_seen_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+    for (const run of touched) {
+      if (run.cancelRequested) inflight.get(run.id)?.abort('cancel' satisfies StopReason);
+    }
+  };
+  const heartbeat = setInterval(() => {
+    beat().catch((error: unknown) => logger.error({ err: error }, 'heartbeat failed'));
+  }, heartbeatMs);
+
+  logger.info(
+    {
+      concurrency: options.concurrency ?? 4,
+      types: registry.queueOperations().map((op) => op.type),
+    },
+    'worker started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info({ inflight: inflight.size, graceSeconds: grace }, 'worker stopping: no new jobs');
+      const graceTimer = setTimeout(() => {
+        for (const controller of inflight.values())
+          controller.abort('shutdown' satisfies StopReason);
+      }, grace * 1000);
+      try {
+        await runner.stop();
+      } finally {
+        clearTimeout(graceTimer);
+        clearInterval(heartbeat);
+        await db
+          .updateTable('workers')
+          .set({ stopped_at: new Date() })
+          .where('id', '=', id)
+          .execute();
+        logger.info('worker stopped');
+      }
+    })();
+    return stopping;
+  };
+
+  return { id, runner, stop };
+}

@@ -1,0 +1,205 @@
+import type { JobHelpers, Task } from 'graphile-worker';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database, RunRow } from '../db/schema.js';
+import { sanitizeFailure } from '../domain/sanitize.js';
+import type { RunService } from '../runs/run-service.js';
+import { checkGate } from './gate.js';
+import type { RunContext, RunResult } from './operation.js';
+import { enqueueRun, isJobPayload } from './queue.js';
+import type { RegisteredOperation } from './registry.js';
+
+/** Why the wrapper stopped waiting for a handler. */
+export type StopReason = 'timeout' | 'cancel' | 'shutdown';
+
+export interface WrapperDeps {
+  db: Kysely<Database>;
+  runs: RunService;
+  logger: Logger;
+  workerId: string;
+  /** Live handlers of this process, so heartbeats (cancel) and shutdown can abort them. */
+  inflight: Map<string, AbortController>;
+}
+
+const STOPPED = Symbol('stopped');
+type Settled = { ok: true; result: RunResult } | { ok: false; error: unknown };
+
+/**
+ * Wraps an operation's handler as a queue task (DESIGN §7.2): gate, mark running, run with a
+ * deadline and an abort signal, then write the outcome. The run tells the truth whatever the
+ * handler does: returns, throws, hangs past its timeout, ignores a cancel, or finishes too late.
+ */
+export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps): Task {
+  return async (payload: unknown, helpers: JobHelpers) => {
+    if (!isJobPayload(payload)) throw new Error('job payload names no run');
+    const run = await deps.runs.get(payload.runId);
+    // Gone, finished, or owned by another attempt: the run already has its truth.
+    if (!run || run.status !== 'queued') return;
+    const log = deps.logger.child({ runId: run.id, type: run.type });
+
+    const verdict = await checkGate(deps.db, run);
+    if (!verdict.pass) {
+      await deps.runs.complete(run.id, {
+        outcome: verdict.outcome,
+        failures: [{ code: verdict.code, message: verdict.message }],
+      });
+      log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
+      return;
+    }
+
+    const started = await deps.runs.markRunning(run.id, {
+      workerId: deps.workerId,
+      queueJobId: helpers.job.id,
+    });
+    if (!started.moved) return;
+    log.info({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
+    await execute(operation, deps, started.run, helpers, log);
+  };
+}
+
+async function execute(
+  operation: RegisteredOperation,
+  deps: WrapperDeps,
+  run: RunRow,
+  helpers: JobHelpers,
+  log: Logger,
+): Promise<void> {
+  const { runs } = deps;
+  const controller = new AbortController();
+  deps.inflight.set(run.id, controller);
+  const timer = setTimeout(
+    () => controller.abort('timeout' satisfies StopReason),
+    operation.policy.timeoutSeconds * 1000,
+  );
+  const stopped = new Promise<typeof STOPPED>((resolve) =>
+    controller.signal.addEventListener('abort', () => resolve(STOPPED), { once: true }),
+  );
+  const ctx = contextFor(run, controller.signal, runs, log);
+  const handler = (async () => operation.run!(ctx, run.input))().then(
+    (result): Settled => ({ ok: true, result }),
+    (error: unknown): Settled => ({ ok: false, error }),
+  );
+  const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+  const startedAt = performance.now();
+  try {
+    // The hard stop: past its deadline (or on cancel/shutdown) we stop waiting for the handler.
+    const settled = await Promise.race([handler, stopped]);
+    if (settled === STOPPED) {
+      const reason = controller.signal.reason as StopReason;
+      void handler.then((late) => recordIfLate(runs, run.id, late, log));
+      await onStopped(reason, operation, deps, run, finalAttempt, log);
+      return;
+    }
+    if (settled.ok) {
+      const result = settled.result;
+      const done = await runs.complete(run.id, {
+        outcome: result.outcome,
+        counts: result.counts,
+        failures: result.failures,
+      });
+      if (done.moved)
+        log.info(
+          { outcome: result.outcome, ms: Math.round(performance.now() - startedAt) },
+          'run completed',
+        );
+      else await recordIfLate(runs, run.id, settled, log);
+      return;
+    }
+    if (finalAttempt) {
+      await runs.complete(run.id, {
+        outcome: 'failed',
+        failures: [sanitizeFailure(settled.error, 'handler.error')],
+      });
+      log.warn(
+        { failure: sanitizeFailure(settled.error).message },
+        'run failed on its last attempt',
+      );
+      return;
+    }
+    await runs.recordAttemptFailure(run.id, settled.error);
+    log.warn({ attempt: run.attempt }, 'attempt failed; the queue will retry');
+    throw settled.error instanceof Error ? settled.error : new Error('attempt failed');
+  } finally {
+    clearTimeout(timer);
+    deps.inflight.delete(run.id);
+  }
+}
+
+async function onStopped(
+  reason: StopReason,
+  operation: RegisteredOperation,
+  deps: WrapperDeps,
+  run: RunRow,
+  finalAttempt: boolean,
+  log: Logger,
+): Promise<void> {
+  const { runs } = deps;
+  if (reason === 'cancel') {
+    await runs.complete(run.id, {
+      outcome: 'cancelled',
+      failures: [{ code: 'run.cancelled', message: 'Cancelled while running.' }],
+    });
+    log.info('run cancelled');
+    return;
+  }
+  if (reason === 'shutdown') {
+    // Hand the run back: requeue it and give it a fresh job in one transaction, so a deploy never
+    // leaves it `running` with nobody working on it, and the hand-back costs no retry.
+    await deps.db.transaction().execute(async (trx) => {
+      const back = await runs.handBack(run.id, 'worker_shutdown', { trx });
+      if (!back.moved) return;
+      await enqueueRun(trx, {
+        taskIdentifier: operation.taskIdentifier,
+        runId: run.id,
+        maxAttempts: operation.policy.retries + 1,
+      });
+    });
+    log.info('worker shutting down: run handed back to the queue');
+    return;
+  }
+  const failure = {
+    code: 'queue.timeout',
+    message: `The handler did not finish within its ${operation.policy.timeoutSeconds} s timeout.`,
+  };
+  if (finalAttempt) {
+    await runs.complete(run.id, { outcome: 'failed', failures: [failure] });
+    log.warn({ timeoutSeconds: operation.policy.timeoutSeconds }, 'run timed out');
+    return;
+  }
+  await runs.recordAttemptFailure(run.id, failure);
+  throw new Error(failure.message);
+}
+
+async function recordIfLate(
+  runs: RunService,
+  runId: string,
+  late: Settled,
+  log: Logger,
+): Promise<void> {
+  const outcome = late.ok ? late.result.outcome : 'failed';
+  await runs
+    .recordLateCompletion(runId, { outcome, counts: late.ok ? late.result.counts : undefined })
+    .catch((error: unknown) => log.error({ err: error }, 'could not record a late completion'));
+  log.info(
+    { outcome },
+    'late result recorded, not applied: the wrapper had stopped waiting for it',
+  );
+}
+
+function contextFor(run: RunRow, signal: AbortSignal, runs: RunService, log: Logger): RunContext {
+  return {
+    runId: run.id,
+    attempt: run.attempt,
+    signal,
+    log,
+    async progress(progress) {
+      await runs.reportProgress(run.id, progress);
+    },
+    async count(key, n = 1) {
+      await runs.addCounts(run.id, { [key]: n });
+    },
+    async heartbeat() {
+      await runs.heartbeat(run.id);
+    },
+  };
+}
