@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { type Runner, run as runQueue, type TaskList } from 'graphile-worker';
+import { type Runner, run as runQueue, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -59,19 +60,23 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     .values({ id, host: hostname(), pid: process.pid, started_at: now, last_seen_at: now })
     .execute();
 
-  const runner = await runQueue({
-    pgPool: options.pgPool,
-    concurrency: options.concurrency ?? 4,
-    taskList,
-    noHandleSignals: true,
-    pollInterval: options.pollIntervalMs ?? 1_000,
-    logger: graphileLogger(logger),
-    // Our wrapper aborts handlers itself after the grace period; graphile's own abort comes later.
-    gracefulShutdownAbortTimeout: (grace + 10) * 1000,
-  });
+  // Listeners go on before the runner starts: it creates its workers before `run` resolves.
+  const events: WorkerEvents = new EventEmitter();
+  const runnerPromise = () =>
+    runQueue({
+      events,
+      pgPool: options.pgPool,
+      concurrency: options.concurrency ?? 4,
+      taskList,
+      noHandleSignals: true,
+      pollInterval: options.pollIntervalMs ?? 1_000,
+      logger: graphileLogger(logger),
+      // Our wrapper aborts handlers itself after the grace period; graphile's own abort comes later.
+      gracefulShutdownAbortTimeout: (grace + 10) * 1000,
+    });
 
   // Map this process to the graphile-worker ids it runs under, for forceUnlockWorkers.
-  runner.events.on('worker:create', ({ worker }) => {
+  events.on('worker:create', ({ worker }) => {
     void db
       .updateTable('workers')
       .set((eb) => ({
@@ -85,7 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   });
 
   // Failed-job bridge (DESIGN §7.3): a job the queue gave up on without the wrapper finishing.
-  runner.events.on('job:failed', ({ job, error }) => {
+  events.on('job:failed', ({ job, error }) => {
     if (!isJobPayload(job.payload)) {
       logger.error(
         { jobId: job.id, task: job.task_identifier },
@@ -112,6 +117,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         logger.error({ err: e, runId }, 'failed-job bridge could not update the run'),
       );
   });
+
+  const runner = await runnerPromise();
 
   const heartbeatMs =
     Math.min(...registry.queueOperations().map((op) => op.policy.heartbeatSeconds), 5) * 1000;

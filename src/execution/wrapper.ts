@@ -34,7 +34,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
     if (!isJobPayload(payload)) throw new Error('job payload names no run');
     const run = await deps.runs.get(payload.runId);
     // Gone, finished, or owned by another attempt: the run already has its truth.
-    if (!run || run.status !== 'queued') return;
+    if (run?.status !== 'queued') return;
     const log = deps.logger.child({ runId: run.id, type: run.type });
 
     const verdict = await checkGate(deps.db, run);
@@ -86,7 +86,11 @@ async function execute(
     const settled = await Promise.race([handler, stopped]);
     if (settled === STOPPED) {
       const reason = controller.signal.reason as StopReason;
-      void handler.then((late) => recordIfLate(runs, run.id, late, log));
+      // A rejection carrying our own abort reason is the handler obeying the stop, not a result.
+      void handler.then((late) => {
+        if (late.ok || late.error !== controller.signal.reason)
+          return recordIfLate(runs, run.id, late, log);
+      });
       await onStopped(reason, operation, deps, run, finalAttempt, log);
       return;
     }
