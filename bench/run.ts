@@ -2,6 +2,8 @@
 // and, last, its ratio against the raw library underneath measured in the same run.
 const benches: Record<string, () => Promise<void>> = {
   ledger: async () => (await import('./ledger.js')).main(),
+  throughput: async () => (await import('./throughput.js')).main(),
+  pickup: async () => (await import('./pickup.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -3,7 +3,7 @@ import { spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
 
 describe('runwarden CLI', () => {
-  it.each([[[]], [['start']], [['migrate']]])('prints help for %j', async (verb) => {
+  it.each([[[]], [['start']], [['migrate']], [['worker']]])('prints help for %j', async (verb) => {
     const cli = spawnCli([...verb, '--help']);
     const { code } = await cli.exited;
     expect(code).toBe(0);
@@ -19,6 +19,13 @@ describe('runwarden CLI', () => {
       expect(cli.output()).toMatch(expected);
       expect(cli.output()).not.toContain(new URL(url).password); // the password never reaches a log
     }
+  });
+
+  it('worker refuses to run without DATABASE_URL and says which database to use', async () => {
+    const cli = spawnCli(['worker']);
+    const { code } = await cli.exited;
+    expect(code).toBe(1);
+    expect(cli.output()).toMatch(/runwarden worker needs DATABASE_URL/);
   });
 
   it('rejects bad configuration with a clear message and exit code 1', async () => {

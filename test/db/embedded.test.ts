@@ -44,6 +44,18 @@ describe('embedded PostgreSQL behind `runwarden start`', () => {
     );
     expect(first.cli.output()).not.toMatch(/postgresql:\/\/runwarden:[^@]+@/); // no password in logs
     expect(first.clusterDir).toBe(path.join(dataDir, 'pg'));
+
+    // A second process on the same data dir must not take the first one's database away.
+    const intruder = spawnCli(['start'], {
+      RUNWARDEN_DATA_DIR: dataDir,
+      RUNWARDEN_PG_PORT: String(port),
+    });
+    expect((await intruder.exited).code).toBe(1);
+    expect(intruder.output()).toMatch(
+      /Another Runwarden process \(pid \d+\) is running the embedded PostgreSQL/,
+    );
+    expect(isAlive(first.postgresPid)).toBe(true);
+
     first.cli.child.kill('SIGINT');
     expect((await first.cli.exited).code).toBe(0);
     expect(isAlive(first.postgresPid)).toBe(false);

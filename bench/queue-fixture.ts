@@ -1,0 +1,46 @@
+import pino from 'pino';
+import { demoCatalog } from '../src/catalog/index.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { createDb, createPool, type Db } from '../src/db/pool.js';
+import { uuidv7 } from '../src/domain/uuid.js';
+import { migrateQueue } from '../src/execution/queue.js';
+import { OperationRegistry } from '../src/execution/registry.js';
+import { RunService } from '../src/runs/run-service.js';
+import { benchDatabase } from './support.js';
+
+/** A migrated database with one workspace and tenant, the demo catalog, and a quiet logger. */
+export async function queueFixture(label: string) {
+  const target = await benchDatabase(label);
+  const pool = createPool(target.url, { max: 20 });
+  const db: Db = createDb(pool);
+  await migrateToLatest(db);
+  await migrateQueue(pool);
+  const workspaceId = uuidv7();
+  const tenantId = uuidv7();
+  await db
+    .insertInto('workspaces')
+    .values({ id: workspaceId, slug: 'bench', name: 'Bench' })
+    .execute();
+  await db
+    .insertInto('tenants')
+    .values({ id: tenantId, workspace_id: workspaceId, slug: 't', name: 'T' })
+    .execute();
+  return {
+    url: target.url,
+    pool,
+    db,
+    runs: new RunService({ db }),
+    registry: new OperationRegistry(demoCatalog()),
+    workspaceId,
+    tenantId,
+    logger: pino({ level: 'silent' }),
+    async close() {
+      await db.destroy();
+      await target.close();
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}

@@ -1,0 +1,22 @@
+/**
+ * Runwarden's public library API: define operation types, start runs, run workers.
+ * See README "Defining an operation".
+ */
+
+export type { RunRow } from './db/schema.js';
+export { RunwardenError } from './domain/errors.js';
+export type { LifecyclePolicy } from './domain/lifecycle.js';
+export type { RunOutcome, RunStatus, TerminalOutcome } from './domain/run.js';
+export type { ExternalReport } from './execution/external.js';
+export {
+  defineOperation,
+  type ExternalState,
+  type OperationDefinition,
+  type RunContext,
+  type RunResult,
+} from './execution/operation.js';
+export { OperationRegistry } from './execution/registry.js';
+export type { StartRequest } from './execution/start.js';
+export type { WorkerHandle } from './execution/worker.js';
+export { RunService } from './runs/run-service.js';
+export { createRunwarden, type Runwarden, type RunwardenOptions } from './runwarden.js';

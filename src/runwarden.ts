@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import pino from 'pino';
+import type { z } from 'zod';
+import { migrateToLatest } from './db/migrate.js';
+import { createDb, createPool, type Db } from './db/pool.js';
+import type { RunRow } from './db/schema.js';
+import { cancelRun } from './execution/cancel.js';
+import { type ExternalReport, reportExternal } from './execution/external.js';
+import type { OperationDefinition } from './execution/operation.js';
+import { migrateQueue } from './execution/queue.js';
+import { OperationRegistry } from './execution/registry.js';
+import { type StartRequest, startRun } from './execution/start.js';
+import { startWorker, type WorkerHandle } from './execution/worker.js';
+import { RunService } from './runs/run-service.js';
+
+export interface RunwardenOptions {
+  /** The PostgreSQL every Runwarden process shares. */
+  databaseUrl: string;
+  /** Your operation types (see `defineOperation`). */
+  operations: ReadonlyArray<OperationDefinition<z.ZodType>>;
+  logger?: Logger;
+  /** Connections for starts and reads (default 10); workers open their own pool. */
+  poolSize?: number;
+}
+
+export interface Runwarden {
+  registry: OperationRegistry;
+  runs: RunService;
+  db: Db;
+  /** Creates Runwarden's tables and the queue schema; safe to call on every boot. */
+  migrate(): Promise<void>;
+  /** Starts (or reuses) a run and queues its job in one transaction; never waits for the work. */
+  start(request: StartRequest): Promise<{ run: RunRow; reused: boolean }>;
+  cancel(runId: string, by?: { userId: string | null }): ReturnType<typeof cancelRun>;
+  /** For `execution: 'external'` types: the outside system reports its state. */
+  report(runId: string, report: ExternalReport): ReturnType<typeof reportExternal>;
+  /** Runs a worker in this process; stop it with `handle.stop()`. */
+  worker(options?: { concurrency?: number; shutdownGraceSeconds?: number }): Promise<WorkerHandle>;
+  close(): Promise<void>;
+}
+
+/**
+ * The library entry point for a platform's backend.
+ *
+ * @example
+ * const rw = createRunwarden({ databaseUrl: process.env.DATABASE_URL!, operations: [inventorySync] });
+ * await rw.migrate();
+ * const { run, reused } = await rw.start({ type: 'inventory.sync', workspaceId, tenantId, input: { scope: 'all' }, initiatorUserId });
+ */
+export function createRunwarden(options: RunwardenOptions): Runwarden {
+  const logger = options.logger ?? pino({ level: 'info' });
+  const registry = new OperationRegistry(options.operations);
+  const pool = createPool(options.databaseUrl, { max: options.poolSize ?? 10 });
+  const db = createDb(pool);
+  const runs = new RunService({ db });
+  const workers: Array<{ handle: WorkerHandle; pool: ReturnType<typeof createPool> }> = [];
+  return {
+    registry,
+    runs,
+    db,
+    async migrate() {
+      await migrateToLatest(db);
+      await migrateQueue(pool);
+    },
+    start: (request) => startRun({ db, runs, registry }, request),
+    cancel: (runId, by = { userId: null }) => cancelRun({ db, runs }, runId, by),
+    report: (runId, report) => reportExternal({ runs, registry }, runId, report),
+    async worker(workerOptions = {}) {
+      const workerPool = createPool(options.databaseUrl, {
+        max: (workerOptions.concurrency ?? 4) + 2,
+      });
+      const handle = await startWorker({
+        db,
+        pgPool: workerPool,
+        runs,
+        registry,
+        logger,
+        ...workerOptions,
+      });
+      workers.push({ handle, pool: workerPool });
+      return handle;
+    },
+    async close() {
+      for (const { handle, pool: workerPool } of workers.splice(0)) {
+        await handle.stop();
+        await workerPool.end();
+      }
+      await db.destroy();
+    },
+  };
+}
