@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation, type OperationDefinition } from '../execution/operation.js';
+import type { ScheduleDefinition } from '../execution/schedules.js';
 import { demoSleep } from './demo-sleep.js';
 import { type SimulationSettings, simulationFromEnv } from './simulate.js';
 import { simulatedOperation } from './simulated.js';
@@ -135,3 +136,15 @@ export function demoCatalog(
     demoSleep as OperationDefinition,
   ];
 }
+
+/** The demo's schedules: a nightly backup of every active tenant (02:00 UTC). */
+export const demoSchedules: ScheduleDefinition[] = [
+  {
+    id: 'nightly-backup',
+    type: 'backup_schedule.run',
+    cron: '0 2 * * *',
+    input: { scope: 'all' },
+    workspace: '*',
+    tenant: '*',
+  },
+];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
+import { registerSchedules } from './commands/schedules.js';
 import { registerStart } from './commands/start.js';
 import { registerWorker } from './commands/worker.js';
 
@@ -12,6 +13,7 @@ const program = new Command()
 registerStart(program);
 registerMigrate(program);
 registerWorker(program);
+registerSchedules(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.

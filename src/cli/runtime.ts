@@ -6,6 +6,7 @@ import { createDb, createPool, type Db } from '../db/pool.js';
 import { loadCatalog } from '../execution/catalog.js';
 import { migrateQueue } from '../execution/queue.js';
 import { OperationRegistry } from '../execution/registry.js';
+import type { ScheduleDefinition } from '../execution/schedules.js';
 import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
 
@@ -16,6 +17,7 @@ export interface Runtime {
   db: Db;
   runs: RunService;
   registry: OperationRegistry;
+  schedules: ScheduleDefinition[];
   /** Releases the pool, then stops the embedded PostgreSQL if this process started it. */
   close(): Promise<void>;
 }
@@ -31,7 +33,8 @@ export async function openRuntime(
         '(`runwarden start` prints the embedded one).',
     );
   }
-  const registry = new OperationRegistry(await loadCatalog(config.catalogModule));
+  const catalog = await loadCatalog(config.catalogModule);
+  const registry = new OperationRegistry(catalog.operations);
   const handle = await openDatabase(config, logger);
   const pool = createPool(handle.url, { max: 20 });
   const db = createDb(pool);
@@ -44,6 +47,7 @@ export async function openRuntime(
     db,
     runs: new RunService({ db }),
     registry,
+    schedules: catalog.schedules,
     async close() {
       await db.destroy();
       await handle.embedded?.stop();

@@ -1,14 +1,21 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { demoCatalog } from '../catalog/index.js';
+import { demoCatalog, demoSchedules } from '../catalog/index.js';
 import type { OperationDefinition } from './operation.js';
+import type { ScheduleDefinition } from './schedules.js';
+
+export interface Catalog {
+  operations: OperationDefinition[];
+  schedules: ScheduleDefinition[];
+}
 
 /**
  * The operation catalog of this process: the module named by RUNWARDEN_CONFIG (exporting
- * `catalog`, or a default export, as an array of operations), else the demo catalog.
+ * `catalog`, or a default export, as an array of operations, and optionally `schedules`), else
+ * the demo catalog and its schedules.
  */
-export async function loadCatalog(moduleName: string | undefined): Promise<OperationDefinition[]> {
-  if (!moduleName) return demoCatalog();
+export async function loadCatalog(moduleName: string | undefined): Promise<Catalog> {
+  if (!moduleName) return { operations: demoCatalog(), schedules: demoSchedules };
   const url = pathToFileURL(path.resolve(moduleName)).href;
   let loaded: Record<string, unknown>;
   try {
@@ -24,5 +31,11 @@ export async function loadCatalog(moduleName: string | undefined): Promise<Opera
       `RUNWARDEN_CONFIG=${moduleName} must export \`catalog\` (or a default export): an array of operations`,
     );
   }
-  return catalog as OperationDefinition[];
+  const schedules = loaded.schedules ?? [];
+  if (!Array.isArray(schedules))
+    throw new Error(`RUNWARDEN_CONFIG=${moduleName}: \`schedules\` must be an array`);
+  return {
+    operations: catalog as OperationDefinition[],
+    schedules: schedules as ScheduleDefinition[],
+  };
 }

@@ -10,6 +10,12 @@ import type { RunService } from '../runs/run-service.js';
 import { graphileLogger } from './graphile-logger.js';
 import { isJobPayload } from './queue.js';
 import type { OperationRegistry } from './registry.js';
+import {
+  SCHEDULE_TASK,
+  type ScheduleDefinition,
+  scheduleCronItems,
+  scheduleTask,
+} from './schedules.js';
 import { type StopReason, wrapOperation } from './wrapper.js';
 
 export interface WorkerOptions {
@@ -25,6 +31,8 @@ export interface WorkerOptions {
   shutdownGraceSeconds?: number;
   /** How often to poll for retries scheduled in the future, ms (new jobs arrive by LISTEN/NOTIFY). */
   pollIntervalMs?: number;
+  /** Cron schedules this worker fires (every worker may carry them; each tick fires once). */
+  schedules?: ScheduleDefinition[];
 }
 
 export interface WorkerHandle {
@@ -54,6 +62,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     });
   }
 
+  const schedules = options.schedules ?? [];
+  const parsedCronItems = scheduleCronItems(schedules, registry);
+  taskList[SCHEDULE_TASK] = scheduleTask({ db, runs, registry, logger }, schedules);
+
   const now = new Date();
   await db
     .insertInto('workers')
@@ -68,6 +80,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       pgPool: options.pgPool,
       concurrency: options.concurrency ?? 4,
       taskList,
+      parsedCronItems,
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 1_000,
       logger: graphileLogger(logger),

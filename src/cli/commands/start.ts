@@ -33,6 +33,7 @@ export function registerStart(program: Command): void {
         pgPool: runtime.pool,
         runs: runtime.runs,
         registry: runtime.registry,
+        schedules: runtime.schedules,
         logger,
         shutdownGraceSeconds: 10,
       });

@@ -35,6 +35,7 @@ export function registerWorker(program: Command): void {
         pgPool: runtime.pool,
         runs: runtime.runs,
         registry: runtime.registry,
+        schedules: runtime.schedules,
         logger,
         concurrency: options.concurrency,
         shutdownGraceSeconds: options.shutdownGrace,
