@@ -74,7 +74,18 @@ const waiting = defineOperation({
   },
 });
 
-const registry = registryOf(counting, throwing, hanging, waiting, demoSleep);
+/** Returns counts the ledger refuses, so the wrapper itself throws while completing the run. */
+const crashing = defineOperation({
+  type: 'test.crashing',
+  label: 'Crashing',
+  scope: 'tenant',
+  input,
+  identity: (i) => i,
+  lifecycle: { retries: 0 },
+  run: async () => ({ outcome: 'succeeded', counts: { items: -5 } }),
+});
+
+const registry = registryOf(counting, throwing, hanging, waiting, demoSleep, crashing);
 let t: TestDatabase;
 let scope: Scope;
 let runs: RunService;
@@ -199,6 +210,14 @@ describe('worker wrapper on the real queue', () => {
     expect(run).toMatchObject({
       outcome: 'cancelled',
       failures: [expect.objectContaining({ code: 'run.cancelled' })],
+    });
+  });
+
+  it('failed-job bridge: when the wrapper itself crashes on the last attempt, the run still ends failed', async () => {
+    const run = await settled((await start('test.crashing', 'e')).id);
+    expect(run).toMatchObject({
+      outcome: 'failed',
+      failures: [expect.objectContaining({ code: 'queue.attempts_exhausted' })],
     });
   });
 
