@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerStart } from './commands/start.js';
+import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
 
 const program = new Command()
@@ -14,6 +15,7 @@ registerStart(program);
 registerMigrate(program);
 registerWorker(program);
 registerSchedules(program);
+registerValidate(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.

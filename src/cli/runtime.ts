@@ -35,6 +35,7 @@ export async function openRuntime(
   }
   const catalog = await loadCatalog(config.catalogModule);
   const registry = new OperationRegistry(catalog.operations);
+  registry.assertValid();
   const handle = await openDatabase(config, logger);
   const pool = createPool(handle.url, { max: 20 });
   const db = createDb(pool);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { DEFAULT_POLICY, type LifecyclePolicy, resolvePolicy } from '../domain/lifecycle.js';
+import { validatePolicy } from '../domain/policy-validator.js';
 import type { OperationDefinition } from './operation.js';
 
 const TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -52,5 +53,20 @@ export class OperationRegistry {
 
   queueOperations(): RegisteredOperation[] {
     return this.list().filter((op) => op.execution === 'queue');
+  }
+
+  /** Every misaligned lifecycle setting of every type, one message each (DESIGN §5). */
+  policyProblems(): string[] {
+    return this.list().flatMap((op) => validatePolicy(op.type, { ...op.lifecycle }));
+  }
+
+  /** Throws with every problem when any type's policy is invalid: no process starts on one. */
+  assertValid(): void {
+    const problems = this.policyProblems();
+    if (problems.length > 0) {
+      throw new Error(
+        `invalid lifecycle policy:\n  - ${problems.join('\n  - ')}\nRun \`runwarden validate\` for details.`,
+      );
+    }
   }
 }

@@ -3,7 +3,7 @@ import { spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
 
 describe('runwarden CLI', () => {
-  it.each([[[]], [['start']], [['migrate']], [['worker']], [['schedules']]])(
+  it.each([[[]], [['start']], [['migrate']], [['worker']], [['schedules']], [['validate']]])(
     'prints help for %j',
     async (verb) => {
       const cli = spawnCli([...verb, '--help']);
@@ -28,6 +28,37 @@ describe('runwarden CLI', () => {
     const cli = spawnCli(['schedules']);
     expect((await cli.exited).code).toBe(0);
     expect(cli.output()).toMatch(/nightly-backup\s+backup_schedule\.run\s+0 2 \* \* \*/);
+  });
+
+  it('validate passes the demo catalog', async () => {
+    const cli = spawnCli(['validate']);
+    expect((await cli.exited).code, cli.output()).toBe(0);
+    expect(cli.output()).toMatch(
+      /catalog ok: 12 operation types, 1 schedule\(s\); policies aligned/,
+    );
+  });
+
+  it('validate names every misaligned policy of a catalog and exits 1; worker refuses to boot on it', async () => {
+    const env = { RUNWARDEN_CONFIG: 'test/fixtures/misaligned-catalog.ts' };
+    const cli = spawnCli(['validate'], env);
+    expect((await cli.exited).code).toBe(1);
+    const out = cli.output();
+    expect(out).toMatch(/6 problem\(s\) in the catalog/); // bad.queued breaks two rules
+    expect(out).toMatch(
+      /bad\.timeout: timeoutSeconds \(1200\) \+ 30 s margin must stay below runningStaleAfterSeconds \(1200\)/,
+    );
+    expect(out).toMatch(/bad\.heartbeat: 3 × heartbeatSeconds \(1500\)/);
+    expect(out).toMatch(/bad\.backoff: retries \(8\) wait/);
+    expect(out).toMatch(/bad\.queued: queuedStaleAfterSeconds \(5\)/);
+    expect(out).toMatch(/bad\.key: unknown lifecycle setting "timeoutSecs"/);
+    expect(out).not.toMatch(/good\.one/);
+
+    const worker = spawnCli(['worker'], {
+      ...env,
+      DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
+    });
+    expect((await worker.exited).code).toBe(1);
+    expect(worker.output()).toMatch(/invalid lifecycle policy/);
   });
 
   it('worker refuses to run without DATABASE_URL and says which database to use', async () => {
