@@ -1,0 +1,278 @@
+import type { LifecyclePolicy } from './lifecycle.js';
+import { isReasonCode } from './reason-codes.js';
+import { REASON_COPY } from './reason-copy.js';
+import type { Reconciliation, RunFailure, RunOutcome, RunStatus } from './run.js';
+
+/** The facts about a run that its truth depends on (a `RunRow` satisfies this). */
+export interface RunFacts {
+  status: RunStatus;
+  outcome: RunOutcome;
+  created_at: Date;
+  started_at: Date | null;
+  last_heartbeat_at: Date | null;
+  progress_processed: number | null;
+  progress_total: number | null;
+  failures: RunFailure[];
+  reconciliation: Reconciliation | null;
+  cancel_requested_at: Date | null;
+}
+
+export type ProblemClass = 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+export type Bucket =
+  | 'active'
+  | 'active_stale'
+  | 'reconciled'
+  | 'terminal_follow_up'
+  | 'succeeded'
+  | 'cancelled';
+export type Tone = 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+
+export interface Truth {
+  problemClass: ProblemClass;
+  /** Which list bucket the run belongs to (the API's `bucket` filter uses the same words). */
+  bucket: Bucket;
+  headline: string;
+  guidance: string;
+  badges: Array<{ label: string; tone: Tone }>;
+  progress:
+    | { kind: 'none' }
+    | { kind: 'spinner' }
+    | { kind: 'bar'; processed: number; total: number; percent: number };
+  /** The detail page's decision zone. */
+  decision: { stillActive: string; whatNext: string };
+}
+
+export type Staleness =
+  | { stale: false }
+  | {
+      stale: true;
+      reason: 'run.stale_queued' | 'run.heartbeat_lost' | 'run.stale_running';
+      thresholdSeconds: number;
+      sinceSeconds: number;
+    };
+
+/**
+ * The one staleness rule (reconciler, summaries and every surface use it): a queued run is stale
+ * past `queuedStaleAfterSeconds` since it was queued or last heard of; a running run when its last
+ * heartbeat is older than 3 × `heartbeatSeconds`, or it has run past `runningStaleAfterSeconds`.
+ * Exactly at a threshold is still fresh; a timestamp in the future (clock skew) counts as now.
+ */
+export function staleness(run: RunFacts, policy: LifecyclePolicy, now: Date): Staleness {
+  const age = (from: Date | null) =>
+    from ? Math.max(0, (now.getTime() - from.getTime()) / 1000) : 0;
+  if (run.status === 'queued') {
+    const since = latest(run.created_at, run.last_heartbeat_at);
+    const waited = age(since);
+    return waited > policy.queuedStaleAfterSeconds
+      ? {
+          stale: true,
+          reason: 'run.stale_queued',
+          thresholdSeconds: policy.queuedStaleAfterSeconds,
+          sinceSeconds: waited,
+        }
+      : { stale: false };
+  }
+  if (run.status === 'running') {
+    const silent = age(run.last_heartbeat_at ?? run.started_at ?? run.created_at);
+    const lostAfter = 3 * policy.heartbeatSeconds;
+    if (silent > lostAfter)
+      return {
+        stale: true,
+        reason: 'run.heartbeat_lost',
+        thresholdSeconds: lostAfter,
+        sinceSeconds: silent,
+      };
+    const ran = age(run.started_at ?? run.created_at);
+    if (ran > policy.runningStaleAfterSeconds) {
+      return {
+        stale: true,
+        reason: 'run.stale_running',
+        thresholdSeconds: policy.runningStaleAfterSeconds,
+        sinceSeconds: ran,
+      };
+    }
+  }
+  return { stale: false };
+}
+
+const STALE_HEADLINE = 'Past the lifecycle window. Review worker health and logs before retrying.';
+
+/** The single source of what a person sees about a run (DESIGN §6). */
+export function deriveTruth(
+  run: RunFacts,
+  policy: LifecyclePolicy,
+  now: Date,
+  options: { execution?: 'queue' | 'external' } = {},
+): Truth {
+  if (run.status !== 'completed')
+    return activeTruth(run, policy, now, options.execution ?? 'queue');
+  if (run.reconciliation) {
+    const why = isReasonCode(run.reconciliation.reasonCode)
+      ? REASON_COPY[run.reconciliation.reasonCode].operator
+      : '';
+    return {
+      problemClass: 'reconciled',
+      bucket: 'reconciled',
+      headline: 'Automatically marked failed: no progress within the lifecycle window.',
+      guidance:
+        `${why} Check the worker's logs for this run, then start it again if it is still needed.`.trim(),
+      badges: [
+        { label: 'Failed', tone: 'danger' },
+        { label: 'Reconciled', tone: 'warning' },
+      ],
+      progress: { kind: 'none' },
+      decision: {
+        stillActive: 'No. Runwarden ended it: nothing was progressing.',
+        whatNext: 'Check the worker logs, then retry if still needed.',
+      },
+    };
+  }
+  switch (run.outcome) {
+    case 'succeeded':
+      return done('succeeded', 'Succeeded', 'success', 'Nothing to do.');
+    case 'cancelled':
+      return done(
+        'cancelled',
+        'Cancelled',
+        'neutral',
+        'Nothing to do. Start it again if it is still needed.',
+      );
+    case 'failed':
+      return followUp(
+        'Failed',
+        'danger',
+        reason(run),
+        'Fix the cause shown here, then start it again.',
+      );
+    case 'blocked':
+      return followUp(
+        'Blocked',
+        'warning',
+        reason(run),
+        'Resolve what blocked it (tenant or permissions), then start it again.',
+      );
+    case 'partially_succeeded':
+      return followUp(
+        'Partially succeeded',
+        'warning',
+        reason(run),
+        'Review the failed items; retry them if needed.',
+      );
+    default:
+      // A completed run always has a terminal outcome (a database check guarantees it).
+      return followUp(
+        'Failed',
+        'danger',
+        reason(run),
+        'Fix the cause shown here, then start it again.',
+      );
+  }
+}
+
+function activeTruth(
+  run: RunFacts,
+  policy: LifecyclePolicy,
+  now: Date,
+  execution: 'queue' | 'external',
+): Truth {
+  const stale = staleness(run, policy, now);
+  const statusBadge = {
+    label: run.status === 'queued' ? 'Queued' : 'Running',
+    tone: 'info' as const,
+  };
+  if (stale.stale) {
+    const minutes = Math.max(1, Math.round(stale.sinceSeconds / 60));
+    const guidance =
+      stale.reason === 'run.heartbeat_lost'
+        ? `The worker stopped reporting ${minutes} min ago. Runwarden marks it failed automatically if it does not recover.`
+        : stale.reason === 'run.stale_queued'
+          ? `Nothing has picked it up for ${minutes} min. Check that ${execution === 'external' ? 'the external system is' : 'workers are'} running.`
+          : `It has run for ${minutes} min, longer than its lifecycle window allows.`;
+    return {
+      problemClass: 'active_stale',
+      bucket: 'active_stale',
+      headline: STALE_HEADLINE,
+      guidance,
+      badges: [statusBadge, { label: 'Likely stale', tone: 'warning' }],
+      progress: { kind: 'none' },
+      decision: {
+        stillActive: 'Probably not: no progress within the lifecycle window.',
+        whatNext: guidance,
+      },
+    };
+  }
+  const badges: Truth['badges'] = [statusBadge];
+  if (run.cancel_requested_at) badges.push({ label: 'Cancel requested', tone: 'warning' });
+  if (run.status === 'queued') {
+    const headline =
+      execution === 'external'
+        ? 'Queued — waiting for the external system to start it.'
+        : 'Queued — waiting for a worker.';
+    return {
+      problemClass: 'none',
+      bucket: 'active',
+      headline,
+      guidance: 'No action needed. It starts as soon as it is picked up.',
+      badges,
+      progress: { kind: 'none' },
+      decision: { stillActive: 'Yes, waiting to be picked up.', whatNext: 'Nothing yet.' },
+    };
+  }
+  const total = run.progress_total;
+  const processed = run.progress_processed;
+  const determinate = total !== null && total > 0 && processed !== null;
+  const percent = determinate ? Math.min(100, Math.floor((processed / total) * 100)) : 0;
+  return {
+    problemClass: 'none',
+    bucket: 'active',
+    headline: determinate
+      ? `${processed} / ${total} processed (${percent}%)`
+      : 'Running — progress details pending.',
+    guidance: run.cancel_requested_at
+      ? 'Cancel requested: it stops at its next check.'
+      : 'No action needed.',
+    badges,
+    progress: determinate ? { kind: 'bar', processed, total, percent } : { kind: 'spinner' },
+    decision: { stillActive: 'Yes, a worker is on it and reporting.', whatNext: 'Nothing yet.' },
+  };
+}
+
+function done(
+  bucket: 'succeeded' | 'cancelled',
+  label: string,
+  tone: Tone,
+  guidance: string,
+): Truth {
+  return {
+    problemClass: 'none',
+    bucket,
+    headline: label,
+    guidance,
+    badges: [{ label, tone }],
+    progress: { kind: 'none' },
+    decision: { stillActive: 'No, it finished.', whatNext: guidance },
+  };
+}
+
+function followUp(label: string, tone: Tone, why: string, guidance: string): Truth {
+  return {
+    problemClass: 'terminal_follow_up',
+    bucket: 'terminal_follow_up',
+    headline: why ? `${label} — ${why}` : label,
+    guidance,
+    badges: [{ label, tone }],
+    progress: { kind: 'none' },
+    decision: { stillActive: 'No, it finished and needs follow-up.', whatNext: guidance },
+  };
+}
+
+/** The latest failure in operator words: fixed copy for our reason codes (never exception text). */
+function reason(run: RunFacts): string {
+  const last = run.failures.at(-1);
+  if (!last) return '';
+  return isReasonCode(last.code) ? REASON_COPY[last.code].operator : last.message;
+}
+
+function latest(a: Date, b: Date | null): Date {
+  return b && b.getTime() > a.getTime() ? b : a;
+}

@@ -1,0 +1,285 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../../src/domain/lifecycle.js';
+import { deriveTruth, type RunFacts, staleness } from '../../src/domain/truth.js';
+
+const now = new Date('2026-11-22T12:00:00.000Z');
+const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+const policy = {
+  ...DEFAULT_POLICY,
+  heartbeatSeconds: 5,
+  queuedStaleAfterSeconds: 900,
+  runningStaleAfterSeconds: 1200,
+};
+
+function run(overrides: Partial<RunFacts>): RunFacts {
+  return {
+    status: 'queued',
+    outcome: 'pending',
+    created_at: ago(10),
+    started_at: null,
+    last_heartbeat_at: null,
+    progress_processed: null,
+    progress_total: null,
+    failures: [],
+    reconciliation: null,
+    cancel_requested_at: null,
+    ...overrides,
+  };
+}
+const running = (o: Partial<RunFacts> = {}) =>
+  run({ status: 'running', started_at: ago(8), last_heartbeat_at: ago(2), ...o });
+const reconciled = {
+  reasonCode: 'run.heartbeat_lost',
+  detectedAt: now.toISOString(),
+  thresholdSeconds: 15,
+  lastHeartbeatAt: ago(30).toISOString(),
+  evidence: { workerId: 'w1' },
+  source: 'reconciler',
+};
+
+// [case, facts, problemClass, headline, progress kind, badge labels]
+const table: Array<[string, RunFacts, string, string | RegExp, string, string[]]> = [
+  ['queued within window', run({}), 'none', 'Queued — waiting for a worker.', 'none', ['Queued']],
+  [
+    'running, determinate',
+    running({ progress_processed: 4, progress_total: 10 }),
+    'none',
+    '4 / 10 processed (40%)',
+    'bar',
+    ['Running'],
+  ],
+  [
+    'running, indeterminate',
+    running(),
+    'none',
+    'Running — progress details pending.',
+    'spinner',
+    ['Running'],
+  ],
+  [
+    'queued past the window',
+    run({ created_at: ago(901) }),
+    'active_stale',
+    /^Past the lifecycle window\./,
+    'none',
+    ['Queued', 'Likely stale'],
+  ],
+  [
+    'running, heartbeat lost',
+    running({ last_heartbeat_at: ago(16) }),
+    'active_stale',
+    /^Past the lifecycle window\./,
+    'none',
+    ['Running', 'Likely stale'],
+  ],
+  [
+    'running past runningStaleAfter',
+    running({ started_at: ago(1201), last_heartbeat_at: ago(1) }),
+    'active_stale',
+    /^Past the lifecycle window/,
+    'none',
+    ['Running', 'Likely stale'],
+  ],
+  [
+    'completed by reconciliation',
+    run({
+      status: 'completed',
+      outcome: 'failed',
+      reconciliation: reconciled,
+      failures: [{ code: 'run.heartbeat_lost', message: 'The worker stopped reporting.' }],
+    }),
+    'reconciled',
+    'Automatically marked failed: no progress within the lifecycle window.',
+    'none',
+    ['Failed', 'Reconciled'],
+  ],
+  [
+    'failed',
+    run({
+      status: 'completed',
+      outcome: 'failed',
+      failures: [{ code: 'graph.forbidden', message: 'Graph denied access to the tenant.' }],
+    }),
+    'terminal_follow_up',
+    'Failed — Graph denied access to the tenant.',
+    'none',
+    ['Failed'],
+  ],
+  [
+    'blocked',
+    run({
+      status: 'completed',
+      outcome: 'blocked',
+      failures: [{ code: 'gate.tenant_inactive', message: 'x' }],
+    }),
+    'terminal_follow_up',
+    'Blocked — The tenant is inactive, so it was not run.',
+    'none',
+    ['Blocked'],
+  ],
+  [
+    'partially succeeded',
+    run({
+      status: 'completed',
+      outcome: 'partially_succeeded',
+      failures: [{ code: 'item.failed', message: '2 of 120 items failed.' }],
+    }),
+    'terminal_follow_up',
+    'Partially succeeded — 2 of 120 items failed.',
+    'none',
+    ['Partially succeeded'],
+  ],
+  [
+    'succeeded',
+    run({ status: 'completed', outcome: 'succeeded' }),
+    'none',
+    'Succeeded',
+    'none',
+    ['Succeeded'],
+  ],
+  [
+    'cancelled (queued, never ran)',
+    run({
+      status: 'completed',
+      outcome: 'cancelled',
+      failures: [{ code: 'run.cancelled', message: 'Cancelled before it started.' }],
+    }),
+    'none',
+    'Cancelled',
+    'none',
+    ['Cancelled'],
+  ],
+];
+
+describe('deriveTruth: every case of DESIGN §6', () => {
+  it.each(table)('%s', (_name, facts, problemClass, headline, progress, badges) => {
+    const truth = deriveTruth(facts, policy, now);
+    expect(truth.problemClass).toBe(problemClass);
+    if (typeof headline === 'string') expect(truth.headline).toBe(headline);
+    else expect(truth.headline).toMatch(headline);
+    expect(truth.progress.kind).toBe(progress);
+    expect(truth.badges.map((b) => b.label)).toEqual(badges);
+    expect(truth.guidance.length).toBeGreaterThan(0);
+    expect(truth.decision.stillActive.length).toBeGreaterThan(0);
+  });
+});
+
+describe('deriveTruth: edges', () => {
+  it('exactly at a threshold is still fresh; one millisecond past is stale', () => {
+    expect(deriveTruth(run({ created_at: ago(900) }), policy, now).problemClass).toBe('none');
+    expect(deriveTruth(run({ created_at: ago(900.001) }), policy, now).problemClass).toBe(
+      'active_stale',
+    );
+    expect(deriveTruth(running({ last_heartbeat_at: ago(15) }), policy, now).problemClass).toBe(
+      'none',
+    );
+    expect(deriveTruth(running({ last_heartbeat_at: ago(15.001) }), policy, now).problemClass).toBe(
+      'active_stale',
+    );
+  });
+
+  it('a heartbeat from the future (clock skew) counts as now, not as stale or negative', () => {
+    const truth = deriveTruth(
+      running({ last_heartbeat_at: new Date(now.getTime() + 60_000) }),
+      policy,
+      now,
+    );
+    expect(truth.problemClass).toBe('none');
+  });
+
+  it('a stale run with determinate progress shows no bar and no "n / m" reassurance', () => {
+    const truth = deriveTruth(
+      running({ last_heartbeat_at: ago(60), progress_processed: 7, progress_total: 10 }),
+      policy,
+      now,
+    );
+    expect(truth.progress).toEqual({ kind: 'none' });
+    const copy = [
+      truth.headline,
+      truth.guidance,
+      truth.decision.stillActive,
+      truth.decision.whatNext,
+      ...truth.badges.map((b) => b.label),
+    ].join(' ');
+    expect(copy).not.toMatch(/7 \/ 10|processed|Queued —|%/);
+    expect(truth.guidance).toMatch(/worker stopped reporting/);
+  });
+
+  it('a reconciled run stays reconciled whatever its handler reported late', () => {
+    const truth = deriveTruth(
+      run({
+        status: 'completed',
+        outcome: 'failed',
+        reconciliation: reconciled,
+        progress_processed: 10,
+        progress_total: 10,
+      }),
+      policy,
+      now,
+    );
+    expect(truth.problemClass).toBe('reconciled');
+    expect(truth.progress.kind).toBe('none');
+  });
+
+  it('queue exception text never reaches headline or guidance', () => {
+    const facts = run({
+      status: 'completed',
+      outcome: 'failed',
+      failures: [
+        {
+          code: 'handler.error',
+          message: 'TypeError: Cannot read properties of undefined (reading "id")',
+        },
+      ],
+    });
+    const truth = deriveTruth(facts, policy, now);
+    expect(truth.headline).toBe('Failed — The operation raised an error on its last attempt.');
+    expect(`${truth.headline} ${truth.guidance}`).not.toMatch(/TypeError|undefined/);
+  });
+
+  it('an external run waits for its system, not for a worker', () => {
+    const truth = deriveTruth(run({}), policy, now, { execution: 'external' });
+    expect(truth.headline).toBe('Queued — waiting for the external system to start it.');
+    const stale = deriveTruth(run({ created_at: ago(1000) }), policy, now, {
+      execution: 'external',
+    });
+    expect(stale.guidance).toMatch(/external system/);
+  });
+
+  it('an external run that keeps heartbeating while queued is not stale', () => {
+    expect(
+      deriveTruth(run({ created_at: ago(5000), last_heartbeat_at: ago(30) }), policy, now)
+        .problemClass,
+    ).toBe('none');
+  });
+
+  it('a running run with a cancel request says so', () => {
+    const truth = deriveTruth(running({ cancel_requested_at: ago(1) }), policy, now);
+    expect(truth.badges.map((b) => b.label)).toContain('Cancel requested');
+  });
+});
+
+describe('staleness', () => {
+  it('names the rule that fired, with its threshold', () => {
+    expect(staleness(running({ last_heartbeat_at: ago(20) }), policy, now)).toMatchObject({
+      stale: true,
+      reason: 'run.heartbeat_lost',
+      thresholdSeconds: 15,
+    });
+    expect(staleness(running({ started_at: ago(2000) }), policy, now)).toMatchObject({
+      reason: 'run.stale_running',
+      thresholdSeconds: 1200,
+    });
+    expect(staleness(run({ created_at: ago(1000) }), policy, now)).toMatchObject({
+      reason: 'run.stale_queued',
+      thresholdSeconds: 900,
+    });
+    expect(
+      staleness(
+        run({ status: 'completed', outcome: 'succeeded', created_at: ago(99_999) }),
+        policy,
+        now,
+      ),
+    ).toEqual({ stale: false });
+  });
+});
