@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   RUNWARDEN_PG_RUNTIME_DIR: z.string().min(1).default('/var/lib/runwarden'),
   RUNWARDEN_CONFIG: z.string().min(1).optional(),
   RUNWARDEN_DEMO_PASSWORD: z.string().min(8).optional(),
+  RUNWARDEN_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -22,6 +23,7 @@ export interface Config {
   catalogModule: string | undefined;
   demoPassword: string | undefined;
   logLevel: string;
+  reconcileIntervalSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -40,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalogModule: e.RUNWARDEN_CONFIG,
     demoPassword: e.RUNWARDEN_DEMO_PASSWORD,
     logLevel: e.LOG_LEVEL,
+    reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
   };
 }
 

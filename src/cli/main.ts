@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
+import { registerReconcile } from './commands/reconcile.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerStart } from './commands/start.js';
 import { registerValidate } from './commands/validate.js';
@@ -16,6 +17,7 @@ registerMigrate(program);
 registerWorker(program);
 registerSchedules(program);
 registerValidate(program);
+registerReconcile(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.

@@ -67,3 +67,12 @@ function silentLogger() {
     debug() {}
   })() as never;
 }
+
+/** Whether a live worker holds the run's job right now (then a queued run is not abandoned). */
+export async function isJobLocked(db: Kysely<Database>, runId: string): Promise<boolean> {
+  const result = await sql<{ locked: boolean }>`
+    select locked_at is not null as locked from graphile_worker._private_jobs where key = ${runId}::text`.execute(
+    db,
+  );
+  return result.rows[0]?.locked ?? false;
+}

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { redactUrl } from '../../db/database.js';
 import { startWorker } from '../../execution/worker.js';
+import { startReconcilerLoop } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
 import { onShutdown } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
@@ -38,6 +39,11 @@ export function registerStart(program: Command): void {
         shutdownGraceSeconds: 10,
       });
       cleanups.push(() => worker.stop());
+      const reconciler = startReconcilerLoop(
+        { ...runtime, logger },
+        config.reconcileIntervalSeconds,
+      );
+      cleanups.push(() => reconciler.stop());
       const where = runtime.handle.embedded
         ? runtime.handle.embedded.psqlCommand
         : redactUrl(runtime.handle.url);

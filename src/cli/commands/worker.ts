@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { startWorker } from '../../execution/worker.js';
+import { startReconcilerLoop } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
 import { onShutdown } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
@@ -30,6 +31,7 @@ export function registerWorker(program: Command): void {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
       const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden worker' });
+      const deps = { ...runtime, logger };
       const worker = await startWorker({
         db: runtime.db,
         pgPool: runtime.pool,
@@ -40,7 +42,9 @@ export function registerWorker(program: Command): void {
         concurrency: options.concurrency,
         shutdownGraceSeconds: options.shutdownGrace,
       });
-      onShutdown(logger, [() => runtime.close(), () => worker.stop()]);
+      // Every long-running process sweeps, so truth converges while any of them is alive.
+      const reconciler = startReconcilerLoop(deps, config.reconcileIntervalSeconds);
+      onShutdown(logger, [() => runtime.close(), () => reconciler.stop(), () => worker.stop()]);
     });
 }
 

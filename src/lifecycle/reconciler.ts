@@ -1,0 +1,260 @@
+import { type Kysely, sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database, RunRow } from '../db/schema.js';
+import { REASON_COPY } from '../domain/reason-copy.js';
+import { type Clock, systemClock } from '../domain/run.js';
+import { staleness } from '../domain/truth.js';
+import type { OperationDefinition } from '../execution/operation.js';
+import { isJobLocked, removeQueuedJob, unlockWorkers } from '../execution/queue.js';
+import type { OperationRegistry } from '../execution/registry.js';
+import type { RunService } from '../runs/run-service.js';
+
+/** One advisory lock key for "a sweep is running" across every Runwarden process. */
+export const RECONCILE_LOCK_KEY = 7_261_734_001;
+
+export interface ReconcileDeps {
+  db: Kysely<Database>;
+  runs: RunService;
+  registry: OperationRegistry;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface ReconcileAction {
+  runId: string;
+  type: string;
+  status: 'queued' | 'running';
+  reasonCode: string;
+  thresholdSeconds: number;
+  sinceSeconds: number;
+  /** `failed`: force-failed; `adapter`: the type's adapter settled it; `skipped`: left alone (why). */
+  result: 'failed' | 'adapter' | 'skipped' | 'would_fail';
+  note?: string;
+}
+
+export interface ReconcileReport {
+  /** false when another instance held the sweep lock; nothing was examined. */
+  swept: boolean;
+  examined: number;
+  actions: ReconcileAction[];
+  unlockedWorkers: string[];
+}
+
+/**
+ * One sweep (DESIGN §7.4): every active run past its lifecycle window becomes completed/failed
+ * with its evidence, in one compare-and-set per run (a heartbeat or completion that lands first
+ * wins); its queue job is neutralized in the same transaction. Jobs locked by workers whose
+ * heartbeat is gone are released. Fresh runs are never touched; a second sweep changes nothing.
+ */
+export async function reconcile(
+  deps: ReconcileDeps,
+  options: {
+    dryRun?: boolean /** tests only: sweep without the lock to exercise the per-run guards */;
+    lock?: boolean;
+  } = {},
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = { swept: false, examined: 0, actions: [], unlockedWorkers: [] };
+  if (options.lock === false) {
+    report.swept = true;
+    await sweep(deps, report, options.dryRun ?? false);
+    return report;
+  }
+  await deps.db.connection().execute(async (conn) => {
+    const locked = await sql<{
+      ok: boolean;
+    }>`select pg_try_advisory_lock(${RECONCILE_LOCK_KEY}) as ok`.execute(conn);
+    if (!locked.rows[0]?.ok) return;
+    try {
+      report.swept = true;
+      await sweep(deps, report, options.dryRun ?? false);
+    } finally {
+      await sql`select pg_advisory_unlock(${RECONCILE_LOCK_KEY})`.execute(conn);
+    }
+  });
+  const changed = report.actions.filter((a) => a.result === 'failed' || a.result === 'adapter');
+  if (changed.length > 0 || report.unlockedWorkers.length > 0) {
+    deps.logger.warn(
+      {
+        reconciled: changed.map((a) => ({ runId: a.runId, reasonCode: a.reasonCode })),
+        unlockedWorkers: report.unlockedWorkers,
+      },
+      `reconciler ended ${changed.length} stale run(s)`,
+    );
+  }
+  return report;
+}
+
+async function sweep(deps: ReconcileDeps, report: ReconcileReport, dryRun: boolean): Promise<void> {
+  const now = (deps.clock ?? systemClock)();
+  const candidates = await staleCandidates(deps, now);
+  report.examined = candidates.length;
+  for (const run of candidates) {
+    const operation = deps.registry.get(run.type);
+    if (!operation) continue; // a type this process does not know: another catalog's to judge
+    const verdict = staleness(run, operation.policy, now);
+    if (!verdict.stale) continue;
+    const action: ReconcileAction = {
+      runId: run.id,
+      type: run.type,
+      status: run.status as 'queued' | 'running',
+      reasonCode: verdict.reason,
+      thresholdSeconds: verdict.thresholdSeconds,
+      sinceSeconds: Math.round(verdict.sinceSeconds),
+      result: 'would_fail',
+    };
+    report.actions.push(action);
+    if (run.status === 'queued' && (await isJobLocked(deps.db, run.id))) {
+      action.result = 'skipped';
+      action.note = 'its queue job is being worked on right now';
+      continue;
+    }
+    if (dryRun) continue;
+    if (operation.reconcile && (await askAdapter(deps, operation.reconcile, run, action))) continue;
+    const moved = await deps.db.transaction().execute(async (trx) => {
+      const result = await deps.runs.forceFail(
+        run.id,
+        {
+          reasonCode: verdict.reason,
+          message: REASON_COPY[verdict.reason].operator,
+          thresholdSeconds: verdict.thresholdSeconds,
+          evidence: {
+            workerId: run.worker_id,
+            attempt: run.attempt,
+            sinceSeconds: Math.round(verdict.sinceSeconds),
+            startedAt: run.started_at?.toISOString() ?? null,
+          },
+          source: 'reconciler',
+          // Only if nothing happened since we looked: same state, no newer heartbeat.
+          expect: {
+            status: run.status as 'queued' | 'running',
+            noHeartbeatAfter: run.last_heartbeat_at,
+          },
+        },
+        { trx },
+      );
+      if (result.moved) await removeQueuedJob(trx, run.id);
+      return result.moved;
+    });
+    action.result = moved ? 'failed' : 'skipped';
+    if (!moved) action.note = 'it changed while the sweep looked at it';
+  }
+  if (!dryRun) report.unlockedWorkers = await releaseDeadWorkers(deps, now);
+}
+
+/**
+ * Active runs that could be stale under the loosest policy in the catalog: a superset that the
+ * domain's `staleness` then decides exactly. Served by the partial active index, so its cost
+ * follows the active set, not history.
+ */
+async function staleCandidates(deps: ReconcileDeps, now: Date): Promise<RunRow[]> {
+  if (deps.registry.list().length === 0) return [];
+  return await staleCandidatesQuery(deps, now).execute();
+}
+
+export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'>, now: Date) {
+  const policies = deps.registry.list().map((op) => op.policy);
+  const minQueued = Math.min(...policies.map((p) => p.queuedStaleAfterSeconds));
+  const minLost = Math.min(...policies.map((p) => 3 * p.heartbeatSeconds));
+  const minRunning = Math.min(...policies.map((p) => p.runningStaleAfterSeconds));
+  const before = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+  return deps.db
+    .selectFrom('operation_runs')
+    .selectAll()
+    .where('status', 'in', ['queued', 'running'])
+    .where((eb) =>
+      eb.or([
+        eb.and([
+          eb('status', '=', 'queued'),
+          eb('created_at', '<', before(minQueued)),
+          eb.or([
+            eb('last_heartbeat_at', 'is', null),
+            eb('last_heartbeat_at', '<', before(minQueued)),
+          ]),
+        ]),
+        eb.and([
+          eb('status', '=', 'running'),
+          eb.or([
+            eb('last_heartbeat_at', 'is', null),
+            eb('last_heartbeat_at', '<', before(minLost)),
+            eb('started_at', '<', before(minRunning)),
+          ]),
+        ]),
+      ]),
+    )
+    .orderBy('created_at')
+    .limit(1000); // one sweep's worth; the next sweep takes the rest
+}
+
+async function askAdapter(
+  deps: ReconcileDeps,
+  adapter: NonNullable<OperationDefinition['reconcile']>,
+  run: RunRow,
+  action: ReconcileAction,
+): Promise<boolean> {
+  let state: Awaited<ReturnType<typeof adapter>>;
+  try {
+    state = await adapter(run);
+  } catch (error) {
+    deps.logger.warn(
+      { runId: run.id, err: error },
+      'reconcile adapter failed; judging the run by its heartbeat',
+    );
+    return false;
+  }
+  if (!state) return false;
+  if (state.status === 'completed') {
+    const result = await deps.runs.complete(run.id, {
+      outcome: state.outcome,
+      failures:
+        state.outcome === 'failed'
+          ? [
+              {
+                code: 'adapter.source_failed',
+                message: REASON_COPY['adapter.source_failed'].operator,
+              },
+            ]
+          : [],
+    });
+    action.result = result.moved ? 'adapter' : 'skipped';
+    action.note = `the source of truth says ${state.outcome}`;
+    return true;
+  }
+  await deps.runs.heartbeat(run.id); // the source says it is alive
+  action.result = 'skipped';
+  action.note = `the source of truth says it is ${state.status}`;
+  return true;
+}
+
+/** Workers whose heartbeat is gone: release their queue locks so other workers can proceed. */
+async function releaseDeadWorkers(deps: ReconcileDeps, now: Date): Promise<string[]> {
+  const heartbeat = Math.min(5, ...deps.registry.list().map((op) => op.policy.heartbeatSeconds));
+  const dead = await deps.db
+    .updateTable('workers')
+    .set({ stopped_at: now })
+    .where('stopped_at', 'is', null)
+    .where('last_seen_at', '<', new Date(now.getTime() - 3 * heartbeat * 1000))
+    .returning(['id', 'queue_worker_ids'])
+    .execute();
+  const queueIds = dead.flatMap((w) => w.queue_worker_ids);
+  await unlockWorkers(deps.db, queueIds);
+  return dead.map((w) => w.id);
+}
+
+/** Runs a sweep every `intervalSeconds` in this process until `stop()`; errors are logged, not fatal. */
+export function startReconcilerLoop(
+  deps: ReconcileDeps,
+  intervalSeconds = 5,
+): { stop(): Promise<void> } {
+  let current: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    current = reconcile(deps).catch((error: unknown) =>
+      deps.logger.error({ err: error }, 'reconcile sweep failed'),
+    );
+  }, intervalSeconds * 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}
