@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<void>> = {
   ledger: async () => (await import('./ledger.js')).main(),
   throughput: async () => (await import('./throughput.js')).main(),
   pickup: async () => (await import('./pickup.js')).main(),
+  crash: async () => (await import('./crash.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

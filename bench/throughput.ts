@@ -71,6 +71,7 @@ export async function main(): Promise<void> {
     const worker = await startWorker({
       db: f.db,
       pgPool: workerPool,
+      databaseUrl: f.url,
       runs: f.runs,
       registry: f.registry,
       logger: f.logger,

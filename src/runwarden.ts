@@ -72,6 +72,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
       const handle = await startWorker({
         db,
         pgPool: workerPool,
+        databaseUrl: options.databaseUrl,
         runs,
         registry,
         logger,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
 import type { RunService } from '../runs/run-service.js';
 import { graphileLogger } from './graphile-logger.js';
+import { startHeartbeat } from './heartbeat.js';
 import { isJobPayload } from './queue.js';
 import type { OperationRegistry } from './registry.js';
 import {
@@ -22,6 +23,8 @@ export interface WorkerOptions {
   db: Kysely<Database>;
   /** graphile-worker takes a pg.Pool of its own (one LISTEN connection plus one per job). */
   pgPool: pg.Pool;
+  /** The heartbeat thread opens its own connection with this URL. */
+  databaseUrl: string;
   runs: RunService;
   registry: OperationRegistry;
   logger: Logger;
@@ -135,20 +138,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
   const heartbeatMs =
     Math.min(...registry.queueOperations().map((op) => op.policy.heartbeatSeconds), 5) * 1000;
-  const beat = async () => {
-    const touched = await runs.heartbeatWorker(id);
-    await db
-      .updateTable('workers')
-      .set({ last_seen_at: new Date() })
-      .where('id', '=', id)
-      .execute();
-    for (const run of touched) {
-      if (run.cancelRequested) inflight.get(run.id)?.abort('cancel' satisfies StopReason);
-    }
-  };
-  const heartbeat = setInterval(() => {
-    beat().catch((error: unknown) => logger.error({ err: error }, 'heartbeat failed'));
-  }, heartbeatMs);
+  const heartbeat = startHeartbeat(
+    { databaseUrl: options.databaseUrl, workerId: id, intervalMs: heartbeatMs },
+    logger,
+    (runIds) => {
+      for (const runId of runIds) inflight.get(runId)?.abort('cancel' satisfies StopReason);
+    },
+  );
 
   logger.info(
     {
@@ -170,7 +166,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         await runner.stop();
       } finally {
         clearTimeout(graceTimer);
-        clearInterval(heartbeat);
+        await heartbeat.stop();
         await db
           .updateTable('workers')
           .set({ stopped_at: new Date() })

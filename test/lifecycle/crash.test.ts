@@ -35,7 +35,7 @@ afterAll(async () => {
   await loop.stop();
 });
 
-async function workerWithRun(seconds: number, tag: string) {
+async function workerWithRun(seconds: number, tag: string, type = 'test.slow') {
   const cli = spawnCli(['worker', '--concurrency', '2'], {
     DATABASE_URL: t.url,
     RUNWARDEN_CONFIG: 'test/fixtures/fast-catalog.ts',
@@ -114,5 +114,22 @@ describe('crash bound', () => {
     expect(late.payload).toMatchObject({ outcome: 'succeeded' });
     const after = await runs.get(runId);
     expect(after).toMatchObject({ outcome: 'failed', summary_counts: {} }); // the late counts were not applied
+  });
+
+  it('no false positive: a handler that blocks its event loop for 10 s at default settings is not reconciled', async () => {
+    const { runId } = await workerWithRun(10, 'blocked', 'test.blocking');
+    // The heartbeat thread keeps beating while the handler holds the main thread.
+    const beats = new Set<number>();
+    const run = await until(
+      async () => {
+        const r = await runs.get(runId);
+        if (r?.status === 'running' && r.last_heartbeat_at)
+          beats.add(r.last_heartbeat_at.getTime());
+        return r?.status === 'completed' ? r : undefined;
+      },
+      { within: 20_000, every: 200, what: 'the blocking run to finish' },
+    );
+    expect(run).toMatchObject({ outcome: 'succeeded', reconciliation: null });
+    expect(beats.size).toBeGreaterThanOrEqual(5); // ~1 beat/s over 10 s (the fixture's fastest type beats every 1 s)
   });
 });

@@ -23,6 +23,7 @@ export async function runTestWorker(
   const handle = await startWorker({
     db: t.db,
     pgPool,
+    databaseUrl: t.url,
     runs: new RunService({ db: t.db }),
     registry,
     logger: quietLogger,

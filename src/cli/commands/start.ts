@@ -32,6 +32,7 @@ export function registerStart(program: Command): void {
       const worker = await startWorker({
         db: runtime.db,
         pgPool: runtime.pool,
+        databaseUrl: runtime.handle.url,
         runs: runtime.runs,
         registry: runtime.registry,
         schedules: runtime.schedules,

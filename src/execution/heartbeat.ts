@@ -1,0 +1,42 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+
+export interface Heartbeat {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the heartbeat thread for a worker process. `onCancel` receives the ids of runs whose
+ * cancel was requested. From source (tests, tsx) the thread runs the .ts file through tsx.
+ */
+export function startHeartbeat(
+  settings: { databaseUrl: string; workerId: string; intervalMs: number },
+  logger: Logger,
+  onCancel: (runIds: string[]) => void,
+): Heartbeat {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const file = new URL(`./heartbeat-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  // Node 20 does not carry `--import tsx` into worker threads: register tsx inside the thread.
+  const thread = fromSource
+    ? new Worker(
+        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file.href)}); })`,
+        { eval: true, workerData: settings },
+      )
+    : new Worker(file, { workerData: settings });
+  thread.on('message', (message: { kind: string; runIds?: string[]; message?: string }) => {
+    if (message.kind === 'cancel' && message.runIds) onCancel(message.runIds);
+    if (message.kind === 'error') logger.error({ error: message.message }, 'heartbeat failed');
+  });
+  thread.on('error', (error) => logger.error({ err: error }, 'heartbeat thread crashed'));
+  return {
+    async stop() {
+      const stopped = new Promise<void>((resolve) => {
+        thread.on('message', (m: { kind: string }) => m.kind === 'stopped' && resolve());
+        thread.once('exit', () => resolve());
+      });
+      thread.postMessage({ kind: 'stop' });
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      await thread.terminate();
+    },
+  };
+}
