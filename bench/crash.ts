@@ -37,7 +37,7 @@ export async function main(): Promise<void> {
   };
   try {
     const results: number[] = [];
-    const survivor = await spawnWorker();
+    await spawnWorker(); // the survivor: its reconciler loop ends the victim's run
     for (let trial = 1; trial <= TRIALS; trial++) {
       const victim = await spawnWorker();
       // Keep the survivor busy so the victim takes the run; then free it for the next trial.

@@ -48,7 +48,7 @@ async function workerWithRun(seconds: number, tag: string, type = 'test.slow') {
   const { run } = await startRun(
     { db: t.db, runs, registry },
     {
-      type: 'test.slow',
+      type,
       workspaceId: scope.workspaceId,
       tenantId: scope.tenantId,
       input: { seconds, tag },
