@@ -21,11 +21,19 @@ export interface EventSpec {
 }
 
 /** Runs `mutation` (returning the run row) and appends `events` for the row it returns. */
+/** A notification for the run's initiator, written with the transition that made the run terminal. */
+export interface NoticeSpec {
+  /** The title is `<run type>: <label>`. */
+  label: string;
+  body: string;
+}
+
 async function withEvents(
   db: Executor,
   mutation: Compilable<unknown>,
   at: Date,
   events: EventSpec[],
+  notice?: NoticeSpec,
 ): Promise<RunRow | undefined> {
   const payloadOf = (e: EventSpec) =>
     e.payload === undefined ? sql`'{}'::jsonb` : isRaw(e.payload) ? e.payload : jsonb(e.payload);
@@ -38,7 +46,16 @@ async function withEvents(
   );
   const result = await sql<RunRow>`
     with moved as (${mutation}),
-    event as (insert into run_events (run_id, kind, at, payload) ${rows})
+    event as (insert into run_events (run_id, kind, at, payload) ${rows})${
+      notice
+        ? sql`,
+    notice as (
+      insert into notifications (id, user_id, run_id, title, body, link, created_at)
+      select gen_random_uuid(), moved.initiator_user_id, moved.id, moved.type || ': ' || ${notice.label}::text, ${notice.body}::text,
+             '/admin/operations/' || moved.id, ${at.toISOString()}::timestamptz
+      from moved where moved.initiator_user_id is not null)`
+        : sql``
+    }
     select * from moved`.execute(db);
   return result.rows[0];
 }
@@ -265,6 +282,7 @@ export async function completeRun(
   now: Date,
   events: EventSpec[],
   guard: CompletionGuard = {},
+  notice?: NoticeSpec,
 ): Promise<RunRow | undefined> {
   let update = db
     .updateTable('operation_runs')
@@ -292,7 +310,7 @@ export async function completeRun(
             eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<=', after)]),
           );
   }
-  return await withEvents(db, update.returningAll(), now, events);
+  return await withEvents(db, update.returningAll(), now, events, notice);
 }
 
 export async function flagCancelRequested(

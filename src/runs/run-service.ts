@@ -3,6 +3,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import { type SummaryCounts, validateCounts } from '../domain/counts.js';
 import { RunwardenError } from '../domain/errors.js';
 import { identityHash } from '../domain/identity.js';
+import { terminalNotice } from '../domain/notice.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import { type Clock, type RunFailure, systemClock, type TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
@@ -195,13 +196,20 @@ export class RunService {
     const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
     const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
     const now = this.#clock();
-    return await this.#transition(options, id, (db) =>
-      withCountsCheck(() =>
-        q.completeRun(db, id, { outcome: result.outcome, counts, failures }, now, [
-          { kind: 'completed', payload: { outcome: result.outcome } },
-        ]),
-      ),
-    );
+    const notice = terminalNotice({ outcome: result.outcome, failures });
+    return await this.#transition(options, id, async (db) => {
+      return await withCountsCheck(() =>
+        q.completeRun(
+          db,
+          id,
+          { outcome: result.outcome, counts, failures },
+          now,
+          [{ kind: 'completed', payload: { outcome: result.outcome } }],
+          {},
+          notice,
+        ),
+      );
+    });
   }
 
   /**
@@ -224,6 +232,7 @@ export class RunService {
         now,
         [requested, { kind: 'completed', payload: { outcome: 'cancelled' } }],
         { status: 'queued' },
+        terminalNotice({ outcome: 'cancelled', failures: [failure] }),
       ),
     );
     if (cancelled.moved) return { ...cancelled, effect: 'cancelled' };
@@ -253,6 +262,11 @@ export class RunService {
         now,
         [{ kind: 'reconciled', payload: { reasonCode: fail.reasonCode } }],
         fail.expect,
+        terminalNotice({
+          outcome: 'failed',
+          failures: [failure],
+          reconciliation: { reasonCode: fail.reasonCode },
+        }),
       ),
     );
   }

@@ -347,3 +347,51 @@ describe('transactions', () => {
     expect((await runs.createOrReuse(request)).reused).toBe(false);
   });
 });
+
+describe('notifications (DESIGN §8)', () => {
+  async function notices(runId: string) {
+    return await t.db.selectFrom('notifications').selectAll().where('run_id', '=', runId).execute();
+  }
+
+  it('go to the initiator only, once, when the run becomes terminal, linking to the run', async () => {
+    const run = await running();
+    await runs.addCounts(run.id, { items: 1 });
+    expect(await notices(run.id)).toEqual([]); // nothing while active
+    await runs.complete(run.id, {
+      outcome: 'failed',
+      failures: [{ code: 'graph.forbidden', message: 'Graph denied access.' }],
+    });
+    await runs.complete(run.id, { outcome: 'succeeded' }); // no-op: no second notification
+    const [notice, ...more] = await notices(run.id);
+    expect(more).toEqual([]);
+    expect(notice).toMatchObject({
+      user_id: scope.userId,
+      title: 'inventory.sync: failed',
+      link: `/admin/operations/${run.id}`,
+      read_at: null,
+    });
+    expect(notice?.body).toMatch(/^Failed — Graph denied access\./);
+  });
+
+  it('notify nobody for system runs', async () => {
+    const { run } = await runs.createOrReuse(start({ initiatorUserId: null }));
+    await runs.complete(run.id, { outcome: 'succeeded' });
+    expect(await notices(run.id)).toEqual([]);
+  });
+
+  it('say so when the run was reconciled, never more calmly', async () => {
+    const run = await running();
+    await runs.forceFail(run.id, {
+      reasonCode: 'run.heartbeat_lost',
+      message: 'The worker stopped reporting.',
+      thresholdSeconds: 15,
+      evidence: {},
+      source: 'reconciler',
+    });
+    const [notice] = await notices(run.id);
+    expect(notice?.title).toBe('inventory.sync: failed, reconciled');
+    expect(notice?.body).toMatch(
+      /^Automatically marked failed: no progress within the lifecycle window\./,
+    );
+  });
+});
