@@ -162,7 +162,15 @@ describe('reconciler sweep', () => {
           .filter((x) => x.result === 'failed')
           .map((x) => x.runId);
         expect(failed.sort()).toEqual(stale.map((r) => r.id).sort());
-        for (const run of stale) expect(await reconciledEvents(run.id)).toHaveLength(1);
+        for (const run of stale) {
+          expect(await reconciledEvents(run.id)).toHaveLength(1);
+          const notices = await t.db
+            .selectFrom('notifications')
+            .select('id')
+            .where('run_id', '=', run.id)
+            .execute();
+          expect(notices).toHaveLength(1); // notified once
+        }
         if (lock) expect([a.swept, b.swept]).toContain(true);
       } finally {
         await other.destroy();
