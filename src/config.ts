@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   RUNWARDEN_PG_RUNTIME_DIR: z.string().min(1).default('/var/lib/runwarden'),
   RUNWARDEN_CONFIG: z.string().min(1).optional(),
   RUNWARDEN_DEMO_PASSWORD: z.string().min(8).optional(),
+  RUNWARDEN_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
   RUNWARDEN_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -24,6 +25,7 @@ export interface Config {
   demoPassword: string | undefined;
   logLevel: string;
   reconcileIntervalSeconds: number;
+  retentionDays: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -43,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoPassword: e.RUNWARDEN_DEMO_PASSWORD,
     logLevel: e.LOG_LEVEL,
     reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
+    retentionDays: e.RUNWARDEN_RETENTION_DAYS,
   };
 }
 

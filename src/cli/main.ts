@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
+import { registerPrune } from './commands/prune.js';
 import { registerReconcile } from './commands/reconcile.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerStart } from './commands/start.js';
@@ -18,6 +19,7 @@ registerWorker(program);
 registerSchedules(program);
 registerValidate(program);
 registerReconcile(program);
+registerPrune(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.

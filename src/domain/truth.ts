@@ -57,7 +57,11 @@ export type Staleness =
  * heartbeat is older than 3 × `heartbeatSeconds`, or it has run past `runningStaleAfterSeconds`.
  * Exactly at a threshold is still fresh; a timestamp in the future (clock skew) counts as now.
  */
-export function staleness(run: RunFacts, policy: LifecyclePolicy, now: Date): Staleness {
+export function staleness(
+  run: Pick<RunFacts, 'status' | 'created_at' | 'started_at' | 'last_heartbeat_at'>,
+  policy: LifecyclePolicy,
+  now: Date,
+): Staleness {
   const age = (from: Date | null) =>
     from ? Math.max(0, (now.getTime() - from.getTime()) / 1000) : 0;
   if (run.status === 'queued') {

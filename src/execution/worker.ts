@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { type Runner, run as runQueue, type TaskList, type WorkerEvents } from 'graphile-worker';
+import {
+  parseCronItems,
+  type Runner,
+  run as runQueue,
+  type TaskList,
+  type WorkerEvents,
+} from 'graphile-worker';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
+import { prune } from '../lifecycle/retention.js';
 import type { RunService } from '../runs/run-service.js';
 import { graphileLogger } from './graphile-logger.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -18,6 +25,8 @@ import {
   scheduleTask,
 } from './schedules.js';
 import { type StopReason, wrapOperation } from './wrapper.js';
+
+const PRUNE_TASK = 'runwarden:prune';
 
 export interface WorkerOptions {
   db: Kysely<Database>;
@@ -36,6 +45,8 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   /** Cron schedules this worker fires (every worker may carry them; each tick fires once). */
   schedules?: ScheduleDefinition[];
+  /** Prune terminal runs older than this many days, daily at 03:15 UTC (DESIGN §9). Unset: no pruning. */
+  retentionDays?: number;
 }
 
 export interface WorkerHandle {
@@ -68,6 +79,19 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const schedules = options.schedules ?? [];
   const parsedCronItems = scheduleCronItems(schedules, registry);
   taskList[SCHEDULE_TASK] = scheduleTask({ db, runs, registry, logger }, schedules);
+  if (options.retentionDays) {
+    const retentionDays = options.retentionDays;
+    parsedCronItems.push(
+      ...parseCronItems([{ task: PRUNE_TASK, match: '15 3 * * *', identifier: 'runwarden-prune' }]),
+    );
+    taskList[PRUNE_TASK] = async () => {
+      const report = await prune(db, { retentionDays });
+      logger.info(
+        { deleted: report.deleted, cutoff: report.cutoff, ran: report.ran },
+        'daily retention prune',
+      );
+    };
+  }
 
   const now = new Date();
   await db

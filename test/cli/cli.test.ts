@@ -3,19 +3,25 @@ import { spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
 
 describe('runwarden CLI', () => {
-  it.each([[[]], [['start']], [['migrate']], [['worker']], [['schedules']], [['validate']]])(
-    'prints help for %j',
-    async (verb) => {
-      const cli = spawnCli([...verb, '--help']);
-      const { code } = await cli.exited;
-      expect(code).toBe(0);
-      expect(cli.output()).toMatch(/^Usage: runwarden/m);
-    },
-  );
+  it.each([
+    [[]],
+    [['start']],
+    [['migrate']],
+    [['worker']],
+    [['schedules']],
+    [['validate']],
+    [['reconcile']],
+    [['prune']],
+  ])('prints help for %j', async (verb) => {
+    const cli = spawnCli([...verb, '--help']);
+    const { code } = await cli.exited;
+    expect(code).toBe(0);
+    expect(cli.output()).toMatch(/^Usage: runwarden/m);
+  });
 
   it('migrates a given DATABASE_URL, twice without complaint', async () => {
     const { url } = await freshDatabase({ empty: true });
-    for (const expected of [/applied 1 migration\(s\)/, /already up to date/]) {
+    for (const expected of [/applied 2 migration\(s\)/, /already up to date/]) {
       const cli = spawnCli(['migrate'], { DATABASE_URL: url });
       const { code } = await cli.exited;
       expect(code, cli.output()).toBe(0);

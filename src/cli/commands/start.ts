@@ -36,6 +36,7 @@ export function registerStart(program: Command): void {
         runs: runtime.runs,
         registry: runtime.registry,
         schedules: runtime.schedules,
+        retentionDays: config.retentionDays,
         logger,
         shutdownGraceSeconds: 10,
       });

@@ -39,6 +39,7 @@ export function registerWorker(program: Command): void {
         runs: runtime.runs,
         registry: runtime.registry,
         schedules: runtime.schedules,
+        retentionDays: config.retentionDays,
         logger,
         concurrency: options.concurrency,
         shutdownGraceSeconds: options.shutdownGrace,

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
+import * as completedIndex from './0002_completed_index.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_completed_index': completedIndex,
 };
