@@ -306,8 +306,12 @@ export async function completeRun(
     update =
       after === null
         ? update.where('last_heartbeat_at', 'is', null)
-        : update.where((eb) =>
-            eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<=', after)]),
+        : // The evidence is a JS Date (milliseconds); the column keeps microseconds: compare within the ms.
+          update.where((eb) =>
+            eb.or([
+              eb('last_heartbeat_at', 'is', null),
+              eb('last_heartbeat_at', '<', new Date(after.getTime() + 1)),
+            ]),
           );
   }
   return await withEvents(db, update.returningAll(), now, events, notice);

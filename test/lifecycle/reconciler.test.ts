@@ -136,6 +136,15 @@ describe('reconciler sweep', () => {
       expect(await reconciledEvents(id)).toHaveLength(1);
   });
 
+  it('fails a run whose last heartbeat carries microseconds (written by SQL now())', async () => {
+    const run = await running();
+    await sql`update operation_runs set last_heartbeat_at = now() - interval '30.123456 seconds' where id = ${run.id}`.execute(
+      t.db,
+    );
+    await reconcile(deps());
+    expect((await runs.get(run.id))?.reconciliation?.reasonCode).toBe('run.heartbeat_lost');
+  });
+
   it('dry run reports and changes nothing', async () => {
     const run = await running();
     await age(run.id, { heartbeat: 100 });
