@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDb } from '../../src/db/pool.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
-import { defineOperation } from '../../src/execution/operation.js';
+import { defineOperation, type ExternalState } from '../../src/execution/operation.js';
 import { startRun } from '../../src/execution/start.js';
 import { reconcile, staleCandidatesQuery } from '../../src/lifecycle/reconciler.js';
 import { RunService } from '../../src/runs/run-service.js';
@@ -20,7 +20,18 @@ const sync = defineOperation({
   identity: (i) => i,
   run: async () => ({ outcome: 'succeeded' }),
 });
-const registry = registryOf(sync);
+/** An external type whose source of truth answers for it: the reconciler asks before failing. */
+const sourceStates = new Map<string, ExternalState>();
+const restore = defineOperation({
+  type: 'restore.execute',
+  label: 'Restore',
+  scope: 'tenant',
+  execution: 'external',
+  input: z.object({ n: z.number() }),
+  identity: (i) => i,
+  reconcile: async (run) => sourceStates.get(run.id),
+});
+const registry = registryOf(sync, restore);
 
 let t: TestDatabase;
 let scope: Scope;
@@ -143,6 +154,42 @@ describe('reconciler sweep', () => {
     );
     await reconcile(deps());
     expect((await runs.get(run.id))?.reconciliation?.reasonCode).toBe('run.heartbeat_lost');
+  });
+
+  it('asks the type adapter first: the source of truth settles or keeps the run', async () => {
+    const startRestore = async () =>
+      (
+        await startRun(
+          { db: t.db, runs, registry },
+          {
+            type: 'restore.execute',
+            workspaceId: scope.workspaceId,
+            tenantId: scope.tenantId,
+            input: { n: ++n },
+            initiatorUserId: null,
+          },
+        )
+      ).run;
+    const finished = await startRestore();
+    const alive = await startRestore();
+    const silent = await startRestore();
+    for (const run of [finished, alive, silent]) await age(run.id, { created: 2000 });
+    sourceStates.set(finished.id, { status: 'completed', outcome: 'succeeded' });
+    sourceStates.set(alive.id, { status: 'running' });
+
+    const report = await reconcile(deps());
+    const byRun = new Map(report.actions.map((a) => [a.runId, a]));
+    expect(byRun.get(finished.id)).toMatchObject({ result: 'adapter' });
+    expect(await runs.get(finished.id)).toMatchObject({
+      outcome: 'succeeded',
+      reconciliation: null,
+    });
+    expect(byRun.get(alive.id)).toMatchObject({ result: 'skipped' });
+    expect((await runs.get(alive.id))?.status).toBe('queued'); // heard from: not stale any more
+    expect(byRun.get(silent.id)).toMatchObject({
+      result: 'failed',
+      reasonCode: 'run.stale_queued',
+    });
   });
 
   it('dry run reports and changes nothing', async () => {
