@@ -1,9 +1,7 @@
 import { sql } from 'kysely';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { createDb } from '../src/db/pool.js';
 import { uuidv7 } from '../src/domain/uuid.js';
-import { RunService } from '../src/runs/run-service.js';
-import { benchDatabase, fmt, measure, progress } from './support.js';
+import { queueFixture } from './queue-fixture.js';
+import { fmt, measure, progress } from './support.js';
 
 const CONNECTIONS = 8;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -14,25 +12,13 @@ const ROUNDS = 3;
  * INSERT + UPDATE commits (autocommit, one statement each) on the same database.
  */
 export async function main(): Promise<void> {
-  const target = await benchDatabase('ledger');
-  const db = createDb(target.url, { max: CONNECTIONS });
+  const f = await queueFixture('ledger');
+  const { db, runs, workspaceId, tenantId } = f;
   try {
-    await migrateToLatest(db);
-    const workspaceId = uuidv7();
-    const tenantId = uuidv7();
-    await db
-      .insertInto('workspaces')
-      .values({ id: workspaceId, slug: 'bench', name: 'Bench' })
-      .execute();
-    await db
-      .insertInto('tenants')
-      .values({ id: tenantId, workspace_id: workspaceId, slug: 't', name: 'T' })
-      .execute();
     await sql`create table bench_plain (
       id uuid primary key, status text not null, payload jsonb not null, created_at timestamptz not null,
       updated_at timestamptz not null)`.execute(db);
 
-    const runs = new RunService({ db });
     let sequence = 0;
     const ours = async () => {
       sequence += 1;
@@ -77,8 +63,7 @@ export async function main(): Promise<void> {
     console.log(`runwarden createOrReuse+complete: ${fmt(ourMedian)} pairs/s`);
     console.log(`ratio runwarden/plain: ${(ourMedian / plainMedian).toFixed(2)} (target >= 0.5)`);
   } finally {
-    await db.destroy();
-    await target.close();
+    await f.close();
   }
 }
 

@@ -1,6 +1,4 @@
-import { createPool } from '../src/db/pool.js';
 import { startRun } from '../src/execution/start.js';
-import { startWorker } from '../src/execution/worker.js';
 import { percentile, queueFixture } from './queue-fixture.js';
 import { progress } from './support.js';
 
@@ -13,14 +11,7 @@ const STARTS = Number(process.env.BENCH_STARTS ?? 200);
  */
 export async function main(): Promise<void> {
   const f = await queueFixture('pickup');
-  const workerPool = createPool(f.url, { max: 6 });
-  const worker = await startWorker({
-    db: f.db,
-    pgPool: workerPool,
-    databaseUrl: f.url,
-    runs: f.runs,
-    registry: f.registry,
-    logger: f.logger,
+  const worker = await f.startWorker({
     concurrency: 4,
     pollIntervalMs: 5_000, // so pickup can only come from LISTEN/NOTIFY, not polling
   });
@@ -55,7 +46,6 @@ export async function main(): Promise<void> {
     );
   } finally {
     await worker.stop();
-    await workerPool.end();
     await f.close();
   }
 }

@@ -5,6 +5,7 @@ import { createDb, createPool, type Db } from '../src/db/pool.js';
 import { uuidv7 } from '../src/domain/uuid.js';
 import { migrateQueue } from '../src/execution/queue.js';
 import { OperationRegistry } from '../src/execution/registry.js';
+import { startWorker, type WorkerOptions } from '../src/execution/worker.js';
 import { RunService } from '../src/runs/run-service.js';
 import { benchDatabase } from './support.js';
 
@@ -25,15 +26,38 @@ export async function queueFixture(label: string) {
     .insertInto('tenants')
     .values({ id: tenantId, workspace_id: workspaceId, slug: 't', name: 'T' })
     .execute();
+  const runs = new RunService({ db });
+  const registry = new OperationRegistry(demoCatalog());
+  const logger = pino({ level: 'silent' });
   return {
     url: target.url,
     pool,
     db,
-    runs: new RunService({ db }),
-    registry: new OperationRegistry(demoCatalog()),
+    runs,
+    registry,
     workspaceId,
     tenantId,
-    logger: pino({ level: 'silent' }),
+    logger,
+    /** A Runwarden worker on its own pool, as a worker process would run it. */
+    async startWorker(options: Partial<WorkerOptions> & { concurrency: number }) {
+      const workerPool = createPool(target.url, { max: options.concurrency + 2 });
+      const handle = await startWorker({
+        db,
+        pgPool: workerPool,
+        databaseUrl: target.url,
+        runs,
+        registry,
+        logger,
+        ...options,
+      });
+      return {
+        ...handle,
+        async stop() {
+          await handle.stop();
+          await workerPool.end();
+        },
+      };
+    },
     async close() {
       await db.destroy();
       await target.close();

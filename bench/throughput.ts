@@ -4,7 +4,6 @@ import { sql } from 'kysely';
 import { createPool } from '../src/db/pool.js';
 import { graphileLogger } from '../src/execution/graphile-logger.js';
 import { startRun } from '../src/execution/start.js';
-import { startWorker } from '../src/execution/worker.js';
 import { queueFixture } from './queue-fixture.js';
 import { fmt, progress } from './support.js';
 
@@ -66,17 +65,8 @@ export async function main(): Promise<void> {
       );
       ids.push(...batch.map((b) => b.run.id));
     }
-    const workerPool = createPool(f.url, { max: CONCURRENCY + 2 });
     const ourStart = performance.now();
-    const worker = await startWorker({
-      db: f.db,
-      pgPool: workerPool,
-      databaseUrl: f.url,
-      runs: f.runs,
-      registry: f.registry,
-      logger: f.logger,
-      concurrency: CONCURRENCY,
-    });
+    const worker = await f.startWorker({ concurrency: CONCURRENCY });
     for (;;) {
       const left = await f.db
         .selectFrom('operation_runs')
@@ -88,7 +78,6 @@ export async function main(): Promise<void> {
     }
     const ourRate = JOBS / ((performance.now() - ourStart) / 1000);
     await worker.stop();
-    await workerPool.end();
     progress(`runwarden tracked runs: ${fmt(ourRate)} runs/s`);
     console.log(
       `raw graphile-worker no-op: ${fmt(rawRate)} jobs/s (${fmt(JOBS)} jobs, concurrency ${CONCURRENCY})`,

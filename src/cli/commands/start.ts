@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { redactUrl } from '../../db/database.js';
-import { startWorker } from '../../execution/worker.js';
-import { startReconcilerLoop } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
+import { startBackground } from '../background.js';
 import { onShutdown } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
@@ -29,23 +28,9 @@ export function registerStart(program: Command): void {
       const runtime = await openRuntime(config, logger, { migrate: true });
       const cleanups = [() => runtime.close()];
       onShutdown(logger, cleanups);
-      const worker = await startWorker({
-        db: runtime.db,
-        pgPool: runtime.pool,
-        databaseUrl: runtime.handle.url,
-        runs: runtime.runs,
-        registry: runtime.registry,
-        schedules: runtime.schedules,
-        retentionDays: config.retentionDays,
-        logger,
-        shutdownGraceSeconds: 10,
-      });
-      cleanups.push(() => worker.stop());
-      const reconciler = startReconcilerLoop(
-        { ...runtime, logger },
-        config.reconcileIntervalSeconds,
+      cleanups.push(
+        ...(await startBackground(runtime, config, logger, { shutdownGraceSeconds: 10 })),
       );
-      cleanups.push(() => reconciler.stop());
       const where = runtime.handle.embedded
         ? runtime.handle.embedded.psqlCommand
         : redactUrl(runtime.handle.url);

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { startWorker } from '../../execution/worker.js';
-import { startReconcilerLoop } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
+import { startBackground } from '../background.js';
 import { onShutdown } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
@@ -31,22 +30,11 @@ export function registerWorker(program: Command): void {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
       const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden worker' });
-      const deps = { ...runtime, logger };
-      const worker = await startWorker({
-        db: runtime.db,
-        pgPool: runtime.pool,
-        databaseUrl: runtime.handle.url,
-        runs: runtime.runs,
-        registry: runtime.registry,
-        schedules: runtime.schedules,
-        retentionDays: config.retentionDays,
-        logger,
+      const background = await startBackground(runtime, config, logger, {
         concurrency: options.concurrency,
         shutdownGraceSeconds: options.shutdownGrace,
       });
-      // Every long-running process sweeps, so truth converges while any of them is alive.
-      const reconciler = startReconcilerLoop(deps, config.reconcileIntervalSeconds);
-      onShutdown(logger, [() => runtime.close(), () => reconciler.stop(), () => worker.stop()]);
+      onShutdown(logger, [() => runtime.close(), ...background]);
     });
 }
 
