@@ -132,9 +132,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   // Failed-job bridge (DESIGN §7.3): a job the queue gave up on without the wrapper finishing.
   events.on('job:failed', ({ job, error }) => {
     if (!isJobPayload(job.payload)) {
+      // Schedule ticks and pruning carry no run; a run task whose payload names none is a bug.
       logger.error(
-        { jobId: job.id, task: job.task_identifier },
-        'a job whose payload names no run failed',
+        { jobId: job.id, task: job.task_identifier, err: error },
+        'a queue job failed permanently',
       );
       return;
     }
