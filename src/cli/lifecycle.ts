@@ -15,7 +15,10 @@ export function onShutdown(logger: Logger, cleanups: Cleanup[]): void {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    void runCleanups(logger, cleanups).then((ok) => process.exit(ok ? 0 : 1));
+    void runCleanups(logger, cleanups).then((ok) => {
+      if (ok) logger.info('stopped cleanly');
+      process.exit(ok ? 0 : 1);
+    });
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

@@ -265,15 +265,19 @@ async function stopPostmaster(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (!pid || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const waitUpTo = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (isAlive(pid) && Date.now() < deadline) await Promise.race([exited, delay(50)]);
+    return !isAlive(pid);
+  };
+  // Smart shutdown first: our pool's connections may still be closing (pg's Pool.end() resolves
+  // before their sockets do); cutting them off would log an error per connection.
+  child.kill('SIGTERM');
+  if (await waitUpTo(3_000)) return;
   child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
-  const deadline = Date.now() + 30_000;
-  while (isAlive(pid) && Date.now() < deadline) {
-    await Promise.race([exited, delay(100)]);
-  }
-  if (isAlive(pid)) {
-    child.kill('SIGQUIT'); // immediate shutdown; the next start recovers from WAL
-    await exited;
-  }
+  if (await waitUpTo(30_000)) return;
+  child.kill('SIGQUIT'); // immediate shutdown; the next start recovers from WAL
+  await exited;
 }
 
 async function run(
