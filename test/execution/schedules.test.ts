@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoCatalog } from '../../src/catalog/index.js';
+import { demoCatalog, demoSchedules } from '../../src/catalog/index.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import {
   runScheduleTick,
@@ -15,14 +15,7 @@ import { quietLogger, runTestWorker } from '../support/worker.js';
 const registry = new OperationRegistry(
   demoCatalog({ durationScale: 0, errorRate: 0, partialRate: 0 }),
 );
-const nightly: ScheduleDefinition = {
-  id: 'nightly-backup',
-  type: 'backup_schedule.run',
-  cron: '0 2 * * *',
-  input: { scope: 'all' },
-  workspace: '*',
-  tenant: '*',
-};
+const nightly: ScheduleDefinition = demoSchedules[0]!; // nightly backup of every active tenant
 
 let t: TestDatabase;
 let scope: Scope;

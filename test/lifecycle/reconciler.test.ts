@@ -9,17 +9,11 @@ import { reconcile, staleCandidatesQuery } from '../../src/lifecycle/reconciler.
 import { RunService } from '../../src/runs/run-service.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { type Scope, seedScope } from '../support/fixtures.js';
+import { numberedSync, queuedRuns } from '../support/operations.js';
 import { quietLogger, registryOf } from '../support/worker.js';
 
 // heartbeat 5 s → lost after 15 s; queued stale after 900 s; running stale after 1200 s.
-const sync = defineOperation({
-  type: 'inventory.sync',
-  label: 'Inventory sync',
-  scope: 'tenant',
-  input: z.object({ n: z.number() }),
-  identity: (i) => i,
-  run: async () => ({ outcome: 'succeeded' }),
-});
+const sync = numberedSync;
 /** An external type whose source of truth answers for it: the reconciler asks before failing. */
 const sourceStates = new Map<string, ExternalState>();
 const restore = defineOperation({
@@ -44,21 +38,7 @@ beforeAll(async () => {
   runs = new RunService({ db: t.db });
 });
 
-let n = 0;
-async function queued() {
-  n += 1;
-  const { run } = await startRun(
-    { db: t.db, runs, registry },
-    {
-      type: 'inventory.sync',
-      workspaceId: scope.workspaceId,
-      tenantId: scope.tenantId,
-      input: { n },
-      initiatorUserId: scope.userId,
-    },
-  );
-  return run;
-}
+const queued = queuedRuns(() => ({ t, scope, runs, registry }));
 async function running(workerId = 'w-1') {
   const run = await queued();
   await runs.markRunning(run.id, { workerId });
@@ -157,6 +137,7 @@ describe('reconciler sweep', () => {
   });
 
   it('asks the type adapter first: the source of truth settles or keeps the run', async () => {
+    let restores = 0;
     const startRestore = async () =>
       (
         await startRun(
@@ -165,7 +146,7 @@ describe('reconciler sweep', () => {
             type: 'restore.execute',
             workspaceId: scope.workspaceId,
             tenantId: scope.tenantId,
-            input: { n: ++n },
+            input: { n: ++restores },
             initiatorUserId: null,
           },
         )

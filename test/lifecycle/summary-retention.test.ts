@@ -1,25 +1,16 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { deriveTruth } from '../../src/domain/truth.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
-import { defineOperation } from '../../src/execution/operation.js';
-import { startRun } from '../../src/execution/start.js';
 import { PRUNE_LOCK_KEY, prune } from '../../src/lifecycle/retention.js';
 import { summarize } from '../../src/lifecycle/summary.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { type Scope, seedScope } from '../support/fixtures.js';
+import { numberedSync, queuedRuns } from '../support/operations.js';
 import { registryOf } from '../support/worker.js';
 
-const sync = defineOperation({
-  type: 'inventory.sync',
-  label: 'Inventory sync',
-  scope: 'tenant',
-  input: z.object({ n: z.number() }),
-  identity: (i) => i,
-  run: async () => ({ outcome: 'succeeded' }),
-});
+const sync = numberedSync;
 const registry = registryOf(sync);
 let t: TestDatabase;
 let scope: Scope;
@@ -31,21 +22,7 @@ beforeAll(async () => {
   runs = new RunService({ db: t.db });
 });
 
-let n = 0;
-async function queued(tenantId = scope.tenantId) {
-  n += 1;
-  const { run } = await startRun(
-    { db: t.db, runs, registry },
-    {
-      type: 'inventory.sync',
-      workspaceId: scope.workspaceId,
-      tenantId,
-      input: { n },
-      initiatorUserId: scope.userId,
-    },
-  );
-  return run;
-}
+const queued = queuedRuns(() => ({ t, scope, runs, registry }));
 async function backdate(
   id: string,
   column: 'created_at' | 'completed_at' | 'last_heartbeat_at',
