@@ -4,6 +4,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerReconcile } from './commands/reconcile.js';
 import { registerSchedules } from './commands/schedules.js';
+import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
@@ -16,6 +17,7 @@ const program = new Command()
 registerStart(program);
 registerMigrate(program);
 registerWorker(program);
+registerServe(program);
 registerSchedules(program);
 registerValidate(program);
 registerReconcile(program);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/db/embedded/recovery.js';
 import { spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
 
@@ -65,6 +66,18 @@ describe('runwarden CLI', () => {
     });
     expect((await worker.exited).code).toBe(1);
     expect(worker.output()).toMatch(/invalid lifecycle policy/);
+  });
+
+  it('serve listens on PORT and answers /api/health over a real socket; SIGTERM stops it', async () => {
+    const { url } = await freshDatabase();
+    const port = await freePort();
+    const cli = spawnCli(['serve'], { DATABASE_URL: url, PORT: String(port) });
+    await cli.waitFor(/Runwarden API listening/, 30_000);
+    const res = await fetch(`http://127.0.0.1:${port}/api/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', database: 'ok' });
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
   });
 
   it('worker refuses to run without DATABASE_URL and says which database to use', async () => {

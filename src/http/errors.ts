@@ -1,0 +1,72 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { type ErrorCode, RunwardenError } from '../domain/errors.js';
+
+/** The one mapping from our error codes to HTTP statuses (DESIGN §11). */
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  unknown_type: 422,
+  invalid_input: 422,
+  tenant_inactive: 409,
+  invalid_counts: 422,
+  invalid_progress: 422,
+  not_found: 404,
+  conflict: 409,
+  enqueue_failed: 503,
+  database_unavailable: 503,
+};
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Renders every error as `{error:{code,message,details?}}`; never a 500 for bad input. */
+export function handleError(
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof RunwardenError) {
+    return reply
+      .status(STATUS[error.code])
+      .send(errorBody(error.code, error.message, error.details));
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details = error.validation.map((v) => ({
+      path: v.instancePath.replace(/^\//, '').replace(/\//g, '.'),
+      message: v.message,
+    }));
+    return reply
+      .status(400)
+      .send(errorBody('validation_failed', 'The request does not match the API schema.', details));
+  }
+  const code = (error as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return reply
+      .status(413)
+      .send(errorBody('payload_too_large', 'The request body is larger than 1 MiB.'));
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return reply
+      .status(415)
+      .send(errorBody('unsupported_media_type', 'Send JSON (Content-Type: application/json).'));
+  }
+  if (
+    code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    (error instanceof SyntaxError && (error as FastifyError).statusCode === 400)
+  ) {
+    return reply.status(400).send(errorBody('invalid_json', 'The request body is not valid JSON.'));
+  }
+  const status = (error as FastifyError).statusCode;
+  if (status && status >= 400 && status < 500) {
+    return reply.status(status).send(errorBody('bad_request', error.message));
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply
+    .status(500)
+    .send(errorBody('internal', 'Something went wrong on our side; it has been logged.'));
+}

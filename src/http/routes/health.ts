@@ -1,0 +1,25 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { Db } from '../../db/pool.js';
+
+const Health = z.object({
+  status: z.enum(['ok', 'error']),
+  database: z.enum(['ok', 'unreachable']),
+});
+
+/** `GET /api/health`: 200 when the database answers, 503 naming the failing part when not. */
+export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.get(
+    '/api/health',
+    { schema: { tags: ['system'], response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      try {
+        await sql`select 1`.execute(db);
+        return { status: 'ok' as const, database: 'ok' as const };
+      } catch {
+        return reply.status(503).send({ status: 'error', database: 'unreachable' });
+      }
+    },
+  );
+};
