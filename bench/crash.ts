@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { startRun } from '../src/execution/start.js';
 import { queueFixture } from './queue-fixture.js';
 import { progress } from './support.js';
 
@@ -41,27 +40,9 @@ export async function main(): Promise<void> {
     for (let trial = 1; trial <= TRIALS; trial++) {
       const victim = await spawnWorker();
       // Keep the survivor busy so the victim takes the run; then free it for the next trial.
-      const { run: blocker } = await startRun(
-        { db: f.db, runs: f.runs, registry: f.registry },
-        {
-          type: 'demo.sleep',
-          workspaceId: f.workspaceId,
-          tenantId: f.tenantId,
-          input: { seconds: 3600, tag: `block-${trial}` },
-          initiatorUserId: null,
-        },
-      );
+      const blocker = await f.startSleep(3600, `block-${trial}`);
       await waitFor(async () => (await f.runs.get(blocker.id))?.status === 'running');
-      const { run } = await startRun(
-        { db: f.db, runs: f.runs, registry: f.registry },
-        {
-          type: 'demo.sleep',
-          workspaceId: f.workspaceId,
-          tenantId: f.tenantId,
-          input: { seconds: 3600, tag: `crash-${trial}` },
-          initiatorUserId: null,
-        },
-      );
+      const run = await f.startSleep(3600, `crash-${trial}`);
       await waitFor(async () => (await f.runs.get(run.id))?.worker_id === victim.workerId);
       victim.child.kill('SIGKILL');
       const killedAt = performance.now();

@@ -1,4 +1,3 @@
-import { startRun } from '../src/execution/start.js';
 import { percentile, queueFixture } from './queue-fixture.js';
 import { progress } from './support.js';
 
@@ -19,16 +18,7 @@ export async function main(): Promise<void> {
     const latencies: number[] = [];
     for (let i = 0; i < STARTS; i++) {
       const before = Date.now();
-      const { run } = await startRun(
-        { db: f.db, runs: f.runs, registry: f.registry },
-        {
-          type: 'demo.sleep',
-          workspaceId: f.workspaceId,
-          tenantId: f.tenantId,
-          input: { seconds: 0, tag: String(i) },
-          initiatorUserId: null,
-        },
-      );
+      const run = await f.startSleep(0, String(i));
       for (;;) {
         const row = await f.runs.get(run.id);
         if (row?.status === 'completed') {

@@ -5,6 +5,7 @@ import { createDb, createPool, type Db } from '../src/db/pool.js';
 import { uuidv7 } from '../src/domain/uuid.js';
 import { migrateQueue } from '../src/execution/queue.js';
 import { OperationRegistry } from '../src/execution/registry.js';
+import { startRun } from '../src/execution/start.js';
 import { startWorker, type WorkerOptions } from '../src/execution/worker.js';
 import { RunService } from '../src/runs/run-service.js';
 import { benchDatabase } from './support.js';
@@ -38,6 +39,20 @@ export async function queueFixture(label: string) {
     workspaceId,
     tenantId,
     logger,
+    /** Starts a system `demo.sleep` run through the real start path (`tag` keeps starts distinct). */
+    async startSleep(seconds: number, tag: string) {
+      const { run } = await startRun(
+        { db, runs, registry },
+        {
+          type: 'demo.sleep',
+          workspaceId,
+          tenantId,
+          input: { seconds, tag },
+          initiatorUserId: null,
+        },
+      );
+      return run;
+    },
     /** A Runwarden worker on its own pool, as a worker process would run it. */
     async startWorker(options: Partial<WorkerOptions> & { concurrency: number }) {
       const workerPool = createPool(target.url, { max: options.concurrency + 2 });

@@ -21,10 +21,6 @@ const ROLE_CAPABILITIES: Record<RoleName, readonly Capability[]> = {
   readonly: ['operations.view'],
 };
 
-export function capabilitiesOf(role: RoleName): readonly Capability[] {
-  return ROLE_CAPABILITIES[role];
-}
-
 export function roleCan(role: RoleName, capability: Capability): boolean {
   return ROLE_CAPABILITIES[role].includes(capability);
 }

@@ -3,9 +3,6 @@
 export const RUN_STATUSES = ['queued', 'running', 'completed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const ACTIVE_STATUSES = ['queued', 'running'] as const satisfies readonly RunStatus[];
-export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
-
 export const TERMINAL_OUTCOMES = [
   'succeeded',
   'partially_succeeded',
@@ -15,14 +12,6 @@ export const TERMINAL_OUTCOMES = [
 ] as const;
 export type TerminalOutcome = (typeof TERMINAL_OUTCOMES)[number];
 export type RunOutcome = 'pending' | TerminalOutcome;
-
-export function isActiveStatus(status: RunStatus): status is ActiveStatus {
-  return status !== 'completed';
-}
-
-export function isTerminalOutcome(value: string): value is TerminalOutcome {
-  return (TERMINAL_OUTCOMES as readonly string[]).includes(value);
-}
 
 /** Timeline entries written to `run_events`, one per transition (append-only). */
 export const RUN_EVENT_KINDS = [
