@@ -5,6 +5,8 @@ import { z } from 'zod';
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  RUNWARDEN_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   RUNWARDEN_DATA_DIR: z.string().min(1).default('.runwarden'),
   RUNWARDEN_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(54329),
   RUNWARDEN_PG_RUNTIME_DIR: z.string().min(1).default('/var/lib/runwarden'),
@@ -18,6 +20,9 @@ const EnvSchema = z.object({
 export interface Config {
   databaseUrl: string | undefined;
   port: number;
+  host: string;
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-* (session cookies become Secure). */
+  trustProxy: boolean;
   dataDir: string;
   embeddedPgPort: number;
   embeddedRuntimeDir: string;
@@ -38,6 +43,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: e.DATABASE_URL,
     port: e.PORT,
+    host: e.HOST,
+    trustProxy: e.RUNWARDEN_TRUST_PROXY === 'true',
     dataDir: path.resolve(e.RUNWARDEN_DATA_DIR),
     embeddedPgPort: e.RUNWARDEN_PG_PORT,
     embeddedRuntimeDir: e.RUNWARDEN_PG_RUNTIME_DIR,

@@ -4,6 +4,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerReconcile } from './commands/reconcile.js';
 import { registerSchedules } from './commands/schedules.js';
+import { registerSeedDemo } from './commands/seed-demo.js';
 import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerValidate } from './commands/validate.js';
@@ -22,6 +23,7 @@ registerSchedules(program);
 registerValidate(program);
 registerReconcile(program);
 registerPrune(program);
+registerSeedDemo(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.

@@ -98,6 +98,34 @@ export interface OperationRunsTable {
   cancel_requested_at: NullableTimestamp;
   /** The run this one retries (system-plane triage). */
   retry_of: string | null;
+  /** Set when platform staff marked a terminal run reviewed (system-plane triage). */
+  reviewed_at: NullableTimestamp;
+  reviewed_by: string | null;
+}
+
+export interface SessionsTable {
+  sid: string;
+  user_id: string | null;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  expires_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  role: Role;
+  /** sha256 of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  created_by: string;
+  created_at: DefaultedTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
 }
 
 export interface RunEventsTable {
@@ -154,6 +182,9 @@ export interface Database {
   workers: WorkersTable;
   notifications: NotificationsTable;
   audit_log: AuditLogTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  settings: SettingsTable;
 }
 
 export type RunRow = Selectable<OperationRunsTable>;
@@ -164,3 +195,6 @@ export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type TenantRow = Selectable<TenantsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type MembershipRow = Selectable<MembershipsTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

@@ -24,3 +24,7 @@ const ROLE_CAPABILITIES: Record<RoleName, readonly Capability[]> = {
 export function roleCan(role: RoleName, capability: Capability): boolean {
   return ROLE_CAPABILITIES[role].includes(capability);
 }
+
+export function roleCapabilities(role: RoleName): readonly Capability[] {
+  return ROLE_CAPABILITIES[role];
+}

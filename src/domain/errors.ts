@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'conflict',
   'enqueue_failed',
   'database_unavailable',
+  'unauthenticated',
+  'forbidden',
+  'invalid_cursor',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

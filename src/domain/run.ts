@@ -23,6 +23,7 @@ export const RUN_EVENT_KINDS = [
   'reconciled',
   'completed',
   'late_completion',
+  'reviewed',
 ] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 

@@ -15,6 +15,8 @@ export interface RunFacts {
   failures: RunFailure[];
   reconciliation: Reconciliation | null;
   cancel_requested_at: Date | null;
+  /** Platform staff marked the terminal run reviewed (optional for callers that lack it). */
+  reviewed_at?: Date | null;
 }
 
 export type ProblemClass = 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -110,6 +112,14 @@ export function deriveTruth(
 ): Truth {
   if (run.status !== 'completed')
     return activeTruth(run, policy, now, options.execution ?? 'queue');
+  const truth = terminalTruth(run);
+  if (run.reviewed_at && truth.problemClass !== 'none') {
+    truth.badges.push({ label: 'Reviewed', tone: 'neutral' });
+  }
+  return truth;
+}
+
+function terminalTruth(run: RunFacts): Truth {
   if (run.reconciliation) {
     const why = isReasonCode(run.reconciliation.reasonCode)
       ? REASON_COPY[run.reconciliation.reasonCode].operator

@@ -32,6 +32,7 @@ export async function reportExternal(
       `${run.type} runs are executed by Runwarden workers, not reported`,
     );
   }
+  // Run words (queued, running, succeeded, …) always work; mapState adds the source's own words.
   const mapped = operation.mapState?.(report.state) ?? defaultState(report.state);
   if (!mapped)
     throw new RunwardenError('invalid_input', `"${report.state}" is not a state ${run.type} knows`);

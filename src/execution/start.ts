@@ -105,7 +105,7 @@ async function checkScope(
     .where('id', '=', tenantId)
     .where('workspace_id', '=', request.workspaceId)
     .executeTakeFirst();
-  if (!tenant) throw new RunwardenError('not_found', 'no such tenant in this workspace');
+  if (!tenant) throw new RunwardenError('not_found', 'No such tenant.');
   if (tenant.status !== 'active') {
     throw new RunwardenError(
       'tenant_inactive',

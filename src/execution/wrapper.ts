@@ -5,6 +5,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import type { RunService } from '../runs/run-service.js';
 import { checkGate } from './gate.js';
+import { handlerSeconds } from './handler-metrics.js';
 import type { RunContext, RunResult } from './operation.js';
 import { enqueueRun, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
@@ -126,6 +127,7 @@ async function execute(
   } finally {
     clearTimeout(timer);
     deps.inflight.delete(run.id);
+    handlerSeconds.observe({ type: operation.type }, (performance.now() - startedAt) / 1000);
   }
 }
 

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -7,24 +10,68 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../db/pool.js';
+import type { OperationRegistry } from '../execution/registry.js';
+import type { RunService } from '../runs/run-service.js';
+import { authPlugin } from './auth.js';
+import type { ApiContext } from './context.js';
+import { CursorCodec } from './cursor.js';
 import { errorBody, handleError } from './errors.js';
+import { registerMetrics } from './metrics.js';
+import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { operationRoutes } from './routes/operations.js';
+import { runRoutes } from './routes/runs.js';
+import { streamRoutes } from './routes/stream.js';
+import { systemRoutes } from './routes/system.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { loadHttpSecret } from './secret.js';
+import { StreamHub } from './stream-hub.js';
 
 export interface AppDeps {
   db: Db;
+  /** For the one LISTEN connection of the live stream. */
+  pool: pg.Pool;
   logger: Logger;
+  registry: OperationRegistry;
+  runs: RunService;
+  now?: () => Date;
+  /** Defaults to the database's shared secret (see `loadHttpSecret`). */
+  secret?: string;
+  options?: Partial<AppOptions>;
 }
+
+export interface AppOptions {
+  loginPerMinute: number;
+  tokenRequestsPerMinute: number;
+  streamHeartbeatMs: number;
+  /** Listed on the login page; empty unless the server runs the demo. */
+  demoLogins: Array<{ email: string; description: string }>;
+  trustProxy: boolean;
+}
+
+const DEFAULTS: AppOptions = {
+  loginPerMinute: 10,
+  tokenRequestsPerMinute: 1200,
+  streamHeartbeatMs: 15_000,
+  demoLogins: [],
+  trustProxy: false,
+};
 
 /**
  * The HTTP API (DESIGN §11): zod schemas on every route, OpenAPI at /api/openapi.json, Swagger UI
  * at /api/docs, errors always `{error:{code,message,details?}}`, bodies up to 1 MiB.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const options = { ...DEFAULTS, ...deps.options };
+  const secret = deps.secret ?? (await loadHttpSecret(deps.db));
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    trustProxy: options.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -35,13 +82,65 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send(errorBody('not_found', 'Not found.')),
   );
 
+  await app.register(helmet, { global: true });
+  await app.register(rateLimit, { global: false });
+  const tokenLimit = app.rateLimit({
+    max: options.tokenRequestsPerMinute,
+    timeWindow: '1 minute',
+    keyGenerator: (request) =>
+      createHash('sha256')
+        .update(request.headers.authorization ?? '')
+        .digest('hex'),
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (/^Bearer /i.test(request.headers.authorization ?? ''))
+      await tokenLimit.call(app, request, reply);
+  });
+  await app.register(authPlugin, { db: deps.db, secret });
+
   await app.register(swagger, {
-    openapi: { info: { title: 'Runwarden API', version: '0.1.0' } },
+    openapi: {
+      info: { title: 'Runwarden API', version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'runwarden_session' },
+        },
+      },
+    },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const ctx: ApiContext = {
+    db: deps.db,
+    runs: deps.runs,
+    registry: deps.registry,
+    cursors: new CursorCodec(secret),
+    logger: deps.logger,
+    now: deps.now ?? (() => new Date()),
+  };
+  const hub = new StreamHub({
+    pool: deps.pool,
+    db: deps.db,
+    registry: deps.registry,
+    logger: deps.logger,
+  });
+  app.addHook('preClose', async () => hub.close());
+  registerMetrics(app, ctx);
+
   await app.register(healthRoutes, { db: deps.db });
+  await app.register(authRoutes, {
+    ...ctx,
+    loginPerMinute: options.loginPerMinute,
+    demoLogins: options.demoLogins,
+  });
+  await app.register(tokenRoutes, ctx);
+  await app.register(operationRoutes, ctx);
+  await app.register(runRoutes, ctx);
+  await app.register(notificationRoutes, ctx);
+  await app.register(systemRoutes, ctx);
+  await app.register(streamRoutes, { ...ctx, hub, heartbeatMs: options.streamHeartbeatMs });
   return app;
 }

@@ -14,6 +14,9 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   enqueue_failed: 503,
   database_unavailable: 503,
+  unauthenticated: 401,
+  forbidden: 403,
+  invalid_cursor: 400,
 };
 
 export interface ErrorBody {
@@ -61,7 +64,22 @@ export function handleError(
   ) {
     return reply.status(400).send(errorBody('invalid_json', 'The request body is not valid JSON.'));
   }
+  if (typeof code === 'string' && code.startsWith('FST_CSRF')) {
+    return reply
+      .status(403)
+      .send(
+        errorBody(
+          'csrf_invalid',
+          'Send the x-csrf-token header you got at login with each change.',
+        ),
+      );
+  }
   const status = (error as FastifyError).statusCode;
+  if (status === 429) {
+    return reply
+      .status(429)
+      .send(errorBody('rate_limited', 'Too many requests; wait a minute and try again.'));
+  }
   if (status && status >= 400 && status < 500) {
     return reply.status(status).send(errorBody('bad_request', error.message));
   }

@@ -332,3 +332,19 @@ export async function flagCancelRequested(
     .returningAll();
   return await withEvents(db, update, now, [event]);
 }
+
+export async function markReviewed(
+  db: Executor,
+  id: string,
+  userId: string,
+  now: Date,
+): Promise<RunRow | undefined> {
+  const update = db
+    .updateTable('operation_runs')
+    .set({ reviewed_at: now, reviewed_by: userId, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'completed')
+    .where('reviewed_at', 'is', null)
+    .returningAll();
+  return await withEvents(db, update, now, [{ kind: 'reviewed', payload: { userId } }]);
+}

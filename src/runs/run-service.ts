@@ -271,6 +271,16 @@ export class RunService {
     );
   }
 
+  /** System-plane triage: a terminal run is marked reviewed once; its truth keeps its class. */
+  async markReviewed(
+    id: string,
+    by: { userId: string },
+    options: CallOptions = {},
+  ): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, (db) => q.markReviewed(db, id, by.userId, now));
+  }
+
   async get(id: string, options: CallOptions = {}): Promise<RunRow | undefined> {
     return await q.findRun(options.trx ?? this.#db, id);
   }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { buildApp } from '../../http/app.js';
 import { startReconcilerLoop } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
+import { startApi } from '../api.js';
 import { onShutdown } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
@@ -14,25 +14,25 @@ export function registerServe(program: Command): void {
       'after',
       [
         '',
-        'Stateless: run as many as you like behind a load balancer. Each also sweeps for stale runs',
-        '(RUNWARDEN_RECONCILE_INTERVAL_SECONDS), so truth converges even when every worker is down.',
-        'Serves /api/health, /api/openapi.json and Swagger UI at /api/docs.',
+        'Stateless: run as many as you like behind a load balancer (sessions, cursors and the live',
+        'stream work across them). Each also sweeps for stale runs (RUNWARDEN_RECONCILE_INTERVAL_SECONDS),',
+        'so truth converges even when every worker is down.',
+        'Serves the API under /api, /metrics, OpenAPI at /api/openapi.json and Swagger UI at /api/docs.',
+        'Run `runwarden migrate` first.',
       ].join('\n'),
     )
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
       const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden serve' });
-      const app = await buildApp({ db: runtime.db, logger });
       const reconciler = startReconcilerLoop(
         { ...runtime, logger },
         config.reconcileIntervalSeconds,
       );
-      onShutdown(logger, [() => runtime.close(), () => reconciler.stop(), () => app.close()]);
-      const address = await app.listen({ port: config.port, host: '0.0.0.0' });
-      logger.info(
-        { address },
-        `Runwarden API listening on ${address} (OpenAPI at /api/openapi.json)`,
-      );
+      const cleanups = [() => runtime.close(), () => reconciler.stop()];
+      onShutdown(logger, cleanups);
+      const { app, url } = await startApi(runtime, config, logger);
+      cleanups.push(() => app.close());
+      logger.info({ url }, `Runwarden API listening on ${url} (OpenAPI at ${url}/api/docs)`);
     });
 }

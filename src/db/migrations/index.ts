@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
 import * as completedIndex from './0002_completed_index.js';
+import * as accessAndPush from './0003_access_and_push.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_completed_index': completedIndex,
+  '0003_access_and_push': accessAndPush,
 };

@@ -1,0 +1,16 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { OperationRegistry } from '../execution/registry.js';
+import type { Logger } from '../logger.js';
+import type { RunService } from '../runs/run-service.js';
+import type { CursorCodec } from './cursor.js';
+
+/** What every route plugin is given: the database, the ledger, the catalog and the cursor codec. */
+export interface ApiContext {
+  db: Kysely<Database>;
+  runs: RunService;
+  registry: OperationRegistry;
+  cursors: CursorCodec;
+  logger: Logger;
+  now: () => Date;
+}

@@ -1,0 +1,154 @@
+import type { FastifyInstance } from 'fastify';
+import { type Kysely, sql } from 'kysely';
+import { Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from '../db/schema.js';
+import { DEFAULT_POLICY } from '../domain/lifecycle.js';
+import { deriveTruth } from '../domain/truth.js';
+import { processMetrics } from '../execution/handler-metrics.js';
+import type { OperationRegistry } from '../execution/registry.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * `GET /metrics` (Prometheus text). Run gauges are read from the database at scrape time, so
+ * every API process reports the same fleet-wide numbers; API latency and handler durations are
+ * this process's own.
+ */
+export function registerMetrics(
+  app: FastifyInstance,
+  deps: { db: Kysely<Database>; registry: OperationRegistry },
+): void {
+  const metrics = new Registry();
+  const latency = new Histogram({
+    name: 'runwarden_api_request_duration_seconds',
+    help: 'API latency by route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [metrics],
+  });
+  new Gauge({
+    name: 'runwarden_runs',
+    help: 'Active runs, and runs completed in the last 24 h, by type, status and truth (problem class).',
+    labelNames: ['type', 'status', 'truth'] as const,
+    registers: [metrics],
+    async collect() {
+      this.reset();
+      for (const row of await runCounts(deps)) this.inc(row.labels, row.count);
+    },
+  });
+  new Gauge({
+    name: 'runwarden_queue_jobs',
+    help: 'Queue jobs by state (waiting, locked).',
+    labelNames: ['state'] as const,
+    registers: [metrics],
+    async collect() {
+      const { rows } = await sql<{ waiting: string; locked: string }>`
+        select count(*) filter (where locked_at is null) as waiting,
+               count(*) filter (where locked_at is not null) as locked
+        from graphile_worker._private_jobs`.execute(deps.db);
+      this.set({ state: 'waiting' }, Number(rows[0]?.waiting ?? 0));
+      this.set({ state: 'locked' }, Number(rows[0]?.locked ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'runwarden_reconciliations_24h',
+    help: 'Runs the reconciler force-completed in the last 24 h, by reason code.',
+    labelNames: ['reason'] as const,
+    registers: [metrics],
+    async collect() {
+      this.reset();
+      const rows = await deps.db
+        .selectFrom('operation_runs')
+        .select([
+          sql<string>`reconciliation->>'reasonCode'`.as('reason'),
+          (eb) => eb.fn.countAll<string>().as('n'),
+        ])
+        .where('status', '=', 'completed')
+        .where('reconciliation', 'is not', null)
+        .where('completed_at', '>=', new Date(Date.now() - DAY_MS))
+        .groupBy(sql`reconciliation->>'reasonCode'`)
+        .execute();
+      for (const row of rows) this.set({ reason: row.reason }, Number(row.n));
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (!route || route === '/metrics') return;
+    latency.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const merged = Registry.merge([metrics, processMetrics]);
+    reply.header('content-type', merged.contentType);
+    return await merged.metrics();
+  });
+}
+
+/** Counts with labels from `deriveTruth` itself: one representative row per group. */
+async function runCounts(deps: { db: Kysely<Database>; registry: OperationRegistry }) {
+  const now = new Date();
+  const active = await deps.db
+    .selectFrom('operation_runs')
+    .selectAll()
+    .where('status', 'in', ['queued', 'running'])
+    .execute();
+  const terminal = await deps.db
+    .selectFrom('operation_runs')
+    .select([
+      'type',
+      'outcome',
+      sql<boolean>`reconciliation is not null`.as('reconciled'),
+      (eb) => eb.fn.countAll<string>().as('n'),
+    ])
+    .where('status', '=', 'completed')
+    .where('completed_at', '>=', new Date(now.getTime() - DAY_MS))
+    .groupBy(['type', 'outcome', sql`reconciliation is not null`])
+    .execute();
+  const counts = new Map<
+    string,
+    { labels: { type: string; status: string; truth: string }; count: number }
+  >();
+  const add = (labels: { type: string; status: string; truth: string }, n: number) => {
+    const key = `${labels.type}|${labels.status}|${labels.truth}`;
+    const entry = counts.get(key) ?? { labels, count: 0 };
+    entry.count += n;
+    counts.set(key, entry);
+  };
+  for (const run of active) {
+    const policy = deps.registry.get(run.type)?.policy ?? DEFAULT_POLICY;
+    add(
+      { type: run.type, status: run.status, truth: deriveTruth(run, policy, now).problemClass },
+      1,
+    );
+  }
+  for (const group of terminal) {
+    const facts = {
+      status: 'completed' as const,
+      outcome: group.outcome,
+      created_at: now,
+      started_at: null,
+      last_heartbeat_at: null,
+      progress_processed: null,
+      progress_total: null,
+      failures: [],
+      reconciliation: group.reconciled
+        ? {
+            reasonCode: '',
+            detectedAt: '',
+            thresholdSeconds: 0,
+            lastHeartbeatAt: null,
+            evidence: {},
+            source: '',
+          }
+        : null,
+      cancel_requested_at: null,
+    };
+    const truth = deriveTruth(facts, DEFAULT_POLICY, now).problemClass;
+    add({ type: group.type, status: 'completed', truth }, Number(group.n));
+  }
+  return [...counts.values()];
+}

@@ -1,0 +1,182 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticated, authorize, visibleTenantIds } from '../../access/authorize.js';
+import { actorOf } from '../../access/principal.js';
+import { startRun } from '../../execution/start.js';
+import { summarize } from '../../lifecycle/summary.js';
+import { recordAudit } from '../../runs/audit.js';
+import { findRunView, LIST_BUCKETS, listRuns } from '../../runs/run-reads.js';
+import type { ApiContext } from '../context.js';
+import { RunViewSchema, toRunView } from '../run-view.js';
+
+const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Starting, listing and summarizing a workspace's runs (DESIGN §11). */
+export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  app.post(
+    '/api/workspaces/:ws/operations',
+    {
+      schema: {
+        tags: ['operations'],
+        params: WorkspaceParams,
+        body: z.object({
+          type: z.string().min(1).max(200),
+          tenantId: z.uuid().nullish(),
+          input: z.record(z.string(), z.unknown()).default({}),
+        }),
+        response: { 202: z.object({ run: RunViewSchema, reused: z.boolean() }) },
+      },
+    },
+    async (request, reply) => {
+      const { principal, access } = authorize(
+        request.principal,
+        { kind: 'workspace', ref: request.params.ws, tenantId: request.body.tenantId },
+        'operations.start',
+      );
+      const started = await startRun(ctx, {
+        type: request.body.type,
+        workspaceId: access.id,
+        tenantId: request.body.tenantId ?? null,
+        input: request.body.input,
+        initiatorUserId: principal.userId,
+      });
+      await recordAudit(ctx.db, {
+        actor: actorOf(principal),
+        action: 'run.start',
+        workspaceId: access.id,
+        target: { type: 'run', id: started.run.id },
+        details: { type: started.run.type, reused: started.reused },
+      });
+      const run = await findRunView(ctx.db, started.run.id);
+      if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
+      return reply
+        .status(202)
+        .send({ run: toRunView(run, ctx.registry, ctx.now()), reused: started.reused });
+    },
+  );
+
+  app.get(
+    '/api/workspaces/:ws/operations',
+    {
+      schema: {
+        tags: ['operations'],
+        params: WorkspaceParams,
+        querystring: z.object({
+          type: z.string().min(1).max(200).optional(),
+          bucket: z.enum(LIST_BUCKETS).default('all'),
+          tenantId: z.uuid().optional(),
+          initiator: z.union([z.uuid(), z.literal('me')]).optional(),
+          from: z.iso.datetime({ offset: true }).optional(),
+          to: z.iso.datetime({ offset: true }).optional(),
+          cursor: z.string().min(1).max(500).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: {
+          200: z.object({ items: z.array(RunViewSchema), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const { principal, access } = authorize(
+        request.principal,
+        { kind: 'workspace', ref: request.params.ws, tenantId: q.tenantId },
+        'operations.view',
+      );
+      const now = ctx.now();
+      const page = await listRuns(
+        ctx,
+        {
+          workspaceId: access.id,
+          visibleTenantIds: visibleTenantIds(access),
+          tenantId: q.tenantId,
+          type: q.type,
+          initiator: q.initiator === 'me' ? principal.userId : q.initiator,
+          from: q.from ? new Date(q.from) : new Date(now.getTime() - 30 * DAY_MS),
+          to: q.to ? new Date(q.to) : undefined,
+          bucket: q.bucket,
+          after: q.cursor ? ctx.cursors.decode(q.cursor) : undefined,
+          limit: q.limit,
+        },
+        now,
+      );
+      const last = page.rows.at(-1);
+      return {
+        items: page.rows.map((run) => toRunView(run, ctx.registry, now)),
+        nextCursor:
+          page.hasMore && last
+            ? ctx.cursors.encode({ createdAt: last.created_at, id: last.id })
+            : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/workspaces/:ws/operations/summary',
+    {
+      schema: {
+        tags: ['operations'],
+        params: WorkspaceParams,
+        querystring: z.object({ tenantId: z.uuid().optional() }),
+        response: {
+          200: z.object({
+            activeFresh: z.number(),
+            activeStale: z.number(),
+            reconciled24h: z.number(),
+            followUp7d: z.number(),
+            succeeded7d: z.number(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const tenantId = request.query.tenantId;
+      const { access } = authorize(
+        request.principal,
+        { kind: 'workspace', ref: request.params.ws, tenantId },
+        'operations.view',
+      );
+      return await summarize(
+        ctx,
+        { workspaceId: access.id, tenantIds: tenantId ? [tenantId] : visibleTenantIds(access) },
+        ctx.now(),
+      );
+    },
+  );
+
+  app.get(
+    '/api/operation-types',
+    {
+      schema: {
+        tags: ['operations'],
+        response: {
+          200: z.array(
+            z.object({
+              type: z.string(),
+              label: z.string(),
+              scope: z.enum(['tenant', 'workspace']),
+              execution: z.enum(['queue', 'external']),
+              inputSchema: z.record(z.string(), z.unknown()),
+              lifecycle: z.record(z.string(), z.unknown()),
+            }),
+          ),
+        },
+      },
+    },
+    async (request) => {
+      authenticated(request.principal);
+      return ctx.registry.list().map((op) => ({
+        type: op.type,
+        label: op.label,
+        scope: op.scope,
+        execution: op.execution,
+        inputSchema: z.toJSONSchema(op.input, { unrepresentable: 'any', io: 'input' }) as Record<
+          string,
+          unknown
+        >,
+        lifecycle: { ...op.policy },
+      }));
+    },
+  );
+};

@@ -1,0 +1,170 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticated, authorize, notFound } from '../../access/authorize.js';
+import { actorOf, type Principal } from '../../access/principal.js';
+import { RunwardenError } from '../../domain/errors.js';
+import { TERMINAL_OUTCOMES } from '../../domain/run.js';
+import { cancelRun } from '../../execution/cancel.js';
+import { type ExternalReport, reportExternal } from '../../execution/external.js';
+import { recordAudit } from '../../runs/audit.js';
+import { findRunView } from '../../runs/run-reads.js';
+import type { ApiContext } from '../context.js';
+import { RunDetailSchema, toRunDetail } from '../run-detail-view.js';
+import { RunViewSchema, toRunView } from '../run-view.js';
+
+const RunParams = z.object({ id: z.uuid() });
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Counts = z.record(z.string().min(1).max(100), Count);
+const RunResponse = z.object({ run: RunViewSchema });
+
+/** The canonical run: detail, cancel, and the reports of external runs (DESIGN §11). */
+export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  /** The run, if the caller may see it with this capability; otherwise the same 404 as no run. */
+  async function visibleRun(
+    principal: Principal | undefined,
+    id: string,
+    capability: 'operations.view' | 'operations.start' | 'operations.cancel',
+  ) {
+    const run = await findRunView(ctx.db, id);
+    if (!run) {
+      authenticated(principal); // anonymous → 401, as for a run that exists
+      throw notFound('run');
+    }
+    const allowed = authorize(
+      principal,
+      { kind: 'scoped', what: 'run', workspaceId: run.workspace_id, tenantId: run.tenant_id },
+      capability,
+    );
+    return { run, ...allowed };
+  }
+
+  app.get(
+    '/api/operations/:id',
+    { schema: { tags: ['runs'], params: RunParams, response: { 200: RunDetailSchema } } },
+    async (request) => {
+      const { run } = await visibleRun(request.principal, request.params.id, 'operations.view');
+      return await toRunDetail(ctx.db, ctx.registry, run, ctx.now());
+    },
+  );
+
+  app.post(
+    '/api/operations/:id/cancel',
+    {
+      schema: {
+        tags: ['runs'],
+        params: RunParams,
+        response: {
+          200: z.object({ run: RunViewSchema, effect: z.enum(['cancelled', 'cancel_requested']) }),
+        },
+      },
+    },
+    async (request) => {
+      const { run, principal } = await visibleRun(
+        request.principal,
+        request.params.id,
+        'operations.cancel',
+      );
+      const result = await cancelRun(ctx, run.id, { userId: principal.userId });
+      if (!result.moved) {
+        throw new RunwardenError(
+          'conflict',
+          result.reason === 'already_terminal'
+            ? 'The run has already finished.'
+            : 'Cancel has already been requested.',
+        );
+      }
+      await recordAudit(ctx.db, {
+        actor: actorOf(principal),
+        action: 'run.cancel',
+        workspaceId: run.workspace_id,
+        target: { type: 'run', id: run.id },
+        details: { effect: result.effect },
+      });
+      return { run: await viewOf(run.id), effect: result.effect ?? 'cancel_requested' };
+    },
+  );
+
+  async function viewOf(id: string) {
+    const run = await findRunView(ctx.db, id);
+    if (!run) throw notFound('run');
+    return toRunView(run, ctx.registry, ctx.now());
+  }
+
+  /** External runs report with an API token allowed to start operations in the run's workspace. */
+  async function report(principal: Principal | undefined, id: string, body: ExternalReport) {
+    const { run, principal: caller } = await visibleRun(principal, id, 'operations.start');
+    if (caller.via !== 'token') {
+      throw new RunwardenError('forbidden', 'External runs report with an API token.');
+    }
+    await reportExternal(ctx, run.id, body);
+    return { run: await viewOf(run.id) };
+  }
+
+  app.post(
+    '/api/operations/:id/heartbeat',
+    {
+      schema: {
+        tags: ['external runs'],
+        params: RunParams,
+        body: z.object({ state: z.string().min(1).max(100).optional() }).optional(),
+        response: { 200: RunResponse },
+      },
+    },
+    async (request) => {
+      const current = await findRunView(ctx.db, request.params.id);
+      const state = request.body?.state ?? current?.status ?? 'queued';
+      return await report(request.principal, request.params.id, { state });
+    },
+  );
+
+  app.post(
+    '/api/operations/:id/progress',
+    {
+      schema: {
+        tags: ['external runs'],
+        params: RunParams,
+        body: z.object({
+          processed: Count,
+          total: Count.nullish(),
+          counts: Counts.optional(),
+        }),
+        response: { 200: RunResponse },
+      },
+    },
+    async (request) => {
+      const { processed, total, counts } = request.body;
+      return await report(request.principal, request.params.id, {
+        state: 'running',
+        progress: { processed, total },
+        counts,
+      });
+    },
+  );
+
+  app.post(
+    '/api/operations/:id/complete',
+    {
+      schema: {
+        tags: ['external runs'],
+        params: RunParams,
+        body: z.object({
+          outcome: z.enum(TERMINAL_OUTCOMES),
+          counts: Counts.optional(),
+          failures: z
+            .array(z.object({ code: z.string().min(1).max(100), message: z.string().max(2000) }))
+            .max(100)
+            .optional(),
+        }),
+        response: { 200: RunResponse },
+      },
+    },
+    async (request) => {
+      const { outcome, counts, failures } = request.body;
+      return await report(request.principal, request.params.id, {
+        state: outcome,
+        counts,
+        failures,
+      });
+    },
+  );
+};

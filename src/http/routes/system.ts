@@ -1,0 +1,250 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authorize, notFound } from '../../access/authorize.js';
+import { actorOf } from '../../access/principal.js';
+import { RunwardenError } from '../../domain/errors.js';
+import { DEFAULT_POLICY } from '../../domain/lifecycle.js';
+import { staleness } from '../../domain/truth.js';
+import { cancelRun } from '../../execution/cancel.js';
+import { startRun } from '../../execution/start.js';
+import { recordAudit } from '../../runs/audit.js';
+import { findRunView, selectRuns } from '../../runs/run-reads.js';
+import type { ApiContext } from '../context.js';
+import { RunDetailSchema, toRunDetail } from '../run-detail-view.js';
+import { RunViewSchema, toRunView } from '../run-view.js';
+
+const RunParams = z.object({ id: z.uuid() });
+const Items = z.object({ items: z.array(RunViewSchema) });
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The system plane for platform staff: stuck and failed runs across workspaces, triage, audit. */
+export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  app.get(
+    '/api/system/ops/stuck',
+    { schema: { tags: ['system'], response: { 200: Items } } },
+    async (request) => {
+      authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
+      const now = ctx.now();
+      const active = await selectRuns(ctx.db)
+        .where('operation_runs.status', 'in', ['queued', 'running'])
+        .limit(10_000)
+        .execute();
+      const stuck = active
+        .filter(
+          (run) => staleness(run, ctx.registry.get(run.type)?.policy ?? DEFAULT_POLICY, now).stale,
+        )
+        .sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+      return { items: stuck.map((run) => toRunView(run, ctx.registry, now)) };
+    },
+  );
+
+  app.get(
+    '/api/system/ops/failures',
+    {
+      schema: {
+        tags: ['system'],
+        querystring: z.object({
+          days: z.coerce.number().int().min(1).max(90).default(7),
+          reviewed: z.enum(['exclude', 'include']).default('exclude'),
+          limit: z.coerce.number().int().min(1).max(200).default(100),
+        }),
+        response: { 200: Items },
+      },
+    },
+    async (request) => {
+      authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
+      const now = ctx.now();
+      let query = selectRuns(ctx.db)
+        .where('operation_runs.status', '=', 'completed')
+        .where('operation_runs.outcome', 'in', ['failed', 'blocked', 'partially_succeeded'])
+        .where(
+          'operation_runs.completed_at',
+          '>=',
+          new Date(now.getTime() - request.query.days * DAY_MS),
+        )
+        .orderBy('operation_runs.completed_at', 'desc')
+        .limit(request.query.limit);
+      if (request.query.reviewed === 'exclude') {
+        query = query.where('operation_runs.reviewed_at', 'is', null);
+      }
+      const rows = await query.execute();
+      return { items: rows.map((run) => toRunView(run, ctx.registry, now)) };
+    },
+  );
+
+  async function existing(id: string) {
+    const run = await findRunView(ctx.db, id);
+    if (!run) throw notFound('run');
+    return run;
+  }
+
+  app.get(
+    '/api/system/ops/runs/:id',
+    { schema: { tags: ['system'], params: RunParams, response: { 200: RunDetailSchema } } },
+    async (request) => {
+      authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
+      return await toRunDetail(ctx.db, ctx.registry, await existing(request.params.id), ctx.now());
+    },
+  );
+
+  app.post(
+    '/api/system/ops/runs/:id/retry',
+    {
+      schema: {
+        tags: ['system'],
+        params: RunParams,
+        response: { 202: z.object({ run: RunViewSchema, reused: z.boolean() }) },
+      },
+    },
+    async (request, reply) => {
+      const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
+      const original = await existing(request.params.id);
+      if (original.status !== 'completed') {
+        throw new RunwardenError('conflict', 'The run is still active; cancel it before a retry.');
+      }
+      const started = await startRun(ctx, {
+        type: original.type,
+        workspaceId: original.workspace_id,
+        tenantId: original.tenant_id,
+        input: original.input,
+        // A staff retry is a system run: it notifies nobody and passes the initiator gate.
+        initiatorUserId: null,
+        context: { ...original.context, retriedBy: principal.userId },
+        retryOf: original.id,
+      });
+      await recordAudit(ctx.db, {
+        actor: actorOf(principal),
+        action: 'system.retry',
+        workspaceId: original.workspace_id,
+        target: { type: 'run', id: original.id },
+        details: { newRunId: started.run.id, reused: started.reused },
+      });
+      const run = await existing(started.run.id);
+      return reply
+        .status(202)
+        .send({ run: toRunView(run, ctx.registry, ctx.now()), reused: started.reused });
+    },
+  );
+
+  app.post(
+    '/api/system/ops/runs/:id/cancel',
+    {
+      schema: {
+        tags: ['system'],
+        params: RunParams,
+        response: { 200: z.object({ run: RunViewSchema }) },
+      },
+    },
+    async (request) => {
+      const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
+      const run = await existing(request.params.id);
+      const result = await cancelRun(ctx, run.id, { userId: principal.userId });
+      if (!result.moved) {
+        throw new RunwardenError(
+          'conflict',
+          result.reason === 'already_terminal'
+            ? 'The run has already finished.'
+            : 'Cancel has already been requested.',
+        );
+      }
+      await recordAudit(ctx.db, {
+        actor: actorOf(principal),
+        action: 'system.cancel',
+        workspaceId: run.workspace_id,
+        target: { type: 'run', id: run.id },
+        details: { effect: result.effect },
+      });
+      return { run: toRunView(await existing(run.id), ctx.registry, ctx.now()) };
+    },
+  );
+
+  app.post(
+    '/api/system/ops/runs/:id/mark-reviewed',
+    {
+      schema: {
+        tags: ['system'],
+        params: RunParams,
+        response: { 200: z.object({ run: RunViewSchema }) },
+      },
+    },
+    async (request) => {
+      const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
+      const run = await existing(request.params.id);
+      const result = await ctx.runs.markReviewed(run.id, { userId: principal.userId });
+      if (!result.moved) {
+        throw new RunwardenError(
+          'conflict',
+          run.status === 'completed'
+            ? 'The run is already marked reviewed.'
+            : 'The run is still active.',
+        );
+      }
+      await recordAudit(ctx.db, {
+        actor: actorOf(principal),
+        action: 'system.mark_reviewed',
+        workspaceId: run.workspace_id,
+        target: { type: 'run', id: run.id },
+      });
+      return { run: toRunView(await existing(run.id), ctx.registry, ctx.now()) };
+    },
+  );
+
+  app.get(
+    '/api/system/audit',
+    {
+      schema: {
+        tags: ['system'],
+        querystring: z.object({
+          before: z.coerce.number().int().min(1).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(100),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                id: z.string(),
+                at: z.string(),
+                actor: z.object({
+                  userId: z.string().nullable(),
+                  kind: z.string(),
+                  email: z.string().nullable(),
+                }),
+                action: z.string(),
+                workspaceId: z.string().nullable(),
+                target: z.object({ type: z.string(), id: z.string() }).nullable(),
+                details: z.record(z.string(), z.unknown()),
+              }),
+            ),
+            nextBefore: z.number().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
+      let query = ctx.db
+        .selectFrom('audit_log')
+        .leftJoin('users', 'users.id', 'audit_log.actor_user_id')
+        .selectAll('audit_log')
+        .select('users.email')
+        .orderBy('audit_log.id', 'desc')
+        .limit(request.query.limit + 1);
+      if (request.query.before)
+        query = query.where('audit_log.id', '<', String(request.query.before));
+      const rows = await query.execute();
+      const page = rows.slice(0, request.query.limit);
+      return {
+        items: page.map((r) => ({
+          id: String(r.id),
+          at: r.at.toISOString(),
+          actor: { userId: r.actor_user_id, kind: r.actor_kind, email: r.email },
+          action: r.action,
+          workspaceId: r.workspace_id,
+          target: r.target_type && r.target_id ? { type: r.target_type, id: r.target_id } : null,
+          details: r.details,
+        })),
+        nextBefore: rows.length > request.query.limit ? Number(page.at(-1)?.id) : null,
+      };
+    },
+  );
+};

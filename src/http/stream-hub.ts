@@ -1,0 +1,199 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type pg from 'pg';
+import type { Database } from '../db/schema.js';
+import type { OperationRegistry } from '../execution/registry.js';
+import type { Logger } from '../logger.js';
+import { selectRuns } from '../runs/run-reads.js';
+import { type RunView, toRunView } from './run-view.js';
+
+export const RUN_CHANNEL = 'runwarden_run_changes';
+
+/** One NOTIFY from the `operation_runs` triggers. */
+export interface RunChange {
+  seq: number;
+  id: string;
+  workspaceId: string;
+  tenantId: string | null;
+}
+
+/** Which runs one stream client may see: per workspace, all tenants (null) or these. */
+export type StreamScope = Array<{ workspaceId: string; tenantIds: string[] | null }>;
+
+export interface StreamClient {
+  scope: StreamScope;
+  send(event: { id?: number; event: string; data: unknown }): void;
+}
+
+export function canSee(scope: StreamScope, change: Pick<RunChange, 'workspaceId' | 'tenantId'>) {
+  return scope.some(
+    (s) =>
+      s.workspaceId === change.workspaceId &&
+      (s.tenantIds === null || (change.tenantId !== null && s.tenantIds.includes(change.tenantId))),
+  );
+}
+
+/**
+ * Live push (DESIGN §11): ONE LISTEN connection per process, however many clients. Changes are
+ * batched, each run is read once per batch, and each client gets only the runs its scope allows.
+ * A ring of recent changes lets a reconnecting client resume from its Last-Event-ID.
+ */
+export class StreamHub {
+  readonly #deps: {
+    pool: pg.Pool;
+    db: Kysely<Database>;
+    registry: OperationRegistry;
+    logger: Logger;
+  };
+  readonly #clients = new Set<StreamClient>();
+  readonly #recent: RunChange[] = [];
+  readonly #bufferSize: number;
+  #pending: RunChange[] = [];
+  #draining = false;
+  #listener: pg.PoolClient | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+  readonly #onClose = new Set<() => void>();
+
+  constructor(
+    deps: { pool: pg.Pool; db: Kysely<Database>; registry: OperationRegistry; logger: Logger },
+    options: { bufferSize?: number } = {},
+  ) {
+    this.#deps = deps;
+    this.#bufferSize = options.bufferSize ?? 5000;
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Starts listening (once per process) and registers the client; returns its unsubscribe. */
+  async subscribe(client: StreamClient): Promise<() => void> {
+    await this.#listen();
+    this.#clients.add(client);
+    return () => this.#clients.delete(client);
+  }
+
+  /**
+   * The changes a client missed after `lastEventId`, as current run views; `resync` when they are
+   * no longer known here (the client should reload what it shows).
+   */
+  async replay(
+    lastEventId: number,
+    scope: StreamScope,
+  ): Promise<{ resync: true } | { resync: false; events: Array<{ id: number; run: RunView }> }> {
+    const at = this.#recent.findIndex((c) => c.seq === lastEventId);
+    if (at === -1) {
+      const { rows } = await sql<{
+        last: string;
+      }>`select last_value as last from run_changes_seq`.execute(this.#deps.db);
+      const nothingSince = Number(rows[0]?.last ?? 0) <= lastEventId;
+      return nothingSince ? { resync: false, events: [] } : { resync: true };
+    }
+    const missed = this.#recent.slice(at + 1).filter((c) => canSee(scope, c));
+    const views = await this.#load(missed);
+    return {
+      resync: false,
+      events: missed.flatMap((c) => {
+        const run = views.get(c.id);
+        return run ? [{ id: c.seq, run }] : [];
+      }),
+    };
+  }
+
+  /** Called when the hub closes (the process shuts down): each open stream ends itself. */
+  onClose(end: () => void): () => void {
+    this.#onClose.add(end);
+    return () => {
+      this.#onClose.delete(end);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const end of this.#onClose) end();
+    this.#onClose.clear();
+    this.#clients.clear();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (listener) {
+      listener.removeAllListeners('notification');
+      await listener.query(`unlisten ${RUN_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#listener || this.#closed) return;
+    this.#connecting ??= (async () => {
+      const client = await this.#deps.pool.connect();
+      client.on('notification', (message) => {
+        if (message.channel !== RUN_CHANNEL || !message.payload) return;
+        this.#receive(JSON.parse(message.payload) as RunChange);
+      });
+      client.on('error', (error) => this.#lost(client, error));
+      await client.query(`listen ${RUN_CHANNEL}`);
+      this.#listener = client;
+      this.#deps.logger.debug('listening for run changes');
+    })().finally(() => {
+      this.#connecting = undefined;
+    });
+    await this.#connecting;
+  }
+
+  #lost(client: pg.PoolClient, error: Error): void {
+    this.#deps.logger.warn({ err: error }, 'run change listener lost; clients will resync');
+    if (this.#listener === client) this.#listener = undefined;
+    client.release(true);
+    for (const c of this.#clients) c.send({ event: 'resync', data: {} });
+    const again = () => {
+      if (this.#closed) return;
+      this.#listen().catch((e: unknown) => {
+        this.#deps.logger.warn({ err: e }, 'could not listen for run changes; retrying in 1 s');
+        setTimeout(again, 1000).unref();
+      });
+    };
+    setTimeout(again, 1000).unref();
+  }
+
+  #receive(change: RunChange): void {
+    this.#recent.push(change);
+    if (this.#recent.length > this.#bufferSize) this.#recent.shift();
+    if (!this.#clients.size) return;
+    this.#pending.push(change);
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#pending.length) {
+        const batch = this.#pending;
+        this.#pending = [];
+        const wanted = batch.filter((c) => [...this.#clients].some((cl) => canSee(cl.scope, c)));
+        const views = await this.#load(wanted);
+        for (const change of wanted) {
+          const run = views.get(change.id);
+          if (!run) continue;
+          for (const client of this.#clients) {
+            if (canSee(client.scope, change))
+              client.send({ id: change.seq, event: 'run', data: { run } });
+          }
+        }
+      }
+    } catch (error) {
+      this.#deps.logger.warn({ err: error }, 'could not read changed runs; clients will resync');
+      for (const c of this.#clients) c.send({ event: 'resync', data: {} });
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #load(changes: RunChange[]): Promise<Map<string, RunView>> {
+    const ids = [...new Set(changes.map((c) => c.id))];
+    if (!ids.length) return new Map();
+    const rows = await selectRuns(this.#deps.db).where('operation_runs.id', 'in', ids).execute();
+    const now = new Date();
+    return new Map(rows.map((r) => [r.id, toRunView(r, this.#deps.registry, now)]));
+  }
+}
