@@ -39,5 +39,6 @@ export function terminalNotice(completion: {
   );
   // The title is `<type>: <label>`; the type is added where the run row is at hand.
   const label = truth.badges.map((b) => b.label.toLowerCase()).join(', ');
-  return { label, body: `${truth.headline} ${truth.guidance}` };
+  const headline = /[.!?)]$/.test(truth.headline) ? truth.headline : `${truth.headline}.`;
+  return { label, body: `${headline} ${truth.guidance}` };
 }
