@@ -19,6 +19,7 @@ import { authPlugin } from './auth.js';
 import type { ApiContext } from './context.js';
 import { CursorCodec } from './cursor.js';
 import { errorBody, handleError } from './errors.js';
+import { registerJsonBodies } from './json-body.js';
 import { registerMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   // A JSON API: any other body type is 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodies(app);
   app.setNotFoundHandler((_request, reply) =>
     reply.status(404).send(errorBody('not_found', 'Not found.')),
   );

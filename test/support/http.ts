@@ -33,6 +33,7 @@ export interface Ids {
 
 export interface ApiHarness {
   t: TestDatabase;
+  db: TestDatabase['db'];
   app: FastifyInstance;
   registry: OperationRegistry;
   runs: RunService;
@@ -82,6 +83,7 @@ export async function apiHarness(
     app.inject({ ...opts, headers: { ...caller?.headers, ...opts.headers } });
   return {
     t,
+    db: t.db,
     app,
     registry,
     runs,

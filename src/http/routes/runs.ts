@@ -106,7 +106,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
       schema: {
         tags: ['external runs'],
         params: RunParams,
-        body: z.object({ state: z.string().min(1).max(100).optional() }).optional(),
+        body: z.object({ state: z.string().min(1).max(100).optional() }).nullish(),
         response: { 200: RunResponse },
       },
     },
