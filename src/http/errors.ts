@@ -86,5 +86,10 @@ export function handleError(
   request.log.error({ err: error }, 'unhandled error');
   return reply
     .status(500)
-    .send(errorBody('internal', 'Something went wrong on our side; it has been logged.'));
+    .send(
+      errorBody(
+        'internal',
+        `Something went wrong on our side; it has been logged as request ${request.id}.`,
+      ),
+    );
 }

@@ -82,4 +82,11 @@ describe('HTTP API foundation', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toBeDefined();
   });
+
+  it('gives every response a request id', async () => {
+    const a = await h.app.inject({ method: 'GET', url: '/api/health' });
+    const b = await h.app.inject({ method: 'GET', url: '/api/health' });
+    expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
+  });
 });
