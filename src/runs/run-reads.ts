@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import { DEFAULT_POLICY } from '../domain/lifecycle.js';
 import { staleness } from '../domain/truth.js';
@@ -122,4 +122,58 @@ function baseQuery(db: Kysely<Database>, filter: ListFilter, after: ListFilter['
     case 'all':
       return query;
   }
+}
+
+/** Bucket counts are exact up to this many; the list shows "10,000+" beyond. */
+export const COUNT_CAP = 10_000;
+
+/**
+ * How many runs each list bucket holds under the same filters as the list (capped at
+ * COUNT_CAP): the active pair split by `staleness`, the terminal ones counted in SQL.
+ */
+export async function countBuckets(
+  deps: { db: Kysely<Database>; registry: OperationRegistry },
+  filter: Omit<ListFilter, 'bucket' | 'after' | 'limit'>,
+  now: Date = new Date(),
+): Promise<Record<ListBucket, number>> {
+  const capped = async (bucket: ListBucket) => {
+    const inner = baseQuery(deps.db, { ...filter, bucket, limit: COUNT_CAP }, undefined)
+      .clearSelect()
+      .clearOrderBy()
+      .select(sql<number>`1`.as('one'))
+      .limit(COUNT_CAP);
+    const row = await deps.db
+      .selectFrom(inner.as('capped'))
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  };
+  const [active, succeeded, followUp, reconciled, all] = await Promise.all([
+    baseQuery(deps.db, { ...filter, bucket: 'active', limit: COUNT_CAP }, undefined)
+      .clearSelect()
+      .clearOrderBy()
+      .select([
+        'operation_runs.type',
+        'operation_runs.status',
+        'operation_runs.created_at',
+        'operation_runs.started_at',
+        'operation_runs.last_heartbeat_at',
+      ])
+      .execute(),
+    capped('succeeded'),
+    capped('terminal_follow_up'),
+    capped('reconciled'),
+    capped('all'),
+  ]);
+  const stale = active.filter(
+    (run) => staleness(run, deps.registry.get(run.type)?.policy ?? DEFAULT_POLICY, now).stale,
+  ).length;
+  return {
+    active: active.length - stale,
+    active_stale: stale,
+    terminal_follow_up: followUp,
+    reconciled,
+    succeeded,
+    all,
+  };
 }

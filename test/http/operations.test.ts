@@ -278,6 +278,21 @@ describe('listing runs', () => {
     expect(dev.items.every((r) => r.tenantId === h.ids.dev)).toBe(true);
   });
 
+  it('counts each bucket under the same filters as the list', async () => {
+    const res = await h.request(owner, {
+      method: 'GET',
+      url: '/api/workspaces/contoso/operations/counts?type=policy.sync_one',
+    });
+    expect(res.json().counts).toEqual({
+      active: 1,
+      active_stale: 1,
+      reconciled: 1,
+      terminal_follow_up: 1,
+      succeeded: 1,
+      all: 5,
+    });
+  });
+
   it('summarizes with the same rule as the list buckets', async () => {
     const summary = (
       await h.request(owner, {

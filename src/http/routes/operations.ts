@@ -1,15 +1,34 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated, authorize, visibleTenantIds } from '../../access/authorize.js';
+import type { WorkspaceAccess } from '../../access/principal.js';
 import { actorOf } from '../../access/principal.js';
 import { startRun } from '../../execution/start.js';
 import { summarize } from '../../lifecycle/summary.js';
 import { recordAudit } from '../../runs/audit.js';
-import { findRunView, LIST_BUCKETS, listRuns } from '../../runs/run-reads.js';
+import {
+  COUNT_CAP,
+  countBuckets,
+  findRunView,
+  LIST_BUCKETS,
+  listRuns,
+} from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
 import { RunViewSchema, toRunView } from '../run-view.js';
 
 const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
+const Filters = z.object({
+  type: z.string().min(1).max(200).optional(),
+  tenantId: z.uuid().optional(),
+  initiator: z.union([z.uuid(), z.literal('me')]).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+const ListQuery = Filters.extend({
+  bucket: z.enum(LIST_BUCKETS).default('all'),
+  cursor: z.string().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Starting, listing and summarizing a workspace's runs (DESIGN §11). */
@@ -62,16 +81,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       schema: {
         tags: ['operations'],
         params: WorkspaceParams,
-        querystring: z.object({
-          type: z.string().min(1).max(200).optional(),
-          bucket: z.enum(LIST_BUCKETS).default('all'),
-          tenantId: z.uuid().optional(),
-          initiator: z.union([z.uuid(), z.literal('me')]).optional(),
-          from: z.iso.datetime({ offset: true }).optional(),
-          to: z.iso.datetime({ offset: true }).optional(),
-          cursor: z.string().min(1).max(500).optional(),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-        }),
+        querystring: ListQuery,
         response: {
           200: z.object({ items: z.array(RunViewSchema), nextCursor: z.string().nullable() }),
         },
@@ -88,13 +98,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       const page = await listRuns(
         ctx,
         {
-          workspaceId: access.id,
-          visibleTenantIds: visibleTenantIds(access),
-          tenantId: q.tenantId,
-          type: q.type,
-          initiator: q.initiator === 'me' ? principal.userId : q.initiator,
-          from: q.from ? new Date(q.from) : new Date(now.getTime() - 30 * DAY_MS),
-          to: q.to ? new Date(q.to) : undefined,
+          ...filterOf(q, access, principal.userId, now),
           bucket: q.bucket,
           after: q.cursor ? ctx.cursors.decode(q.cursor) : undefined,
           limit: q.limit,
@@ -109,6 +113,36 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
             ? ctx.cursors.encode({ createdAt: last.created_at, id: last.id })
             : null,
       };
+    },
+  );
+
+  app.get(
+    '/api/workspaces/:ws/operations/counts',
+    {
+      schema: {
+        tags: ['operations'],
+        description:
+          'How many runs each list bucket holds under the same filters (exact up to 10,000).',
+        params: WorkspaceParams,
+        querystring: Filters,
+        response: {
+          200: z.object({
+            counts: z.record(z.enum(LIST_BUCKETS), z.number()),
+            cap: z.number(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const { principal, access } = authorize(
+        request.principal,
+        { kind: 'workspace', ref: request.params.ws, tenantId: q.tenantId },
+        'operations.view',
+      );
+      const now = ctx.now();
+      const counts = await countBuckets(ctx, filterOf(q, access, principal.userId, now), now);
+      return { counts, cap: COUNT_CAP };
     },
   );
 
@@ -180,3 +214,16 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     },
   );
 };
+
+/** The list filters of a query, scoped to what the caller may see (default window: 30 days). */
+function filterOf(q: z.infer<typeof Filters>, access: WorkspaceAccess, userId: string, now: Date) {
+  return {
+    workspaceId: access.id,
+    visibleTenantIds: visibleTenantIds(access),
+    tenantId: q.tenantId,
+    type: q.type,
+    initiator: q.initiator === 'me' ? userId : q.initiator,
+    from: q.from ? new Date(q.from) : new Date(now.getTime() - 30 * DAY_MS),
+    to: q.to ? new Date(q.to) : undefined,
+  };
+}
