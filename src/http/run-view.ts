@@ -1,74 +1,8 @@
-import { z } from 'zod';
 import { DEFAULT_POLICY } from '../domain/lifecycle.js';
 import { deriveTruth } from '../domain/truth.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { RunWithInitiator } from '../runs/run-reads.js';
-
-const Badge = z.object({
-  label: z.string(),
-  tone: z.enum(['neutral', 'info', 'success', 'warning', 'danger']),
-});
-
-export const TruthSchema = z.object({
-  problemClass: z.enum(['none', 'active_stale', 'reconciled', 'terminal_follow_up']),
-  bucket: z.enum([
-    'active',
-    'active_stale',
-    'reconciled',
-    'terminal_follow_up',
-    'succeeded',
-    'cancelled',
-  ]),
-  headline: z.string(),
-  guidance: z.string(),
-  badges: z.array(Badge),
-  progress: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('none') }),
-    z.object({ kind: z.literal('spinner') }),
-    z.object({
-      kind: z.literal('bar'),
-      processed: z.number(),
-      total: z.number(),
-      percent: z.number(),
-    }),
-  ]),
-  decision: z.object({ stillActive: z.string(), whatNext: z.string() }),
-});
-
-/** A run as every response carries it (DESIGN §11), with `truth` from `deriveTruth` only. */
-export const RunViewSchema = z.object({
-  id: z.string(),
-  workspaceId: z.string(),
-  tenantId: z.string().nullable(),
-  type: z.string(),
-  typeLabel: z.string(),
-  status: z.enum(['queued', 'running', 'completed']),
-  outcome: z.enum([
-    'pending',
-    'succeeded',
-    'partially_succeeded',
-    'failed',
-    'blocked',
-    'cancelled',
-  ]),
-  identityHash: z.string(),
-  initiator: z.object({ id: z.string(), name: z.string() }).nullable(),
-  summaryCounts: z.record(z.string(), z.number()),
-  progress: z.object({ processed: z.number(), total: z.number().nullable() }).nullable(),
-  failures: z.array(z.object({ code: z.string(), message: z.string() })),
-  reconciliation: z.record(z.string(), z.unknown()).nullable(),
-  attempt: z.number(),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  completedAt: z.string().nullable(),
-  lastHeartbeatAt: z.string().nullable(),
-  cancelRequestedAt: z.string().nullable(),
-  retryOf: z.string().nullable(),
-  reviewedAt: z.string().nullable(),
-  truth: TruthSchema,
-  links: z.object({ view: z.string(), system: z.string() }),
-});
-export type RunView = z.infer<typeof RunViewSchema>;
+import type { RunView } from './schemas.js';
 
 export function toRunView(
   run: RunWithInitiator,

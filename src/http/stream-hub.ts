@@ -5,7 +5,8 @@ import type { Database } from '../db/schema.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { Logger } from '../logger.js';
 import { selectRuns } from '../runs/run-reads.js';
-import { type RunView, toRunView } from './run-view.js';
+import { toRunView } from './run-view.js';
+import type { RunView } from './schemas.js';
 
 export const RUN_CHANNEL = 'runwarden_run_changes';
 

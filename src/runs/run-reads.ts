@@ -1,18 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
+import { LIST_BUCKETS, type ListBucket } from '../domain/buckets.js';
 import { DEFAULT_POLICY } from '../domain/lifecycle.js';
 import { staleness } from '../domain/truth.js';
 import type { OperationRegistry } from '../execution/registry.js';
 
-export const LIST_BUCKETS = [
-  'active',
-  'active_stale',
-  'terminal_follow_up',
-  'reconciled',
-  'succeeded',
-  'all',
-] as const;
-export type ListBucket = (typeof LIST_BUCKETS)[number];
+export { LIST_BUCKETS, type ListBucket };
 
 export interface ListFilter {
   workspaceId: string;

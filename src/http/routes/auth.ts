@@ -5,25 +5,7 @@ import { DUMMY_HASH, verifyPassword } from '../../access/passwords.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
-
-const User = z.object({ id: z.string(), email: z.string(), name: z.string() });
-const Me = z.object({
-  user: User,
-  csrfToken: z.string().nullable(),
-  workspaces: z.array(
-    z.object({
-      id: z.string(),
-      slug: z.string(),
-      name: z.string(),
-      role: z.string(),
-      capabilities: z.array(z.string()),
-      tenants: z.array(
-        z.object({ id: z.string(), slug: z.string(), name: z.string(), status: z.string() }),
-      ),
-    }),
-  ),
-  platform: z.object({ capabilities: z.array(z.string()) }),
-});
+import { MeSchema, UserSchema } from '../schemas.js';
 
 export interface AuthRouteOptions extends ApiContext {
   loginPerMinute: number;
@@ -43,7 +25,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
           email: z.string().min(3).max(320),
           password: z.string().min(1).max(1024),
         }),
-        response: { 200: z.object({ user: User, csrfToken: z.string() }) },
+        response: { 200: z.object({ user: UserSchema, csrfToken: z.string() }) },
       },
     },
     async (request, reply) => {
@@ -92,7 +74,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
 
   app.get(
     '/api/me',
-    { schema: { tags: ['auth'], response: { 200: Me } } },
+    { schema: { tags: ['auth'], response: { 200: MeSchema } } },
     async (request, reply) => {
       const principal = authenticated(request.principal);
       return {

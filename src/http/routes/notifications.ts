@@ -3,16 +3,7 @@ import { z } from 'zod';
 import { authenticated, notFound, visibleTenantIds } from '../../access/authorize.js';
 import type { Principal } from '../../access/principal.js';
 import type { ApiContext } from '../context.js';
-
-const Notification = z.object({
-  id: z.string(),
-  runId: z.string(),
-  title: z.string(),
-  body: z.string(),
-  link: z.string(),
-  createdAt: z.string(),
-  readAt: z.string().nullable(),
-});
+import { NotificationSchema } from '../schemas.js';
 
 /** In-app notifications: the caller's own, about runs they may still see (DESIGN §8). */
 export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
@@ -43,7 +34,9 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
       schema: {
         tags: ['notifications'],
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(30) }),
-        response: { 200: z.object({ items: z.array(Notification), unreadCount: z.number() }) },
+        response: {
+          200: z.object({ items: z.array(NotificationSchema), unreadCount: z.number() }),
+        },
       },
     },
     async (request) => {

@@ -14,7 +14,8 @@ import {
   listRuns,
 } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
-import { RunViewSchema, toRunView } from '../run-view.js';
+import { toRunView } from '../run-view.js';
+import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
 
 const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
 const Filters = z.object({
@@ -154,13 +155,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         params: WorkspaceParams,
         querystring: z.object({ tenantId: z.uuid().optional() }),
         response: {
-          200: z.object({
-            activeFresh: z.number(),
-            activeStale: z.number(),
-            reconciled24h: z.number(),
-            followUp7d: z.number(),
-            succeeded7d: z.number(),
-          }),
+          200: SummarySchema,
         },
       },
     },
@@ -185,16 +180,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       schema: {
         tags: ['operations'],
         response: {
-          200: z.array(
-            z.object({
-              type: z.string(),
-              label: z.string(),
-              scope: z.enum(['tenant', 'workspace']),
-              execution: z.enum(['queue', 'external']),
-              inputSchema: z.record(z.string(), z.unknown()),
-              lifecycle: z.record(z.string(), z.unknown()),
-            }),
-          ),
+          200: z.array(OperationTypeSchema),
         },
       },
     },

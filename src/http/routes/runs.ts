@@ -9,8 +9,9 @@ import { type ExternalReport, reportExternal } from '../../execution/external.js
 import { recordAudit } from '../../runs/audit.js';
 import { findRunView } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
-import { RunDetailSchema, toRunDetail } from '../run-detail-view.js';
-import { RunViewSchema, toRunView } from '../run-view.js';
+import { toRunDetail } from '../run-detail-view.js';
+import { toRunView } from '../run-view.js';
+import { RunDetailSchema, RunViewSchema } from '../schemas.js';
 
 const RunParams = z.object({ id: z.uuid() });
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -10,8 +10,9 @@ import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { findRunView, selectRuns } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
-import { RunDetailSchema, toRunDetail } from '../run-detail-view.js';
-import { RunViewSchema, toRunView } from '../run-view.js';
+import { toRunDetail } from '../run-detail-view.js';
+import { toRunView } from '../run-view.js';
+import { RunDetailSchema, RunViewSchema } from '../schemas.js';
 
 const RunParams = z.object({ id: z.uuid() });
 const Items = z.object({ items: z.array(RunViewSchema) });

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+// The API's response shapes (DESIGN §11). Only zod here: the web app imports these types too.
+
+const Badge = z.object({
+  label: z.string(),
+  tone: z.enum(['neutral', 'info', 'success', 'warning', 'danger']),
+});
+
+export const TruthSchema = z.object({
+  problemClass: z.enum(['none', 'active_stale', 'reconciled', 'terminal_follow_up']),
+  bucket: z.enum([
+    'active',
+    'active_stale',
+    'reconciled',
+    'terminal_follow_up',
+    'succeeded',
+    'cancelled',
+  ]),
+  headline: z.string(),
+  guidance: z.string(),
+  badges: z.array(Badge),
+  progress: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('none') }),
+    z.object({ kind: z.literal('spinner') }),
+    z.object({
+      kind: z.literal('bar'),
+      processed: z.number(),
+      total: z.number(),
+      percent: z.number(),
+    }),
+  ]),
+  decision: z.object({ stillActive: z.string(), whatNext: z.string() }),
+});
+
+/** A run as every response carries it (DESIGN §11), with `truth` from `deriveTruth` only. */
+export const RunViewSchema = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  tenantId: z.string().nullable(),
+  type: z.string(),
+  typeLabel: z.string(),
+  status: z.enum(['queued', 'running', 'completed']),
+  outcome: z.enum([
+    'pending',
+    'succeeded',
+    'partially_succeeded',
+    'failed',
+    'blocked',
+    'cancelled',
+  ]),
+  identityHash: z.string(),
+  initiator: z.object({ id: z.string(), name: z.string() }).nullable(),
+  summaryCounts: z.record(z.string(), z.number()),
+  progress: z.object({ processed: z.number(), total: z.number().nullable() }).nullable(),
+  failures: z.array(z.object({ code: z.string(), message: z.string() })),
+  reconciliation: z.record(z.string(), z.unknown()).nullable(),
+  attempt: z.number(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  lastHeartbeatAt: z.string().nullable(),
+  cancelRequestedAt: z.string().nullable(),
+  retryOf: z.string().nullable(),
+  reviewedAt: z.string().nullable(),
+  truth: TruthSchema,
+  links: z.object({ view: z.string(), system: z.string() }),
+});
+export type RunView = z.infer<typeof RunViewSchema>;
+
+export const RunDetailSchema = RunViewSchema.extend({
+  workspace: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
+  tenant: z
+    .object({ id: z.string(), slug: z.string(), name: z.string(), status: z.string() })
+    .nullable(),
+  /** `run_events`, oldest first. */
+  timeline: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      at: z.string(),
+      payload: z.record(z.string(), z.unknown()),
+    }),
+  ),
+  /** For the collapsed diagnostics: raw queue facts, never shown as headlines. */
+  diagnostics: z.object({
+    queueJobId: z.string().nullable(),
+    workerId: z.string().nullable(),
+    input: z.record(z.string(), z.unknown()),
+    context: z.record(z.string(), z.unknown()),
+    lateCompletions: z.array(z.record(z.string(), z.unknown())),
+  }),
+});
+export type RunDetail = z.infer<typeof RunDetailSchema>;
+
+export const UserSchema = z.object({ id: z.string(), email: z.string(), name: z.string() });
+
+export const MeSchema = z.object({
+  user: UserSchema,
+  csrfToken: z.string().nullable(),
+  workspaces: z.array(
+    z.object({
+      id: z.string(),
+      slug: z.string(),
+      name: z.string(),
+      role: z.string(),
+      capabilities: z.array(z.string()),
+      tenants: z.array(
+        z.object({ id: z.string(), slug: z.string(), name: z.string(), status: z.string() }),
+      ),
+    }),
+  ),
+  platform: z.object({ capabilities: z.array(z.string()) }),
+});
+export type Me = z.infer<typeof MeSchema>;
+
+export const NotificationSchema = z.object({
+  id: z.string(),
+  runId: z.string(),
+  title: z.string(),
+  body: z.string(),
+  link: z.string(),
+  createdAt: z.string(),
+  readAt: z.string().nullable(),
+});
+export type Notification = z.infer<typeof NotificationSchema>;
+
+export const OperationTypeSchema = z.object({
+  type: z.string(),
+  label: z.string(),
+  scope: z.enum(['tenant', 'workspace']),
+  execution: z.enum(['queue', 'external']),
+  inputSchema: z.record(z.string(), z.unknown()),
+  lifecycle: z.record(z.string(), z.unknown()),
+});
+export type OperationType = z.infer<typeof OperationTypeSchema>;
+
+export const SummarySchema = z.object({
+  activeFresh: z.number(),
+  activeStale: z.number(),
+  reconciled24h: z.number(),
+  followUp7d: z.number(),
+  succeeded7d: z.number(),
+});
+export type Summary = z.infer<typeof SummarySchema>;
