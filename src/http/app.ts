@@ -18,7 +18,7 @@ import type { RunService } from '../runs/run-service.js';
 import { authPlugin } from './auth.js';
 import type { ApiContext } from './context.js';
 import { CursorCodec } from './cursor.js';
-import { errorBody, handleError } from './errors.js';
+import { handleError } from './errors.js';
 import { registerJsonBodies } from './json-body.js';
 import { registerMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
@@ -31,6 +31,7 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { loadHttpSecret } from './secret.js';
 import { StreamHub } from './stream-hub.js';
+import { findWebRoot, registerWeb } from './web.js';
 
 export interface AppDeps {
   db: Db;
@@ -52,6 +53,8 @@ export interface AppOptions {
   /** Listed on the login page; empty unless the server runs the demo. */
   demoLogins: Array<{ email: string; description: string }>;
   trustProxy: boolean;
+  /** The built web app to serve; false serves none (API only). Default: dist/web if built. */
+  webRoot: string | false | undefined;
 }
 
 const DEFAULTS: AppOptions = {
@@ -60,6 +63,7 @@ const DEFAULTS: AppOptions = {
   streamHeartbeatMs: 15_000,
   demoLogins: [],
   trustProxy: false,
+  webRoot: undefined,
 };
 
 /**
@@ -82,9 +86,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A JSON API: any other body type is 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
   registerJsonBodies(app);
-  app.setNotFoundHandler((_request, reply) =>
-    reply.status(404).send(errorBody('not_found', 'Not found.')),
-  );
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -149,5 +150,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(notificationRoutes, ctx);
   await app.register(systemRoutes, ctx);
   await app.register(streamRoutes, { ...ctx, hub, heartbeatMs: options.streamHeartbeatMs });
+  await registerWeb(
+    app,
+    options.webRoot === false ? undefined : (options.webRoot ?? findWebRoot()),
+  );
   return app;
 }

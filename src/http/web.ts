@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { errorBody } from './errors.js';
+
+/** Where the built SPA is: dist/web next to the compiled server, or from a source checkout. */
+export function findWebRoot(): string | undefined {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, '../web'), path.resolve(here, '../../dist/web')];
+  return candidates.find((dir) => existsSync(path.join(dir, 'index.html')));
+}
+
+/**
+ * Serves the web app from the API's own port: hashed assets with long caching, and index.html for
+ * any other page path, so deep links (`/admin/operations/:id`) load directly. API paths keep the
+ * JSON 404.
+ */
+export async function registerWeb(app: FastifyInstance, root: string | undefined): Promise<void> {
+  if (root) {
+    await app.register(fastifyStatic, {
+      root,
+      wildcard: false,
+      index: false,
+      setHeaders(res, file) {
+        res.header(
+          'cache-control',
+          file.includes(`${path.sep}assets${path.sep}`)
+            ? 'public, max-age=31536000, immutable'
+            : 'no-cache',
+        );
+      },
+    });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const page =
+      request.method === 'GET' && !request.url.startsWith('/api/') && request.url !== '/metrics';
+    if (root && page) {
+      return reply.header('cache-control', 'no-cache').type('text/html').sendFile('index.html');
+    }
+    return reply.status(404).send(errorBody('not_found', 'Not found.'));
+  });
+}
