@@ -34,8 +34,11 @@ export async function registerWeb(app: FastifyInstance, root: string | undefined
     });
   }
   app.setNotFoundHandler((request, reply) => {
+    // A missing asset or API path is a real 404; any other page path is the SPA's to route.
     const page =
-      request.method === 'GET' && !request.url.startsWith('/api/') && request.url !== '/metrics';
+      request.method === 'GET' &&
+      !/^\/(api|assets)\//.test(request.url) &&
+      request.url !== '/metrics';
     if (root && page) {
       return reply.header('cache-control', 'no-cache').type('text/html').sendFile('index.html');
     }

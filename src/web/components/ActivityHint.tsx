@@ -1,0 +1,53 @@
+import { Anchor, Badge, Button, Popover, Stack, Text } from '@mantine/core';
+import { Link } from 'react-router';
+import { useRuns } from '../api/queries';
+import { TruthBadges, TruthHeadline } from './Truth';
+
+/**
+ * The caller's own active runs. Shown only while there are any; a run whose pushed update says it
+ * is no longer active (terminal, reconciled) leaves at once, before the list refetches.
+ */
+export function ActivityHint({ workspace }: { workspace: string }) {
+  const fresh = useRuns(workspace, { initiator: 'me', bucket: 'active' }, 20);
+  const stale = useRuns(workspace, { initiator: 'me', bucket: 'active_stale' }, 20);
+  const runs = [...(stale.data?.items ?? []), ...(fresh.data?.items ?? [])].filter(
+    (run) => run.truth.bucket === 'active' || run.truth.bucket === 'active_stale',
+  );
+  if (!runs.length) return null;
+  const staleCount = runs.filter((run) => run.truth.bucket === 'active_stale').length;
+  return (
+    <Popover position="bottom-end" width={380} shadow="md">
+      <Popover.Target>
+        <Button
+          variant="light"
+          size="xs"
+          color={staleCount ? 'orange' : 'blue'}
+          data-testid="activity-hint"
+        >
+          {runs.length} active
+          {staleCount > 0 && (
+            <Badge ml={6} size="xs" color="orange">
+              {staleCount} likely stale
+            </Badge>
+          )}
+        </Button>
+      </Popover.Target>
+      <Popover.Dropdown>
+        <Stack gap="sm" data-testid="activity-list">
+          {runs.map((run) => (
+            <Stack key={run.id} gap={2} data-run-id={run.id}>
+              <Anchor component={Link} to={run.links.view} size="sm" fw={600}>
+                {run.typeLabel}
+              </Anchor>
+              <TruthBadges truth={run.truth} />
+              <TruthHeadline truth={run.truth} size="xs" />
+            </Stack>
+          ))}
+          <Text size="xs" c="dimmed">
+            Your runs that have not finished yet.
+          </Text>
+        </Stack>
+      </Popover.Dropdown>
+    </Popover>
+  );
+}

@@ -1,0 +1,190 @@
+import { Anchor, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Link } from 'react-router';
+import { BUCKET_LABELS, listHref } from '../api/filters';
+import { useRuns, useSummary } from '../api/queries';
+import type { ListBucket, Summary } from '../api/types';
+import { can, type WorkspaceAccess } from '../app/workspace';
+import { RunTable } from './RunTable';
+import { StartButton } from './StartDialog';
+
+const TILES: Array<{
+  key: keyof Summary;
+  label: string;
+  bucket: ListBucket;
+  range: string;
+  tone: string;
+}> = [
+  { key: 'activeFresh', label: 'Active', bucket: 'active', range: '30d', tone: 'blue' },
+  {
+    key: 'activeStale',
+    label: 'Likely stale',
+    bucket: 'active_stale',
+    range: '30d',
+    tone: 'orange',
+  },
+  {
+    key: 'reconciled24h',
+    label: 'Reconciled (24 h)',
+    bucket: 'reconciled',
+    range: '24h',
+    tone: 'orange',
+  },
+  {
+    key: 'followUp7d',
+    label: 'Needs follow-up (7 days)',
+    bucket: 'terminal_follow_up',
+    range: '7d',
+    tone: 'red',
+  },
+  {
+    key: 'succeeded7d',
+    label: 'Succeeded (7 days)',
+    bucket: 'succeeded',
+    range: '7d',
+    tone: 'green',
+  },
+];
+
+/**
+ * KPI tiles from the summary endpoint, what needs attention (active-but-stale kept apart from
+ * finished runs that need follow-up), and recent operations. Every tile and list opens the run
+ * list filtered to the same problem class.
+ */
+export function Dashboard({
+  title,
+  workspace,
+  tenant,
+}: {
+  title: string;
+  workspace: WorkspaceAccess;
+  tenant?: WorkspaceAccess['tenants'][number];
+}) {
+  const summary = useSummary(workspace.slug, tenant?.id);
+  const scope = { ws: workspace.slug, tenant: tenant?.slug };
+  const query = tenant ? { tenantId: tenant.id } : {};
+  const stale = useRuns(workspace.slug, { ...query, bucket: 'active_stale' }, 5);
+  const followUp = useRuns(workspace.slug, { ...query, bucket: 'terminal_follow_up' }, 5);
+  const reconciled = useRuns(workspace.slug, { ...query, bucket: 'reconciled' }, 5);
+  const recent = useRuns(workspace.slug, { ...query, bucket: 'all' }, 10);
+
+  return (
+    <Stack gap="lg">
+      <Group justify="space-between">
+        <Title order={1} size="h2">
+          {title}
+        </Title>
+        {can(workspace, 'operations.start') && (
+          <StartButton workspace={workspace} tenantId={tenant?.id} />
+        )}
+      </Group>
+      <SimpleGrid cols={{ base: 2, sm: 3, lg: 5 }} data-testid="kpi-tiles">
+        {TILES.map((tile) => (
+          <Paper
+            key={tile.key}
+            withBorder
+            p="md"
+            component={Link}
+            to={listHref({ ...scope, bucket: tile.bucket, range: tile.range })}
+            data-testid={`tile-${tile.bucket}`}
+            style={{ textDecoration: 'none', color: 'inherit' }}
+          >
+            <Text size="xs" c="dimmed" tt="uppercase" fw={700}>
+              {tile.label}
+            </Text>
+            <Text
+              size="xl"
+              fw={700}
+              c={summary.data && summary.data[tile.key] > 0 ? tile.tone : undefined}
+            >
+              {summary.data ? summary.data[tile.key].toLocaleString() : '…'}
+            </Text>
+          </Paper>
+        ))}
+      </SimpleGrid>
+
+      <Stack gap="xs" data-testid="needs-attention">
+        <Title order={2} size="h4">
+          Needs attention
+        </Title>
+        <Section
+          title="Still active, but past the lifecycle window"
+          hint="These may be stuck: check the workers before retrying."
+          bucket="active_stale"
+          runs={stale.data?.items}
+          workspace={workspace}
+          scope={scope}
+          testid="attention-stale"
+        />
+        <Section
+          title="Finished and needs follow-up"
+          hint="Failed, blocked or partially succeeded runs."
+          bucket="terminal_follow_up"
+          runs={followUp.data?.items}
+          workspace={workspace}
+          scope={scope}
+          testid="attention-follow-up"
+        />
+        <Section
+          title="Ended by Runwarden (reconciled)"
+          hint="Nothing was progressing, so these were marked failed automatically."
+          bucket="reconciled"
+          runs={reconciled.data?.items}
+          workspace={workspace}
+          scope={scope}
+          testid="attention-reconciled"
+        />
+      </Stack>
+
+      <Stack gap="xs">
+        <Group justify="space-between">
+          <Title order={2} size="h4">
+            Recent operations
+          </Title>
+          <Anchor component={Link} to={listHref({ ...scope, bucket: 'all' })} size="sm">
+            All operations
+          </Anchor>
+        </Group>
+        <RunTable
+          runs={recent.data?.items ?? []}
+          workspace={workspace}
+          empty="No operations yet."
+        />
+      </Stack>
+    </Stack>
+  );
+}
+
+function Section({
+  title,
+  hint,
+  bucket,
+  runs,
+  workspace,
+  scope,
+  testid,
+}: {
+  title: string;
+  hint: string;
+  bucket: ListBucket;
+  runs: import('../api/types').RunView[] | undefined;
+  workspace: WorkspaceAccess;
+  scope: { ws: string; tenant?: string };
+  testid: string;
+}) {
+  return (
+    <Paper withBorder p="md" data-testid={testid}>
+      <Group justify="space-between" mb="xs">
+        <div>
+          <Text fw={600}>{title}</Text>
+          <Text size="xs" c="dimmed">
+            {hint}
+          </Text>
+        </div>
+        <Anchor component={Link} to={listHref({ ...scope, bucket })} size="sm">
+          Open {BUCKET_LABELS[bucket].toLowerCase()} list
+        </Anchor>
+      </Group>
+      <RunTable runs={runs ?? []} workspace={workspace} empty="Nothing here." />
+    </Paper>
+  );
+}

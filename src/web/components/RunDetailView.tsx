@@ -1,0 +1,210 @@
+import {
+  Accordion,
+  Anchor,
+  Code,
+  Group,
+  List,
+  Paper,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  Timeline,
+  Title,
+} from '@mantine/core';
+import type { ReactNode } from 'react';
+import { Link } from 'react-router';
+import { listHref } from '../api/filters';
+import type { RunDetail } from '../api/types';
+import { formatTime } from './RunTable';
+import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
+
+/**
+ * A run's page (DESIGN §12): the decision zone first, then progress, counts, failures, the
+ * timeline, related links, and diagnostics collapsed. `actions` holds what the caller may do.
+ */
+export function RunDetailView({ run, actions }: { run: RunDetail; actions?: ReactNode }) {
+  const counts = Object.entries(run.summaryCounts);
+  return (
+    <Stack gap="lg">
+      <Stack gap={4}>
+        <Text size="sm" c="dimmed">
+          {run.workspace.name}
+          {run.tenant ? ` · ${run.tenant.name}` : ''}
+        </Text>
+        <Group justify="space-between" align="start">
+          <Title order={1} size="h2">
+            {run.typeLabel}
+          </Title>
+          <Group gap="xs">{actions}</Group>
+        </Group>
+      </Stack>
+
+      <Paper withBorder p="md" data-testid="decision-zone">
+        <Stack gap="sm">
+          <TruthBadges truth={run.truth} />
+          <TruthHeadline truth={run.truth} size="lg" />
+          <SimpleGrid cols={{ base: 1, sm: 2 }}>
+            <div>
+              <Text size="xs" tt="uppercase" c="dimmed" fw={700}>
+                Is it still active?
+              </Text>
+              <Text data-testid="still-active">{run.truth.decision.stillActive}</Text>
+            </div>
+            <div>
+              <Text size="xs" tt="uppercase" c="dimmed" fw={700}>
+                What next?
+              </Text>
+              <Text data-testid="what-next">{run.truth.decision.whatNext}</Text>
+            </div>
+          </SimpleGrid>
+          <Text size="sm" c="dimmed">
+            {run.truth.guidance}
+          </Text>
+          <TruthProgress truth={run.truth} />
+        </Stack>
+      </Paper>
+
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Paper withBorder p="md">
+          <Title order={2} size="h5" mb="xs">
+            Counts
+          </Title>
+          {counts.length ? (
+            <Table fz="sm">
+              <Table.Tbody>
+                {counts.map(([key, value]) => (
+                  <Table.Tr key={key}>
+                    <Table.Td>{key}</Table.Td>
+                    <Table.Td>{value.toLocaleString()}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          ) : (
+            <Text size="sm" c="dimmed">
+              None recorded.
+            </Text>
+          )}
+        </Paper>
+        <Paper withBorder p="md">
+          <Title order={2} size="h5" mb="xs">
+            Failures
+          </Title>
+          {run.failures.length ? (
+            <List size="sm" spacing={4}>
+              {run.failures.map((f, i) => (
+                // Failures are an append-only list; position is their identity.
+                // biome-ignore lint/suspicious/noArrayIndexKey: see above
+                <List.Item key={i}>
+                  <Code>{f.code}</Code> {f.message}
+                </List.Item>
+              ))}
+            </List>
+          ) : (
+            <Text size="sm" c="dimmed">
+              None.
+            </Text>
+          )}
+        </Paper>
+      </SimpleGrid>
+
+      <Paper withBorder p="md">
+        <Title order={2} size="h5" mb="sm">
+          Timeline
+        </Title>
+        <Timeline bulletSize={14} lineWidth={2} active={run.timeline.length - 1}>
+          {run.timeline.map((event) => (
+            <Timeline.Item key={event.id} title={event.kind.replace(/_/g, ' ')}>
+              <Text size="xs" c="dimmed">
+                {formatTime(event.at)}
+              </Text>
+            </Timeline.Item>
+          ))}
+        </Timeline>
+      </Paper>
+
+      <Paper withBorder p="md">
+        <Title order={2} size="h5" mb="xs">
+          Related
+        </Title>
+        <Group gap="lg">
+          <Anchor component={Link} to={`/admin/w/${run.workspace.slug}`} size="sm">
+            {run.workspace.name} overview
+          </Anchor>
+          {run.tenant && (
+            <Anchor component={Link} to={`/admin/t/${run.tenant.slug}`} size="sm">
+              {run.tenant.name} dashboard
+            </Anchor>
+          )}
+          <Anchor
+            component={Link}
+            to={listHref({ ws: run.workspace.slug, type: run.type })}
+            size="sm"
+          >
+            Other {run.typeLabel} runs
+          </Anchor>
+          {run.retryOf && (
+            <Anchor component={Link} to={`/admin/operations/${run.retryOf}`} size="sm">
+              The run this retries
+            </Anchor>
+          )}
+        </Group>
+      </Paper>
+
+      <Accordion variant="contained" data-testid="diagnostics">
+        <Accordion.Item value="diagnostics">
+          <Accordion.Control>Diagnostics</Accordion.Control>
+          <Accordion.Panel>
+            <Table fz="sm">
+              <Table.Tbody>
+                <Row label="Run id" value={run.id} />
+                <Row label="Status / outcome" value={`${run.status} / ${run.outcome}`} />
+                <Row label="Attempts" value={String(run.attempt)} />
+                <Row label="Identity hash" value={run.identityHash} />
+                <Row label="Queue job" value={run.diagnostics.queueJobId ?? '—'} />
+                <Row label="Worker" value={run.diagnostics.workerId ?? '—'} />
+                <Row label="Created" value={formatTime(run.createdAt)} />
+                <Row label="Started" value={formatTime(run.startedAt)} />
+                <Row label="Last heartbeat" value={formatTime(run.lastHeartbeatAt)} />
+                <Row label="Completed" value={formatTime(run.completedAt)} />
+              </Table.Tbody>
+            </Table>
+            {run.reconciliation && (
+              <Json label="Reconciliation evidence" value={run.reconciliation} />
+            )}
+            {run.diagnostics.lateCompletions.length > 0 && (
+              <Json
+                label="Late completions (recorded, not applied)"
+                value={run.diagnostics.lateCompletions}
+              />
+            )}
+            <Json label="Input" value={run.diagnostics.input} />
+          </Accordion.Panel>
+        </Accordion.Item>
+      </Accordion>
+    </Stack>
+  );
+}
+
+function Row({ label, value }: { label: string; value: string }) {
+  return (
+    <Table.Tr>
+      <Table.Td c="dimmed">{label}</Table.Td>
+      <Table.Td>
+        <Code>{value}</Code>
+      </Table.Td>
+    </Table.Tr>
+  );
+}
+
+function Json({ label, value }: { label: string; value: unknown }) {
+  return (
+    <Stack gap={4} mt="sm">
+      <Text size="sm" fw={600}>
+        {label}
+      </Text>
+      <Code block>{JSON.stringify(value, null, 2)}</Code>
+    </Stack>
+  );
+}

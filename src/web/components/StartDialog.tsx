@@ -1,0 +1,224 @@
+import {
+  Anchor,
+  Button,
+  Group,
+  Modal,
+  NumberInput,
+  Select,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+} from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { notifications } from '@mantine/notifications';
+import { useMemo, useState } from 'react';
+import { Link } from 'react-router';
+import { ApiError } from '../api/client';
+import { useOperationTypes, useStartRun } from '../api/queries';
+import type { WorkspaceAccess } from '../app/workspace';
+import { type Field, fieldsOf, initialValues, inputOf, validateField } from './schema-form';
+
+export function StartButton({
+  workspace,
+  tenantId,
+}: {
+  workspace: WorkspaceAccess;
+  tenantId?: string;
+}) {
+  const [opened, { open, close }] = useDisclosure(false);
+  return (
+    <>
+      <Button onClick={open}>Start operation</Button>
+      <Modal opened={opened} onClose={close} title="Start an operation" size="lg">
+        {opened && <StartForm workspace={workspace} tenantId={tenantId} onDone={close} />}
+      </Modal>
+    </>
+  );
+}
+
+/** A form generated from the chosen type's input schema, validated inline. */
+function StartForm({
+  workspace,
+  tenantId,
+  onDone,
+}: {
+  workspace: WorkspaceAccess;
+  tenantId?: string;
+  onDone: () => void;
+}) {
+  const types = useOperationTypes();
+  const start = useStartRun(workspace.slug);
+  const [type, setType] = useState<string | null>(null);
+  const [tenant, setTenant] = useState<string | null>(tenantId ?? null);
+  const [values, setValues] = useState<Record<string, unknown>>({});
+  const [errors, setErrors] = useState<Record<string, string | null>>({});
+  const chosen = types.data?.find((t) => t.type === type);
+  const fields = useMemo(() => (chosen ? fieldsOf(chosen.inputSchema) : []), [chosen]);
+
+  const choose = (next: string | null) => {
+    setType(next);
+    const def = types.data?.find((t) => t.type === next);
+    setValues(def ? initialValues(fieldsOf(def.inputSchema)) : {});
+    setErrors({});
+  };
+  const set = (field: Field, value: unknown) => {
+    setValues((v) => ({ ...v, [field.name]: value }));
+    setErrors((e) => ({ ...e, [field.name]: validateField(field, value) }));
+  };
+  const submit = () => {
+    if (!chosen) return;
+    const found = Object.fromEntries(fields.map((f) => [f.name, validateField(f, values[f.name])]));
+    const tenantError = chosen.scope === 'tenant' && !tenant ? 'Choose a tenant' : null;
+    setErrors({ ...found, tenant: tenantError });
+    if (tenantError || Object.values(found).some(Boolean)) return;
+    start.mutate(
+      {
+        type: chosen.type,
+        tenantId: chosen.scope === 'tenant' ? tenant : null,
+        input: inputOf(fields, values),
+      },
+      {
+        onSuccess: ({ run, reused }) => {
+          notifications.show({
+            color: reused ? 'yellow' : 'green',
+            title: reused ? `${chosen.label} is already running` : `${chosen.label} started`,
+            message: (
+              <Anchor component={Link} to={run.links.view} size="sm" data-testid="toast-view-run">
+                {reused ? 'Already running — view run' : 'View run'}
+              </Anchor>
+            ),
+          });
+          onDone();
+        },
+        onError: (error) => {
+          const issues =
+            (error instanceof ApiError
+              ? (error.details as { issues?: Array<{ path: string; message: string }> } | undefined)
+                  ?.issues
+              : undefined) ?? [];
+          setErrors((e) => ({
+            ...e,
+            ...Object.fromEntries(issues.map((i) => [i.path, i.message])),
+          }));
+        },
+      },
+    );
+  };
+
+  return (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <Stack>
+        <Select
+          label="Operation"
+          placeholder="Choose an operation type"
+          searchable
+          data-autofocus
+          value={type}
+          data={(types.data ?? [])
+            .filter((t) => t.execution === 'queue')
+            .map((t) => ({ value: t.type, label: t.label }))}
+          onChange={choose}
+        />
+        {chosen?.scope === 'tenant' && (
+          <Select
+            label="Tenant"
+            placeholder="Choose a tenant"
+            value={tenant}
+            error={errors.tenant}
+            data={workspace.tenants.map((t) => ({
+              value: t.id,
+              label: t.status === 'active' ? t.name : `${t.name} (inactive)`,
+              disabled: t.status !== 'active',
+            }))}
+            onChange={setTenant}
+          />
+        )}
+        {fields.map((field) => (
+          <FieldInput
+            key={field.name}
+            field={field}
+            value={values[field.name]}
+            error={errors[field.name]}
+            onChange={(v) => set(field, v)}
+          />
+        ))}
+        {start.error && !(start.error instanceof ApiError && start.error.status === 422) && (
+          <Text c="red" size="sm" role="alert">
+            {start.error.message}
+          </Text>
+        )}
+        <Group justify="flex-end">
+          <Button type="submit" disabled={!chosen} loading={start.isPending}>
+            Start
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+function FieldInput({
+  field,
+  value,
+  error,
+  onChange,
+}: {
+  field: Field;
+  value: unknown;
+  error: string | null | undefined;
+  onChange: (value: unknown) => void;
+}) {
+  const label = field.name;
+  const common = {
+    label,
+    error,
+    withAsterisk: field.required,
+    description: field.schema.description,
+  };
+  switch (field.kind) {
+    case 'enum':
+      return (
+        <Select
+          {...common}
+          clearable={!field.required}
+          value={value === '' || value === undefined ? null : String(value)}
+          data={field.options}
+          onChange={(v) => onChange(v ?? '')}
+        />
+      );
+    case 'number':
+    case 'integer':
+      return (
+        <NumberInput
+          {...common}
+          value={value as number | string}
+          min={field.schema.minimum}
+          max={field.schema.maximum}
+          allowDecimal={field.kind === 'number'}
+          onChange={onChange}
+        />
+      );
+    case 'boolean':
+      return (
+        <Switch
+          label={label}
+          checked={Boolean(value)}
+          onChange={(e) => onChange(e.currentTarget.checked)}
+        />
+      );
+    default:
+      return (
+        <TextInput
+          {...common}
+          value={String(value ?? '')}
+          onChange={(e) => onChange(e.currentTarget.value)}
+        />
+      );
+  }
+}

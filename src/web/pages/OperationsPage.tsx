@@ -1,0 +1,147 @@
+import { Button, Group, Select, Stack, Tabs, Text, Title } from '@mantine/core';
+import { useSearchParams } from 'react-router';
+import {
+  apiQuery,
+  BUCKET_LABELS,
+  filtersFromSearch,
+  RANGES,
+  type RunFilters,
+} from '../api/filters';
+import { useBucketCounts, useOperationTypes, useRunPages } from '../api/queries';
+import type { ListBucket } from '../api/types';
+import { can, useShell } from '../app/workspace';
+import { RunTable } from '../components/RunTable';
+import { StartButton } from '../components/StartDialog';
+import { NotFoundPage } from './NotFoundPage';
+
+const BUCKETS: ListBucket[] = [
+  'active',
+  'active_stale',
+  'reconciled',
+  'terminal_follow_up',
+  'succeeded',
+  'all',
+];
+
+/** `/admin/operations`: buckets with counts, filters in the URL, keyset paging, live rows. */
+export function OperationsPage() {
+  const { workspace } = useShell();
+  const [search, setSearch] = useSearchParams();
+  const types = useOperationTypes();
+  const filters = filtersFromSearch(search, workspace?.slug ?? '');
+  const tenant = workspace?.tenants.find(
+    (t) => t.slug === filters.tenant || t.id === filters.tenant,
+  );
+  // The window is fixed per filter change, so paging and counts agree on it.
+  const query = apiQuery(filters, tenant?.id, startOfMinute());
+  const pages = useRunPages(filters.ws, { ...query, bucket: filters.bucket });
+  const counts = useBucketCounts(filters.ws, query);
+
+  if (!workspace) return <NotFoundPage what="workspace" />;
+  const update = (patch: Partial<RunFilters>) => {
+    const next = { ...filters, ...patch };
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(next)) if (value) params.set(key, value);
+    setSearch(params);
+  };
+  const count = (bucket: ListBucket) => {
+    const n = counts.data?.counts[bucket];
+    if (n === undefined) return '';
+    return n >= (counts.data?.cap ?? Number.POSITIVE_INFINITY)
+      ? `${n.toLocaleString()}+`
+      : n.toLocaleString();
+  };
+  const runs = pages.data?.pages.flatMap((p) => p.items) ?? [];
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={1} size="h2">
+          Operations
+        </Title>
+        {can(workspace, 'operations.start') && <StartButton workspace={workspace} />}
+      </Group>
+      <Tabs
+        value={filters.bucket}
+        onChange={(value) => value && update({ bucket: value as ListBucket })}
+      >
+        <Tabs.List>
+          {BUCKETS.map((bucket) => (
+            <Tabs.Tab key={bucket} value={bucket} data-testid={`bucket-${bucket}`}>
+              {BUCKET_LABELS[bucket]}{' '}
+              {count(bucket) && (
+                <Text span c="dimmed" size="sm">
+                  ({count(bucket)})
+                </Text>
+              )}
+            </Tabs.Tab>
+          ))}
+        </Tabs.List>
+      </Tabs>
+      <Group gap="sm" align="end">
+        <Select
+          label="Type"
+          placeholder="Any type"
+          clearable
+          searchable
+          w={220}
+          value={filters.type ?? null}
+          data={(types.data ?? []).map((t) => ({ value: t.type, label: t.label }))}
+          onChange={(type) => update({ type: type ?? undefined })}
+        />
+        <Select
+          label="Tenant"
+          placeholder="Any tenant"
+          clearable
+          w={220}
+          value={tenant?.slug ?? null}
+          data={workspace.tenants.map((t) => ({ value: t.slug, label: t.name }))}
+          onChange={(slug) => update({ tenant: slug ?? undefined })}
+        />
+        <Select
+          label="Started by"
+          w={160}
+          value={filters.initiator ?? 'anyone'}
+          data={[
+            { value: 'anyone', label: 'Anyone' },
+            { value: 'me', label: 'Me' },
+          ]}
+          onChange={(v) => update({ initiator: v === 'me' ? 'me' : undefined })}
+          allowDeselect={false}
+        />
+        <Select
+          label="Time range"
+          w={180}
+          value={filters.range}
+          data={Object.entries(RANGES).map(([value, r]) => ({ value, label: r.label }))}
+          onChange={(range) => range && update({ range })}
+          allowDeselect={false}
+        />
+      </Group>
+      <Text size="sm" c="dimmed" data-testid="showing">
+        Showing: {BUCKET_LABELS[filters.bucket]}
+        {tenant ? ` · ${tenant.name}` : ''} · {RANGES[filters.range]?.label}
+      </Text>
+      {pages.isPending ? (
+        <Text size="sm">Loading…</Text>
+      ) : pages.isError ? (
+        <Text c="red">{pages.error.message}</Text>
+      ) : (
+        <RunTable runs={runs} workspace={workspace} empty="No runs match these filters." />
+      )}
+      {pages.hasNextPage && (
+        <Button
+          variant="default"
+          onClick={() => pages.fetchNextPage()}
+          loading={pages.isFetchingNextPage}
+        >
+          Load more
+        </Button>
+      )}
+    </Stack>
+  );
+}
+
+function startOfMinute(): number {
+  return Math.floor(Date.now() / 60_000) * 60_000;
+}
