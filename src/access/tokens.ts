@@ -31,7 +31,7 @@ export async function createToken(
 }
 
 /** The live token for a bearer value, marking it used; undefined when unknown or revoked. */
-export async function useToken(db: Kysely<Database>, token: string) {
+export async function redeemToken(db: Kysely<Database>, token: string) {
   if (!token.startsWith(PREFIX)) return undefined;
   return await db
     .updateTable('api_tokens')

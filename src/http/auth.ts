@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import { loadTokenPrincipal, loadUserPrincipal, type Principal } from '../access/principal.js';
 import { PgSessionStore } from '../access/session-store.js';
-import { useToken } from '../access/tokens.js';
+import { redeemToken } from '../access/tokens.js';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 
@@ -56,7 +56,7 @@ export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
       if (!path.startsWith('/api/') || PUBLIC.some((p) => path.startsWith(p))) return;
       const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
       if (bearer) {
-        const token = await useToken(db, bearer.trim());
+        const token = await redeemToken(db, bearer.trim());
         if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
         request.principal = await loadTokenPrincipal(db, token);
         if (!request.principal) {
