@@ -64,7 +64,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     },
     start: (request) => startRun({ db, runs, registry }, request),
     cancel: (runId, by = { userId: null }) => cancelRun({ db, runs }, runId, by),
-    report: (runId, report) => reportExternal({ runs, registry }, runId, report),
+    report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
     async worker(workerOptions = {}) {
       const workerPool = createPool(options.databaseUrl, {
         max: (workerOptions.concurrency ?? 4) + 2,

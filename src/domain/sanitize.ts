@@ -36,8 +36,12 @@ export function sanitizeMessage(text: string): string {
     .join('\n');
   let clean = withoutFrames;
   for (const [pattern, replacement] of REDACTIONS) clean = clean.replace(pattern, replacement);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  clean = clean.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ').trim();
+  clean = clean
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ')
+    // An unpaired surrogate cannot be stored in jsonb.
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .trim();
   if (clean.length === 0) return 'No details were given.';
   return clean.length > MAX_FAILURE_MESSAGE ? `${clean.slice(0, MAX_FAILURE_MESSAGE - 1)}…` : clean;
 }

@@ -1,3 +1,5 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import type { RunService, Transition } from '../runs/run-service.js';
 import type { OperationRegistry } from './registry.js';
@@ -19,11 +21,23 @@ export interface ExternalReport {
  * completes it. A report that would move a run backwards, or touch a terminal one, is a conflict.
  */
 export async function reportExternal(
-  deps: { runs: RunService; registry: OperationRegistry },
+  deps: { db: Kysely<Database>; runs: RunService; registry: OperationRegistry },
   runId: string,
   report: ExternalReport,
 ): Promise<Transition> {
-  const run = await deps.runs.get(runId);
+  // One transaction: a report that fails validation half-way (progress past total, bad counts)
+  // leaves the run exactly as it was.
+  return await deps.db.transaction().execute((trx) => applyReport(deps, trx, runId, report));
+}
+
+async function applyReport(
+  deps: { runs: RunService; registry: OperationRegistry },
+  trx: Transaction<Database>,
+  runId: string,
+  report: ExternalReport,
+): Promise<Transition> {
+  const o = { trx };
+  const run = await deps.runs.get(runId, o);
   if (!run) throw new RunwardenError('not_found', 'no such run');
   const operation = deps.registry.get(run.type);
   if (operation?.execution !== 'external') {
@@ -44,25 +58,25 @@ export async function reportExternal(
 
   let transition: Transition;
   if (mapped.status === 'completed') {
-    if (report.progress) await deps.runs.reportProgress(runId, report.progress);
-    transition = await deps.runs.complete(runId, {
-      outcome: mapped.outcome,
-      counts: report.counts,
-      failures: report.failures,
-    });
+    if (report.progress) await deps.runs.reportProgress(runId, report.progress, o);
+    transition = await deps.runs.complete(
+      runId,
+      { outcome: mapped.outcome, counts: report.counts, failures: report.failures },
+      o,
+    );
   } else if (mapped.status === 'running' && run.status === 'queued') {
-    transition = await deps.runs.markRunning(runId, { workerId: EXTERNAL_WORKER });
+    transition = await deps.runs.markRunning(runId, { workerId: EXTERNAL_WORKER }, o);
   } else if (mapped.status === 'queued' && run.status === 'running') {
     throw new RunwardenError(
       'conflict',
       `the run is already running; "${report.state}" would move it back`,
     );
   } else {
-    transition = await deps.runs.heartbeat(runId);
+    transition = await deps.runs.heartbeat(runId, o);
   }
   if (mapped.status !== 'completed' && transition.moved) {
-    if (report.progress) transition = await deps.runs.reportProgress(runId, report.progress);
-    if (report.counts) transition = await deps.runs.addCounts(runId, report.counts);
+    if (report.progress) transition = await deps.runs.reportProgress(runId, report.progress, o);
+    if (report.counts) transition = await deps.runs.addCounts(runId, report.counts, o);
   }
   if (!transition.moved) {
     throw new RunwardenError(

@@ -19,7 +19,7 @@ import { authPlugin } from './auth.js';
 import type { ApiContext } from './context.js';
 import { CursorCodec } from './cursor.js';
 import { handleError } from './errors.js';
-import { registerJsonBodies } from './json-body.js';
+import { findUnstorable, registerJsonBodies, unstorableError } from './json-body.js';
 import { registerMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -79,6 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: options.trustProxy,
     // A request id unique across API processes, echoed as x-request-id and on every log line.
     genReqId: () => randomUUID(),
+    // Router errors (a bad percent-escape, an over-long path parameter) get the error shape too.
+    frameworkErrors: handleError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -86,6 +88,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A JSON API: any other body type is 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
   registerJsonBodies(app);
+  app.addHook('preValidation', async (request) => {
+    const where = findUnstorable({ query: request.query, params: request.params });
+    if (where !== undefined) throw unstorableError(where);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

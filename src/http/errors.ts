@@ -74,6 +74,24 @@ export function handleError(
         ),
       );
   }
+  // Backstop for text PostgreSQL cannot store (NUL, broken UTF-8/UTF-16) that slipped past the edge.
+  const pgCode = (error as { code?: unknown }).code;
+  if (pgCode === '22021' || pgCode === '22P05') {
+    return reply
+      .status(400)
+      .send(
+        errorBody('validation_failed', 'The request contains characters that cannot be stored.'),
+      );
+  }
+  if (
+    code === 'FST_ERR_BAD_URL' ||
+    code === 'FST_ERR_MAX_PARAM_LENGTH' ||
+    code === 'FST_ERR_ASYNC_CONSTRAINT'
+  ) {
+    return reply
+      .status((error as FastifyError).statusCode ?? 400)
+      .send(errorBody('bad_url', 'The request path is not valid.'));
+  }
   const status = (error as FastifyError).statusCode;
   if (status === 429) {
     return reply

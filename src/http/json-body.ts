@@ -21,6 +21,10 @@ export function registerJsonBodies(app: FastifyInstance): void {
           undefined,
         );
       }
+      const unstorable = findUnstorable(value);
+      if (unstorable !== undefined) {
+        return done(unstorableError(unstorable), undefined);
+      }
       done(null, value);
     });
   });
@@ -55,4 +59,38 @@ export function findDuplicateKey(text: string): string | undefined {
     }
   }
   return undefined;
+}
+
+// A NUL character or an unpaired UTF-16 surrogate is valid JSON but cannot be stored in
+// PostgreSQL text or jsonb; refusing it here keeps such input a 400, never a 500.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The path of the first string (or key) PostgreSQL could not store, if any. */
+export function findUnstorable(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path || '(value)' : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnstorable(value[i], path ? `${path}.${i}` : String(i));
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const here = path ? `${path}.${key}` : key;
+      if (UNSTORABLE.test(key)) return here;
+      const found = findUnstorable(item, here);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+export function unstorableError(path: string): RunwardenError {
+  return new RunwardenError(
+    'validation_failed',
+    'The request contains a NUL character or an unpaired surrogate, which cannot be stored.',
+    { details: [{ path, message: 'unstorable character' }] },
+  );
 }

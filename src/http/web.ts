@@ -9,7 +9,8 @@ import { errorBody } from './errors.js';
 export function findWebRoot(): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [path.resolve(here, '../web'), path.resolve(here, '../../dist/web')];
-  return candidates.find((dir) => existsSync(path.join(dir, 'index.html')));
+  // `assets/` tells a build from the source folder src/web (which has an index.html too).
+  return candidates.find((dir) => existsSync(path.join(dir, 'assets')));
 }
 
 /**

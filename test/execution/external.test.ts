@@ -42,11 +42,11 @@ describe('external runs (restore.execute)', () => {
     expect(Number(jobs.rows[0]?.n)).toBe(0);
     expect(run).toMatchObject({ status: 'queued', context: { restoreRunId: 'r-1' } });
 
-    const previewed = await reportExternal({ runs, registry }, run.id, { state: 'previewed' });
+    const previewed = await reportExternal({ db: t.db, runs, registry }, run.id, { state: 'previewed' });
     expect(previewed.run).toMatchObject({ status: 'queued', outcome: 'pending' });
     expect(previewed.run?.last_heartbeat_at).not.toBeNull();
 
-    const executing = await reportExternal({ runs, registry }, run.id, {
+    const executing = await reportExternal({ db: t.db, runs, registry }, run.id, {
       state: 'executing',
       progress: { processed: 3, total: 10 },
       counts: { items: 3 },
@@ -58,7 +58,7 @@ describe('external runs (restore.execute)', () => {
       summary_counts: { items: 3 },
     });
 
-    const done = await reportExternal({ runs, registry }, run.id, {
+    const done = await reportExternal({ db: t.db, runs, registry }, run.id, {
       state: 'completed_with_errors',
       progress: { processed: 10, total: 10 },
       counts: { items: 9, failed: 1 },
@@ -74,15 +74,15 @@ describe('external runs (restore.execute)', () => {
   it('refuses reports that would move a run backwards, touch a terminal run, or name an unknown state', async () => {
     const { run } = await startRestore('r-2');
     await expect(
-      reportExternal({ runs, registry }, run.id, { state: 'exploded' }),
+      reportExternal({ db: t.db, runs, registry }, run.id, { state: 'exploded' }),
     ).rejects.toMatchObject({ code: 'invalid_input' });
-    await reportExternal({ runs, registry }, run.id, { state: 'executing' });
+    await reportExternal({ db: t.db, runs, registry }, run.id, { state: 'executing' });
     await expect(
-      reportExternal({ runs, registry }, run.id, { state: 'previewed' }),
+      reportExternal({ db: t.db, runs, registry }, run.id, { state: 'previewed' }),
     ).rejects.toMatchObject({ code: 'conflict' });
-    await reportExternal({ runs, registry }, run.id, { state: 'failed' });
+    await reportExternal({ db: t.db, runs, registry }, run.id, { state: 'failed' });
     await expect(
-      reportExternal({ runs, registry }, run.id, { state: 'completed' }),
+      reportExternal({ db: t.db, runs, registry }, run.id, { state: 'completed' }),
     ).rejects.toMatchObject({ code: 'conflict' });
     expect((await runs.get(run.id))?.outcome).toBe('failed');
   });
@@ -99,7 +99,7 @@ describe('external runs (restore.execute)', () => {
       },
     );
     await expect(
-      reportExternal({ runs, registry }, run.id, { state: 'succeeded' }),
+      reportExternal({ db: t.db, runs, registry }, run.id, { state: 'succeeded' }),
     ).rejects.toMatchObject({ code: 'conflict' });
   });
 });

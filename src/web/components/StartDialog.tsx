@@ -129,6 +129,7 @@ function StartForm({
           <Select
             label="Tenant"
             placeholder="Choose a tenant"
+            searchable
             value={tenant}
             error={errors.tenant}
             data={workspace.tenants.map((t) => ({
