@@ -9,6 +9,7 @@ import {
   Text,
   UnstyledButton,
 } from '@mantine/core';
+import { Notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { useLogout, useMe } from '../api/queries';
@@ -58,6 +59,8 @@ export function Shell() {
 
   return (
     <AppShell header={{ height: 60 }} padding="md">
+      {/* Inside the router, so a toast can hold a link to the run. */}
+      <Notifications position="top-right" />
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="lg" wrap="nowrap">
@@ -112,7 +115,7 @@ export function Shell() {
             <NotificationBell />
             <Menu position="bottom-end">
               <Menu.Target>
-                <UnstyledButton aria-label="Account">
+                <UnstyledButton>
                   <Text size="sm">{me.data.user.name}</Text>
                 </UnstyledButton>
               </Menu.Target>

@@ -11,15 +11,16 @@ export function NotificationBell() {
   return (
     <Menu position="bottom-end" width={360}>
       <Menu.Target>
-        <Indicator label={unread} size={16} disabled={unread === 0} color="red">
-          <ActionIcon
-            variant="subtle"
-            aria-label={`Notifications (${unread} unread)`}
-            data-testid="notification-bell"
-          >
+        <ActionIcon
+          variant="subtle"
+          size="lg"
+          aria-label={`${unread} unread notifications`}
+          data-testid="notification-bell"
+        >
+          <Indicator label={unread} size={16} disabled={unread === 0} color="red">
             <BellIcon />
-          </ActionIcon>
-        </Indicator>
+          </Indicator>
+        </ActionIcon>
       </Menu.Target>
       <Menu.Dropdown>
         <Menu.Label>Notifications</Menu.Label>

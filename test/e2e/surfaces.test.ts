@@ -1,0 +1,278 @@
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/domain/uuid.js';
+import { until } from '../support/db.js';
+import { type ClassRuns, criticalViolations, e2eHarness, seedClassRuns } from './support.js';
+
+const h = await e2eHarness();
+let runs: ClassRuns;
+let owner: Page;
+let platform: Page;
+
+interface Shown {
+  headline: string;
+  badges: string[];
+}
+
+/** What a surface shows for a run: its headline and badge labels (text, not CSS-uppercased). */
+async function shown(scope: Locator): Promise<Shown> {
+  return {
+    headline: ((await scope.getByTestId('truth-headline').first().textContent()) ?? '').trim(),
+    badges: (
+      await scope
+        .getByTestId('truth-badges')
+        .first()
+        .locator('.mantine-Badge-label')
+        .allTextContents()
+    ).map((b) => b.trim()),
+  };
+}
+
+async function expected(id: string): Promise<Shown> {
+  const caller = await h.login('owner@demo.test');
+  const run = (await h.request(caller, { method: 'GET', url: `/api/operations/${id}` })).json();
+  return {
+    headline: run.truth.headline,
+    badges: run.truth.badges.map((b: { label: string }) => b.label),
+  };
+}
+
+const row = (page: Page, id: string) =>
+  page.locator(`[data-testid="run-table"] tr[data-run-id="${id}"]`).first();
+
+beforeAll(async () => {
+  runs = await seedClassRuns(h);
+  owner = await h.page('owner@demo.test');
+  platform = await h.page('platform@demo.test');
+});
+
+describe('one story about each run, on every surface', () => {
+  const classes = ['queued', 'running', 'stale', 'reconciled', 'followUp', 'succeeded'] as const;
+
+  for (const name of classes) {
+    it(`${name}: the same headline and badges on list, detail, dashboards, activity hint and system panel`, async () => {
+      const id = runs[name];
+      const truth = await expected(id);
+      const seen: Record<string, Shown> = {};
+
+      await owner.goto(`${h.base}/admin/operations?ws=contoso&bucket=all`);
+      seen.list = await shown(row(owner, id));
+      await owner.goto(`${h.base}/admin/operations/${id}`);
+      seen.detail = await shown(owner.getByTestId('decision-zone'));
+      await owner.goto(`${h.base}/admin/t/contoso-prod`);
+      seen.tenant = await shown(row(owner, id));
+      await owner.goto(`${h.base}/admin/w/contoso`);
+      seen.workspace = await shown(row(owner, id));
+      if (name === 'queued' || name === 'running' || name === 'stale') {
+        await owner.getByTestId('activity-hint').click();
+        seen.hint = await shown(
+          owner.getByTestId('activity-list').locator(`[data-run-id="${id}"]`),
+        );
+        await owner.keyboard.press('Escape');
+      }
+      await platform.goto(`${h.base}/system/ops/runs/${id}`);
+      seen.system = await shown(platform.getByTestId('decision-zone'));
+      if (name === 'stale' || name === 'reconciled' || name === 'followUp') {
+        await platform.goto(`${h.base}/system/ops/${name === 'stale' ? 'stuck' : 'failures'}`);
+        seen.systemList = await shown(row(platform, id));
+      }
+      for (const [surface, got] of Object.entries(seen)) {
+        expect({ surface, ...got }).toEqual({ surface, ...truth });
+      }
+    });
+  }
+
+  it('shows a stale-active run with counters without a progress bar or calm queue/progress copy anywhere', async () => {
+    const calm = /Queued|\d+ \/ \d+ processed/;
+    const check = async (scope: Locator) => {
+      await expect.poll(() => scope.count()).toBe(1);
+      expect(await scope.getByTestId('truth-progress').count()).toBe(0);
+      expect(await scope.getByRole('progressbar').count()).toBe(0);
+      expect((await scope.textContent()) ?? '').not.toMatch(calm);
+    };
+    await owner.goto(`${h.base}/admin/operations?ws=contoso&bucket=all`);
+    await check(row(owner, runs.stale));
+    await owner.goto(`${h.base}/admin/operations/${runs.stale}`);
+    await check(owner.getByTestId('decision-zone'));
+    await owner.goto(`${h.base}/admin/t/contoso-prod`);
+    await check(owner.getByTestId('attention-stale').locator(`tr[data-run-id="${runs.stale}"]`));
+    await check(owner.getByTestId('run-table').last().locator(`tr[data-run-id="${runs.stale}"]`));
+    await owner.getByTestId('activity-hint').click();
+    await check(owner.getByTestId('activity-list').locator(`[data-run-id="${runs.stale}"]`));
+    await owner.keyboard.press('Escape');
+    await platform.goto(`${h.base}/system/ops/stuck`);
+    await check(row(platform, runs.stale));
+  });
+});
+
+describe('navigation', () => {
+  it('drills through from a dashboard tile to the list filtered to the same problem class', async () => {
+    for (const [bucket, label, id] of [
+      ['active_stale', 'Likely stale', runs.stale],
+      ['reconciled', 'Reconciled', runs.reconciled],
+      ['terminal_follow_up', 'Needs follow-up', runs.followUp],
+    ] as const) {
+      await owner.goto(`${h.base}/admin/t/contoso-prod`);
+      await owner.getByTestId(`tile-${bucket}`).click();
+      await owner.waitForURL((url) => url.searchParams.get('bucket') === bucket);
+      expect(new URL(owner.url()).searchParams.get('tenant')).toBe('contoso-prod');
+      await expect
+        .poll(() => owner.getByTestId(`bucket-${bucket}`).getAttribute('aria-selected'))
+        .toBe('true');
+      await expect.poll(() => owner.getByTestId('showing').textContent()).toContain(label);
+      await expect
+        .poll(() => owner.locator('[data-testid="run-table"] tr[data-run-id]').count())
+        .toBe(1);
+      expect(await row(owner, id).count()).toBe(1);
+    }
+  });
+
+  it("shows an outsider's deep link to a real run the same not-found page as a random id", async () => {
+    const outsider = await h.page('outsider@demo.test');
+    await outsider.goto(`${h.base}/admin/operations/${runs.followUp}`);
+    const real = await outsider.getByTestId('not-found').textContent();
+    await outsider.goto(`${h.base}/admin/operations/${uuidv7()}`);
+    const random = await outsider.getByTestId('not-found').textContent();
+    expect(real).toBeTruthy();
+    expect(real).toBe(random);
+    await outsider.context().close();
+  });
+
+  it('loads a deep link directly, before login, and returns to it after login', async () => {
+    const page = await h.page();
+    await page.goto(`${h.base}/admin/operations/${runs.running}`);
+    await page.waitForURL((url) => url.pathname === '/login');
+    await page.getByRole('textbox', { name: 'Email' }).fill('owner@demo.test');
+    await page.getByRole('textbox', { name: 'Password' }).fill('demo-password-for-tests');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL((url) => url.pathname === `/admin/operations/${runs.running}`);
+    await expect
+      .poll(() => page.getByTestId('truth-headline').first().textContent())
+      .toBe('4 / 10 processed (40%)');
+    await page.context().close();
+  });
+});
+
+describe('live updates', () => {
+  it('a run completed through the API leaves the activity hint and changes its list row within 2 s, without a reload', async () => {
+    const ownerApi = await h.login('owner@demo.test');
+    const { token } = (
+      await h.request(ownerApi, {
+        method: 'POST',
+        url: '/api/workspaces/contoso/tokens',
+        payload: { name: 'e2e', role: 'operator' },
+      })
+    ).json();
+    const bearer = { name: 'token', headers: { authorization: `Bearer ${token}` } };
+    const started = (
+      await h.request(bearer, {
+        method: 'POST',
+        url: '/api/workspaces/contoso/operations',
+        payload: {
+          type: 'restore.execute',
+          tenantId: h.ids.prod,
+          input: { restoreRunId: 'live-1' },
+        },
+      })
+    ).json().run;
+    await h.request(bearer, {
+      method: 'POST',
+      url: `/api/operations/${started.id}/progress`,
+      payload: { processed: 1, total: 4 },
+    });
+
+    await owner.goto(`${h.base}/admin/operations?ws=contoso&bucket=all`);
+    await expect
+      .poll(() => row(owner, started.id).getByTestId('truth-headline').textContent())
+      .toBe('1 / 4 processed (25%)');
+    await owner.getByTestId('activity-hint').click();
+    const inHint = owner.getByTestId('activity-list').locator(`[data-run-id="${started.id}"]`);
+    await expect.poll(() => inHint.count()).toBe(1);
+    const loads: string[] = [];
+    owner.on('load', () => loads.push(owner.url()));
+
+    const done = await h.request(bearer, {
+      method: 'POST',
+      url: `/api/operations/${started.id}/complete`,
+      payload: { outcome: 'succeeded' },
+    });
+    expect(done.statusCode).toBe(200);
+    const t0 = Date.now();
+    await until(
+      async () =>
+        (await row(owner, started.id).getByTestId('truth-headline').textContent()) === 'Succeeded',
+      { within: 2_000, every: 20 },
+    );
+    await until(async () => (await inHint.count()) === 0, {
+      within: 2_000 - (Date.now() - t0),
+      every: 20,
+    });
+    expect(loads).toEqual([]);
+  });
+});
+
+describe('starting an operation', () => {
+  it('works with the keyboard alone, and the toast links to the run', async () => {
+    const page = await h.page('operator@demo.test');
+    await page.goto(`${h.base}/admin/operations?ws=contoso`);
+    await page.getByRole('button', { name: 'Start operation' }).waitFor();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(
+        'document.activeElement && document.activeElement.textContent',
+      );
+      if (focused === 'Start operation') break;
+    }
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await page.keyboard.type('Patient');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Production');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('typed-with-keys');
+    await page.keyboard.press('Enter');
+    const toast = page.getByTestId('toast-view-run');
+    await toast.waitFor().catch(async (e) => {
+      await page.screenshot({ path: 'scratch/shots/kbd-fail.png' });
+      throw e;
+    });
+    expect(await toast.textContent()).toBe('View run');
+    const created = await h.db
+      .selectFrom('operation_runs')
+      .select('id')
+      .where('type', '=', 'e2e.patient')
+      .where('input', '@>', JSON.stringify({ tag: 'typed-with-keys' }) as never)
+      .execute();
+    expect(created).toHaveLength(1);
+    expect(await toast.getAttribute('href')).toBe(`/admin/operations/${created[0]?.id}`);
+    await page.context().close();
+  });
+});
+
+describe('accessibility', () => {
+  it('has no critical axe-core violations on any surface', async () => {
+    const pages: Array<[Page, string]> = [
+      [owner, '/admin/operations?ws=contoso'],
+      [owner, `/admin/operations/${runs.reconciled}`],
+      [owner, '/admin/t/contoso-prod'],
+      [owner, '/admin/w/contoso'],
+      [platform, '/system/ops/stuck'],
+      [platform, '/system/ops/failures'],
+      [platform, `/system/ops/runs/${runs.followUp}`],
+      [platform, '/system/audit'],
+    ];
+    const anonymous = await h.page();
+    pages.push([anonymous, '/login']);
+    for (const [page, url] of pages) {
+      await page.goto(`${h.base}${url}`);
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      await page.locator('h1').first().waitFor();
+      expect({ url, violations: await criticalViolations(page) }).toEqual({ url, violations: [] });
+    }
+  });
+});
