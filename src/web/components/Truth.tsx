@@ -2,7 +2,7 @@ import { Badge, Group, Loader, Progress, Text } from '@mantine/core';
 import type { RunView } from '../api/types';
 
 // Every surface renders a run through these: the words, badges and progress come from the run's
-// `truth` (deriveTruth on the server). Nothing here decides what a run's state means.
+// `truth` (the server's truth derivation). Nothing here decides what a run's state means.
 
 const TONE_COLOR = {
   neutral: 'gray',
