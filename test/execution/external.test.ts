@@ -42,7 +42,9 @@ describe('external runs (restore.execute)', () => {
     expect(Number(jobs.rows[0]?.n)).toBe(0);
     expect(run).toMatchObject({ status: 'queued', context: { restoreRunId: 'r-1' } });
 
-    const previewed = await reportExternal({ db: t.db, runs, registry }, run.id, { state: 'previewed' });
+    const previewed = await reportExternal({ db: t.db, runs, registry }, run.id, {
+      state: 'previewed',
+    });
     expect(previewed.run).toMatchObject({ status: 'queued', outcome: 'pending' });
     expect(previewed.run?.last_heartbeat_at).not.toBeNull();
 
