@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   throughput: async () => (await import('./throughput.js')).main(),
   pickup: async () => (await import('./pickup.js')).main(),
   crash: async () => (await import('./crash.js')).main(),
+  browser: async () => (await import('./browser.js')).main(),
   reconcile: async () => (await import('./reconcile.js')).main(),
 };
 
