@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<void>> = {
   pickup: async () => (await import('./pickup.js')).main(),
   crash: async () => (await import('./crash.js')).main(),
   browser: async () => (await import('./browser.js')).main(),
+  push: async () => (await import('./push.js')).main(),
   reconcile: async () => (await import('./reconcile.js')).main(),
 };
 
