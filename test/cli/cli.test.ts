@@ -13,6 +13,8 @@ describe('runwarden CLI', () => {
     [['validate']],
     [['reconcile']],
     [['prune']],
+    [['serve']],
+    [['seed-demo']],
   ])('prints help for %j', async (verb) => {
     const cli = spawnCli([...verb, '--help']);
     const { code } = await cli.exited;
