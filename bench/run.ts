@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<void>> = {
   crash: async () => (await import('./crash.js')).main(),
   browser: async () => (await import('./browser.js')).main(),
   push: async () => (await import('./push.js')).main(),
+  api: async () => (await import('./api.js')).main(),
   reconcile: async () => (await import('./reconcile.js')).main(),
 };
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
 import {
   type Capability,
@@ -44,27 +44,46 @@ interface MembershipGrant {
   tenantIds: string[] | null;
 }
 
+/** The user and every membership, with workspace and tenants, in ONE round trip (per request). */
 export async function loadUserPrincipal(
   db: Kysely<Database>,
   userId: string,
 ): Promise<Principal | undefined> {
-  const user = await db
-    .selectFrom('users')
-    .select(['id', 'email', 'name', 'platform_capabilities'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
+  const { rows } = await sql<{
+    id: string;
+    email: string;
+    name: string;
+    platform_capabilities: string[];
+    grants: Array<
+      MembershipGrant & {
+        slug: string;
+        name: string;
+        tenants: Array<TenantAccess & { workspace_id: string }>;
+      }
+    >;
+  }>`
+    select u.id, u.email, u.name, u.platform_capabilities,
+      coalesce((
+        select json_agg(json_build_object(
+          'workspaceId', m.workspace_id, 'role', m.role, 'tenantIds', m.tenant_ids,
+          'slug', w.slug, 'name', w.name,
+          'tenants', coalesce((
+            select json_agg(json_build_object('id', t.id, 'workspace_id', t.workspace_id,
+              'slug', t.slug, 'name', t.name, 'status', t.status) order by t.slug)
+            from tenants t where t.workspace_id = w.id), '[]'::json)))
+        from memberships m join workspaces w on w.id = m.workspace_id
+        where m.user_id = u.id), '[]'::json) as grants
+    from users u where u.id = ${userId}`.execute(db);
+  const user = rows[0];
   if (!user) return undefined;
-  const memberships = await db
-    .selectFrom('memberships')
-    .select(['workspace_id as workspaceId', 'role', 'tenant_ids as tenantIds'])
-    .where('user_id', '=', userId)
-    .execute();
   return {
     userId: user.id,
     email: user.email,
     name: user.name,
     via: 'session',
-    workspaces: await resolveWorkspaces(db, memberships),
+    workspaces: user.grants
+      .map((g) => toAccess(g, { id: g.workspaceId, slug: g.slug, name: g.name }, g.tenants))
+      .sort((x, y) => x.slug.localeCompare(y.slug)),
     platform: user.platform_capabilities.filter((c): c is PlatformCapability =>
       (PLATFORM_CAPABILITIES as readonly string[]).includes(c),
     ),
@@ -116,23 +135,31 @@ async function resolveWorkspaces(
       .execute(),
   ]);
   return workspaces
-    .map((ws) => {
-      const grant = grants.find((g) => g.workspaceId === ws.id) as MembershipGrant;
-      const visible = tenants.filter(
-        (t) =>
-          t.workspace_id === ws.id && (grant.tenantIds === null || grant.tenantIds.includes(t.id)),
-      );
-      return {
-        id: ws.id,
-        slug: ws.slug,
-        name: ws.name,
-        role: grant.role,
-        capabilities: roleCapabilities(grant.role),
-        restrictedTo: grant.tenantIds,
-        tenants: visible.map(({ id, slug, name, status }) => ({ id, slug, name, status })),
-      };
-    })
+    .map((ws) =>
+      toAccess(
+        grants.find((g) => g.workspaceId === ws.id) as MembershipGrant,
+        ws,
+        tenants.filter((t) => t.workspace_id === ws.id),
+      ),
+    )
     .sort((a, b) => a.slug.localeCompare(b.slug));
+}
+
+function toAccess(
+  grant: MembershipGrant,
+  ws: { id: string; slug: string; name: string },
+  tenants: Array<TenantAccess & { workspace_id: string }>,
+): WorkspaceAccess {
+  const visible = tenants.filter((t) => grant.tenantIds === null || grant.tenantIds.includes(t.id));
+  return {
+    id: ws.id,
+    slug: ws.slug,
+    name: ws.name,
+    role: grant.role,
+    capabilities: roleCapabilities(grant.role),
+    restrictedTo: grant.tenantIds,
+    tenants: visible.map(({ id, slug, name, status }) => ({ id, slug, name, status })),
+  };
 }
 
 /** How the audit log names a caller. */

@@ -43,6 +43,8 @@ export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
       cookieName: SESSION_COOKIE,
       store: new PgSessionStore(db),
       saveUninitialized: false,
+      // A session lasts 12 h from login; rolling would write the session row on every request.
+      rolling: false,
       cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/', maxAge: 12 * 3600_000 },
     });
     await app.register(csrf, {
