@@ -101,6 +101,8 @@ export interface OperationRunsTable {
   /** Set when platform staff marked a terminal run reviewed (system-plane triage). */
   reviewed_at: NullableTimestamp;
   reviewed_by: string | null;
+  /** Generated: `reconciliation is not null` (indexed for summaries). */
+  reconciled: ColumnType<boolean, never, never>;
 }
 
 export interface SessionsTable {

@@ -68,11 +68,17 @@ export class StreamHub {
     return this.#clients.size;
   }
 
-  /** Starts listening (once per process) and registers the client; returns its unsubscribe. */
-  async subscribe(client: StreamClient): Promise<() => void> {
+  /** Starts the process's one LISTEN connection if it is not up yet. */
+  async ready(): Promise<void> {
     await this.#listen();
+  }
+
+  /** Registers a client (after `ready()`); returns its unsubscribe. */
+  subscribe(client: StreamClient): () => void {
     this.#clients.add(client);
-    return () => this.#clients.delete(client);
+    return () => {
+      this.#clients.delete(client);
+    };
   }
 
   /**

@@ -46,10 +46,10 @@ export async function summarize(
   let terminal = deps.db
     .selectFrom('operation_runs')
     .select([
-      sql<string>`count(*) filter (where reconciliation is not null and completed_at >= ${new Date(now.getTime() - day)})`.as(
+      sql<string>`count(*) filter (where reconciled and completed_at >= ${new Date(now.getTime() - day)})`.as(
         'reconciled24h',
       ),
-      sql<string>`count(*) filter (where reconciliation is null and outcome in ('failed', 'blocked', 'partially_succeeded'))`.as(
+      sql<string>`count(*) filter (where not reconciled and outcome in ('failed', 'blocked', 'partially_succeeded'))`.as(
         'followUp7d',
       ),
       sql<string>`count(*) filter (where outcome = 'succeeded')`.as('succeeded7d'),

@@ -60,15 +60,16 @@ export async function listRuns(
   const wantStale = filter.bucket === 'active_stale';
   const found: RunWithInitiator[] = [];
   let after = filter.after;
-  for (;;) {
-    const chunk = await baseQuery(deps.db, filter, after).limit(500).execute();
+  // Read a page's worth first; only when many rows fall in the other bucket, read more each time.
+  for (let size = wanted; ; size = Math.min(size * 4, 2000)) {
+    const chunk = await baseQuery(deps.db, filter, after).limit(size).execute();
     for (const run of chunk) {
       const policy = deps.registry.get(run.type)?.policy ?? DEFAULT_POLICY;
       if (staleness(run, policy, now).stale === wantStale) found.push(run);
       if (found.length === wanted) break;
     }
     const last = chunk.at(-1);
-    if (found.length === wanted || chunk.length < 500 || !last) break;
+    if (found.length === wanted || chunk.length < size || !last) break;
     after = { createdAt: last.created_at, id: last.id };
   }
   return { rows: found.slice(0, filter.limit), hasMore: found.length > filter.limit };
@@ -117,8 +118,8 @@ function baseQuery(db: Kysely<Database>, filter: ListFilter, after: ListFilter['
   }
 }
 
-/** Bucket counts are exact up to this many; the list shows "10,000+" beyond. */
-export const COUNT_CAP = 10_000;
+/** Bucket counts are exact up to this many; the list shows "1,000+" beyond. */
+export const COUNT_CAP = 1_000;
 
 /**
  * How many runs each list bucket holds under the same filters as the list (capped at

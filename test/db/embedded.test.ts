@@ -34,7 +34,9 @@ async function startCli(dataDir: string, port: number, extra: Record<string, str
 }
 
 describe('embedded PostgreSQL behind `runwarden start`', () => {
-  it('creates the cluster on first run, reuses it after, and leaves no process after SIGINT or SIGTERM', async () => {
+  it('creates the cluster on first run, reuses it after, and leaves no process after SIGINT or SIGTERM', {
+    timeout: 90_000,
+  }, async () => {
     const dataDir = path.join(root, 'clean');
     const port = await freePort();
     const first = await startCli(dataDir, port);

@@ -14,7 +14,12 @@ beforeAll(async () => {
 describe('migrations', () => {
   it('apply once, then are a no-op, also when two run at once', async () => {
     const first = await migrateToLatest(db);
-    expect(first.applied).toEqual(['0001_initial', '0002_completed_index', '0003_access_and_push']);
+    expect(first.applied).toEqual([
+      '0001_initial',
+      '0002_completed_index',
+      '0003_access_and_push',
+      '0004_summary_index',
+    ]);
     const [again, concurrent] = await Promise.all([migrateToLatest(db), migrateToLatest(db)]);
     expect(again.applied).toEqual([]);
     expect(concurrent.applied).toEqual([]);

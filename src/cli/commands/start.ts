@@ -39,7 +39,7 @@ export function registerStart(program: Command): void {
         progress: (message) => logger.info(message),
       });
       cleanups.push(
-        ...(await startBackground(runtime, config, logger, { shutdownGraceSeconds: 10 })),
+        ...(await startBackground(runtime, config, logger, { shutdownGraceSeconds: 3 })),
       );
       const { app, url } = await startApi(runtime, config, logger);
       cleanups.push(() => app.close());

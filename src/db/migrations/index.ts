@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
 import * as completedIndex from './0002_completed_index.js';
 import * as accessAndPush from './0003_access_and_push.js';
+import * as summaryIndex from './0004_summary_index.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_completed_index': completedIndex,
   '0003_access_and_push': accessAndPush,
+  '0004_summary_index': summaryIndex,
 };

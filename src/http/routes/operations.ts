@@ -123,7 +123,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       schema: {
         tags: ['operations'],
         description:
-          'How many runs each list bucket holds under the same filters (exact up to 10,000).',
+          'How many runs each list bucket holds under the same filters (exact up to 1,000).',
         params: WorkspaceParams,
         querystring: Filters,
         response: {

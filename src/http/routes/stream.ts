@@ -41,6 +41,8 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       }));
       const lastEventId = request.headers['last-event-id'];
 
+      // Listening must work before the response is taken over, so a failure is still a JSON error.
+      await ctx.hub.ready();
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -61,7 +63,7 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
         },
       };
       write('retry: 2000\n\n');
-      const unsubscribe = await ctx.hub.subscribe(client);
+      const unsubscribe = ctx.hub.subscribe(client);
       const heartbeat = setInterval(() => write(': heartbeat\n\n'), ctx.heartbeatMs);
       let forget: (() => void) | undefined;
       const stop = () => {
