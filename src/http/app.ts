@@ -14,6 +14,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../db/pool.js';
 import type { OperationRegistry } from '../execution/registry.js';
+import { TerminalCountsCache } from '../lifecycle/summary.js';
 import type { RunService } from '../runs/run-service.js';
 import { authPlugin } from './auth.js';
 import type { ApiContext } from './context.js';
@@ -53,6 +54,8 @@ export interface AppOptions {
   /** Listed on the login page; empty unless the server runs the demo. */
   demoLogins: Array<{ email: string; description: string }>;
   trustProxy: boolean;
+  /** How long dashboard summaries may reuse their 24 h / 7 day terminal counts (0: never). */
+  summaryCacheMs: number;
   /** The built web app to serve; false serves none (API only). Default: dist/web if built. */
   webRoot: string | false | undefined;
 }
@@ -63,6 +66,7 @@ const DEFAULTS: AppOptions = {
   streamHeartbeatMs: 15_000,
   demoLogins: [],
   trustProxy: false,
+  summaryCacheMs: 5_000,
   webRoot: undefined,
 };
 
@@ -134,6 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     cursors: new CursorCodec(secret),
     logger: deps.logger,
     now: deps.now ?? (() => new Date()),
+    terminalCache:
+      options.summaryCacheMs > 0 ? new TerminalCountsCache(options.summaryCacheMs) : undefined,
   };
   const hub = new StreamHub({
     pool: deps.pool,

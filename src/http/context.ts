@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { OperationRegistry } from '../execution/registry.js';
+import type { TerminalCountsCache } from '../lifecycle/summary.js';
 import type { Logger } from '../logger.js';
 import type { RunService } from '../runs/run-service.js';
 import type { CursorCodec } from './cursor.js';
@@ -13,4 +14,6 @@ export interface ApiContext {
   cursors: CursorCodec;
   logger: Logger;
   now: () => Date;
+  /** Shared by summary requests (see TerminalCountsCache); undefined counts every time. */
+  terminalCache?: TerminalCountsCache;
 }

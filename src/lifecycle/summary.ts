@@ -26,7 +26,7 @@ export interface SummaryScope {
  * one rule every run row uses too, so a run counted stale here is stale on its row.
  */
 export async function summarize(
-  deps: { db: Kysely<Database>; registry: OperationRegistry },
+  deps: { db: Kysely<Database>; registry: OperationRegistry; terminalCache?: TerminalCountsCache },
   scope: SummaryScope,
   now: Date = new Date(),
 ): Promise<Summary> {
@@ -64,9 +64,11 @@ export async function summarize(
       tenants.length ? tenants : ['00000000-0000-0000-0000-000000000000'],
     );
 
+  const key = `${scope.workspaceId}:${tenants ? [...tenants].sort().join(',') : '*'}`;
+  const countTerminal = () => terminal.executeTakeFirstOrThrow();
   const [activeRows, counts] = await Promise.all([
     active.execute(),
-    terminal.executeTakeFirstOrThrow(),
+    deps.terminalCache ? deps.terminalCache.get(key, now, countTerminal) : countTerminal(),
   ]);
   let activeStale = 0;
   for (const run of activeRows) {
@@ -80,4 +82,30 @@ export async function summarize(
     followUp7d: Number(counts.followUp7d),
     succeeded7d: Number(counts.succeeded7d),
   };
+}
+
+type TerminalCounts = { reconciled24h: string; followUp7d: string; succeeded7d: string };
+
+/**
+ * The terminal half of a summary (24 h / 7 day windows) counts a week of runs: on a busy workspace
+ * that is ~100k index entries per request. Dashboards may show those counts up to `ttlMs` old, so
+ * one count per scope serves everyone meanwhile; active counts are always read fresh.
+ */
+export class TerminalCountsCache {
+  readonly #ttlMs: number;
+  readonly #entries = new Map<string, { at: number; value: Promise<TerminalCounts> }>();
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+
+  get(key: string, now: Date, load: () => Promise<TerminalCounts>): Promise<TerminalCounts> {
+    const hit = this.#entries.get(key);
+    if (hit && now.getTime() - hit.at < this.#ttlMs) return hit.value;
+    const value = load();
+    this.#entries.set(key, { at: now.getTime(), value });
+    value.catch(() => this.#entries.delete(key));
+    if (this.#entries.size > 10_000) this.#entries.clear();
+    return value;
+  }
 }

@@ -73,7 +73,7 @@ export async function apiHarness(
     logger: quietLogger,
     registry,
     runs,
-    options: { loginPerMinute: 10_000, ...options.app },
+    options: { loginPerMinute: 10_000, summaryCacheMs: 0, ...options.app },
   });
   afterAll(async () => {
     await app.close();
