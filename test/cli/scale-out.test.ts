@@ -178,7 +178,7 @@ describe('several serve and worker processes on one DATABASE_URL', () => {
     // 1. A short run started on serve #1, run by one of the workers, seen done on serve #2.
     const ok = await start(one, { seconds: 0.2 });
     expect(ok.reused).toBe(false);
-    expect(ok.run.status).toBe('queued');
+    expect(ok.run.status).toMatch(/^(queued|running)$/); // a worker may already have it
     const done = (await reaches(ok.run.id, 'completed', 'the short run to finish')).run;
     expect(done.outcome).toBe('succeeded');
     // …by one of our two worker processes (its `running` event names the worker).
@@ -229,7 +229,7 @@ describe('several serve and worker processes on one DATABASE_URL', () => {
     const cancelled = await reaches(first.run.id, 'completed', 'the long run to end cancelled');
     expect(cancelled.run.outcome).toBe('cancelled');
 
-    // 4. The list on serve #2 shows the three runs, newest first, above the demo history.
+    // 4. The list on serve #2 shows the three runs among the demo history, newest first.
     const listed = async (query: string) => {
       const res = await fetch(`${two}/api/workspaces/contoso/operations${query}`, {
         headers: operator.headers,
@@ -238,13 +238,12 @@ describe('several serve and worker processes on one DATABASE_URL', () => {
       return ((await res.json()) as { items: RunView[] }).items;
     };
     const all = await listed('?limit=50');
-    expect(all.slice(0, 3).map((r) => r.id)).toEqual([first.run.id, bad.run.id, ok.run.id]);
-    expect(all.slice(0, 3).map((r) => r.outcome)).toEqual(['cancelled', 'failed', 'succeeded']);
-    expect((await listed('?type=demo.sleep')).map((r) => r.id)).toEqual([
-      first.run.id,
-      bad.run.id,
-      ok.run.id,
-    ]);
+    expect(all.map((r) => r.id)).toEqual(
+      expect.arrayContaining([first.run.id, bad.run.id, ok.run.id]),
+    );
+    const sleeps = await listed('?type=demo.sleep');
+    expect(sleeps.map((r) => r.id)).toEqual([first.run.id, bad.run.id, ok.run.id]);
+    expect(sleeps.map((r) => r.outcome)).toEqual(['cancelled', 'failed', 'succeeded']);
     expect((await listed('?bucket=terminal_follow_up')).map((r) => r.id)).toContain(bad.run.id);
 
     // 5. SIGTERM stops every process cleanly; nothing is left running or connected.
