@@ -24,7 +24,7 @@ describe('runwarden CLI', () => {
 
   it('migrates a given DATABASE_URL, twice without complaint', async () => {
     const { url } = await freshDatabase({ empty: true });
-    for (const expected of [/applied 4 migration\(s\)/, /already up to date/]) {
+    for (const expected of [/applied 5 migration\(s\)/, /already up to date/]) {
       const cli = spawnCli(['migrate'], { DATABASE_URL: url });
       const { code } = await cli.exited;
       expect(code, cli.output()).toBe(0);

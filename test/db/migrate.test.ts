@@ -19,6 +19,7 @@ describe('migrations', () => {
       '0002_completed_index',
       '0003_access_and_push',
       '0004_summary_index',
+      '0005_run_autovacuum',
     ]);
     const [again, concurrent] = await Promise.all([migrateToLatest(db), migrateToLatest(db)]);
     expect(again.applied).toEqual([]);

@@ -3,6 +3,7 @@ import * as initial from './0001_initial.js';
 import * as completedIndex from './0002_completed_index.js';
 import * as accessAndPush from './0003_access_and_push.js';
 import * as summaryIndex from './0004_summary_index.js';
+import * as runAutovacuum from './0005_run_autovacuum.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002_completed_index': completedIndex,
   '0003_access_and_push': accessAndPush,
   '0004_summary_index': summaryIndex,
+  '0005_run_autovacuum': runAutovacuum,
 };
