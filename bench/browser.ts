@@ -1,13 +1,10 @@
 import { chromium } from 'playwright-core';
-import { seedDemo } from '../src/catalog/demo-seed.js';
-import { startRun } from '../src/execution/start.js';
-import { buildApp } from '../src/http/app.js';
 import { findWebRoot } from '../src/http/web.js';
-import { percentile, queueFixture } from './queue-fixture.js';
+import { DEMO_PASSWORD, demoApp } from './demo-app.js';
+import { percentile } from './queue-fixture.js';
 import { progress } from './support.js';
 
 const TRANSITIONS = Number(process.env.BENCH_TRANSITIONS ?? 50);
-const PASSWORD = 'bench-browser-password';
 
 /**
  * Push freshness as an operator sees it: a run's transition (a progress report committed by
@@ -15,43 +12,17 @@ const PASSWORD = 'bench-browser-password';
  */
 export async function main(): Promise<void> {
   if (!findWebRoot()) throw new Error('build the web app first: npm run build');
-  const f = await queueFixture('browser');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
-  const app = await buildApp({
-    db: f.db,
-    pool: f.pool,
-    logger: f.logger,
-    registry: f.registry,
-    runs: f.runs,
-  });
+  const f = await demoApp('browser');
   try {
-    await seedDemo({ db: f.db, registry: f.registry }, { password: PASSWORD, history: false });
-    const ws = await f.db
-      .selectFrom('workspaces')
-      .select('id')
-      .where('slug', '=', 'contoso')
-      .executeTakeFirstOrThrow();
-    const tenant = await f.db
-      .selectFrom('tenants')
-      .select('id')
-      .where('slug', '=', 'contoso-prod')
-      .executeTakeFirstOrThrow();
-    const { run } = await startRun(f, {
-      type: 'demo.sleep',
-      workspaceId: ws.id,
-      tenantId: tenant.id,
-      input: { seconds: 3000, total: 1000, tag: 'browser-bench' },
-      initiatorUserId: null,
-    });
-    await f.runs.markRunning(run.id, { workerId: 'bench' });
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { run, base } = f;
     const page = await browser.newPage();
     await page.goto(`${base}/login`);
     await page.getByRole('textbox', { name: 'Email' }).fill('owner@demo.test');
-    await page.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
+    await page.getByRole('textbox', { name: 'Password' }).fill(DEMO_PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL((u) => !u.pathname.startsWith('/login'));
     await page.goto(`${base}/admin/operations?ws=contoso&bucket=active`);
@@ -61,9 +32,9 @@ export async function main(): Promise<void> {
 
     const times: number[] = [];
     for (let i = 1; i <= TRANSITIONS; i++) {
-      const expected = `${i} / 1000 processed (${Math.floor((i / 1000) * 100)}%)`;
+      const expected = `${i} / 100000 processed (${Math.floor((i / 100_000) * 100)}%)`;
       const t0 = performance.now();
-      await f.runs.reportProgress(run.id, { processed: i, total: 1000 });
+      await f.runs.reportProgress(run.id, { processed: i, total: 100_000 });
       // Runs in the page, polled every animation frame (typed by hand: no DOM types here).
       await page
         .waitForFunction(
@@ -96,7 +67,6 @@ export async function main(): Promise<void> {
       `browser push: p95 ${p95.toFixed(0)} ms over ${TRANSITIONS} transitions (issue target: within 2,000 ms)`,
     );
   } finally {
-    await app.close();
     await browser.close();
     await f.close();
   }

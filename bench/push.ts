@@ -1,44 +1,22 @@
 import http from 'node:http';
-import { seedDemo } from '../src/catalog/demo-seed.js';
-import { startRun } from '../src/execution/start.js';
-import { buildApp } from '../src/http/app.js';
-import { percentile, queueFixture } from './queue-fixture.js';
+import { DEMO_PASSWORD, demoApp } from './demo-app.js';
+import { percentile } from './queue-fixture.js';
 import { progress } from './support.js';
 
 const TRANSITIONS = Number(process.env.BENCH_TRANSITIONS ?? 300);
-const PASSWORD = 'bench-push-password';
 
 /**
  * Push freshness (DESIGN §14): a run transition committed by RunService → the `run` event read by
  * an SSE client of `GET /api/stream` over a real socket, p50/p95.
  */
 export async function main(): Promise<void> {
-  const f = await queueFixture('push');
-  const app = await buildApp({
-    db: f.db,
-    pool: f.pool,
-    logger: f.logger,
-    registry: f.registry,
-    runs: f.runs,
-    options: { webRoot: false },
-  });
+  const f = await demoApp('push');
   try {
-    await seedDemo({ db: f.db, registry: f.registry }, { password: PASSWORD, history: false });
-    const ws = await f.db
-      .selectFrom('workspaces')
-      .select('id')
-      .where('slug', '=', 'contoso')
-      .executeTakeFirstOrThrow();
-    const tenant = await f.db
-      .selectFrom('tenants')
-      .select('id')
-      .where('slug', '=', 'contoso-prod')
-      .executeTakeFirstOrThrow();
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { run, base } = f;
     const login = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'owner@demo.test', password: PASSWORD }),
+      body: JSON.stringify({ email: 'owner@demo.test', password: DEMO_PASSWORD }),
     });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
 
@@ -71,14 +49,6 @@ export async function main(): Promise<void> {
     });
     req.on('error', () => undefined);
 
-    const { run } = await startRun(f, {
-      type: 'demo.sleep',
-      workspaceId: ws.id,
-      tenantId: tenant.id,
-      input: { seconds: 3000, total: 100_000, tag: 'push-bench' },
-      initiatorUserId: null,
-    });
-    await f.runs.markRunning(run.id, { workerId: 'bench' });
     await connected;
     progress(`SSE client connected; ${TRANSITIONS} transitions…`);
     const times: number[] = [];
@@ -108,7 +78,6 @@ export async function main(): Promise<void> {
     );
     console.log(`push: p95 ${p95.toFixed(1)} ms over ${TRANSITIONS} transitions (target ≤ 250 ms)`);
   } finally {
-    await app.close();
     await f.close();
   }
 }

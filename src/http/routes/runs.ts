@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated, authorize, notFound } from '../../access/authorize.js';
-import { actorOf, type Principal } from '../../access/principal.js';
+import type { Principal } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { TERMINAL_OUTCOMES } from '../../domain/run.js';
-import { cancelRun } from '../../execution/cancel.js';
 import { type ExternalReport, reportExternal } from '../../execution/external.js';
-import { recordAudit } from '../../runs/audit.js';
 import { findRunView } from '../../runs/run-reads.js';
+import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { toRunView } from '../run-view.js';
@@ -65,23 +64,8 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
         request.params.id,
         'operations.cancel',
       );
-      const result = await cancelRun(ctx, run.id, { userId: principal.userId });
-      if (!result.moved) {
-        throw new RunwardenError(
-          'conflict',
-          result.reason === 'already_terminal'
-            ? 'The run has already finished.'
-            : 'Cancel has already been requested.',
-        );
-      }
-      await recordAudit(ctx.db, {
-        actor: actorOf(principal),
-        action: 'run.cancel',
-        workspaceId: run.workspace_id,
-        target: { type: 'run', id: run.id },
-        details: { effect: result.effect },
-      });
-      return { run: await viewOf(run.id), effect: result.effect ?? 'cancel_requested' };
+      const effect = await cancelForCaller(ctx, run, principal, 'run.cancel');
+      return { run: await viewOf(run.id), effect };
     },
   );
 

@@ -5,10 +5,10 @@ import { actorOf } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { DEFAULT_POLICY } from '../../domain/lifecycle.js';
 import { staleness } from '../../domain/truth.js';
-import { cancelRun } from '../../execution/cancel.js';
 import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { findRunView, selectRuns } from '../../runs/run-reads.js';
+import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { toRunView } from '../run-view.js';
@@ -139,22 +139,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     async (request) => {
       const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
       const run = await existing(request.params.id);
-      const result = await cancelRun(ctx, run.id, { userId: principal.userId });
-      if (!result.moved) {
-        throw new RunwardenError(
-          'conflict',
-          result.reason === 'already_terminal'
-            ? 'The run has already finished.'
-            : 'Cancel has already been requested.',
-        );
-      }
-      await recordAudit(ctx.db, {
-        actor: actorOf(principal),
-        action: 'system.cancel',
-        workspaceId: run.workspace_id,
-        target: { type: 'run', id: run.id },
-        details: { effect: result.effect },
-      });
+      await cancelForCaller(ctx, run, principal, 'system.cancel');
       return { run: toRunView(await existing(run.id), ctx.registry, ctx.now()) };
     },
   );
