@@ -127,6 +127,17 @@ describe('navigation', () => {
     }
   });
 
+  it('switches tenant from the shell to that tenant dashboard, and back to all tenants', async () => {
+    await owner.goto(`${h.base}/admin/w/contoso`);
+    await owner.getByRole('combobox', { name: 'Tenant', exact: true }).click();
+    await owner.getByRole('option', { name: 'Contoso Production' }).click();
+    await owner.waitForURL((url) => url.pathname === '/admin/t/contoso-prod');
+    await expect.poll(() => owner.locator('h1').first().textContent()).toBe('Contoso Production');
+    await owner.getByRole('combobox', { name: 'Tenant', exact: true }).click();
+    await owner.getByRole('option', { name: 'All tenants' }).click();
+    await owner.waitForURL((url) => url.pathname === '/admin/w/contoso');
+  });
+
   it("shows an outsider's deep link to a real run the same not-found page as a random id", async () => {
     const outsider = await h.page('outsider@demo.test');
     await outsider.goto(`${h.base}/admin/operations/${runs.followUp}`);

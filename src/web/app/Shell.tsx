@@ -16,7 +16,7 @@ import { useLogout, useMe } from '../api/queries';
 import { useRunStream } from '../api/stream';
 import { ActivityHint } from '../components/ActivityHint';
 import { NotificationBell } from '../components/NotificationBell';
-import type { ShellContext } from './workspace';
+import { type ShellContext, tenantBySlugOrId } from './workspace';
 
 const STORED = 'runwarden.workspace';
 
@@ -41,7 +41,10 @@ export function Shell() {
     const from = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/login?from=${from}`} replace />;
   }
-  const fromUrl = new URLSearchParams(location.search).get('ws') ?? params.workspace;
+  const fromUrl =
+    new URLSearchParams(location.search).get('ws') ??
+    params.workspace ??
+    (params.tenant ? tenantBySlugOrId(me.data, params.tenant)?.workspace.slug : undefined);
   const workspace =
     me.data.workspaces.find((w) => w.slug === fromUrl) ??
     me.data.workspaces.find((w) => w.slug === chosen) ??
@@ -75,6 +78,22 @@ export function Shell() {
                 value={workspace?.slug ?? null}
                 data={me.data.workspaces.map((w) => ({ value: w.slug, label: w.name }))}
                 onChange={(slug) => slug && context.selectWorkspace(slug)}
+                allowDeselect={false}
+              />
+            )}
+            {workspace && workspace.tenants.length > 0 && (
+              <Select
+                aria-label="Tenant"
+                size="xs"
+                w={190}
+                value={params.tenant ?? ''}
+                data={[
+                  { value: '', label: 'All tenants' },
+                  ...workspace.tenants.map((t) => ({ value: t.slug, label: t.name })),
+                ]}
+                onChange={(slug) =>
+                  navigate(slug ? `/admin/t/${slug}` : `/admin/w/${workspace.slug}`)
+                }
                 allowDeselect={false}
               />
             )}
