@@ -152,6 +152,9 @@ export class StreamHub {
     this.#deps.logger.warn({ err: error }, 'run change listener lost; clients will resync');
     if (this.#listener === client) this.#listener = undefined;
     client.release(true);
+    // Changes during the gap were never heard: ids from before it must answer `resync`, not a
+    // replay that silently skips them.
+    this.#recent.length = 0;
     for (const c of this.#clients) c.send({ event: 'resync', data: {} });
     const again = () => {
       if (this.#closed) return;

@@ -54,12 +54,16 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       const write = (text: string) => {
         if (!raw.writableEnded) raw.write(text);
       };
+      type Event = { id?: number; event: string; data: unknown };
+      const format = (event: Event) =>
+        `${event.id === undefined ? '' : `id: ${event.id}\n`}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+      // Live changes wait until the replay is written, so a client's Last-Event-ID never goes back.
+      let held: Event[] | undefined = lastEventId === undefined ? undefined : [];
       const client = {
         scope,
-        send(event: { id?: number; event: string; data: unknown }) {
-          write(
-            `${event.id === undefined ? '' : `id: ${event.id}\n`}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`,
-          );
+        send(event: Event) {
+          if (held) held.push(event);
+          else write(format(event));
         },
       };
       write('retry: 2000\n\n');
@@ -76,10 +80,13 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       request.raw.on('close', stop);
       if (lastEventId !== undefined) {
         const missed = await ctx.hub.replay(lastEventId, scope);
-        if (missed.resync) client.send({ event: 'resync', data: {} });
+        if (missed.resync) write(format({ event: 'resync', data: {} }));
         else
           for (const e of missed.events)
-            client.send({ id: e.id, event: 'run', data: { run: e.run } });
+            write(format({ id: e.id, event: 'run', data: { run: e.run } }));
+        const live = held ?? [];
+        held = undefined;
+        for (const event of live) write(format(event));
       }
       client.send({ event: 'ready', data: { workspaces: scope.map((s) => s.workspaceId) } });
     },
