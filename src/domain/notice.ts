@@ -1,18 +1,15 @@
 import { DEFAULT_POLICY } from './lifecycle.js';
 import type { Reconciliation, RunFailure, TerminalOutcome } from './run.js';
-import { deriveTruth } from './truth.js';
+import { deriveTruth, type Truth } from './truth.js';
 
-/**
- * The in-app notification for a run that just became terminal (DESIGN §8). Its words come from
- * `deriveTruth`, so a notification is never framed more calmly than the run's own page.
- */
-export function terminalNotice(completion: {
+/** The truth of a finished run from its completion alone (what a notice or a count needs). */
+export function completionTruth(completion: {
   outcome: TerminalOutcome;
   failures: RunFailure[];
   reconciliation?: Pick<Reconciliation, 'reasonCode'> | null;
-}): { label: string; body: string } {
+}): Truth {
   const epoch = new Date(0);
-  const truth = deriveTruth(
+  return deriveTruth(
     {
       status: 'completed',
       outcome: completion.outcome,
@@ -37,6 +34,17 @@ export function terminalNotice(completion: {
     DEFAULT_POLICY,
     epoch,
   );
+}
+
+/**
+ * The in-app notification for a run that just became terminal (DESIGN §8). Its words come from
+ * `deriveTruth`, so a notification is never framed more calmly than the run's own page.
+ */
+export function terminalNotice(completion: Parameters<typeof completionTruth>[0]): {
+  label: string;
+  body: string;
+} {
+  const truth = completionTruth(completion);
   // The title is `<type>: <label>`; the type is added where the run row is at hand.
   const label = truth.badges.map((b) => b.label.toLowerCase()).join(', ');
   const headline = /[.!?)]$/.test(truth.headline) ? truth.headline : `${truth.headline}.`;

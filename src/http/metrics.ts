@@ -3,6 +3,8 @@ import { type Kysely, sql } from 'kysely';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
 import { DEFAULT_POLICY } from '../domain/lifecycle.js';
+import { completionTruth } from '../domain/notice.js';
+import type { TerminalOutcome } from '../domain/run.js';
 import { deriveTruth } from '../domain/truth.js';
 import { processMetrics } from '../execution/handler-metrics.js';
 import type { OperationRegistry } from '../execution/registry.js';
@@ -126,28 +128,12 @@ async function runCounts(deps: { db: Kysely<Database>; registry: OperationRegist
     );
   }
   for (const group of terminal) {
-    const facts = {
-      status: 'completed' as const,
-      outcome: group.outcome,
-      created_at: now,
-      started_at: null,
-      last_heartbeat_at: null,
-      progress_processed: null,
-      progress_total: null,
+    const truth = completionTruth({
+      // Completed rows always carry a terminal outcome (a database check guarantees it).
+      outcome: group.outcome as TerminalOutcome,
       failures: [],
-      reconciliation: group.reconciled
-        ? {
-            reasonCode: '',
-            detectedAt: '',
-            thresholdSeconds: 0,
-            lastHeartbeatAt: null,
-            evidence: {},
-            source: '',
-          }
-        : null,
-      cancel_requested_at: null,
-    };
-    const truth = deriveTruth(facts, DEFAULT_POLICY, now).problemClass;
+      reconciliation: group.reconciled ? { reasonCode: '' } : null,
+    }).problemClass;
     add({ type: group.type, status: 'completed', truth }, Number(group.n));
   }
   return [...counts.values()];

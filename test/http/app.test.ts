@@ -89,4 +89,29 @@ describe('HTTP API foundation', () => {
     expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
   });
+
+  it('exposes Prometheus metrics with runs labelled by their truth', async () => {
+    const { run } = await h.runs.createOrReuse({
+      workspaceId: h.ids.contoso,
+      tenantId: h.ids.prod,
+      type: 'demo.sleep',
+      identity: { tag: 'metrics' },
+      input: { seconds: 1, tag: 'metrics' },
+      initiatorUserId: null,
+    });
+    await h.runs.forceFail(run.id, {
+      reasonCode: 'run.heartbeat_lost',
+      message: 'The worker stopped reporting heartbeats.',
+      thresholdSeconds: 15,
+      evidence: {},
+      source: 'reconciler',
+    });
+    const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(
+      /runwarden_runs\{type="demo.sleep",status="completed",truth="reconciled"\} 1/,
+    );
+    expect(res.body).toMatch(/runwarden_reconciliations_24h\{reason="run.heartbeat_lost"\} 1/);
+    expect(res.body).toMatch(/runwarden_queue_jobs\{state="waiting"\}/);
+  });
 });
