@@ -148,6 +148,10 @@ export interface WorkersTable {
   started_at: Timestamp;
   last_seen_at: Timestamp;
   stopped_at: NullableTimestamp;
+  /** Job slots the process was started with (`--concurrency`). */
+  concurrency: ColumnType<number, number | undefined, number>;
+  /** Job slots alive right now; below `concurrency` while the queue's slots are being restored. */
+  live_slots: ColumnType<number, number | undefined, number>;
 }
 
 export interface NotificationsTable {

@@ -4,6 +4,7 @@ import * as completedIndex from './0002_completed_index.js';
 import * as accessAndPush from './0003_access_and_push.js';
 import * as summaryIndex from './0004_summary_index.js';
 import * as runAutovacuum from './0005_run_autovacuum.js';
+import * as workerSlots from './0006_worker_slots.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_access_and_push': accessAndPush,
   '0004_summary_index': summaryIndex,
   '0005_run_autovacuum': runAutovacuum,
+  '0006_worker_slots': workerSlots,
 };
