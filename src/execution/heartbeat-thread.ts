@@ -5,8 +5,10 @@ import { RunService } from '../runs/run-service.js';
 /**
  * The worker process's heartbeat, on its own thread with its own connection: a handler that
  * blocks the main event loop (CPU-bound work, a sync call) does not silence it (DESIGN §7.2).
- * One statement per interval refreshes every run this process is running; the runs whose cancel
- * was requested go back to the main thread, which aborts their handlers.
+ * One statement per interval refreshes the runs this process is executing right now — the
+ * in-flight set the main thread sends on every change (DESIGN §16: heartbeats prove work) — and
+ * the process's `workers` row with its live job slots. The runs whose cancel was requested go
+ * back to the main thread, which aborts their handlers.
  */
 interface HeartbeatSettings {
   databaseUrl: string;
@@ -14,15 +16,25 @@ interface HeartbeatSettings {
   intervalMs: number;
 }
 
+type Message =
+  | { kind: 'stop' }
+  | { kind: 'inflight'; runIds: string[] }
+  | { kind: 'slots'; live: number };
+
 const settings = workerData as HeartbeatSettings;
 const db = createDb(settings.databaseUrl, { max: 1, applicationName: 'runwarden-heartbeat' });
 const runs = new RunService({ db });
+let inflight: string[] = [];
+let liveSlots: number | undefined;
 
 async function beat(): Promise<void> {
-  const touched = await runs.heartbeatWorker(settings.workerId);
+  const touched = await runs.heartbeatWorker(settings.workerId, inflight);
   await db
     .updateTable('workers')
-    .set({ last_seen_at: new Date() })
+    .set({
+      last_seen_at: new Date(),
+      ...(liveSlots === undefined ? {} : { live_slots: liveSlots }),
+    })
     .where('id', '=', settings.workerId)
     .execute();
   const cancelled = touched.filter((r) => r.cancelRequested).map((r) => r.id);
@@ -30,14 +42,25 @@ async function beat(): Promise<void> {
 }
 
 let running = true;
+let failing = false;
 const timer = setInterval(() => {
   if (!running) return;
-  beat().catch((error: unknown) =>
-    parentPort?.postMessage({ kind: 'error', message: String(error) }),
+  beat().then(
+    () => {
+      if (failing) parentPort?.postMessage({ kind: 'recovered' });
+      failing = false;
+    },
+    (error: unknown) => {
+      // One report per outage, not one per beat.
+      if (!failing) parentPort?.postMessage({ kind: 'error', message: String(error) });
+      failing = true;
+    },
   );
 }, settings.intervalMs);
 
-parentPort?.on('message', (message: { kind: string }) => {
+parentPort?.on('message', (message: Message) => {
+  if (message.kind === 'inflight') inflight = message.runIds;
+  if (message.kind === 'slots') liveSlots = message.live;
   if (message.kind !== 'stop') return;
   running = false;
   clearInterval(timer);

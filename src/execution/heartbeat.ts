@@ -2,6 +2,10 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 
 export interface Heartbeat {
+  /** The runs this process is executing right now: the only ones its heartbeat refreshes. */
+  setInflight(runIds: string[]): void;
+  /** Job slots alive right now, recorded on the process's `workers` row. */
+  setLiveSlots(live: number): void;
   stop(): Promise<void>;
 }
 
@@ -25,10 +29,18 @@ export function startHeartbeat(
     : new Worker(file, { workerData: settings });
   thread.on('message', (message: { kind: string; runIds?: string[]; message?: string }) => {
     if (message.kind === 'cancel' && message.runIds) onCancel(message.runIds);
-    if (message.kind === 'error') logger.error({ error: message.message }, 'heartbeat failed');
+    if (message.kind === 'error')
+      logger.error({ error: message.message }, 'heartbeat failed; retrying every interval');
+    if (message.kind === 'recovered') logger.info('heartbeat recovered');
   });
   thread.on('error', (error) => logger.error({ err: error }, 'heartbeat thread crashed'));
   return {
+    setInflight(runIds) {
+      thread.postMessage({ kind: 'inflight', runIds });
+    },
+    setLiveSlots(live) {
+      thread.postMessage({ kind: 'slots', live });
+    },
     async stop() {
       const stopped = new Promise<void>((resolve) => {
         thread.on('message', (m: { kind: string }) => m.kind === 'stopped' && resolve());

@@ -43,6 +43,15 @@ export async function removeQueuedJob(db: Kysely<Database>, runId: string): Prom
   await sql`select graphile_worker.remove_job(${runId}::text)`.execute(db);
 }
 
+/**
+ * Deletes a run's job outright, locked or not: for a run that is already terminal (the reconciler
+ * ended it), so queue metrics count only live work. A worker still holding it later finds
+ * nothing to complete or fail, which graphile-worker treats as done.
+ */
+export async function deleteRunJob(db: Kysely<Database>, runId: string): Promise<void> {
+  await sql`delete from graphile_worker._private_jobs where key = ${runId}::text`.execute(db);
+}
+
 /** Releases jobs locked by crashed workers so another worker can take them at once. */
 export async function unlockWorkers(db: Kysely<Database>, queueWorkerIds: string[]): Promise<void> {
   if (queueWorkerIds.length === 0) return;

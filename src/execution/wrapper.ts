@@ -9,6 +9,7 @@ import { handlerSeconds } from './handler-metrics.js';
 import type { RunContext, RunResult } from './operation.js';
 import { enqueueRun, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
+import { retryWhileUnavailable } from './retry-write.js';
 
 /** Why the wrapper stopped waiting for a handler. */
 export type StopReason = 'timeout' | 'cancel' | 'shutdown';
@@ -33,25 +34,31 @@ type Settled = { ok: true; result: RunResult } | { ok: false; error: unknown };
 export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps): Task {
   return async (payload: unknown, helpers: JobHelpers) => {
     if (!isJobPayload(payload)) throw new Error('job payload names no run');
-    const run = await deps.runs.get(payload.runId);
+    // While the database is away, wait for it (within the run's queued window) rather than fail
+    // the job: graphile-worker could not record the failure either.
+    const until = Date.now() + operation.policy.queuedStaleAfterSeconds * 1000;
+    const persist = <T>(what: string, log: Logger, write: () => Promise<T>) =>
+      retryWhileUnavailable(write, { until, log, what });
+    const run = await persist('run read', deps.logger, () => deps.runs.get(payload.runId));
     // Gone, finished, or owned by another attempt: the run already has its truth.
     if (run?.status !== 'queued') return;
     const log = deps.logger.child({ runId: run.id, type: run.type });
 
-    const verdict = await checkGate(deps.db, run);
+    const verdict = await persist('gate check', log, () => checkGate(deps.db, run));
     if (!verdict.pass) {
-      await deps.runs.complete(run.id, {
-        outcome: verdict.outcome,
-        failures: [{ code: verdict.code, message: verdict.message }],
-      });
+      await persist('gate outcome', log, () =>
+        deps.runs.complete(run.id, {
+          outcome: verdict.outcome,
+          failures: [{ code: verdict.code, message: verdict.message }],
+        }),
+      );
       log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
       return;
     }
 
-    const started = await deps.runs.markRunning(run.id, {
-      workerId: deps.workerId,
-      queueJobId: helpers.job.id,
-    });
+    const started = await persist('start', log, () =>
+      deps.runs.markRunning(run.id, { workerId: deps.workerId, queueJobId: helpers.job.id }),
+    );
     if (!started.moved) return;
     log.info({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
     await execute(operation, deps, started.run, helpers, log);
@@ -65,7 +72,7 @@ async function execute(
   helpers: JobHelpers,
   log: Logger,
 ): Promise<void> {
-  const { runs } = deps;
+  const runs = persistentRuns(deps.runs, operation, log);
   const controller = new AbortController();
   deps.inflight.set(run.id, controller);
   const timer = setTimeout(
@@ -139,7 +146,7 @@ async function onStopped(
   finalAttempt: boolean,
   log: Logger,
 ): Promise<void> {
-  const { runs } = deps;
+  const runs = persistentRuns(deps.runs, operation, log);
   if (reason === 'cancel') {
     await runs.complete(run.id, {
       outcome: 'cancelled',
@@ -151,15 +158,17 @@ async function onStopped(
   if (reason === 'shutdown') {
     // Hand the run back: requeue it and give it a fresh job in one transaction, so a deploy never
     // leaves it `running` with nobody working on it, and the hand-back costs no retry.
-    await deps.db.transaction().execute(async (trx) => {
-      const back = await runs.handBack(run.id, 'worker_shutdown', { trx });
-      if (!back.moved) return;
-      await enqueueRun(trx, {
-        taskIdentifier: operation.taskIdentifier,
-        runId: run.id,
-        maxAttempts: operation.policy.retries + 1,
-      });
-    });
+    await runs.persist('hand-back', () =>
+      deps.db.transaction().execute(async (trx) => {
+        const back = await deps.runs.handBack(run.id, 'worker_shutdown', { trx });
+        if (!back.moved) return;
+        await enqueueRun(trx, {
+          taskIdentifier: operation.taskIdentifier,
+          runId: run.id,
+          maxAttempts: operation.policy.retries + 1,
+        });
+      }),
+    );
     log.info('worker shutting down: run handed back to the queue');
     return;
   }
@@ -177,7 +186,7 @@ async function onStopped(
 }
 
 async function recordIfLate(
-  runs: RunService,
+  runs: PersistentRuns,
   runId: string,
   late: Settled,
   log: Logger,
@@ -192,7 +201,47 @@ async function recordIfLate(
   );
 }
 
-function contextFor(run: RunRow, signal: AbortSignal, runs: RunService, log: Logger): RunContext {
+/**
+ * The run's writes, each retried while the database is unreachable for as long as the run's
+ * lifecycle window lasts (DESIGN §16: results are not dropped; after that the reconciler judges).
+ */
+type PersistentRuns = Pick<
+  RunService,
+  | 'complete'
+  | 'recordAttemptFailure'
+  | 'recordLateCompletion'
+  | 'reportProgress'
+  | 'addCounts'
+  | 'heartbeat'
+> & { persist<T>(what: string, write: () => Promise<T>): Promise<T> };
+
+function persistentRuns(
+  runs: RunService,
+  operation: RegisteredOperation,
+  log: Logger,
+): PersistentRuns {
+  const until = Date.now() + operation.policy.runningStaleAfterSeconds * 1000;
+  const persist = <T>(what: string, write: () => Promise<T>) =>
+    retryWhileUnavailable(write, { until, log, what });
+  return {
+    persist,
+    complete: (id, result) => persist('completion', () => runs.complete(id, result)),
+    recordAttemptFailure: (id, error) =>
+      persist('attempt failure', () => runs.recordAttemptFailure(id, error)),
+    recordLateCompletion: (id, result) =>
+      persist('late completion', () => runs.recordLateCompletion(id, result)),
+    reportProgress: (id, progress) => persist('progress', () => runs.reportProgress(id, progress)),
+    addCounts: (id, counts) => persist('count', () => runs.addCounts(id, counts)),
+    heartbeat: (id) => persist('heartbeat', () => runs.heartbeat(id)),
+  };
+}
+
+function contextFor(
+  run: RunRow,
+  signal: AbortSignal,
+  runs: PersistentRuns,
+  log: Logger,
+): RunContext {
   return {
     runId: run.id,
     attempt: run.attempt,

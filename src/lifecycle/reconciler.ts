@@ -1,11 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, RunRow } from '../db/schema.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { REASON_COPY } from '../domain/reason-copy.js';
 import { type Clock, systemClock } from '../domain/run.js';
 import { staleness } from '../domain/truth.js';
 import type { OperationDefinition } from '../execution/operation.js';
-import { isJobLocked, removeQueuedJob, unlockWorkers } from '../execution/queue.js';
+import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { RunService } from '../runs/run-service.js';
 
@@ -51,12 +52,18 @@ export async function reconcile(
   options: {
     dryRun?: boolean /** tests only: sweep without the lock to exercise the per-run guards */;
     lock?: boolean;
+    /**
+     * When this sweeper (re)connected to the database. Heartbeats could not land while it was
+     * away, so a run's heartbeat is judged only one heartbeat-loss window (3 × its heartbeat)
+     * after this instant (DESIGN §16: an outage is not a death).
+     */
+    connectedAt?: Date;
   } = {},
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { swept: false, examined: 0, actions: [], unlockedWorkers: [] };
   if (options.lock === false) {
     report.swept = true;
-    await sweep(deps, report, options.dryRun ?? false);
+    await sweep(deps, report, options);
     return report;
   }
   await deps.db.connection().execute(async (conn) => {
@@ -66,7 +73,7 @@ export async function reconcile(
     if (!locked.rows[0]?.ok) return;
     try {
       report.swept = true;
-      await sweep(deps, report, options.dryRun ?? false);
+      await sweep(deps, report, options);
     } finally {
       await sql`select pg_advisory_unlock(${RECONCILE_LOCK_KEY})`.execute(conn);
     }
@@ -84,8 +91,14 @@ export async function reconcile(
   return report;
 }
 
-async function sweep(deps: ReconcileDeps, report: ReconcileReport, dryRun: boolean): Promise<void> {
+async function sweep(
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+  options: { dryRun?: boolean; connectedAt?: Date },
+): Promise<void> {
+  const dryRun = options.dryRun ?? false;
   const now = (deps.clock ?? systemClock)();
+  const connectedFor = (now.getTime() - (options.connectedAt?.getTime() ?? 0)) / 1000;
   const candidates = await staleCandidates(deps, now);
   report.examined = candidates.length;
   for (const run of candidates) {
@@ -103,6 +116,14 @@ async function sweep(deps: ReconcileDeps, report: ReconcileReport, dryRun: boole
       result: 'would_fail',
     };
     report.actions.push(action);
+    if (
+      verdict.reason === 'run.heartbeat_lost' &&
+      connectedFor < 3 * operation.policy.heartbeatSeconds
+    ) {
+      action.result = 'skipped';
+      action.note = 'the database was just back: its heartbeat gets one loss window to land';
+      continue;
+    }
     if (run.status === 'queued' && (await isJobLocked(deps.db, run.id))) {
       action.result = 'skipped';
       action.note = 'its queue job is being worked on right now';
@@ -132,13 +153,13 @@ async function sweep(deps: ReconcileDeps, report: ReconcileReport, dryRun: boole
         },
         { trx },
       );
-      if (result.moved) await removeQueuedJob(trx, run.id);
+      if (result.moved) await deleteRunJob(trx, run.id);
       return result.moved;
     });
     action.result = moved ? 'failed' : 'skipped';
     if (!moved) action.note = 'it changed while the sweep looked at it';
   }
-  if (!dryRun) report.unlockedWorkers = await releaseDeadWorkers(deps, now);
+  if (!dryRun) report.unlockedWorkers = await releaseDeadWorkers(deps, now, connectedFor);
 }
 
 /**
@@ -229,8 +250,13 @@ async function askAdapter(
 }
 
 /** Workers whose heartbeat is gone: release their queue locks so other workers can proceed. */
-async function releaseDeadWorkers(deps: ReconcileDeps, now: Date): Promise<string[]> {
+async function releaseDeadWorkers(
+  deps: ReconcileDeps,
+  now: Date,
+  connectedFor: number,
+): Promise<string[]> {
   const heartbeat = Math.min(5, ...deps.registry.list().map((op) => op.policy.heartbeatSeconds));
+  if (connectedFor < 3 * heartbeat) return []; // the workers' beats may not have landed yet
   const dead = await deps.db
     .updateTable('workers')
     .set({ stopped_at: now })
@@ -243,16 +269,42 @@ async function releaseDeadWorkers(deps: ReconcileDeps, now: Date): Promise<strin
   return dead.map((w) => w.id);
 }
 
-/** Runs a sweep every `intervalSeconds` in this process until `stop()`; errors are logged, not fatal. */
+/**
+ * Runs a sweep every `intervalSeconds` in this process until `stop()`. A sweep that cannot reach
+ * the database is logged once per outage; the first sweep after it (and the first ever) judges no
+ * heartbeat until one heartbeat-loss window has passed, so an outage is not taken for deaths.
+ */
 export function startReconcilerLoop(
   deps: ReconcileDeps,
   intervalSeconds = 5,
 ): { stop(): Promise<void> } {
+  const clock = deps.clock ?? systemClock;
+  let connectedAt: Date | undefined;
   let current: Promise<unknown> = Promise.resolve();
+  const sweepOnce = async () => {
+    const reconnecting = connectedAt === undefined;
+    const attemptAt = clock();
+    try {
+      await reconcile(deps, { connectedAt: connectedAt ?? attemptAt });
+      if (reconnecting) {
+        connectedAt = attemptAt;
+        deps.logger.info('reconciler connected: heartbeats are judged after one loss window');
+      }
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) {
+        deps.logger.error({ err: error }, 'reconcile sweep failed');
+        return;
+      }
+      if (!reconnecting)
+        deps.logger.warn(
+          { err: error },
+          'reconciler lost the database; it judges heartbeats one loss window after it is back',
+        );
+      connectedAt = undefined;
+    }
+  };
   const timer = setInterval(() => {
-    current = reconcile(deps).catch((error: unknown) =>
-      deps.logger.error({ err: error }, 'reconcile sweep failed'),
-    );
+    current = sweepOnce();
   }, intervalSeconds * 1000);
   return {
     async stop() {

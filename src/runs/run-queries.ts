@@ -152,17 +152,21 @@ export async function touchHeartbeat(
 }
 
 /**
- * One statement per worker process per interval: every run it is running is alive. Returns the
- * runs it touched and whether a cancel was requested for each, so the worker can abort them.
+ * One statement per worker process per interval: the runs it is executing right now (its in-flight
+ * set, never every row that names it) are alive. Returns them with whether a cancel was requested,
+ * so the worker can abort them.
  */
 export async function touchWorkerHeartbeats(
   db: Executor,
   workerId: string,
+  runIds: readonly string[],
   now: Date,
 ): Promise<Array<{ id: string; cancelRequested: boolean }>> {
+  if (runIds.length === 0) return [];
   const rows = await db
     .updateTable('operation_runs')
     .set({ last_heartbeat_at: now })
+    .where('id', 'in', runIds)
     .where('worker_id', '=', workerId)
     .where('status', '=', 'running')
     .returning(['id', 'cancel_requested_at'])

@@ -130,12 +130,13 @@ export class RunService {
     return await this.#transition(options, id, (db) => q.touchHeartbeat(db, id, now));
   }
 
-  /** One statement for all runs a worker process is running; returns them with their cancel flag. */
+  /** One statement for the runs a worker process is executing; returns them with their cancel flag. */
   async heartbeatWorker(
     workerId: string,
+    runIds: readonly string[],
     options: CallOptions = {},
   ): Promise<Array<{ id: string; cancelRequested: boolean }>> {
-    return await q.touchWorkerHeartbeats(options.trx ?? this.#db, workerId, this.#clock());
+    return await q.touchWorkerHeartbeats(options.trx ?? this.#db, workerId, runIds, this.#clock());
   }
 
   async reportProgress(

@@ -184,16 +184,32 @@ describe('transitions', () => {
     expect(await snapshot(run.id)).toMatchObject({ status: 'running', outcome: 'pending' });
   });
 
-  it('heartbeats one run, or every run of a worker in one statement', async () => {
+  it('heartbeats one run, or the in-flight runs of a worker in one statement', async () => {
     const a = await running();
     const b = await running();
     clock.advance(5_000);
-    expect((await runs.heartbeatWorker('worker-a')).map((r) => r.id)).toEqual(
+    expect((await runs.heartbeatWorker('worker-a', [a.id, b.id])).map((r) => r.id)).toEqual(
       expect.arrayContaining([a.id, b.id]),
     );
     expect((await snapshot(a.id)).last_heartbeat_at?.getTime()).toBe(clock().getTime());
     clock.advance(5_000);
     expect((await runs.heartbeat(b.id)).run?.last_heartbeat_at?.getTime()).toBe(clock().getTime());
+  });
+
+  it('a worker heartbeat refreshes only its in-flight runs, not every row that names it', async () => {
+    // A run whose handler is gone (its completion write was lost in an outage) still names the
+    // worker; the worker's heartbeat must not keep it looking alive.
+    const executing = await running();
+    const abandoned = await running();
+    const before = (await snapshot(abandoned.id)).last_heartbeat_at?.getTime();
+    clock.advance(5_000);
+    const touched = await runs.heartbeatWorker('worker-a', [executing.id]);
+    expect(touched.map((r) => r.id)).toEqual([executing.id]);
+    expect((await snapshot(executing.id)).last_heartbeat_at?.getTime()).toBe(clock().getTime());
+    expect((await snapshot(abandoned.id)).last_heartbeat_at?.getTime()).toBe(before);
+    // Another worker's id never refreshes this worker's run, and an empty set writes nothing.
+    expect(await runs.heartbeatWorker('worker-b', [executing.id])).toEqual([]);
+    expect(await runs.heartbeatWorker('worker-a', [])).toEqual([]);
   });
 });
 
