@@ -112,6 +112,15 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+/** One login-throttle counter (see src/access/login-throttle.ts). */
+export interface LoginThrottleTable {
+  /** sha256 of the rule and its subject (a client address or a lower-cased email). */
+  key: string;
+  attempts: number;
+  /** The end of the counter's window. */
+  expires_at: Timestamp;
+}
+
 export interface ApiTokensTable {
   id: string;
   workspace_id: string;
@@ -189,6 +198,7 @@ export interface Database {
   notifications: NotificationsTable;
   audit_log: AuditLogTable;
   sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
   api_tokens: ApiTokensTable;
   settings: SettingsTable;
 }

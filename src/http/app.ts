@@ -48,7 +48,12 @@ export interface AppDeps {
 }
 
 export interface AppOptions {
+  /** Login attempts per client address per minute, shared by every API process. */
   loginPerMinute: number;
+  /** Failed logins per account per 15 minutes, shared by every API process. */
+  loginFailuresPerAccount: number;
+  /** Mean interval of each process's pass deleting expired sessions and throttle windows. */
+  accessPruneMs: number;
   tokenRequestsPerMinute: number;
   streamHeartbeatMs: number;
   /** Listed on the login page; empty unless the server runs the demo. */
@@ -62,6 +67,8 @@ export interface AppOptions {
 
 const DEFAULTS: AppOptions = {
   loginPerMinute: 10,
+  loginFailuresPerAccount: 10,
+  accessPruneMs: 10 * 60_000,
   tokenRequestsPerMinute: 1200,
   streamHeartbeatMs: 15_000,
   demoLogins: [],
@@ -154,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authRoutes, {
     ...ctx,
     loginPerMinute: options.loginPerMinute,
+    loginFailuresPerAccount: options.loginFailuresPerAccount,
+    accessPruneMs: options.accessPruneMs,
     demoLogins: options.demoLogins,
   });
   await app.register(tokenRoutes, ctx);

@@ -5,6 +5,7 @@ import * as accessAndPush from './0003_access_and_push.js';
 import * as summaryIndex from './0004_summary_index.js';
 import * as runAutovacuum from './0005_run_autovacuum.js';
 import * as workerSlots from './0006_worker_slots.js';
+import * as loginThrottle from './0007_login_throttle.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_summary_index': summaryIndex,
   '0005_run_autovacuum': runAutovacuum,
   '0006_worker_slots': workerSlots,
+  '0007_login_throttle': loginThrottle,
 };

@@ -1,24 +1,67 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { startAccessPruner } from '../../access/access-pruner.js';
 import { authenticated } from '../../access/authorize.js';
+import { type Attempt, accountSubject, LoginThrottle } from '../../access/login-throttle.js';
 import { DUMMY_HASH, verifyPassword } from '../../access/passwords.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
+import { errorBody } from '../errors.js';
 import { MeSchema, UserSchema } from '../schemas.js';
 
 export interface AuthRouteOptions extends ApiContext {
+  /** Login attempts per client address per minute, across every API process. */
   loginPerMinute: number;
+  /** Failed logins per account (email, whether or not it exists) per 15 minutes. */
+  loginFailuresPerAccount: number;
+  /** How often, on average, each process deletes expired sessions and throttle windows. */
+  accessPruneMs: number;
   /** The demo logins the login page may list (empty unless the server runs the demo). */
   demoLogins: Array<{ email: string; description: string }>;
 }
 
-/** Login, logout and "who am I" (DESIGN §10, §11). */
+const ACCOUNT_WINDOW_MS = 15 * 60_000;
+
+function tooManyAttempts(reply: FastifyReply, attempt: Attempt) {
+  const seconds = attempt.retryAfterSeconds;
+  return reply
+    .status(429)
+    .header('retry-after', String(seconds))
+    .send(errorBody('rate_limited', `Too many login attempts; try again in ${seconds} s.`));
+}
+
+/**
+ * Login, logout and "who am I" (DESIGN §10, §11). Logins are throttled in PostgreSQL, so the
+ * limits hold across every API process (DESIGN §16): per client address (every attempt) and per
+ * account (failed attempts, counted whether or not the account exists, so a refusal reveals
+ * nothing). An attempt is counted before the password is checked, so racing attempts never get
+ * more than the limit through; a successful login takes its account attempt back.
+ */
 export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, ctx) => {
+  const throttle = new LoginThrottle(ctx.db, ctx.now);
+  const byAddress = { name: 'address', max: ctx.loginPerMinute, windowMs: 60_000 };
+  const byAccount = {
+    name: 'account',
+    max: ctx.loginFailuresPerAccount,
+    windowMs: ACCOUNT_WINDOW_MS,
+  };
+  let pruner: ReturnType<typeof startAccessPruner> | undefined;
+  app.addHook('onReady', async () => {
+    pruner = startAccessPruner({
+      db: ctx.db,
+      throttle,
+      now: ctx.now,
+      everyMs: ctx.accessPruneMs,
+      logger: ctx.logger,
+    });
+  });
+  app.addHook('onClose', async () => pruner?.stop());
+
   app.post(
     '/api/auth/login',
     {
-      config: { rateLimit: { max: ctx.loginPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['auth'],
         body: z.object({
@@ -30,6 +73,10 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
     },
     async (request, reply) => {
       const { email, password } = request.body;
+      const address = await throttle.count(byAddress, request.ip);
+      if (!address.allowed) return tooManyAttempts(reply, address);
+      const account = await throttle.count(byAccount, accountSubject(email));
+      if (!account.allowed) return tooManyAttempts(reply, account);
       const user = await ctx.db
         .selectFrom('users')
         .select(['id', 'email', 'name', 'password_hash'])
@@ -39,6 +86,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
       if (!user?.password_hash || !ok) {
         throw new RunwardenError('unauthenticated', 'The email or password is not right.');
       }
+      await throttle.forgive(account);
       await request.session.regenerate();
       request.session.userId = user.id;
       const csrfToken = reply.generateCsrf();
