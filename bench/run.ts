@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   push: async () => (await import('./push.js')).main(),
   api: async () => (await import('./api.js')).main(),
   reconcile: async () => (await import('./reconcile.js')).main(),
+  outage: async () => (await import('./outage.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
