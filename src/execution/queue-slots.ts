@@ -102,13 +102,15 @@ export class SlotKeeper {
         'a job slot of the queue died; it is restored once the database answers',
       );
     });
+    // In the list before it starts: its slots come up (and count) while the runner starts.
+    this.#pools.push(pool);
     try {
       pool.runner = await this.#options.startRunner(slots, events, cron);
     } catch (error) {
       pool.ended = true;
+      this.#options.onLiveChange(this.live);
       throw error;
     }
-    this.#pools.push(pool);
     pool.runner.promise.then(
       () => this.#ended(pool),
       (error: unknown) => this.#ended(pool, error),
