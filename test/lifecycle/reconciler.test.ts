@@ -127,6 +127,27 @@ describe('reconciler sweep', () => {
       expect(await reconciledEvents(id)).toHaveLength(1);
   });
 
+  it('after (re)connecting judges no heartbeat for one loss window; a run it ends loses its locked job too', async () => {
+    const run = await running();
+    // A running run's job is locked by the slot that took it (here: one that died).
+    await sql`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'dead-slot'
+      where key = ${run.id}`.execute(t.db);
+    expect(await jobCount(run.id)).toBe(1);
+    await age(run.id, { heartbeat: 60 });
+    const action = (report: Awaited<ReturnType<typeof reconcile>>) =>
+      report.actions.find((a) => a.runId === run.id);
+
+    // Back 10 s ago: under the 15 s loss window, the worker's beats may not have landed yet.
+    const early = await reconcile(deps(), { connectedAt: new Date(Date.now() - 10_000) });
+    expect(action(early)).toMatchObject({ reasonCode: 'run.heartbeat_lost', result: 'skipped' });
+    expect((await runs.get(run.id))?.status).toBe('running');
+
+    const later = await reconcile(deps(), { connectedAt: new Date(Date.now() - 16_000) });
+    expect(action(later)).toMatchObject({ reasonCode: 'run.heartbeat_lost', result: 'failed' });
+    expect(await runs.get(run.id)).toMatchObject({ status: 'completed', outcome: 'failed' });
+    expect(await jobCount(run.id)).toBe(0); // removed in the same transaction, locked or not
+  });
+
   it('fails a run whose last heartbeat carries microseconds (written by SQL now())', async () => {
     const run = await running();
     await sql`update operation_runs set last_heartbeat_at = now() - interval '30.123456 seconds' where id = ${run.id}`.execute(
