@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { type ErrorCode, RunwardenError } from '../domain/errors.js';
 
 /** The one mapping from our error codes to HTTP statuses (DESIGN §11). */
@@ -27,12 +28,33 @@ export function errorBody(code: string, message: string, details?: unknown): Err
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
+/** Seconds a client should wait before retrying while the database is unreachable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Whether `error` means "the database cannot be reached now", however it surfaced. */
+function databaseUnavailable(error: Error): boolean {
+  if (!(error instanceof RunwardenError)) return isDatabaseUnavailable(error);
+  // A queue write that failed because the database went away is the outage, not a queue fault.
+  return (
+    error.code === 'database_unavailable' ||
+    (error.code === 'enqueue_failed' && isDatabaseUnavailable(error.cause))
+  );
+}
+
 /** Renders every error as `{error:{code,message,details?}}`; never a 500 for bad input. */
 export function handleError(
   error: FastifyError | Error,
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
+  if (databaseUnavailable(error)) {
+    // Warn without the stack: an outage produces one of these per request.
+    request.log.warn({ reason: error.message }, 'database unavailable; answered 503');
+    return reply
+      .status(503)
+      .header('retry-after', String(RETRY_AFTER_SECONDS))
+      .send(errorBody('database_unavailable', 'The database is unreachable; retry shortly.'));
+  }
   if (error instanceof RunwardenError) {
     return reply
       .status(STATUS[error.code])

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../../db/pool.js';
+import { RETRY_AFTER_SECONDS } from '../errors.js';
 
 const Health = z.object({
   status: z.enum(['ok', 'error']),
@@ -18,7 +19,10 @@ export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
         await sql`select 1`.execute(db);
         return { status: 'ok' as const, database: 'ok' as const };
       } catch {
-        return reply.status(503).send({ status: 'error', database: 'unreachable' });
+        return reply
+          .status(503)
+          .header('retry-after', String(RETRY_AFTER_SECONDS))
+          .send({ status: 'error', database: 'unreachable' });
       }
     },
   );
