@@ -9,6 +9,7 @@ import { toRunView } from './run-view.js';
 import type { RunView } from './schemas.js';
 
 export const RUN_CHANNEL = 'runwarden_run_changes';
+const BATCH_SIZE = 100;
 
 /** One NOTIFY from the `operation_runs` triggers. */
 export interface RunChange {
@@ -51,8 +52,11 @@ export class StreamHub {
   readonly #bufferSize: number;
   #pending: RunChange[] = [];
   #draining = false;
-  #listener: pg.PoolClient | undefined;
+  #listener: { stop(): Promise<void> } | undefined;
   #connecting: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** The listener was lost; clients get `resync` once it is back. */
+  #resyncOwed = false;
   #closed = false;
   readonly #onClose = new Set<() => void>();
 
@@ -118,52 +122,96 @@ export class StreamHub {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     for (const end of this.#onClose) end();
     this.#onClose.clear();
     this.#clients.clear();
     const listener = this.#listener;
     this.#listener = undefined;
-    if (listener) {
-      listener.removeAllListeners('notification');
-      await listener.query(`unlisten ${RUN_CHANNEL}`).catch(() => undefined);
-      listener.release();
-    }
+    await listener?.stop();
   }
 
   async #listen(): Promise<void> {
     if (this.#listener || this.#closed) return;
-    this.#connecting ??= (async () => {
-      const client = await this.#deps.pool.connect();
-      client.on('notification', (message) => {
-        if (message.channel !== RUN_CHANNEL || !message.payload) return;
-        this.#receive(JSON.parse(message.payload) as RunChange);
-      });
-      client.on('error', (error) => this.#lost(client, error));
-      await client.query(`listen ${RUN_CHANNEL}`);
-      this.#listener = client;
-      this.#deps.logger.debug('listening for run changes');
-    })().finally(() => {
+    this.#connecting ??= this.#connect().finally(() => {
       this.#connecting = undefined;
     });
     await this.#connecting;
   }
 
-  #lost(client: pg.PoolClient, error: Error): void {
-    this.#deps.logger.warn({ err: error }, 'run change listener lost; clients will resync');
-    if (this.#listener === client) this.#listener = undefined;
-    client.release(true);
+  async #connect(): Promise<void> {
+    const client = await this.#deps.pool.connect();
+    let released = false;
+    const onNotification = (message: pg.Notification) => {
+      if (message.channel !== RUN_CHANNEL || !message.payload) return;
+      this.#receive(JSON.parse(message.payload) as RunChange);
+    };
+    const onEnd = () => onError(new Error('the LISTEN connection ended'));
+    const detach = () => {
+      released = true;
+      client.off('notification', onNotification);
+      client.off('error', onError);
+      client.off('end', onEnd);
+    };
+    const listener = {
+      async stop() {
+        if (released) return;
+        detach();
+        const failed = await client.query(`unlisten ${RUN_CHANNEL}`).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        client.release(failed);
+      },
+    };
+    const onError = (error: Error) => {
+      if (released) return;
+      detach();
+      client.release(true);
+      if (this.#listener !== listener) return;
+      this.#listener = undefined;
+      this.#lost(error);
+    };
+    client.on('notification', onNotification);
+    client.on('error', onError);
+    client.on('end', onEnd);
+    try {
+      await client.query(`listen ${RUN_CHANNEL}`);
+    } catch (error) {
+      onError(error as Error);
+      throw error;
+    }
+    if (released) throw new Error('the LISTEN connection was lost as it started');
+    if (this.#closed) return await listener.stop();
+    this.#listener = listener;
+    this.#deps.logger.debug('listening for run changes');
+    if (this.#resyncOwed) {
+      // Only now can a reload see everything: changes from here on are heard again.
+      this.#resyncOwed = false;
+      this.#deps.logger.info('listening for run changes again; clients will resync');
+      for (const c of this.#clients) c.send({ event: 'resync', data: {} });
+    }
+  }
+
+  #lost(error: Error): void {
+    this.#deps.logger.warn({ err: error }, 'run change listener lost; listening again');
     // Changes during the gap were never heard: ids from before it must answer `resync`, not a
-    // replay that silently skips them.
+    // replay that silently skips them. Clients get `resync` once listening works again; telling
+    // them now would have them reload while the database is still away, then stay stale.
     this.#recent.length = 0;
-    for (const c of this.#clients) c.send({ event: 'resync', data: {} });
-    const again = () => {
-      if (this.#closed) return;
+    this.#resyncOwed = true;
+    this.#retry();
+  }
+
+  #retry(): void {
+    if (this.#retryTimer || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
       this.#listen().catch((e: unknown) => {
         this.#deps.logger.warn({ err: e }, 'could not listen for run changes; retrying in 1 s');
-        setTimeout(again, 1000).unref();
+        this.#retry();
       });
-    };
-    setTimeout(again, 1000).unref();
+    }, 1000).unref();
   }
 
   #receive(change: RunChange): void {
@@ -178,8 +226,9 @@ export class StreamHub {
     this.#draining = true;
     try {
       while (this.#pending.length) {
-        const batch = this.#pending;
-        this.#pending = [];
+        // A bounded batch per turn: between batches sockets drain, so a burst of changes does not
+        // pile up in every client's backlog at once.
+        const batch = this.#pending.splice(0, BATCH_SIZE);
         const wanted = batch.filter((c) => [...this.#clients].some((cl) => canSee(cl.scope, c)));
         const views = await this.#load(wanted);
         for (const change of wanted) {
@@ -193,6 +242,7 @@ export class StreamHub {
       }
     } catch (error) {
       this.#deps.logger.warn({ err: error }, 'could not read changed runs; clients will resync');
+      this.#pending = [];
       for (const c of this.#clients) c.send({ event: 'resync', data: {} });
     } finally {
       this.#draining = false;

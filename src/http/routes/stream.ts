@@ -2,7 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated, authorize, visibleTenantIds } from '../../access/authorize.js';
 import type { ApiContext } from '../context.js';
+import { type SseEvent, SseWriter } from '../sse-writer.js';
 import type { StreamHub, StreamScope } from '../stream-hub.js';
+
+/** Live changes kept while a resuming client's replay is read; more than this is a `resync`. */
+const MAX_HELD = 1000;
 
 export interface StreamRouteOptions extends ApiContext {
   hub: StreamHub;
@@ -41,9 +45,42 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       }));
       const lastEventId = request.headers['last-event-id'];
 
-      // Listening must work before the response is taken over, so a failure is still a JSON error.
+      // Listening, subscribing and the replay come before the response is taken over, so a
+      // failure (the database is unreachable) is still a JSON error (503).
       await ctx.hub.ready();
+      // Live changes wait until the replay is written, so a client's Last-Event-ID never goes back.
+      let held: SseEvent[] | undefined = [];
+      let heldTooMany = false;
+      let writer: SseWriter | undefined;
+      const client = {
+        scope,
+        send(event: SseEvent) {
+          if (writer) writer.send(event);
+          else if (held && held.length < MAX_HELD) held.push(event);
+          else heldTooMany = true;
+        },
+      };
+      const unsubscribe = ctx.hub.subscribe(client);
+      let gone = false;
+      const leave = () => {
+        gone = true;
+        unsubscribe();
+      };
+      request.raw.on('close', leave);
+      let missed: Awaited<ReturnType<StreamHub['replay']>> | undefined;
+      try {
+        if (lastEventId !== undefined) missed = await ctx.hub.replay(lastEventId, scope);
+      } catch (error) {
+        leave();
+        request.raw.off('close', leave);
+        throw error;
+      }
       reply.hijack();
+      if (gone || request.raw.socket.destroyed) {
+        leave();
+        reply.raw.destroy();
+        return;
+      }
       const raw = reply.raw;
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -51,43 +88,26 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      const write = (text: string) => {
-        if (!raw.writableEnded) raw.write(text);
-      };
-      type Event = { id?: number; event: string; data: unknown };
-      const format = (event: Event) =>
-        `${event.id === undefined ? '' : `id: ${event.id}\n`}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
-      // Live changes wait until the replay is written, so a client's Last-Event-ID never goes back.
-      let held: Event[] | undefined = lastEventId === undefined ? undefined : [];
-      const client = {
-        scope,
-        send(event: Event) {
-          if (held) held.push(event);
-          else write(format(event));
-        },
-      };
-      write('retry: 2000\n\n');
-      const unsubscribe = ctx.hub.subscribe(client);
-      const heartbeat = setInterval(() => write(': heartbeat\n\n'), ctx.heartbeatMs);
+      const out = new SseWriter(raw);
+      out.write('retry: 2000\n\n');
+      const heartbeat = setInterval(() => out.writeIfIdle(': heartbeat\n\n'), ctx.heartbeatMs);
       let forget: (() => void) | undefined;
       const stop = () => {
         clearInterval(heartbeat);
-        unsubscribe();
+        leave();
         forget?.();
-        if (!raw.writableEnded) raw.end();
+        out.end();
       };
       forget = ctx.hub.onClose(stop);
       request.raw.on('close', stop);
-      if (lastEventId !== undefined) {
-        const missed = await ctx.hub.replay(lastEventId, scope);
-        if (missed.resync) write(format({ event: 'resync', data: {} }));
-        else
-          for (const e of missed.events)
-            write(format({ id: e.id, event: 'run', data: { run: e.run } }));
-        const live = held ?? [];
-        held = undefined;
-        for (const event of live) write(format(event));
-      }
+      if (missed?.resync || heldTooMany) out.send({ event: 'resync', data: {} });
+      else
+        for (const e of missed?.events ?? [])
+          out.send({ id: e.id, event: 'run', data: { run: e.run } });
+      const live = heldTooMany ? [] : (held ?? []);
+      held = undefined;
+      writer = out;
+      for (const event of live) out.send(event);
       client.send({ event: 'ready', data: { workspaces: scope.map((s) => s.workspaceId) } });
     },
   );
