@@ -18,8 +18,14 @@ export function createPool(connectionString: string, options: DbOptions = {}): p
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'runwarden',
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection (a database restart, failover, outage) must not crash the
+  // process: idle ones report on the pool, checked-out ones on themselves, and node-postgres
+  // throws an 'error' event nobody listens to. The query in flight fails on its own; a broken
+  // client is dropped when it is released; the next query connects again.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

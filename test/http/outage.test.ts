@@ -168,17 +168,6 @@ async function stream(): Promise<SseStream> {
   return s;
 }
 
-/**
- * createPool (src/db/pool.ts) handles errors of idle clients only: a client checked out when its
- * connection drops emits an 'error' nobody listens to, an uncaught exception that would end the
- * process. Until createPool listens on every client, these pools do, so this file can test the
- * answers rather than crash.
- */
-function withClientErrorListener(pool: pg.Pool): pg.Pool {
-  pool.on('connect', (client) => client.on('error', () => undefined));
-  return pool;
-}
-
 const listening = async () => {
   const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
     where datname = current_database() and query ilike 'listen%'`.execute(db);
@@ -194,8 +183,9 @@ beforeAll(async () => {
   await migrateQueue(queuePool);
   await queuePool.end();
 
-  db = createDb(withClientErrorListener(createPool(cluster.url, { max: 10 })));
-  listenPool = withClientErrorListener(createPool(cluster.url, { max: 2 }));
+  // createPool's own client error listeners keep a dropped connection from crashing this process.
+  db = createDb(createPool(cluster.url, { max: 10 }));
+  listenPool = createPool(cluster.url, { max: 2 });
   const registry = new OperationRegistry(
     demoCatalog({ durationScale: 0, errorRate: 0, partialRate: 0 }),
   );
