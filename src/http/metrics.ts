@@ -53,6 +53,19 @@ export function registerMetrics(
     },
   });
   new Gauge({
+    name: 'runwarden_worker_slots',
+    help: 'Job slots of the worker processes seen in the last minute: configured, and live now (fewer while slots are restored after a database outage).',
+    labelNames: ['state'] as const,
+    registers: [metrics],
+    async collect() {
+      const { rows } = await sql<{ configured: string | null; live: string | null }>`
+        select sum(concurrency) as configured, sum(live_slots) as live from workers
+        where stopped_at is null and last_seen_at > now() - interval '1 minute'`.execute(deps.db);
+      this.set({ state: 'configured' }, Number(rows[0]?.configured ?? 0));
+      this.set({ state: 'live' }, Number(rows[0]?.live ?? 0));
+    },
+  });
+  new Gauge({
     name: 'runwarden_reconciliations_24h',
     help: 'Runs the reconciler force-completed in the last 24 h, by reason code.',
     labelNames: ['reason'] as const,

@@ -106,8 +106,23 @@ describe('HTTP API foundation', () => {
       evidence: {},
       source: 'reconciler',
     });
+    // A worker that lost a slot to a database outage: it looks alive, and the gauge says it is short.
+    await h.db
+      .insertInto('workers')
+      .values({
+        id: 'metrics-worker',
+        host: 'h',
+        pid: 1,
+        started_at: new Date(),
+        last_seen_at: new Date(),
+        concurrency: 4,
+        live_slots: 3,
+      })
+      .execute();
     const res = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(/runwarden_worker_slots\{state="configured"\} 4\n/);
+    expect(res.body).toMatch(/runwarden_worker_slots\{state="live"\} 3\n/);
     expect(res.body).toMatch(
       /runwarden_runs\{type="demo.sleep",status="completed",truth="reconciled"\} 1/,
     );
