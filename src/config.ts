@@ -14,6 +14,7 @@ const EnvSchema = z.object({
   RUNWARDEN_DEMO_PASSWORD: z.string().min(8).optional(),
   RUNWARDEN_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
   RUNWARDEN_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
+  RUNWARDEN_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -31,6 +32,8 @@ export interface Config {
   logLevel: string;
   reconcileIntervalSeconds: number;
   retentionDays: number;
+  /** RUNWARDEN_DB_POOL_SIZE: connections per process pool; unset: the default of the process kind (src/cli/pool-size.ts). */
+  dbPoolSize: number | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
     retentionDays: e.RUNWARDEN_RETENTION_DAYS,
+    dbPoolSize: e.RUNWARDEN_DB_POOL_SIZE,
   };
 }
 

@@ -2,19 +2,22 @@ import type { Config } from '../config.js';
 import { startWorker } from '../execution/worker.js';
 import { startReconcilerLoop } from '../lifecycle/reconciler.js';
 import type { Logger } from '../logger.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
 /**
  * The work a long-running process does in the background: a queue worker and the reconciler
- * loop. Every such process sweeps, so truth converges while any of them is alive.
- * Returns the cleanups in start order (run them last-first).
+ * loop. Every such process sweeps, so truth converges while any of them is alive. Each part's
+ * stop is registered with `lifecycle` as soon as it runs.
  */
 export async function startBackground(
   runtime: Runtime,
   config: Config,
   logger: Logger,
-  worker: { concurrency?: number; shutdownGraceSeconds: number },
-): Promise<Array<() => Promise<void>>> {
+  lifecycle: Lifecycle,
+  worker: { concurrency: number; shutdownGraceSeconds: number },
+): Promise<void> {
+  lifecycle.phase('starting the worker');
   const handle = await startWorker({
     db: runtime.db,
     pgPool: runtime.pool,
@@ -26,6 +29,17 @@ export async function startBackground(
     logger,
     ...worker,
   });
+  lifecycle.add(() => handle.stop());
+  startReconciler(runtime, config, logger, lifecycle);
+}
+
+/** The reconciler loop alone (what `serve` runs in the background). */
+export function startReconciler(
+  runtime: Runtime,
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): void {
   const reconciler = startReconcilerLoop({ ...runtime, logger }, config.reconcileIntervalSeconds);
-  return [() => handle.stop(), () => reconciler.stop()];
+  lifecycle.add(() => reconciler.stop());
 }

@@ -9,6 +9,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
+import { currentLifecycle } from './lifecycle.js';
 
 const program = new Command()
   .name('runwarden')
@@ -25,8 +26,16 @@ registerReconcile(program);
 registerPrune(program);
 registerSeedDemo(program);
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+program.parseAsync(process.argv).catch(async (error: unknown) => {
+  const lifecycle = currentLifecycle();
+  // Interrupted: the step under way failed because we abandoned it; the signal handler exits.
+  if (lifecycle?.interrupted) return;
   // Expected failures (bad config, port taken, unreachable data dir) carry their own advice.
   console.error(`runwarden: ${error instanceof Error ? error.message : String(error)}`);
+  // Undo what the command had started (the embedded PostgreSQL above all), then exit.
+  if (lifecycle) {
+    const limit = new Promise((resolve) => setTimeout(resolve, 10_000));
+    await Promise.race([lifecycle.fail(), limit]);
+  }
   process.exit(1);
 });

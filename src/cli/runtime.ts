@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { type DatabaseHandle, openDatabase } from '../db/database.js';
+import { type DatabaseHandle, redactUrl } from '../db/database.js';
+import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createDb, createPool, type Db } from '../db/pool.js';
 import { loadCatalog } from '../execution/catalog.js';
@@ -9,6 +10,8 @@ import { OperationRegistry } from '../execution/registry.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
 import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
+import type { Lifecycle } from './lifecycle.js';
+import { type ProcessKind, poolSize } from './pool-size.js';
 
 /** What a long-running command shares: one database, its pool, the ledger and the catalog. */
 export interface Runtime {
@@ -18,14 +21,25 @@ export interface Runtime {
   runs: RunService;
   registry: OperationRegistry;
   schedules: ScheduleDefinition[];
-  /** Releases the pool, then stops the embedded PostgreSQL if this process started it. */
-  close(): Promise<void>;
 }
 
+export interface RuntimeOptions {
+  kind: ProcessKind;
+  /** Job slots of the queue worker this process runs (worker, start): sizes the pool. */
+  concurrency?: number;
+  requireDatabaseUrl?: string;
+  migrate?: boolean;
+}
+
+/**
+ * Opens what a command needs, registering each resource's cleanup with `lifecycle` the moment it
+ * exists; a signal on the way abandons the step under way (see Lifecycle).
+ */
 export async function openRuntime(
   config: Config,
   logger: Logger,
-  options: { requireDatabaseUrl?: string; migrate?: boolean } = {},
+  lifecycle: Lifecycle,
+  options: RuntimeOptions,
 ): Promise<Runtime> {
   if (options.requireDatabaseUrl && !config.databaseUrl) {
     throw new Error(
@@ -33,15 +47,17 @@ export async function openRuntime(
         '(`runwarden start` prints the embedded one).',
     );
   }
+  const max = poolSize(config, options.kind, options.concurrency);
+  lifecycle.phase('loading the catalog');
   const catalog = await loadCatalog(config.catalogModule);
   const registry = new OperationRegistry(catalog.operations);
   registry.assertValid();
-  const handle = await openDatabase(config, logger);
-  const pool = createPool(handle.url, { max: 20 });
-  const db = createDb(pool);
-  if (options.migrate) {
-    await migrate(db, pool, logger);
-  }
+  const handle = await openDatabase(config, logger, lifecycle);
+  const { pool, db } = openPool(handle.url, lifecycle, {
+    max,
+    applicationName: `runwarden-${options.kind}`,
+  });
+  if (options.migrate) await migrate(db, pool, logger, lifecycle);
   return {
     handle,
     pool,
@@ -49,15 +65,93 @@ export async function openRuntime(
     runs: new RunService({ db }),
     registry,
     schedules: catalog.schedules,
-    async close() {
-      await db.destroy();
-      await handle.embedded?.stop();
-    },
   };
 }
 
-export async function migrate(db: Db, pool: pg.Pool, logger: Logger): Promise<void> {
+/**
+ * `DATABASE_URL` when set; otherwise the embedded cluster under `RUNWARDEN_DATA_DIR`, whose stop
+ * is registered as soon as its postmaster is spawned (before it even accepts connections).
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Promise<DatabaseHandle> {
+  if (config.databaseUrl) {
+    logger.info(
+      { database: redactUrl(config.databaseUrl) },
+      'using the PostgreSQL at DATABASE_URL',
+    );
+    return { url: config.databaseUrl };
+  }
+  lifecycle.phase('starting the embedded PostgreSQL');
+  const starting = startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.embeddedPgPort,
+    runtimeDir: config.embeddedRuntimeDir,
+    logger,
+    signal: lifecycle.signal,
+    onPostmaster: (postmaster) => {
+      const unregister = lifecycle.lastResort(() => postmaster.killNow());
+      lifecycle.add(async () => {
+        await postmaster.stop({ hurry: lifecycle.hurried });
+        unregister();
+      });
+    },
+  });
+  // An interrupted start winds itself down (initdb stopped and cleaned up, the postmaster shut):
+  // the exit waits for that too, so nothing of it outlives the process.
+  lifecycle.add(() => starting.then(noop, noop));
+  const embedded = await starting;
+  return { url: embedded.url, embedded };
+}
+
+/** How long a graceful shutdown waits for checked-out connections before cutting them. */
+const DRAIN_LIMIT_MS = 5_000;
+
+/**
+ * A pool whose cleanup is registered at once. Closing drains it gracefully after boot; when a boot
+ * is interrupted it cuts every connection, so a query the boot awaits (a migration, the demo seed,
+ * one stuck behind a lock) fails at once instead of being waited for.
+ */
+export function openPool(
+  url: string,
+  lifecycle: Lifecycle,
+  options: { max: number; applicationName: string },
+): { pool: pg.Pool; db: Db } {
+  const pool = createPool(url, options);
+  const clients = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => clients.add(client as pg.PoolClient));
+  pool.on('remove', (client) => clients.delete(client as pg.PoolClient));
+  const db = createDb(pool);
+  const cut = async () => {
+    await Promise.all([...clients].map((client) => client.end().catch(() => undefined)));
+  };
+  lifecycle.add(async () => {
+    const drained = db.destroy(); // pool.end(): idle connections close, no new ones open
+    if (lifecycle.hurried) await cut();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), DRAIN_LIMIT_MS);
+    });
+    const outcome = await Promise.race([drained, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') await cut();
+    await drained;
+  });
+  return { pool, db };
+}
+
+export async function migrate(
+  db: Db,
+  pool: pg.Pool,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Promise<void> {
+  lifecycle.phase('migrating the database');
+  logger.info('migrating the database');
   const report = await migrateToLatest(db);
+  lifecycle.signal.throwIfAborted();
   await migrateQueue(pool);
   logger.info(
     { applied: report.applied },
@@ -66,3 +160,5 @@ export async function migrate(db: Db, pool: pg.Pool, logger: Logger): Promise<vo
       : 'database already up to date',
   );
 }
+
+function noop(): void {}

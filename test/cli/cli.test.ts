@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded/recovery.js';
+import { migrations } from '../../src/db/migrations/index.js';
 import { spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
 
@@ -24,7 +25,8 @@ describe('runwarden CLI', () => {
 
   it('migrates a given DATABASE_URL, twice without complaint', async () => {
     const { url } = await freshDatabase({ empty: true });
-    for (const expected of [/applied 5 migration\(s\)/, /already up to date/]) {
+    const all = Object.keys(migrations).length;
+    for (const expected of [new RegExp(`applied ${all} migration\\(s\\)`), /already up to date/]) {
       const cli = spawnCli(['migrate'], { DATABASE_URL: url });
       const { code } = await cli.exited;
       expect(code, cli.output()).toBe(0);

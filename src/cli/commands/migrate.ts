@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { openDatabase } from '../../db/database.js';
-import { createDb, createPool } from '../../db/pool.js';
 import { createLogger } from '../../logger.js';
-import { runCleanups } from '../lifecycle.js';
-import { migrate } from '../runtime.js';
+import { installLifecycle } from '../lifecycle.js';
+import { migrate, openDatabase, openPool } from '../runtime.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -18,13 +16,13 @@ export function registerMigrate(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const handle = await openDatabase(config, logger);
-      const pool = createPool(handle.url, { max: 2, applicationName: 'runwarden-migrate' });
-      const db = createDb(pool);
-      try {
-        await migrate(db, pool, logger);
-      } finally {
-        await runCleanups(logger, [async () => handle.embedded?.stop(), () => db.destroy()]);
-      }
+      const lifecycle = installLifecycle(logger);
+      const handle = await openDatabase(config, logger, lifecycle);
+      const { pool, db } = openPool(handle.url, lifecycle, {
+        max: 2,
+        applicationName: 'runwarden-migrate',
+      });
+      await migrate(db, pool, logger, lifecycle);
+      if (!(await lifecycle.close())) process.exitCode = 1;
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { prune } from '../../lifecycle/retention.js';
 import { createLogger } from '../../logger.js';
+import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
 export function registerPrune(program: Command): void {
@@ -27,7 +28,11 @@ export function registerPrune(program: Command): void {
       if (!Number.isFinite(retentionDays) || retentionDays <= 0)
         throw new Error('--older-than-days must be a positive number');
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-      const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden prune' });
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, {
+        kind: 'prune',
+        requireDatabaseUrl: 'runwarden prune',
+      });
       try {
         const report = await prune(runtime.db, {
           retentionDays,
@@ -44,7 +49,7 @@ export function registerPrune(program: Command): void {
           `${verb} ${report.deleted.toLocaleString('en-US')} terminal run(s) completed before ${report.cutoff.toISOString()}.`,
         );
       } finally {
-        await runtime.close();
+        await lifecycle.close();
       }
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { reconcile } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
+import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
 export function registerReconcile(program: Command): void {
@@ -23,7 +24,9 @@ export function registerReconcile(program: Command): void {
     .action(async (options: { dryRun?: boolean }) => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-      const runtime = await openRuntime(config, logger, {
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, {
+        kind: 'reconcile',
         requireDatabaseUrl: 'runwarden reconcile',
       });
       try {
@@ -45,7 +48,7 @@ export function registerReconcile(program: Command): void {
         if (report.unlockedWorkers.length > 0)
           console.log(`Released the jobs of lost workers: ${report.unlockedWorkers.join(', ')}`);
       } finally {
-        await runtime.close();
+        await lifecycle.close();
       }
     });
 }

@@ -3,6 +3,7 @@ import { seedDemo } from '../../catalog/demo-seed.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { demoPassword, printDemoLogins } from '../demo.js';
+import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
 export function registerSeedDemo(program: Command): void {
@@ -24,17 +25,19 @@ export function registerSeedDemo(program: Command): void {
     .action(async (options: { live: boolean }) => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const runtime = await openRuntime(config, logger, { migrate: true });
-      try {
-        const password = demoPassword(config);
-        const result = await seedDemo(runtime, {
-          password: password.value,
-          live: options.live,
-          progress: (message) => logger.info(message),
-        });
-        printDemoLogins(result.seeded || password.fromEnv ? password : undefined);
-      } finally {
-        await runtime.close();
-      }
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, {
+        kind: 'seed-demo',
+        migrate: true,
+      });
+      lifecycle.phase('seeding the demo');
+      const password = demoPassword(config);
+      const result = await seedDemo(runtime, {
+        password: password.value,
+        live: options.live,
+        progress: (message) => logger.info(message),
+      });
+      if (!(await lifecycle.close())) process.exitCode = 1;
+      printDemoLogins(result.seeded || password.fromEnv ? password : undefined);
     });
 }

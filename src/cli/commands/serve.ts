@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { startReconcilerLoop } from '../../lifecycle/reconciler.js';
 import { createLogger } from '../../logger.js';
 import { startApi } from '../api.js';
-import { onShutdown } from '../lifecycle.js';
+import { startReconciler } from '../background.js';
+import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
 export function registerServe(program: Command): void {
@@ -24,15 +24,16 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden serve' });
-      const reconciler = startReconcilerLoop(
-        { ...runtime, logger },
-        config.reconcileIntervalSeconds,
-      );
-      const cleanups = [() => runtime.close(), () => reconciler.stop()];
-      onShutdown(logger, cleanups);
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, {
+        kind: 'serve',
+        requireDatabaseUrl: 'runwarden serve',
+      });
+      startReconciler(runtime, config, logger, lifecycle);
+      lifecycle.phase('starting the API');
       const { app, url } = await startApi(runtime, config, logger);
-      cleanups.push(() => app.close());
+      lifecycle.add(() => app.close());
+      lifecycle.ready();
       logger.info({ url }, `Runwarden API listening on ${url} (OpenAPI at ${url}/api/docs)`);
     });
 }

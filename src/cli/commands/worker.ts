@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { startBackground } from '../background.js';
-import { onShutdown } from '../lifecycle.js';
+import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
 export function registerWorker(program: Command): void {
@@ -24,17 +24,24 @@ export function registerWorker(program: Command): void {
         'shared out with SKIP LOCKED. RUNWARDEN_CONFIG names a module exporting your catalog.',
         'On SIGTERM/SIGINT the worker stops taking jobs, waits --shutdown-grace seconds, then hands',
         'unfinished runs back to the queue for another worker.',
+        'Its database pool: RUNWARDEN_DB_POOL_SIZE connections, by default max(10, concurrency + 3);',
+        'a RUNWARDEN_DB_POOL_SIZE below concurrency + 3 is refused (README "Connection budget").',
       ].join('\n'),
     )
     .action(async (options: { concurrency: number; shutdownGrace: number }) => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const runtime = await openRuntime(config, logger, { requireDatabaseUrl: 'runwarden worker' });
-      const background = await startBackground(runtime, config, logger, {
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, {
+        kind: 'worker',
+        concurrency: options.concurrency,
+        requireDatabaseUrl: 'runwarden worker',
+      });
+      await startBackground(runtime, config, logger, lifecycle, {
         concurrency: options.concurrency,
         shutdownGraceSeconds: options.shutdownGrace,
       });
-      onShutdown(logger, [() => runtime.close(), ...background]);
+      lifecycle.ready();
     });
 }
 

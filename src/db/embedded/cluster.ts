@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { chown, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,7 +14,7 @@ import {
   reachableBinaries,
   shortHash,
 } from './binaries.js';
-import { assertPortFree, isAlive, recoverStaleCluster } from './recovery.js';
+import { assertPortFree, isAlive, isRunning, killGroup, recoverStaleCluster } from './recovery.js';
 import { postgresSystemUser } from './system-user.js';
 
 export interface EmbeddedOptions {
@@ -26,6 +27,25 @@ export interface EmbeddedOptions {
   /** Trade durability for speed (fsync off): for test clusters only. */
   ephemeral?: boolean;
   database?: string;
+  /** Abandons the start (initdb is stopped, a spawned postmaster shut down) and rejects. */
+  signal?: AbortSignal;
+  /**
+   * Called the moment the postmaster is spawned, before it accepts connections, so the caller can
+   * register its stop at once (a signal during start-up must not leave it behind).
+   */
+  onPostmaster?: (postmaster: Postmaster) => void;
+}
+
+/** A spawned postmaster of this process. */
+export interface Postmaster {
+  pid: number;
+  /**
+   * Shuts it down and waits (idempotent): a smart shutdown, then fast, then immediate.
+   * `hurry`: fast at once, immediate after 5 s, SIGKILL after 2 more (for an interrupted boot).
+   */
+  stop(options?: { hurry?: boolean }): Promise<void>;
+  /** Synchronous last resort (a second signal, process exit): immediate shutdown, then SIGKILL. */
+  killNow(): void;
 }
 
 export interface EmbeddedCluster {
@@ -35,7 +55,7 @@ export interface EmbeddedCluster {
   psqlCommand: string;
   clusterDir: string;
   pid: number;
-  stop(): Promise<void>;
+  stop(options?: { hurry?: boolean }): Promise<void>;
 }
 
 const USER = 'runwarden';
@@ -45,7 +65,7 @@ const USER = 'runwarden';
  * an earlier process that was killed, and stops it with a fast shutdown on `stop()`.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
-  const { logger } = options;
+  const { logger, signal } = options;
   const dataDir = path.resolve(options.dataDir);
   const database = options.database ?? 'runwarden';
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
@@ -72,6 +92,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       );
     }
   }
+  signal?.throwIfAborted();
 
   const password = await ensurePassword(dataDir);
   const initialised = await exists(path.join(clusterDir, 'PG_VERSION'));
@@ -82,26 +103,31 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     if (recovered) logger.warn({ clusterDir }, recovered);
   }
   await assertPortFree(options.port); // after recovery: our own orphan may have held it
+  signal?.throwIfAborted();
   if (!initialised) {
     logger.info({ clusterDir }, 'creating the embedded PostgreSQL cluster (first run)');
-    await initCluster(binaries.initdb, clusterDir, password, runAs);
+    await initCluster(binaries.initdb, clusterDir, password, runAs, signal);
   }
+  signal?.throwIfAborted();
 
   const logPath = path.join(dataDir, 'postgres.log');
-  const child = await spawnPostmaster(
+  const postmaster = await spawnPostmaster(
     binaries.postgres,
     clusterDir,
     options.port,
     logPath,
     runAs,
     options.ephemeral,
+    ownerFile,
   );
+  options.onPostmaster?.(postmaster.handle);
   const adminUrl = connectionUrl(password, options.port, 'postgres');
   try {
-    await waitUntilReady(adminUrl, child, logPath);
+    await waitUntilReady(adminUrl, postmaster.child, logPath, signal);
     await ensureDatabase(adminUrl, database);
+    signal?.throwIfAborted();
   } catch (error) {
-    await stopPostmaster(child);
+    await postmaster.handle.stop({ hurry: signal?.aborted ?? false });
     throw error;
   }
 
@@ -110,11 +136,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     url: connectionUrl(password, options.port, database),
     psqlCommand: `PGPASSFILE=${path.join(dataDir, 'pgpass')} psql 'postgresql://${USER}@127.0.0.1:${options.port}/${database}'`,
     clusterDir,
-    pid: child.pid ?? -1,
-    stop: async () => {
-      await stopPostmaster(child);
-      await rm(ownerFile, { force: true });
-    },
+    pid: postmaster.handle.pid,
+    stop: (stopOptions) => postmaster.handle.stop(stopOptions),
   };
   logger.info(
     { clusterDir, port: options.port, postgresPid: cluster.pid },
@@ -155,11 +178,12 @@ async function initCluster(
   initdb: string,
   clusterDir: string,
   password: string,
-  runAs?: RunAs,
+  runAs: RunAs | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   // Parents stay traversable (recursive mkdir would give them the cluster's 0700 too).
   await mkdir(path.dirname(clusterDir), { recursive: true, mode: 0o755 });
-  await mkdir(clusterDir, { mode: 0o700 });
+  await makeClusterDir(clusterDir);
   // initdb reads the password from a file the postgres user can open; removed right after.
   const pwfile = path.join(tmpdir(), `runwarden-pw-${randomBytes(6).toString('hex')}`);
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
@@ -179,7 +203,9 @@ async function initCluster(
         '--no-locale',
       ],
       runAs,
+      signal,
     );
+    signal?.throwIfAborted(); // initdb was stopped and has removed what it wrote
     if (output.code !== 0) {
       throw new Error(
         `initdb failed for ${clusterDir} (exit ${output.code}): ${output.text.slice(-2000)}`,
@@ -190,14 +216,32 @@ async function initCluster(
   }
 }
 
+/**
+ * The cluster directory, mode 700. An empty one is reused: an initdb that was interrupted (a
+ * signal during the first start) removes what it wrote but leaves the directory.
+ */
+async function makeClusterDir(clusterDir: string): Promise<void> {
+  const entries = await readdir(clusterDir).catch(() => undefined);
+  if (entries === undefined) {
+    await mkdir(clusterDir, { mode: 0o700 });
+    return;
+  }
+  if (entries.length > 0)
+    throw new Error(
+      `${clusterDir} holds an incomplete PostgreSQL cluster (no PG_VERSION: its creation was ` +
+        'interrupted). Remove that directory and start again.',
+    );
+}
+
 async function spawnPostmaster(
   postgres: string,
   clusterDir: string,
   port: number,
   logPath: string,
   runAs: RunAs | undefined,
-  ephemeral = false,
-): Promise<ChildProcess> {
+  ephemeral: boolean | undefined,
+  ownerFile: string,
+): Promise<{ child: ChildProcess; handle: Postmaster }> {
   const log = await open(logPath, 'a', 0o644);
   const settings = [
     'listen_addresses=127.0.0.1',
@@ -205,10 +249,11 @@ async function spawnPostmaster(
     'max_connections=300',
     ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
   ];
+  let child: ChildProcess;
   try {
     // Its own process group: a terminal's Ctrl-C reaches only us, and we stop PostgreSQL last,
     // after everything that still needs the database has finished.
-    return spawn(
+    child = spawn(
       postgres,
       ['-D', clusterDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
       {
@@ -221,12 +266,33 @@ async function spawnPostmaster(
   } finally {
     await log.close();
   }
+  let stopping: Promise<void> | undefined;
+  const handle: Postmaster = {
+    pid: child.pid ?? -1,
+    stop: (options) => {
+      stopping ??= stopPostmaster(child, options?.hurry ?? false).finally(() =>
+        rm(ownerFile, { force: true }),
+      );
+      return stopping;
+    },
+    killNow: () => {
+      killPostmasterNow(child);
+      rmSync(ownerFile, { force: true });
+    },
+  };
+  return { child, handle };
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, logPath: string): Promise<void> {
+async function waitUntilReady(
+  url: string,
+  child: ChildProcess,
+  logPath: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(
         `PostgreSQL exited during start-up. Its log (${logPath}) ends with:\n${await tail(logPath)}`,
@@ -242,7 +308,7 @@ async function waitUntilReady(url: string, child: ChildProcess, logPath: string)
     } finally {
       await client.end().catch(() => undefined);
     }
-    await delay(100);
+    await delay(100, undefined, { signal }).catch(() => undefined);
   }
   throw new Error(
     `PostgreSQL did not accept connections within 60 s (${String(lastError)}); see ${logPath}`,
@@ -261,29 +327,58 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
   }
 }
 
-async function stopPostmaster(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (!pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const waitUpTo = async (ms: number) => {
-    const deadline = Date.now() + ms;
-    while (isAlive(pid) && Date.now() < deadline) await Promise.race([exited, delay(50)]);
-    return !isAlive(pid);
-  };
-  // Smart shutdown first: our pool's connections may still be closing (pg's Pool.end() resolves
-  // before their sockets do); cutting them off would log an error per connection.
-  child.kill('SIGTERM');
-  if (await waitUpTo(3_000)) return;
-  child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
-  if (await waitUpTo(30_000)) return;
-  child.kill('SIGQUIT'); // immediate shutdown; the next start recovers from WAL
-  await exited;
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }
 
+async function stopPostmaster(child: ChildProcess, hurry: boolean): Promise<void> {
+  const pid = child.pid;
+  if (!pid || exited(child)) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const waitUpTo = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (isRunning(pid) && Date.now() < deadline) await Promise.race([gone, delay(50)]);
+    return !isRunning(pid);
+  };
+  if (!hurry) {
+    // Smart shutdown first: our pool's connections may still be closing (pg's Pool.end() resolves
+    // before their sockets do); cutting them off would log an error per connection.
+    child.kill('SIGTERM');
+    if (await waitUpTo(3_000)) return;
+  }
+  child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+  if (await waitUpTo(hurry ? 5_000 : 30_000)) return;
+  child.kill('SIGQUIT'); // immediate shutdown; the next start recovers from WAL
+  if (await waitUpTo(2_000)) return;
+  killGroup(pid);
+  await gone;
+}
+
+/**
+ * Synchronous, for when there is no time to wait on the event loop (a second signal, exit):
+ * immediate shutdown, up to 2 s for it to take, then SIGKILL to the postmaster's process group
+ * (its backends).
+ */
+function killPostmasterNow(child: ChildProcess): void {
+  const pid = child.pid;
+  if (!pid || exited(child) || !isRunning(pid)) return;
+  try {
+    process.kill(pid, 'SIGQUIT');
+  } catch {
+    return;
+  }
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 2_000;
+  while (isRunning(pid) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
+  if (isRunning(pid)) killGroup(pid);
+}
+
+/** Runs a command to its end; on `signal` it is stopped (SIGTERM, SIGKILL 5 s later) and awaited. */
 async function run(
   command: string,
   args: string[],
-  runAs?: RunAs,
+  runAs: RunAs | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ code: number; text: string }> {
   return await new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...runAs, env: { ...process.env, LC_ALL: 'C' } });
@@ -294,8 +389,19 @@ async function run(
     child.stderr.on('data', (chunk: Buffer) => {
       text += chunk.toString();
     });
+    let killer: NodeJS.Timeout | undefined;
+    const abort = () => {
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    };
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, text }));
+    child.once('close', (code) => {
+      signal?.removeEventListener('abort', abort);
+      clearTimeout(killer);
+      resolve({ code: code ?? -1, text });
+    });
   });
 }
 
