@@ -29,7 +29,10 @@ afterAll(async () => {
     console.log(`peak connections per application_name:\n  ${report.join('\n  ')}`);
 });
 
-/** Samples pg_stat_activity of database `name` until stopped; keeps the peak per application_name. */
+/**
+ * Samples the client connections to database `name` until stopped (autovacuum workers show up in
+ * pg_stat_activity too, without an application_name); keeps the peak per application_name.
+ */
 function sampleConnections(db: Db, name: string) {
   const peaks = new Map<string, number>();
   let running = true;
@@ -37,7 +40,8 @@ function sampleConnections(db: Db, name: string) {
     while (running) {
       const { rows } = await sql<{ app: string; n: string }>`
         select application_name as app, count(*) as n from pg_stat_activity
-         where datname = ${name} and pid <> pg_backend_pid() group by application_name`.execute(db);
+         where datname = ${name} and pid <> pg_backend_pid() and backend_type = 'client backend'
+         group by application_name`.execute(db);
       for (const row of rows) peaks.set(row.app, Math.max(peaks.get(row.app) ?? 0, Number(row.n)));
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
