@@ -8,12 +8,16 @@ const Health = z.object({
   status: z.enum(['ok', 'error']),
   database: z.enum(['ok', 'unreachable']),
 });
+/** A caller with a session cookie meets the session lookup first: the API's own 503 then. */
+const Unavailable = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /** `GET /api/health`: 200 when the database answers, 503 naming the failing part when not. */
 export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.get(
     '/api/health',
-    { schema: { tags: ['system'], response: { 200: Health, 503: Health } } },
+    {
+      schema: { tags: ['system'], response: { 200: Health, 503: z.union([Health, Unavailable]) } },
+    },
     async (_request, reply) => {
       try {
         await sql`select 1`.execute(db);
