@@ -119,4 +119,59 @@ describe('the slot keeper', () => {
     }
     expect(keeper.live).toBe(0);
   }, 90_000);
+
+  it('gives up loudly when the database answers but the queue will not start again', async () => {
+    let releaseHeld!: () => void;
+    const held = new Promise<void>((resolve) => {
+      releaseHeld = resolve;
+    });
+    let started = 0;
+    let starts = 0;
+    const fatal: unknown[] = [];
+    const keeper = new SlotKeeper({
+      concurrency: 1,
+      logger: quietLogger,
+      checkEveryMs: 100,
+      startRunner: async (slots: number, events: WorkerEvents) => {
+        starts++;
+        // The first start is real; every later one fails for a reason that is not the database.
+        if (starts > 1) throw new Error('the queue refused to start');
+        return await run({
+          pgPool,
+          concurrency: slots,
+          taskList: {
+            hold: async () => {
+              started++;
+              await held;
+            },
+          },
+          events,
+          noHandleSignals: true,
+          pollInterval: 200,
+          logger: graphileLogger(quietLogger),
+        });
+      },
+      probe: async () => {
+        await pgPool.query('select 1');
+      },
+      unlock: async () => undefined,
+      onSlotCreated: () => undefined,
+      onLiveChange: () => undefined,
+      onFatal: (error) => fatal.push(error),
+    });
+    await keeper.start();
+    try {
+      await addJob('hold', 'fatal-1');
+      await until(() => started === 1, { within: 10_000, what: 'the held job running' });
+      await cluster.stop('fast');
+      releaseHeld();
+      await until(() => keeper.live === 0, { within: 10_000, what: 'the slot to die' });
+      await cluster.start();
+      await until(() => fatal.length === 1, { within: 10_000, what: 'the keeper to give up' });
+      expect(String(fatal[0])).toMatch(/the queue refused to start/);
+      expect(starts).toBe(4); // the first start, then three tries to restore
+    } finally {
+      await keeper.stop();
+    }
+  }, 60_000);
 });
