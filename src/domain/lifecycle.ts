@@ -14,6 +14,13 @@ export interface LifecyclePolicy {
   terminalTruth: 'direct' | 'reconcile_only';
 }
 
+/**
+ * The port through which reads, truth and the reconciler learn a run type's policy (a type this
+ * process does not know gets the defaults). The operation registry supplies it; the inner rooms
+ * depend on this type, never on the registry.
+ */
+export type PolicyOf = (type: string) => LifecyclePolicy;
+
 export const DEFAULT_POLICY: LifecyclePolicy = {
   timeoutSeconds: 600,
   retries: 2,

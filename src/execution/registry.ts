@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { DEFAULT_POLICY, type LifecyclePolicy, resolvePolicy } from '../domain/lifecycle.js';
+import {
+  DEFAULT_POLICY,
+  type LifecyclePolicy,
+  type PolicyOf,
+  resolvePolicy,
+} from '../domain/lifecycle.js';
 import { validatePolicy } from '../domain/policy-validator.js';
 import type { OperationDefinition } from './operation.js';
 
@@ -46,6 +51,9 @@ export class OperationRegistry {
   get(type: string): RegisteredOperation | undefined {
     return this.#operations.get(type);
   }
+
+  /** The `PolicyOf` port: a known type's policy, else the defaults. */
+  readonly policyOf: PolicyOf = (type) => this.#operations.get(type)?.policy ?? this.#defaults;
 
   list(): RegisteredOperation[] {
     return [...this.#operations.values()];
