@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { deleteExpired } from './expired-rows.js';
 
 /** At most `max` attempts per subject in a window of `windowMs`, opened by the first attempt. */
 export interface ThrottleRule {
@@ -72,26 +73,12 @@ export class LoginThrottle {
 
   /** Deletes counters whose window has ended, in batches; returns how many. */
   async prune(batchSize = PRUNE_BATCH): Promise<number> {
-    const now = this.#now();
-    let deleted = 0;
-    for (;;) {
-      const result = await this.#db
-        .deleteFrom('login_throttle')
-        .where('key', 'in', (eb) =>
-          eb
-            .selectFrom('login_throttle')
-            .select('key')
-            .where('expires_at', '<=', now)
-            .limit(batchSize)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .where('expires_at', '<=', now)
-        .executeTakeFirst();
-      const n = Number(result.numDeletedRows);
-      deleted += n;
-      if (n < batchSize) return deleted;
-    }
+    return await deleteExpired(this.#db, {
+      table: 'login_throttle',
+      key: 'key',
+      now: this.#now(),
+      batchSize,
+    });
   }
 }
 

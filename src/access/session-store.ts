@@ -1,6 +1,7 @@
 import type { SessionStore } from '@fastify/session';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { deleteExpired } from './expired-rows.js';
 
 type Stored = Parameters<SessionStore['set']>[1];
 const DEFAULT_TTL_MS = 12 * 3600 * 1000;
@@ -60,25 +61,10 @@ export async function pruneExpiredSessions(
   db: Kysely<Database>,
   options: { now?: Date; batchSize?: number } = {},
 ): Promise<number> {
-  const now = options.now ?? new Date();
-  const batchSize = options.batchSize ?? SESSION_PRUNE_BATCH;
-  let deleted = 0;
-  for (;;) {
-    const result = await db
-      .deleteFrom('sessions')
-      .where('sid', 'in', (eb) =>
-        eb
-          .selectFrom('sessions')
-          .select('sid')
-          .where('expires_at', '<=', now)
-          .limit(batchSize)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .where('expires_at', '<=', now)
-      .executeTakeFirst();
-    const n = Number(result.numDeletedRows);
-    deleted += n;
-    if (n < batchSize) return deleted;
-  }
+  return await deleteExpired(db, {
+    table: 'sessions',
+    key: 'sid',
+    now: options.now ?? new Date(),
+    batchSize: options.batchSize ?? SESSION_PRUNE_BATCH,
+  });
 }
