@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import pino from 'pino';
 import type { RunAs } from '../../src/db/embedded/binaries.js';
-import { type EmbeddedCluster, startEmbeddedPostgres } from '../../src/db/embedded/cluster.js';
+import {
+  type EmbeddedCluster,
+  spawnPostgres,
+  startEmbeddedPostgres,
+  waitUntilReady,
+} from '../../src/db/embedded/cluster.js';
 import { freePort, isAlive } from '../../src/db/embedded/recovery.js';
 import { postgresSystemUser } from '../../src/db/embedded/system-user.js';
 
@@ -135,14 +140,14 @@ async function serverPostmaster(bindir: string, dir: string, port: number): Prom
   return {
     url: url(DATABASE),
     async start() {
-      const child = await spawnPostgres(
-        path.join(bindir, 'postgres'),
+      const child = await spawnPostgres({
+        postgres: path.join(bindir, 'postgres'),
         clusterDir,
         port,
         logPath,
         runAs,
-      );
-      await untilAccepting(url('postgres'), child, logPath);
+      });
+      await waitUntilReady(url('postgres'), child, logPath);
       if (!created) {
         await withClient(url('postgres'), (client) => client.query(`create database ${DATABASE}`));
         created = true;
@@ -151,57 +156,6 @@ async function serverPostmaster(bindir: string, dir: string, port: number): Prom
     },
     afterStop: async () => undefined,
   };
-}
-
-async function spawnPostgres(
-  postgres: string,
-  clusterDir: string,
-  port: number,
-  logPath: string,
-  runAs: RunAs | undefined,
-): Promise<ChildProcess> {
-  const log = await open(logPath, 'a', 0o644);
-  const settings = [
-    'listen_addresses=127.0.0.1',
-    'unix_socket_directories=',
-    'max_connections=300',
-  ];
-  try {
-    const child = spawn(
-      postgres,
-      ['-D', clusterDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
-      {
-        ...runAs,
-        detached: true,
-        stdio: ['ignore', log.fd, log.fd],
-        env: { ...process.env, LC_ALL: 'C' },
-      },
-    );
-    child.once('error', () => undefined); // an exec failure shows as an exit below
-    return child;
-  } finally {
-    await log.close();
-  }
-}
-
-async function untilAccepting(url: string, child: ChildProcess, logPath: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      const log = await readFile(logPath, 'utf8').catch(() => '');
-      throw new Error(
-        `PostgreSQL exited during start-up; ${logPath} ends with:\n${log.slice(-2000)}`,
-      );
-    }
-    try {
-      await withClient(url, (client) => client.query('select 1'));
-      return;
-    } catch (error) {
-      if (Date.now() > deadline)
-        throw new Error(`PostgreSQL did not accept connections within 60 s: ${String(error)}`);
-    }
-    await delay(100);
-  }
 }
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {

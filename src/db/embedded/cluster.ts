@@ -233,6 +233,44 @@ async function makeClusterDir(clusterDir: string): Promise<void> {
     );
 }
 
+/**
+ * Spawns a postmaster on `clusterDir`, listening on 127.0.0.1:`port` only, logging to `logPath`,
+ * in its own process group: a terminal's Ctrl-C reaches only us, and we stop PostgreSQL last,
+ * after everything that still needs the database has finished.
+ */
+export async function spawnPostgres(spec: {
+  postgres: string;
+  clusterDir: string;
+  port: number;
+  logPath: string;
+  runAs: RunAs | undefined;
+  ephemeral?: boolean;
+}): Promise<ChildProcess> {
+  const log = await open(spec.logPath, 'a', 0o644);
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    'unix_socket_directories=',
+    'max_connections=300',
+    ...(spec.ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
+  ];
+  try {
+    const child = spawn(
+      spec.postgres,
+      ['-D', spec.clusterDir, '-p', String(spec.port), ...settings.flatMap((s) => ['-c', s])],
+      {
+        ...spec.runAs,
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd],
+        env: { ...process.env, LC_ALL: 'C' },
+      },
+    );
+    child.once('error', () => undefined); // an exec failure shows as an exit: see waitUntilReady
+    return child;
+  } finally {
+    await log.close();
+  }
+}
+
 async function spawnPostmaster(
   postgres: string,
   clusterDir: string,
@@ -242,30 +280,7 @@ async function spawnPostmaster(
   ephemeral: boolean | undefined,
   ownerFile: string,
 ): Promise<{ child: ChildProcess; handle: Postmaster }> {
-  const log = await open(logPath, 'a', 0o644);
-  const settings = [
-    'listen_addresses=127.0.0.1',
-    'unix_socket_directories=',
-    'max_connections=300',
-    ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
-  ];
-  let child: ChildProcess;
-  try {
-    // Its own process group: a terminal's Ctrl-C reaches only us, and we stop PostgreSQL last,
-    // after everything that still needs the database has finished.
-    child = spawn(
-      postgres,
-      ['-D', clusterDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
-      {
-        ...runAs,
-        detached: true,
-        stdio: ['ignore', log.fd, log.fd],
-        env: { ...process.env, LC_ALL: 'C' },
-      },
-    );
-  } finally {
-    await log.close();
-  }
+  const child = await spawnPostgres({ postgres, clusterDir, port, logPath, runAs, ephemeral });
   let stopping: Promise<void> | undefined;
   const handle: Postmaster = {
     pid: child.pid ?? -1,
@@ -283,11 +298,12 @@ async function spawnPostmaster(
   return { child, handle };
 }
 
-async function waitUntilReady(
+/** Resolves once the postmaster accepts connections; throws if it exits or 60 s pass. */
+export async function waitUntilReady(
   url: string,
   child: ChildProcess,
   logPath: string,
-  signal: AbortSignal | undefined,
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + 60_000;
   let lastError: unknown;
