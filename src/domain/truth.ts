@@ -2,6 +2,11 @@ import type { LifecyclePolicy } from './lifecycle.js';
 import { isReasonCode } from './reason-codes.js';
 import { REASON_COPY } from './reason-copy.js';
 import type { Reconciliation, RunFailure, RunOutcome, RunStatus } from './run.js';
+import { type Bucket, bucketOf, PROBLEM_CLASS, type ProblemClass } from './run-classes.js';
+import { staleness } from './staleness.js';
+
+export type { Bucket, ProblemClass } from './run-classes.js';
+export { type Staleness, staleness } from './staleness.js';
 
 /** The facts about a run that its truth depends on (a `RunRow` satisfies this). */
 export interface RunFacts {
@@ -19,14 +24,6 @@ export interface RunFacts {
   reviewed_at?: Date | null;
 }
 
-export type ProblemClass = 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-export type Bucket =
-  | 'active'
-  | 'active_stale'
-  | 'reconciled'
-  | 'terminal_follow_up'
-  | 'succeeded'
-  | 'cancelled';
 export type Tone = 'neutral' | 'info' | 'success' | 'warning' | 'danger';
 
 export interface Truth {
@@ -44,89 +41,37 @@ export interface Truth {
   decision: { stillActive: string; whatNext: string };
 }
 
-export type Staleness =
-  | { stale: false }
-  | {
-      stale: true;
-      reason: 'run.stale_queued' | 'run.heartbeat_lost' | 'run.stale_running';
-      thresholdSeconds: number;
-      sinceSeconds: number;
-    };
-
-/**
- * The one staleness rule (reconciler, summaries and every surface use it): a queued run is stale
- * past `queuedStaleAfterSeconds` since it was queued or last heard of; a running run when its last
- * heartbeat is older than 3 × `heartbeatSeconds`, or it has run past `runningStaleAfterSeconds`.
- * Exactly at a threshold is still fresh; a timestamp in the future (clock skew) counts as now.
- */
-export function staleness(
-  run: Pick<RunFacts, 'status' | 'created_at' | 'started_at' | 'last_heartbeat_at'>,
-  policy: LifecyclePolicy,
-  now: Date,
-): Staleness {
-  const age = (from: Date | null) =>
-    from ? Math.max(0, (now.getTime() - from.getTime()) / 1000) : 0;
-  if (run.status === 'queued') {
-    const since = latest(run.created_at, run.last_heartbeat_at);
-    const waited = age(since);
-    return waited > policy.queuedStaleAfterSeconds
-      ? {
-          stale: true,
-          reason: 'run.stale_queued',
-          thresholdSeconds: policy.queuedStaleAfterSeconds,
-          sinceSeconds: waited,
-        }
-      : { stale: false };
-  }
-  if (run.status === 'running') {
-    const silent = age(run.last_heartbeat_at ?? run.started_at ?? run.created_at);
-    const lostAfter = 3 * policy.heartbeatSeconds;
-    if (silent > lostAfter)
-      return {
-        stale: true,
-        reason: 'run.heartbeat_lost',
-        thresholdSeconds: lostAfter,
-        sinceSeconds: silent,
-      };
-    const ran = age(run.started_at ?? run.created_at);
-    if (ran > policy.runningStaleAfterSeconds) {
-      return {
-        stale: true,
-        reason: 'run.stale_running',
-        thresholdSeconds: policy.runningStaleAfterSeconds,
-        sinceSeconds: ran,
-      };
-    }
-  }
-  return { stale: false };
-}
-
 const STALE_HEADLINE = 'Past the lifecycle window. Review worker health and logs before retrying.';
 
-/** The single source of what a person sees about a run (DESIGN §6). */
+/**
+ * The single source of what a person sees about a run (DESIGN §6). Which class the run is in is
+ * decided by `bucketOf` (src/domain/run-classes.ts), the rule every list, count and summary uses.
+ */
 export function deriveTruth(
   run: RunFacts,
   policy: LifecyclePolicy,
   now: Date,
   options: { execution?: 'queue' | 'external' } = {},
 ): Truth {
-  if (run.status !== 'completed')
+  const bucket = bucketOf(run, policy, now);
+  if (bucket === 'active' || bucket === 'active_stale')
     return activeTruth(run, policy, now, options.execution ?? 'queue');
-  const truth = terminalTruth(run);
+  const truth = terminalTruth(run, bucket);
   if (run.reviewed_at && truth.problemClass !== 'none') {
     truth.badges.push({ label: 'Reviewed', tone: 'neutral' });
   }
   return truth;
 }
 
-function terminalTruth(run: RunFacts): Truth {
-  if (run.reconciliation) {
-    const why = isReasonCode(run.reconciliation.reasonCode)
-      ? REASON_COPY[run.reconciliation.reasonCode].operator
-      : '';
+function terminalTruth(run: RunFacts, bucket: Exclude<Bucket, 'active' | 'active_stale'>): Truth {
+  if (bucket === 'reconciled') {
+    const why =
+      run.reconciliation && isReasonCode(run.reconciliation.reasonCode)
+        ? REASON_COPY[run.reconciliation.reasonCode].operator
+        : '';
     return {
-      problemClass: 'reconciled',
-      bucket: 'reconciled',
+      problemClass: PROBLEM_CLASS.reconciled,
+      bucket,
       headline: 'Automatically marked failed: no progress within the lifecycle window.',
       guidance:
         `${why} Check the worker's logs for this run, then start it again if it is still needed.`.trim(),
@@ -151,13 +96,6 @@ function terminalTruth(run: RunFacts): Truth {
         'neutral',
         'Nothing to do. Start it again if it is still needed.',
       );
-    case 'failed':
-      return followUp(
-        'Failed',
-        'danger',
-        reason(run),
-        'Fix the cause shown here, then start it again.',
-      );
     case 'blocked':
       return followUp(
         'Blocked',
@@ -173,7 +111,7 @@ function terminalTruth(run: RunFacts): Truth {
         'Review the failed items; retry them if needed.',
       );
     default:
-      // A completed run always has a terminal outcome (a database check guarantees it).
+      // failed (a completed run always has a terminal outcome: a database check guarantees it)
       return followUp(
         'Failed',
         'danger',
@@ -285,8 +223,4 @@ function reason(run: RunFacts): string {
   const last = run.failures.at(-1);
   if (!last) return '';
   return isReasonCode(last.code) ? REASON_COPY[last.code].operator : last.message;
-}
-
-function latest(a: Date, b: Date | null): Date {
-  return b && b.getTime() > a.getTime() ? b : a;
 }
