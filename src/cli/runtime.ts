@@ -4,12 +4,12 @@ import { type DatabaseHandle, redactUrl } from '../db/database.js';
 import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createDb, createPool, type Db } from '../db/pool.js';
-import { loadCatalog } from '../execution/catalog.js';
 import { migrateQueue } from '../execution/queue.js';
 import { OperationRegistry } from '../execution/registry.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
 import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
+import { loadCatalog } from './catalog.js';
 import type { Lifecycle } from './lifecycle.js';
 import { type ProcessKind, poolSize } from './pool-size.js';
 

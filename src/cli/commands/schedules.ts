@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { loadCatalog } from '../../execution/catalog.js';
 import { OperationRegistry } from '../../execution/registry.js';
 import { scheduleCronItems } from '../../execution/schedules.js';
+import { loadCatalog } from '../catalog.js';
 
 export function registerSchedules(program: Command): void {
   program

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { SAFETY_MARGIN_SECONDS } from '../../domain/policy-validator.js';
-import { loadCatalog } from '../../execution/catalog.js';
 import { OperationRegistry } from '../../execution/registry.js';
 import { scheduleCronItems } from '../../execution/schedules.js';
+import { loadCatalog } from '../catalog.js';
 
 export function registerValidate(program: Command): void {
   program

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { demoCatalog, demoSchedules } from '../catalog/index.js';
-import type { OperationDefinition } from './operation.js';
-import type { ScheduleDefinition } from './schedules.js';
+import type { OperationDefinition } from '../execution/operation.js';
+import type { ScheduleDefinition } from '../execution/schedules.js';
 
 export interface Catalog {
   operations: OperationDefinition[];
