@@ -19,4 +19,9 @@ export { OperationRegistry } from './execution/registry.js';
 export type { StartRequest } from './execution/start.js';
 export type { WorkerHandle } from './execution/worker.js';
 export { RunService } from './runs/run-service.js';
-export { createRunwarden, type Runwarden, type RunwardenOptions } from './runwarden.js';
+export {
+  createRunwarden,
+  type Runwarden,
+  type RunwardenOptions,
+  type RunwardenWorkerOptions,
+} from './runwarden.js';

@@ -11,6 +11,7 @@ import { migrateQueue } from './execution/queue.js';
 import { OperationRegistry } from './execution/registry.js';
 import { type StartRequest, startRun } from './execution/start.js';
 import { startWorker, type WorkerHandle } from './execution/worker.js';
+import { dailyPrune } from './lifecycle/retention.js';
 import { RunService } from './runs/run-service.js';
 
 export interface RunwardenOptions {
@@ -21,6 +22,15 @@ export interface RunwardenOptions {
   logger?: Logger;
   /** Connections for starts and reads (default 10); workers open their own pool. */
   poolSize?: number;
+}
+
+export interface RunwardenWorkerOptions {
+  /** Jobs this worker runs at once (default 4). */
+  concurrency?: number;
+  /** How long in-flight handlers get to finish on stop before they are handed back (default 25). */
+  shutdownGraceSeconds?: number;
+  /** Prune terminal runs older than this many days, daily at 03:15 UTC (DESIGN §9). Unset: no pruning. */
+  retentionDays?: number;
 }
 
 export interface Runwarden {
@@ -35,7 +45,7 @@ export interface Runwarden {
   /** For `execution: 'external'` types: the outside system reports its state. */
   report(runId: string, report: ExternalReport): ReturnType<typeof reportExternal>;
   /** Runs a worker in this process; stop it with `handle.stop()`. */
-  worker(options?: { concurrency?: number; shutdownGraceSeconds?: number }): Promise<WorkerHandle>;
+  worker(options?: RunwardenWorkerOptions): Promise<WorkerHandle>;
   close(): Promise<void>;
 }
 
@@ -65,7 +75,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     start: (request) => startRun({ db, runs, registry }, request),
     cancel: (runId, by = { userId: null }) => cancelRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
-    async worker(workerOptions = {}) {
+    async worker({ retentionDays, ...workerOptions } = {}) {
       const workerPool = createPool(options.databaseUrl, {
         max: (workerOptions.concurrency ?? 4) + 2,
       });
@@ -76,6 +86,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         runs,
         registry,
         logger,
+        maintenance: retentionDays ? [dailyPrune(db, retentionDays)] : [],
         ...workerOptions,
       });
       workers.push({ handle, pool: workerPool });

@@ -1,14 +1,16 @@
 import type { Config } from '../config.js';
 import { startWorker } from '../execution/worker.js';
 import { startReconcilerLoop } from '../lifecycle/reconciler.js';
+import { dailyPrune } from '../lifecycle/retention.js';
 import type { Logger } from '../logger.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
 /**
- * The work a long-running process does in the background: a queue worker and the reconciler
- * loop. Every such process sweeps, so truth converges while any of them is alive. Each part's
- * stop is registered with `lifecycle` as soon as it runs.
+ * The work a long-running process does in the background: a queue worker (with the daily
+ * retention prune as its maintenance) and the reconciler loop. Every such process sweeps, so truth
+ * converges while any of them is alive. Each part's stop is registered with `lifecycle` as soon as
+ * it runs.
  */
 export async function startBackground(
   runtime: Runtime,
@@ -25,7 +27,7 @@ export async function startBackground(
     runs: runtime.runs,
     registry: runtime.registry,
     schedules: runtime.schedules,
-    retentionDays: config.retentionDays,
+    maintenance: config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : [],
     logger,
     ...worker,
   });

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { MaintenanceTask } from '../execution/task-list.js';
 
 /** Advisory lock key: one pruner at a time across every Runwarden process. */
 export const PRUNE_LOCK_KEY = 7_261_734_002;
@@ -77,4 +78,23 @@ export async function prune(
     }
   });
   return report;
+}
+
+/**
+ * The daily prune as a worker's maintenance task (DESIGN §9): at 03:15 UTC, terminal runs older
+ * than `retentionDays` go, and the worker logs what was deleted. Whoever composes the process
+ * hands it to `startWorker`.
+ */
+export function dailyPrune(db: Kysely<Database>, retentionDays: number): MaintenanceTask {
+  return {
+    identifier: 'prune',
+    match: '15 3 * * *',
+    async task({ logger }) {
+      const report = await prune(db, { retentionDays });
+      logger.info(
+        { deleted: report.deleted, cutoff: report.cutoff, ran: report.ran },
+        'daily retention prune',
+      );
+    },
+  };
 }

@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import { type Heartbeat, startHeartbeat } from './heartbeat.js';
+import type { StopReason } from './wrapper.js';
+
+/** The in-flight set: every change goes to the heartbeat thread, which refreshes only these runs. */
+export class InflightRuns extends Map<string, AbortController> {
+  onChange: (runIds: string[]) => void = () => undefined;
+  override set(runId: string, controller: AbortController): this {
+    super.set(runId, controller);
+    this.onChange([...this.keys()]);
+    return this;
+  }
+  override delete(runId: string): boolean {
+    const had = super.delete(runId);
+    this.onChange([...this.keys()]);
+    return had;
+  }
+
+  /** Aborts every handler still running, e.g. when the shutdown grace period is over. */
+  abortAll(reason: StopReason): void {
+    for (const controller of this.values()) controller.abort(reason);
+  }
+}
+
+/**
+ * Starts the worker's heartbeat thread for `inflight`: the thread refreshes exactly the runs in
+ * flight, and a cancel it reads from the database aborts that run's handler.
+ */
+export function startInflightHeartbeat(
+  inflight: InflightRuns,
+  settings: { databaseUrl: string; workerId: string; intervalMs: number },
+  logger: Logger,
+): Heartbeat {
+  const heartbeat = startHeartbeat(settings, logger, (runIds) => {
+    for (const runId of runIds) inflight.get(runId)?.abort('cancel' satisfies StopReason);
+  });
+  inflight.onChange = (runIds) => heartbeat.setInflight(runIds);
+  return heartbeat;
+}
