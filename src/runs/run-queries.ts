@@ -20,7 +20,6 @@ export interface EventSpec {
   payload?: Record<string, unknown> | RawBuilder<unknown>;
 }
 
-/** Runs `mutation` (returning the run row) and appends `events` for the row it returns. */
 /** A notification for the run's initiator, written with the transition that made the run terminal. */
 export interface NoticeSpec {
   /** The title is `<run type>: <label>`. */
@@ -28,12 +27,19 @@ export interface NoticeSpec {
   body: string;
 }
 
+/** What a transition appends to the row it moved, all stamped `at`. */
+export interface Appended {
+  at: Date;
+  events: EventSpec[];
+  /** Only with a terminal transition: the initiator's notification (none for system runs). */
+  notice?: NoticeSpec;
+}
+
+/** Runs `mutation` (returning the run row) and appends `events` (and `notice`) for the row it returns. */
 async function withEvents(
   db: Executor,
   mutation: Compilable<unknown>,
-  at: Date,
-  events: EventSpec[],
-  notice?: NoticeSpec,
+  { at, events, notice }: Appended,
 ): Promise<RunRow | undefined> {
   const payloadOf = (e: EventSpec) =>
     e.payload === undefined ? sql`'{}'::jsonb` : isRaw(e.payload) ? e.payload : jsonb(e.payload);
@@ -76,12 +82,10 @@ export async function insertRunUnlessActive(
     .values(row)
     .onConflict((oc) => oc.doNothing())
     .returningAll();
-  return await withEvents(
-    db,
-    insert,
-    row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
-    [event],
-  );
+  return await withEvents(db, insert, {
+    at: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+    events: [event],
+  });
 }
 
 export async function reuseActiveByIdentity(
@@ -101,7 +105,7 @@ export async function reuseActiveByIdentity(
     key.tenantId === null
       ? query.where('tenant_id', 'is', null)
       : query.where('tenant_id', '=', key.tenantId);
-  return await withEvents(db, query, at, [event]);
+  return await withEvents(db, query, { at, events: [event] });
 }
 
 export async function findRun(db: Executor, id: string): Promise<RunRow | undefined> {
@@ -129,12 +133,15 @@ export async function markRunning(
     .where('status', '=', 'queued')
     .where('cancel_requested_at', 'is', null)
     .returningAll();
-  return await withEvents(db, update, now, [
-    {
-      kind: 'running',
-      payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
-    },
-  ]);
+  return await withEvents(db, update, {
+    at: now,
+    events: [
+      {
+        kind: 'running',
+        payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
+      },
+    ],
+  });
 }
 
 export async function touchHeartbeat(
@@ -243,12 +250,15 @@ export async function requeue(
     .where('id', '=', id)
     .where('status', '=', 'running')
     .returningAll();
-  return await withEvents(db, update, now, [
-    {
-      kind: 'attempt_failed',
-      payload: sql`jsonb_build_object('attempt', attempt) || ${jsonb(detail)}`,
-    },
-  ]);
+  return await withEvents(db, update, {
+    at: now,
+    events: [
+      {
+        kind: 'attempt_failed',
+        payload: sql`jsonb_build_object('attempt', attempt) || ${jsonb(detail)}`,
+      },
+    ],
+  });
 }
 
 /** A result that arrived after the run was already terminal: kept for diagnostics, never applied. */
@@ -279,14 +289,17 @@ export interface CompletionGuard {
   noHeartbeatAfter?: Date | null;
 }
 
+export interface Completion extends Appended {
+  id: string;
+  fields: CompletionFields;
+  /** Default: only from an active state, whatever its heartbeat. */
+  guard?: CompletionGuard;
+}
+
+/** active → completed, with its events and the initiator's notice, as one statement. */
 export async function completeRun(
   db: Executor,
-  id: string,
-  fields: CompletionFields,
-  now: Date,
-  events: EventSpec[],
-  guard: CompletionGuard = {},
-  notice?: NoticeSpec,
+  { id, fields, at, events, guard = {}, notice }: Completion,
 ): Promise<RunRow | undefined> {
   let update = db
     .updateTable('operation_runs')
@@ -300,8 +313,8 @@ export async function completeRun(
             to_char(last_heartbeat_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`
         : null,
       worker_id: null,
-      completed_at: now,
-      updated_at: now,
+      completed_at: at,
+      updated_at: at,
     })
     .where('id', '=', id)
     .where('status', 'in', guard.status ? [guard.status] : ACTIVE);
@@ -318,7 +331,7 @@ export async function completeRun(
             ]),
           );
   }
-  return await withEvents(db, update.returningAll(), now, events, notice);
+  return await withEvents(db, update.returningAll(), { at, events, notice });
 }
 
 export async function flagCancelRequested(
@@ -334,7 +347,7 @@ export async function flagCancelRequested(
     .where('status', '=', 'running')
     .where('cancel_requested_at', 'is', null)
     .returningAll();
-  return await withEvents(db, update, now, [event]);
+  return await withEvents(db, update, { at: now, events: [event] });
 }
 
 export async function markReviewed(
@@ -350,5 +363,8 @@ export async function markReviewed(
     .where('status', '=', 'completed')
     .where('reviewed_at', 'is', null)
     .returningAll();
-  return await withEvents(db, update, now, [{ kind: 'reviewed', payload: { userId } }]);
+  return await withEvents(db, update, {
+    at: now,
+    events: [{ kind: 'reviewed', payload: { userId } }],
+  });
 }

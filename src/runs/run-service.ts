@@ -200,15 +200,13 @@ export class RunService {
     const notice = terminalNotice({ outcome: result.outcome, failures });
     return await this.#transition(options, id, async (db) => {
       return await withCountsCheck(() =>
-        q.completeRun(
-          db,
+        q.completeRun(db, {
           id,
-          { outcome: result.outcome, counts, failures },
-          now,
-          [{ kind: 'completed', payload: { outcome: result.outcome } }],
-          {},
+          fields: { outcome: result.outcome, counts, failures },
+          at: now,
+          events: [{ kind: 'completed', payload: { outcome: result.outcome } }],
           notice,
-        ),
+        }),
       );
     });
   }
@@ -226,15 +224,14 @@ export class RunService {
     const requested = { kind: 'cancel_requested', payload: { userId: by.userId } } as const;
     const failure: RunFailure = { code: 'run.cancelled', message: 'Cancelled before it started.' };
     const cancelled = await this.#transition(options, id, (db) =>
-      q.completeRun(
-        db,
+      q.completeRun(db, {
         id,
-        { outcome: 'cancelled', counts: {}, failures: [failure] },
-        now,
-        [requested, { kind: 'completed', payload: { outcome: 'cancelled' } }],
-        { status: 'queued' },
-        terminalNotice({ outcome: 'cancelled', failures: [failure] }),
-      ),
+        fields: { outcome: 'cancelled', counts: {}, failures: [failure] },
+        at: now,
+        events: [requested, { kind: 'completed', payload: { outcome: 'cancelled' } }],
+        guard: { status: 'queued' },
+        notice: terminalNotice({ outcome: 'cancelled', failures: [failure] }),
+      }),
     );
     if (cancelled.moved) return { ...cancelled, effect: 'cancelled' };
     if (cancelled.reason !== 'wrong_state') return cancelled;
@@ -256,19 +253,18 @@ export class RunService {
     };
     const failure = sanitizeFailure({ code: fail.reasonCode, message: fail.message });
     return await this.#transition(options, id, (db) =>
-      q.completeRun(
-        db,
+      q.completeRun(db, {
         id,
-        { outcome: 'failed', counts: {}, failures: [failure], reconciliation },
-        now,
-        [{ kind: 'reconciled', payload: { reasonCode: fail.reasonCode } }],
-        fail.expect,
-        terminalNotice({
+        fields: { outcome: 'failed', counts: {}, failures: [failure], reconciliation },
+        at: now,
+        events: [{ kind: 'reconciled', payload: { reasonCode: fail.reasonCode } }],
+        guard: fail.expect,
+        notice: terminalNotice({
           outcome: 'failed',
           failures: [failure],
           reconciliation: { reasonCode: fail.reasonCode },
         }),
-      ),
+      }),
     );
   }
 
