@@ -1,0 +1,155 @@
+// The rooms of src/ and which rooms each may import (DESIGN §2: dependencies point inward).
+// `npm run lint` runs this over src/ (tests and bench are out of scope) and fails on any violation.
+//
+//   domain ← db ← runs ← access                (a ← b: b may import a, and what a may)
+//                      ← execution ← lifecycle
+//   http (edge): anything but cli, web and the demo catalog
+//   cli (edge):  anything but web
+//   catalog:     the public library (src/index.ts), execution and domain
+//   web:         its own files, src/http/schemas.ts, and types from domain
+//
+// config.ts and logger.ts are the process's shared kernel: they import nothing of ours, and any
+// room but domain and web may import them. index.ts and runwarden.ts are the library's composition
+// root: no inner room may import them.
+
+/** Our own modules: packages resolve under node_modules/ and Node's own to bare names, never src/. */
+const ours = '^src/';
+const kernel = '^src/(config|logger)[.]ts$';
+const libraryRoot = '^src/(index|runwarden)[.]ts$';
+
+/** A room that may import only itself, the named rooms, and the shared kernel. */
+function only(room, allowed, why) {
+  return {
+    name: `${room}-imports-only-${allowed.length ? allowed.join('-') : 'itself'}`,
+    comment: `src/${room} ${why}`,
+    severity: 'error',
+    from: { path: `^src/${room}/` },
+    to: { path: ours, pathNot: [`^src/(${[room, ...allowed].join('|')})/`, kernel] },
+  };
+}
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment:
+        'src/domain is pure TypeScript with no I/O: it imports nothing of ours (DESIGN §2). Move the ' +
+        'code that needs the import outward, or pass what it needs in as a value or a port type.',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { path: ours, pathNot: '^src/domain/' },
+    },
+    only('db', ['domain'], 'may import only src/domain (and config.ts, logger.ts).'),
+    only('runs', ['domain', 'db'], 'may import only src/domain and src/db: it is the ledger.'),
+    only('access', ['domain', 'db', 'runs'], 'may import only src/domain, src/db and src/runs.'),
+    only(
+      'execution',
+      ['domain', 'db', 'runs'],
+      'may import only src/domain, src/db and src/runs: lifecycle work (pruning, reconciling) and ' +
+        'the catalog are composed by the process (src/cli, src/runwarden.ts), not by the queue.',
+    ),
+    only(
+      'lifecycle',
+      ['domain', 'db', 'runs', 'execution'],
+      'may import only src/domain, src/db, src/runs and src/execution.',
+    ),
+    {
+      name: 'http-not-to-cli-web-catalog',
+      comment: 'src/http sits at the edge but may not import src/cli, src/web or the demo catalog.',
+      severity: 'error',
+      from: { path: '^src/http/' },
+      to: { path: '^src/(cli|web|catalog)/' },
+    },
+    {
+      name: 'cli-not-to-web',
+      comment: 'src/cli may import anything of ours but the web app (src/web).',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/web/' },
+    },
+    {
+      name: 'catalog-uses-the-library',
+      comment:
+        'The demo catalog is written like a platform would write one: it may import only the ' +
+        'public library (src/index.ts), src/execution and src/domain.',
+      severity: 'error',
+      from: { path: '^src/catalog/', pathNot: '^src/catalog/demo-seed[.]ts$' },
+      to: { path: ours, pathNot: ['^src/(catalog|execution|domain)/', '^src/index[.]ts$'] },
+    },
+    {
+      name: 'demo-seed-stays-inward',
+      comment:
+        'Known exception: the demo seed writes people and three weeks of history straight into the ' +
+        'ledger (password hashes, table types, RunService on a past clock), so it also reaches ' +
+        'src/access, src/db and src/runs. It belongs with the commands that run it (src/cli); until ' +
+        'it moves there it may still not import src/http, src/cli, src/lifecycle or src/web.',
+      severity: 'error',
+      from: { path: '^src/catalog/demo-seed[.]ts$' },
+      to: {
+        path: ours,
+        pathNot: ['^src/(catalog|execution|domain|access|db|runs)/', '^src/index[.]ts$'],
+      },
+    },
+    {
+      name: 'web-imports-only-the-api-shapes',
+      comment:
+        'The web app (its own tsconfig, bundled by Vite) may import only its own files, the API ' +
+        'response shapes in src/http/schemas.ts, and types from src/domain.',
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: { path: ours, pathNot: ['^src/web/', '^src/http/schemas[.]ts$', '^src/domain/'] },
+    },
+    {
+      name: 'web-takes-only-types-from-domain',
+      comment: 'The web app takes only types from src/domain (`import type` / `export type`).',
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: { path: '^src/domain/', dependencyTypesNot: ['type-only', 'type-import'] },
+    },
+    {
+      name: 'kernel-imports-nothing-of-ours',
+      comment:
+        'config.ts and logger.ts are imported from every room, so they import nothing of ours.',
+      severity: 'error',
+      from: { path: kernel },
+      to: { path: ours },
+    },
+    {
+      name: 'library-root-not-to-the-edge',
+      comment:
+        'src/index.ts and src/runwarden.ts (the public library) may not import src/http, src/cli, ' +
+        'src/web or the demo catalog.',
+      severity: 'error',
+      from: { path: libraryRoot },
+      to: { path: '^src/(http|cli|web|catalog)/' },
+    },
+    {
+      name: 'no-circular',
+      comment:
+        'Circular import: rooms (and files) depend one way. Move what both sides need inward, or ' +
+        'pass it in.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'This import resolves to no file, so the rules above cannot check it.',
+      severity: 'error',
+      from: { path: ours },
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // `import type` counts: a type import between rooms is still a dependency between them.
+    tsPreCompilationDeps: true,
+    // Our `.js` specifiers name `.ts` files (NodeNext); the web app's have no extension (Vite).
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.tsx', '.js', '.d.ts'],
+    },
+  },
+};
