@@ -16,13 +16,13 @@ import type { Db } from '../db/pool.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { TerminalCountsCache } from '../lifecycle/summary.js';
 import type { RunService } from '../runs/run-service.js';
-import { authPlugin } from './auth.js';
+import { authPlugin, identifyCaller, requireCaller } from './auth.js';
 import type { ApiContext } from './context.js';
 import { CursorCodec } from './cursor.js';
 import { handleError } from './errors.js';
 import { findUnstorable, registerJsonBodies, unstorableError } from './json-body.js';
 import { registerMetrics } from './metrics.js';
-import { authRoutes } from './routes/auth.js';
+import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { operationRoutes } from './routes/operations.js';
@@ -122,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await tokenLimit.call(app, request, reply);
   });
   await app.register(authPlugin, { db: deps.db, secret });
-
+  // The OpenAPI document describes the routes of every scope, so it is collected at the root.
   await app.register(swagger, {
     openapi: {
       info: { title: 'Runwarden API', version: '0.1.0' },
@@ -135,8 +135,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const ctx: ApiContext = {
     db: deps.db,
@@ -155,25 +153,44 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
   });
   app.addHook('preClose', async () => hub.close());
+  // Public, at the root: `GET /metrics` comes with the latency hook that must see every scope.
   registerMetrics(app, ctx);
 
-  await app.register(healthRoutes, { db: deps.db });
-  await app.register(authRoutes, {
-    ...ctx,
-    loginPerMinute: options.loginPerMinute,
-    loginFailuresPerAccount: options.loginFailuresPerAccount,
-    accessPruneMs: options.accessPruneMs,
-    demoLogins: options.demoLogins,
+  // Routes are closed by default (DESIGN §10): each plugin below lives in one of three scopes, and
+  // only the first two can be reached without a caller.
+  // Public: no caller is looked up, so these cost no session or token query.
+  await app.register(async (open) => {
+    await open.register(healthRoutes, { db: deps.db });
+    await open.register(authRoutes, {
+      ...ctx,
+      loginPerMinute: options.loginPerMinute,
+      loginFailuresPerAccount: options.loginFailuresPerAccount,
+      accessPruneMs: options.accessPruneMs,
+      demoLogins: options.demoLogins,
+    });
+    await open.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+    open.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    // The web app's assets and pages (deep links too), and the JSON 404 for everything unknown.
+    await registerWeb(
+      open,
+      options.webRoot === false ? undefined : (options.webRoot ?? findWebRoot()),
+    );
   });
-  await app.register(tokenRoutes, ctx);
-  await app.register(operationRoutes, ctx);
-  await app.register(runRoutes, ctx);
-  await app.register(notificationRoutes, ctx);
-  await app.register(systemRoutes, ctx);
-  await app.register(streamRoutes, { ...ctx, hub, heartbeatMs: options.streamHeartbeatMs });
-  await registerWeb(
-    app,
-    options.webRoot === false ? undefined : (options.webRoot ?? findWebRoot()),
-  );
+  // Public, but the caller is identified: logout ends a session (a cookie write, so CSRF-checked).
+  await app.register(async (identified) => {
+    await identified.register(identifyCaller, { db: deps.db });
+    await identified.register(logoutRoutes);
+  });
+  // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
+  await app.register(async (closed) => {
+    await closed.register(requireCaller, { db: deps.db });
+    await closed.register(meRoutes);
+    await closed.register(tokenRoutes, ctx);
+    await closed.register(operationRoutes, ctx);
+    await closed.register(runRoutes, ctx);
+    await closed.register(notificationRoutes, ctx);
+    await closed.register(systemRoutes, ctx);
+    await closed.register(streamRoutes, { ...ctx, hub, heartbeatMs: options.streamHeartbeatMs });
+  });
   return app;
 }

@@ -21,19 +21,11 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'runwarden_session';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Paths that never need a caller (and so never cost a session or token lookup). */
-const PUBLIC = [
-  '/api/health',
-  '/api/docs',
-  '/api/openapi.json',
-  '/api/auth/login',
-  '/api/auth/demo',
-];
 
 /**
- * Identity for every request (DESIGN §10): a bearer API token, or a server-side session cookie
- * (HTTP-only, SameSite=Lax, Secure over HTTPS). Cookie-authenticated writes must carry
- * `x-csrf-token`; bearer requests need none, as no browser sends them by itself.
+ * The session machinery every scope shares (DESIGN §10): a server-side session behind an HTTP-only,
+ * SameSite=Lax cookie (Secure over HTTPS), and CSRF tokens bound to it. It looks nobody up by
+ * itself: a scope that wants to know its caller registers `identifyCaller` or `requireCaller`.
  */
 export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
   async (app: FastifyInstance, { db, secret }) => {
@@ -52,30 +44,49 @@ export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
       getToken: (request: FastifyRequest) => request.headers['x-csrf-token'] as string | undefined,
     });
     app.decorateRequest('principal', undefined);
-
-    app.addHook('onRequest', async (request) => {
-      const path = request.url.split('?')[0] ?? '';
-      if (!path.startsWith('/api/') || PUBLIC.some((p) => path.startsWith(p))) return;
-      const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      if (bearer) {
-        const token = await redeemToken(db, bearer.trim());
-        if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
-        request.principal = await loadTokenPrincipal(db, token);
-        if (!request.principal) {
-          throw new RunwardenError('unauthenticated', 'The API token is not valid.');
-        }
-        return;
-      }
-      const userId = request.session.userId;
-      if (!userId) return;
-      request.principal = await loadUserPrincipal(db, userId);
-    });
-    // The CSRF check answers 403 itself when the token is missing or wrong.
-    app.addHook('onRequest', (request, reply, done) => {
-      if (request.principal?.via === 'session' && WRITE_METHODS.has(request.method)) {
-        app.csrfProtection(request, reply, done);
-      } else done();
-    });
   },
   { name: 'runwarden-auth' },
 );
+
+/**
+ * Sets `request.principal` for every request of the scope it is registered in: a bearer API token
+ * (one that is not valid answers 401), or the session's user; anonymous otherwise. Cookie-
+ * authenticated writes must then carry `x-csrf-token`; bearer requests need none, as no browser
+ * sends them by itself.
+ */
+export const identifyCaller = fp<{ db: Kysely<Database> }>(async (scope, { db }) => {
+  scope.addHook('onRequest', async (request) => {
+    const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (bearer) {
+      const token = await redeemToken(db, bearer.trim());
+      if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
+      request.principal = await loadTokenPrincipal(db, token);
+      if (!request.principal) {
+        throw new RunwardenError('unauthenticated', 'The API token is not valid.');
+      }
+      return;
+    }
+    const userId = request.session.userId;
+    if (!userId) return;
+    request.principal = await loadUserPrincipal(db, userId);
+  });
+  // The CSRF check answers 403 itself when the token is missing or wrong.
+  scope.addHook('onRequest', (request, reply, done) => {
+    if (request.principal?.via === 'session' && WRITE_METHODS.has(request.method)) {
+      scope.csrfProtection(request, reply, done);
+    } else done();
+  });
+});
+
+/**
+ * Closes the scope it is registered in (DESIGN §10): every request needs a caller, a session or
+ * an API token, before anything of the route runs (body parsing, validation, handler); anonymous
+ * callers get 401 `unauthenticated`. A route registered there cannot be reached anonymously,
+ * whatever it forgets to check.
+ */
+export const requireCaller = fp<{ db: Kysely<Database> }>(async (scope, { db }) => {
+  await scope.register(identifyCaller, { db });
+  scope.addHook('onRequest', async (request) => {
+    if (!request.principal) throw new RunwardenError('unauthenticated');
+  });
+});

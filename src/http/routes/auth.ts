@@ -33,9 +33,9 @@ function tooManyAttempts(reply: FastifyReply, attempt: Attempt) {
 }
 
 /**
- * Login, logout and "who am I" (DESIGN §10, §11). Logins are throttled in PostgreSQL, so the
- * limits hold across every API process (DESIGN §16): per client address (every attempt) and per
- * account (failed attempts, counted whether or not the account exists, so a refusal reveals
+ * Login and the demo logins, public routes (DESIGN §10, §11). Logins are throttled in PostgreSQL,
+ * so the limits hold across every API process (DESIGN §16): per client address (every attempt) and
+ * per account (failed attempts, counted whether or not the account exists, so a refusal reveals
  * nothing). An attempt is counted before the password is checked, so racing attempts never get
  * more than the limit through; a successful login takes its account attempt back.
  */
@@ -96,15 +96,6 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
     },
   );
 
-  app.post(
-    '/api/auth/logout',
-    { schema: { tags: ['auth'], response: { 200: z.object({ ok: z.literal(true) }) } } },
-    async (request) => {
-      if (request.principal?.via === 'session') await request.session.destroy();
-      return { ok: true as const };
-    },
-  );
-
   app.get(
     '/api/auth/demo',
     {
@@ -119,7 +110,22 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
     },
     async () => ({ logins: ctx.demoLogins }),
   );
+};
 
+/** Logout: open to anyone, but it must know a session caller (and check its CSRF token) to end it. */
+export const logoutRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/api/auth/logout',
+    { schema: { tags: ['auth'], response: { 200: z.object({ ok: z.literal(true) }) } } },
+    async (request) => {
+      if (request.principal?.via === 'session') await request.session.destroy();
+      return { ok: true as const };
+    },
+  );
+};
+
+/** Who am I: for signed-in callers only (registered in the authenticated scope). */
+export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/me',
     { schema: { tags: ['auth'], response: { 200: MeSchema } } },
