@@ -73,7 +73,10 @@ const isReconciled = (run: ClassFacts) => run.reconciliation !== null;
 export function activeSql(judge: SqlJudge): RawBuilder<SqlBool> {
   return sql<SqlBool>`${col(judge, 'status')} in (${list(ACTIVE_STATUSES)})`;
 }
-const completedSql = (judge: SqlJudge) => sql`${col(judge, 'status')} = 'completed'`;
+/** A run that has finished (whatever its outcome). */
+export function terminalSql(judge: SqlJudge): RawBuilder<SqlBool> {
+  return sql<SqlBool>`${col(judge, 'status')} = 'completed'`;
+}
 const outcomeSql = (judge: SqlJudge, outcomes: readonly RunOutcome[]) =>
   sql`${col(judge, 'outcome')} in (${list(outcomes)})`;
 
@@ -113,24 +116,24 @@ export const RUN_CLASSES: Record<Bucket, RunClass> = {
   reconciled: {
     test: (run) => run.status === 'completed' && isReconciled(run) && isFollowUpOutcome(run),
     sql: (judge) =>
-      all([completedSql(judge), col(judge, 'reconciled'), outcomeSql(judge, FOLLOW_UP_OUTCOMES)]),
+      all([terminalSql(judge), col(judge, 'reconciled'), outcomeSql(judge, FOLLOW_UP_OUTCOMES)]),
   },
   terminal_follow_up: {
     test: (run) => run.status === 'completed' && !isReconciled(run) && isFollowUpOutcome(run),
     sql: (judge) =>
       all([
-        completedSql(judge),
+        terminalSql(judge),
         sql`not ${col(judge, 'reconciled')}`,
         outcomeSql(judge, FOLLOW_UP_OUTCOMES),
       ]),
   },
   succeeded: {
     test: (run) => run.status === 'completed' && run.outcome === 'succeeded',
-    sql: (judge) => all([completedSql(judge), outcomeSql(judge, ['succeeded'])]),
+    sql: (judge) => all([terminalSql(judge), outcomeSql(judge, ['succeeded'])]),
   },
   cancelled: {
     test: (run) => run.status === 'completed' && run.outcome === 'cancelled',
-    sql: (judge) => all([completedSql(judge), outcomeSql(judge, ['cancelled'])]),
+    sql: (judge) => all([terminalSql(judge), outcomeSql(judge, ['cancelled'])]),
   },
 };
 

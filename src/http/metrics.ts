@@ -2,14 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
-import { DEFAULT_POLICY } from '../domain/lifecycle.js';
-import { completionTruth } from '../domain/notice.js';
-import type { TerminalOutcome } from '../domain/run.js';
-import { deriveTruth } from '../domain/truth.js';
 import { processMetrics } from '../execution/handler-metrics.js';
 import type { OperationRegistry } from '../execution/registry.js';
-
-const DAY_MS = 24 * 3600 * 1000;
+import { readModelOf } from './run-view.js';
 
 /**
  * `GET /metrics` (Prometheus text). Run gauges are read from the database at scrape time, so
@@ -20,6 +15,7 @@ export function registerMetrics(
   app: FastifyInstance,
   deps: { db: Kysely<Database>; registry: OperationRegistry },
 ): void {
+  const reads = readModelOf(deps);
   const metrics = new Registry();
   const latency = new Histogram({
     name: 'runwarden_api_request_duration_seconds',
@@ -35,7 +31,7 @@ export function registerMetrics(
     registers: [metrics],
     async collect() {
       this.reset();
-      for (const row of await runCounts(deps)) this.inc(row.labels, row.count);
+      for (const row of await reads.runGauges(new Date())) this.inc(row.labels, row.count);
     },
   });
   new Gauge({
@@ -72,18 +68,8 @@ export function registerMetrics(
     registers: [metrics],
     async collect() {
       this.reset();
-      const rows = await deps.db
-        .selectFrom('operation_runs')
-        .select([
-          sql<string>`reconciliation->>'reasonCode'`.as('reason'),
-          (eb) => eb.fn.countAll<string>().as('n'),
-        ])
-        .where('status', '=', 'completed')
-        .where('reconciliation', 'is not', null)
-        .where('completed_at', '>=', new Date(Date.now() - DAY_MS))
-        .groupBy(sql`reconciliation->>'reasonCode'`)
-        .execute();
-      for (const row of rows) this.set({ reason: row.reason }, Number(row.n));
+      for (const row of await reads.reconciliationGauges(new Date()))
+        this.set({ reason: row.reason }, row.count);
     },
   });
 
@@ -101,53 +87,4 @@ export function registerMetrics(
     reply.header('content-type', merged.contentType);
     return await merged.metrics();
   });
-}
-
-/** Counts with labels from `deriveTruth` itself: one representative row per group. */
-async function runCounts(deps: { db: Kysely<Database>; registry: OperationRegistry }) {
-  const now = new Date();
-  const active = await deps.db
-    .selectFrom('operation_runs')
-    .selectAll()
-    .where('status', 'in', ['queued', 'running'])
-    .execute();
-  const terminal = await deps.db
-    .selectFrom('operation_runs')
-    .select([
-      'type',
-      'outcome',
-      sql<boolean>`reconciliation is not null`.as('reconciled'),
-      (eb) => eb.fn.countAll<string>().as('n'),
-    ])
-    .where('status', '=', 'completed')
-    .where('completed_at', '>=', new Date(now.getTime() - DAY_MS))
-    .groupBy(['type', 'outcome', sql`reconciliation is not null`])
-    .execute();
-  const counts = new Map<
-    string,
-    { labels: { type: string; status: string; truth: string }; count: number }
-  >();
-  const add = (labels: { type: string; status: string; truth: string }, n: number) => {
-    const key = `${labels.type}|${labels.status}|${labels.truth}`;
-    const entry = counts.get(key) ?? { labels, count: 0 };
-    entry.count += n;
-    counts.set(key, entry);
-  };
-  for (const run of active) {
-    const policy = deps.registry.get(run.type)?.policy ?? DEFAULT_POLICY;
-    add(
-      { type: run.type, status: run.status, truth: deriveTruth(run, policy, now).problemClass },
-      1,
-    );
-  }
-  for (const group of terminal) {
-    const truth = completionTruth({
-      // Completed rows always carry a terminal outcome (a database check guarantees it).
-      outcome: group.outcome as TerminalOutcome,
-      failures: [],
-      reconciliation: group.reconciled ? { reasonCode: '' } : null,
-    }).problemClass;
-    add({ type: group.type, status: 'completed', truth }, Number(group.n));
-  }
-  return [...counts.values()];
 }

@@ -1,19 +1,17 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
 import type { OperationRegistry } from '../execution/registry.js';
-import { loadRunSurroundings } from '../runs/run-detail.js';
+import type { RunReadModel } from '../runs/read-model.js';
 import type { RunWithInitiator } from '../runs/run-reads.js';
 import { toRunView } from './run-view.js';
 import type { RunDetail } from './schemas.js';
 
 /** The canonical run detail (DESIGN §11 `GET /api/operations/:id`, and the system plane's). */
 export async function toRunDetail(
-  db: Kysely<Database>,
+  reads: RunReadModel,
   registry: OperationRegistry,
   run: RunWithInitiator,
   now: Date,
 ): Promise<RunDetail> {
-  const around = await loadRunSurroundings(db, run);
+  const around = await reads.surroundings(run);
   return {
     ...toRunView(run, registry, now),
     workspace: around.workspace,

@@ -1,8 +1,20 @@
-import { DEFAULT_POLICY } from '../domain/lifecycle.js';
 import { deriveTruth } from '../domain/truth.js';
 import type { OperationRegistry } from '../execution/registry.js';
+import { RunReadModel } from '../runs/read-model.js';
 import type { RunWithInitiator } from '../runs/run-reads.js';
+import type { ApiContext } from './context.js';
 import type { RunView } from './schemas.js';
+
+/** The run read model for a route plugin (policies from the registry, the shared summary cache). */
+export function readModelOf(
+  ctx: Pick<ApiContext, 'db' | 'registry'> & Partial<Pick<ApiContext, 'terminalCache'>>,
+): RunReadModel {
+  return new RunReadModel({
+    db: ctx.db,
+    policyOf: ctx.registry.policyOf,
+    terminalCache: ctx.terminalCache,
+  });
+}
 
 export function toRunView(
   run: RunWithInitiator,
@@ -38,7 +50,7 @@ export function toRunView(
     cancelRequestedAt: iso(run.cancel_requested_at),
     retryOf: run.retry_of,
     reviewedAt: iso(run.reviewed_at),
-    truth: deriveTruth(run, operation?.policy ?? DEFAULT_POLICY, now, {
+    truth: deriveTruth(run, registry.policyOf(run.type), now, {
       execution: operation?.execution,
     }),
     links: { view: `/admin/operations/${run.id}`, system: `/system/ops/runs/${run.id}` },

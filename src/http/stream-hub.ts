@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import type pg from 'pg';
 import type { Database } from '../db/schema.js';
+import { canSee, type Visibility } from '../domain/visibility.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { Logger } from '../logger.js';
-import { selectRuns } from '../runs/run-reads.js';
-import { toRunView } from './run-view.js';
+import type { RunReadModel } from '../runs/read-model.js';
+import { readModelOf, toRunView } from './run-view.js';
 import type { RunView } from './schemas.js';
 
 export const RUN_CHANNEL = 'runwarden_run_changes';
@@ -19,20 +19,10 @@ export interface RunChange {
   tenantId: string | null;
 }
 
-/** Which runs one stream client may see: per workspace, all tenants (null) or these. */
-export type StreamScope = Array<{ workspaceId: string; tenantIds: string[] | null }>;
-
 export interface StreamClient {
-  scope: StreamScope;
+  /** Which runs the client may see (src/access makes it from the caller). */
+  scope: Visibility;
   send(event: { id?: number; event: string; data: unknown }): void;
-}
-
-export function canSee(scope: StreamScope, change: Pick<RunChange, 'workspaceId' | 'tenantId'>) {
-  return scope.some(
-    (s) =>
-      s.workspaceId === change.workspaceId &&
-      (s.tenantIds === null || (change.tenantId !== null && s.tenantIds.includes(change.tenantId))),
-  );
 }
 
 /**
@@ -47,6 +37,7 @@ export class StreamHub {
     registry: OperationRegistry;
     logger: Logger;
   };
+  readonly #reads: RunReadModel;
   readonly #clients = new Set<StreamClient>();
   readonly #recent: RunChange[] = [];
   readonly #bufferSize: number;
@@ -65,6 +56,7 @@ export class StreamHub {
     options: { bufferSize?: number } = {},
   ) {
     this.#deps = deps;
+    this.#reads = readModelOf(deps);
     this.#bufferSize = options.bufferSize ?? 5000;
   }
 
@@ -91,14 +83,11 @@ export class StreamHub {
    */
   async replay(
     lastEventId: number,
-    scope: StreamScope,
+    scope: Visibility,
   ): Promise<{ resync: true } | { resync: false; events: Array<{ id: number; run: RunView }> }> {
     const at = this.#recent.findIndex((c) => c.seq === lastEventId);
     if (at === -1) {
-      const { rows } = await sql<{
-        last: string;
-      }>`select last_value as last from run_changes_seq`.execute(this.#deps.db);
-      const nothingSince = Number(rows[0]?.last ?? 0) <= lastEventId;
+      const nothingSince = (await this.#reads.lastChangeSeq()) <= lastEventId;
       return nothingSince ? { resync: false, events: [] } : { resync: true };
     }
     const missed = this.#recent.slice(at + 1).filter((c) => canSee(scope, c));
@@ -252,7 +241,7 @@ export class StreamHub {
   async #load(changes: RunChange[]): Promise<Map<string, RunView>> {
     const ids = [...new Set(changes.map((c) => c.id))];
     if (!ids.length) return new Map();
-    const rows = await selectRuns(this.#deps.db).where('operation_runs.id', 'in', ids).execute();
+    const rows = await this.#reads.findMany(ids);
     const now = new Date();
     return new Map(rows.map((r) => [r.id, toRunView(r, this.#deps.registry, now)]));
   }

@@ -4,11 +4,13 @@ import type { Database, RunRow } from '../db/schema.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { REASON_COPY } from '../domain/reason-copy.js';
 import { type Clock, systemClock } from '../domain/run.js';
-import { staleness } from '../domain/truth.js';
+import { sqlJudge } from '../domain/run-classes.js';
+import { staleness } from '../domain/staleness.js';
 import type { OperationDefinition } from '../execution/operation.js';
 import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { RunService } from '../runs/run-service.js';
+import { staleRunsQuery } from '../runs/system-reads.js';
 
 /** One advisory lock key for "a sweep is running" across every Runwarden process. */
 export const RECONCILE_LOCK_KEY = 7_261_734_001;
@@ -163,9 +165,9 @@ async function sweep(
 }
 
 /**
- * Active runs that could be stale under the loosest policy in the catalog: a superset that the
- * domain's `staleness` then decides exactly. Served by the partial active index, so its cost
- * follows the active set, not history.
+ * The active runs of known types past their lifecycle window: the `active_stale` class itself
+ * (each type judged by its own policy), which `staleness` then names the reason of. Served by the
+ * partial active index, so its cost follows the active set, not history.
  */
 async function staleCandidates(deps: ReconcileDeps, now: Date): Promise<RunRow[]> {
   if (deps.registry.list().length === 0) return [];
@@ -173,40 +175,14 @@ async function staleCandidates(deps: ReconcileDeps, now: Date): Promise<RunRow[]
 }
 
 export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'>, now: Date) {
-  const policies = deps.registry.list().map((op) => op.policy);
-  const minQueued = Math.min(...policies.map((p) => p.queuedStaleAfterSeconds));
-  const minLost = Math.min(...policies.map((p) => 3 * p.heartbeatSeconds));
-  const minRunning = Math.min(...policies.map((p) => p.runningStaleAfterSeconds));
-  const before = (seconds: number) => new Date(now.getTime() - seconds * 1000);
-  return (
-    deps.db
-      .selectFrom('operation_runs')
-      .selectAll()
-      .where('status', 'in', ['queued', 'running'])
-      .where((eb) =>
-        eb.or([
-          eb.and([
-            eb('status', '=', 'queued'),
-            eb('created_at', '<', before(minQueued)),
-            eb.or([
-              eb('last_heartbeat_at', 'is', null),
-              eb('last_heartbeat_at', '<', before(minQueued)),
-            ]),
-          ]),
-          eb.and([
-            eb('status', '=', 'running'),
-            eb.or([
-              eb('last_heartbeat_at', 'is', null),
-              eb('last_heartbeat_at', '<', before(minLost)),
-              eb('started_at', '<', before(minRunning)),
-            ]),
-          ]),
-        ]),
-      )
-      // No ORDER BY: ordering by created_at lets the planner walk the whole list index (all of
-      // history) to fill the limit; unordered, it reads only the partial index of active runs.
-      .limit(1000)
-  ); // one sweep's worth; the next sweep takes the rest
+  // Types this process does not know are left out: another catalog's to judge.
+  const judge = sqlJudge(
+    now,
+    deps.registry.list().map((op) => [op.type, op.policy] as const),
+  );
+  // No ORDER BY: ordering by created_at lets the planner walk the whole list index (all of
+  // history) to fill the limit; unordered, it reads only the partial index of active runs.
+  return staleRunsQuery(deps.db, judge).limit(1000); // one sweep's worth; the next takes the rest
 }
 
 async function askAdapter(

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deriveTruth } from '../../src/domain/truth.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
+import { seeScopes } from '../../src/domain/visibility.js';
 import { PRUNE_LOCK_KEY, prune } from '../../src/lifecycle/retention.js';
 import { summarize } from '../../src/lifecycle/summary.js';
 import { RunService } from '../../src/runs/run-service.js';
@@ -62,12 +63,13 @@ describe('summary', () => {
     }
     const old = await queued();
     await runs.complete(old.id, { outcome: 'failed' });
-    await backdate(old.id, 'completed_at', 8 * 24 * 3600); // outside 7 days
+    await backdate(old.id, 'created_at', 8 * 24 * 3600); // outside 7 days
+    await backdate(old.id, 'completed_at', 8 * 24 * 3600);
 
     const now = new Date();
     const summary = await summarize(
-      { db: t.db, registry },
-      { workspaceId: scope.workspaceId },
+      { db: t.db, policyOf: registry.policyOf },
+      seeScopes([{ workspaceId: scope.workspaceId, tenantIds: null }]),
       now,
     );
     expect(summary).toEqual({
@@ -91,8 +93,8 @@ describe('summary', () => {
     expect(fresh.status).toBe('queued');
 
     const none = await summarize(
-      { db: t.db, registry },
-      { workspaceId: scope.workspaceId, tenantIds: [uuidv7()] },
+      { db: t.db, policyOf: registry.policyOf },
+      seeScopes([{ workspaceId: scope.workspaceId, tenantIds: [uuidv7()] }]),
       now,
     );
     expect(none).toEqual({

@@ -1,20 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, authorize, visibleTenantIds } from '../../access/authorize.js';
+import { authenticated, authorize } from '../../access/authorize.js';
 import type { WorkspaceAccess } from '../../access/principal.js';
 import { actorOf } from '../../access/principal.js';
+import { workspaceVisibility } from '../../access/visibility.js';
+import { DEFAULT_RANGE, windowStart } from '../../domain/windows.js';
 import { startRun } from '../../execution/start.js';
-import { summarize } from '../../lifecycle/summary.js';
 import { recordAudit } from '../../runs/audit.js';
-import {
-  COUNT_CAP,
-  countBuckets,
-  findRunView,
-  LIST_BUCKETS,
-  listRuns,
-} from '../../runs/run-reads.js';
+import { COUNT_CAP, LIST_BUCKETS, type RunFilter } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
-import { toRunView } from '../run-view.js';
+import { readModelOf, toRunView } from '../run-view.js';
 import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
 
 const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
@@ -30,10 +25,9 @@ const ListQuery = Filters.extend({
   cursor: z.string().min(1).max(500).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-const DAY_MS = 24 * 3600 * 1000;
-
 /** Starting, listing and summarizing a workspace's runs (DESIGN §11). */
 export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  const reads = readModelOf(ctx);
   app.post(
     '/api/workspaces/:ws/operations',
     {
@@ -68,7 +62,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         target: { type: 'run', id: started.run.id },
         details: { type: started.run.type, reused: started.reused },
       });
-      const run = await findRunView(ctx.db, started.run.id);
+      const run = await reads.find(started.run.id);
       if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
       return reply
         .status(202)
@@ -96,8 +90,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         'operations.view',
       );
       const now = ctx.now();
-      const page = await listRuns(
-        ctx,
+      const page = await reads.list(
         {
           ...filterOf(q, access, principal.userId, now),
           bucket: q.bucket,
@@ -142,7 +135,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         'operations.view',
       );
       const now = ctx.now();
-      const counts = await countBuckets(ctx, filterOf(q, access, principal.userId, now), now);
+      const counts = await reads.counts(filterOf(q, access, principal.userId, now), now);
       return { counts, cap: COUNT_CAP };
     },
   );
@@ -166,11 +159,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         { kind: 'workspace', ref: request.params.ws, tenantId },
         'operations.view',
       );
-      return await summarize(
-        ctx,
-        { workspaceId: access.id, tenantIds: tenantId ? [tenantId] : visibleTenantIds(access) },
-        ctx.now(),
-      );
+      return await reads.summary(workspaceVisibility(access, tenantId), ctx.now());
     },
   );
 
@@ -202,14 +191,17 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
 };
 
 /** The list filters of a query, scoped to what the caller may see (default window: 30 days). */
-function filterOf(q: z.infer<typeof Filters>, access: WorkspaceAccess, userId: string, now: Date) {
+function filterOf(
+  q: z.infer<typeof Filters>,
+  access: WorkspaceAccess,
+  userId: string,
+  now: Date,
+): RunFilter {
   return {
-    workspaceId: access.id,
-    visibleTenantIds: visibleTenantIds(access),
-    tenantId: q.tenantId,
+    visibility: workspaceVisibility(access, q.tenantId),
     type: q.type,
     initiator: q.initiator === 'me' ? userId : q.initiator,
-    from: q.from ? new Date(q.from) : new Date(now.getTime() - 30 * DAY_MS),
+    from: q.from ? new Date(q.from) : windowStart(DEFAULT_RANGE, now),
     to: q.to ? new Date(q.to) : undefined,
   };
 }

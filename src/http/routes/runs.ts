@@ -5,11 +5,11 @@ import type { Principal } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { TERMINAL_OUTCOMES } from '../../domain/run.js';
 import { type ExternalReport, reportExternal } from '../../execution/external.js';
-import { findRunView } from '../../runs/run-reads.js';
+import type { RunWithInitiator } from '../../runs/run-reads.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { toRunDetail } from '../run-detail-view.js';
-import { toRunView } from '../run-view.js';
+import { readModelOf, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
 
 const RunParams = z.object({ id: z.uuid() });
@@ -19,13 +19,14 @@ const RunResponse = z.object({ run: RunViewSchema });
 
 /** The canonical run: detail, cancel, and the reports of external runs (DESIGN §11). */
 export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  const reads = readModelOf(ctx);
   /** The run, if the caller may see it with this capability; otherwise the same 404 as no run. */
   async function visibleRun(
     principal: Principal | undefined,
     id: string,
     capability: 'operations.view' | 'operations.start' | 'operations.cancel',
   ) {
-    const run = await findRunView(ctx.db, id);
+    const run = await reads.find(id);
     if (!run) {
       authenticated(principal); // anonymous → 401, as for a run that exists
       throw notFound('run');
@@ -43,7 +44,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     { schema: { tags: ['runs'], params: RunParams, response: { 200: RunDetailSchema } } },
     async (request) => {
       const { run } = await visibleRun(request.principal, request.params.id, 'operations.view');
-      return await toRunDetail(ctx.db, ctx.registry, run, ctx.now());
+      return await toRunDetail(reads, ctx.registry, run, ctx.now());
     },
   );
 
@@ -70,18 +71,22 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
   );
 
   async function viewOf(id: string) {
-    const run = await findRunView(ctx.db, id);
+    const run = await reads.find(id);
     if (!run) throw notFound('run');
     return toRunView(run, ctx.registry, ctx.now());
   }
 
   /** External runs report with an API token allowed to start operations in the run's workspace. */
-  async function report(principal: Principal | undefined, id: string, body: ExternalReport) {
+  async function report(
+    principal: Principal | undefined,
+    id: string,
+    body: ExternalReport | ((run: RunWithInitiator) => ExternalReport),
+  ) {
     const { run, principal: caller } = await visibleRun(principal, id, 'operations.start');
     if (caller.via !== 'token') {
       throw new RunwardenError('forbidden', 'External runs report with an API token.');
     }
-    await reportExternal(ctx, run.id, body);
+    await reportExternal(ctx, run.id, typeof body === 'function' ? body(run) : body);
     return { run: await viewOf(run.id) };
   }
 
@@ -96,9 +101,11 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
       },
     },
     async (request) => {
-      const current = await findRunView(ctx.db, request.params.id);
-      const state = request.body?.state ?? current?.status ?? 'queued';
-      return await report(request.principal, request.params.id, { state });
+      // Without a state, the run stays in the one it is in.
+      const state = request.body?.state;
+      return await report(request.principal, request.params.id, (run) => ({
+        state: state ?? run.status,
+      }));
     },
   );
 

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, authorize, visibleTenantIds } from '../../access/authorize.js';
+import { authenticated, authorize } from '../../access/authorize.js';
+import { principalVisibility, workspaceVisibility } from '../../access/visibility.js';
+import { visibleWorkspaces } from '../../domain/visibility.js';
 import type { ApiContext } from '../context.js';
 import { type SseEvent, SseWriter } from '../sse-writer.js';
-import type { StreamHub, StreamScope } from '../stream-hub.js';
+import type { StreamHub } from '../stream-hub.js';
 
 /** Live changes kept while a resuming client's replay is read; more than this is a `resync`. */
 const MAX_HELD = 1000;
@@ -30,19 +32,15 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
     },
     async (request, reply) => {
       const principal = authenticated(request.principal);
-      const workspaces = request.query.workspace
-        ? [
+      const scope = request.query.workspace
+        ? workspaceVisibility(
             authorize(
               principal,
               { kind: 'workspace', ref: request.query.workspace },
               'operations.view',
             ).access,
-          ]
-        : principal.workspaces.filter((w) => w.capabilities.includes('operations.view'));
-      const scope: StreamScope = workspaces.map((w) => ({
-        workspaceId: w.id,
-        tenantIds: visibleTenantIds(w),
-      }));
+          )
+        : principalVisibility(principal, 'operations.view');
       const lastEventId = request.headers['last-event-id'];
 
       // Listening, subscribing and the replay come before the response is taken over, so a
@@ -108,7 +106,7 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       held = undefined;
       writer = out;
       for (const event of live) out.send(event);
-      client.send({ event: 'ready', data: { workspaces: scope.map((s) => s.workspaceId) } });
+      client.send({ event: 'ready', data: { workspaces: visibleWorkspaces(scope) ?? [] } });
     },
   );
 };

@@ -2,39 +2,30 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authorize, notFound } from '../../access/authorize.js';
 import { actorOf } from '../../access/principal.js';
+import { platformVisibility } from '../../access/visibility.js';
 import { RunwardenError } from '../../domain/errors.js';
-import { DEFAULT_POLICY } from '../../domain/lifecycle.js';
-import { staleness } from '../../domain/truth.js';
+import { isTerminal } from '../../domain/run-classes.js';
 import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
-import { findRunView, selectRuns } from '../../runs/run-reads.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { toRunDetail } from '../run-detail-view.js';
-import { toRunView } from '../run-view.js';
+import { readModelOf, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
 
 const RunParams = z.object({ id: z.uuid() });
 const Items = z.object({ items: z.array(RunViewSchema) });
-const DAY_MS = 24 * 3600 * 1000;
 
 /** The system plane for platform staff: stuck and failed runs across workspaces, triage, audit. */
 export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  const reads = readModelOf(ctx);
   app.get(
     '/api/system/ops/stuck',
     { schema: { tags: ['system'], response: { 200: Items } } },
     async (request) => {
       authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
       const now = ctx.now();
-      const active = await selectRuns(ctx.db)
-        .where('operation_runs.status', 'in', ['queued', 'running'])
-        .limit(10_000)
-        .execute();
-      const stuck = active
-        .filter(
-          (run) => staleness(run, ctx.registry.get(run.type)?.policy ?? DEFAULT_POLICY, now).stale,
-        )
-        .sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+      const stuck = await reads.stuck(now, platformVisibility);
       return { items: stuck.map((run) => toRunView(run, ctx.registry, now)) };
     },
   );
@@ -55,26 +46,13 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     async (request) => {
       authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
       const now = ctx.now();
-      let query = selectRuns(ctx.db)
-        .where('operation_runs.status', '=', 'completed')
-        .where('operation_runs.outcome', 'in', ['failed', 'blocked', 'partially_succeeded'])
-        .where(
-          'operation_runs.completed_at',
-          '>=',
-          new Date(now.getTime() - request.query.days * DAY_MS),
-        )
-        .orderBy('operation_runs.completed_at', 'desc')
-        .limit(request.query.limit);
-      if (request.query.reviewed === 'exclude') {
-        query = query.where('operation_runs.reviewed_at', 'is', null);
-      }
-      const rows = await query.execute();
+      const rows = await reads.failures(request.query, now, platformVisibility);
       return { items: rows.map((run) => toRunView(run, ctx.registry, now)) };
     },
   );
 
   async function existing(id: string) {
-    const run = await findRunView(ctx.db, id);
+    const run = await reads.find(id);
     if (!run) throw notFound('run');
     return run;
   }
@@ -84,7 +62,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     { schema: { tags: ['system'], params: RunParams, response: { 200: RunDetailSchema } } },
     async (request) => {
       authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
-      return await toRunDetail(ctx.db, ctx.registry, await existing(request.params.id), ctx.now());
+      return await toRunDetail(reads, ctx.registry, await existing(request.params.id), ctx.now());
     },
   );
 
@@ -100,7 +78,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     async (request, reply) => {
       const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
       const original = await existing(request.params.id);
-      if (original.status !== 'completed') {
+      if (!isTerminal(original)) {
         throw new RunwardenError('conflict', 'The run is still active; cancel it before a retry.');
       }
       const started = await startRun(ctx, {
@@ -160,9 +138,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       if (!result.moved) {
         throw new RunwardenError(
           'conflict',
-          run.status === 'completed'
-            ? 'The run is already marked reviewed.'
-            : 'The run is still active.',
+          isTerminal(run) ? 'The run is already marked reviewed.' : 'The run is still active.',
         );
       }
       await recordAudit(ctx.db, {

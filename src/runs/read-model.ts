@@ -1,0 +1,98 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { PolicyOf } from '../domain/lifecycle.js';
+import type { Visibility } from '../domain/visibility.js';
+import { listNotifications, markNotificationRead } from './notification-reads.js';
+import { loadRunSurroundings } from './run-detail.js';
+import { reconciliationGauges, runGauges } from './run-gauges.js';
+import {
+  countBuckets,
+  findRun,
+  findRuns,
+  type ListFilter,
+  lastChangeSeq,
+  listRuns,
+  type RunFilter,
+  type RunWithInitiator,
+} from './run-reads.js';
+import { summarize, type TerminalCountsCache } from './run-summary.js';
+import { type FailureQuery, failedRuns, stuckRuns } from './system-reads.js';
+
+export interface ReadModelDeps {
+  db: Kysely<Database>;
+  /** Each type's lifecycle policy (callers pass `registry.policyOf`). */
+  policyOf: PolicyOf;
+  /** Shared by summaries (see TerminalCountsCache); undefined counts every time. */
+  terminalCache?: TerminalCountsCache;
+}
+
+/**
+ * The one read side of the ledger (RunService is the one write side): every surface — lists,
+ * counts, dashboards, the system plane, metrics, the live stream and notifications — reads runs
+ * through it, so each class and each window is decided in one place (src/domain/run-classes.ts,
+ * src/domain/windows.ts) and what a caller may see is one value (src/domain/visibility.ts).
+ */
+export class RunReadModel {
+  readonly #deps: ReadModelDeps;
+
+  constructor(deps: ReadModelDeps) {
+    this.#deps = deps;
+  }
+
+  find(id: string): Promise<RunWithInitiator | undefined> {
+    return findRun(this.#deps.db, id);
+  }
+
+  /** The runs with these ids (the stream's re-read of changed runs). */
+  findMany(ids: string[]): Promise<RunWithInitiator[]> {
+    return findRuns(this.#deps.db, ids);
+  }
+
+  /** A run page's timeline, workspace and tenant. */
+  surroundings(run: RunWithInitiator) {
+    return loadRunSurroundings(this.#deps.db, run);
+  }
+
+  list(filter: ListFilter, now: Date) {
+    return listRuns(this.#deps, filter, now);
+  }
+
+  counts(filter: RunFilter, now: Date) {
+    return countBuckets(this.#deps, filter, now);
+  }
+
+  summary(visibility: Visibility, now: Date) {
+    return summarize(this.#deps, visibility, now);
+  }
+
+  stuck(now: Date, visibility?: Visibility) {
+    return stuckRuns(this.#deps, now, visibility);
+  }
+
+  failures(query: FailureQuery, now: Date, visibility?: Visibility) {
+    return failedRuns(this.#deps, query, now, visibility);
+  }
+
+  /** Metrics: active and recently finished runs by type, status and problem class. */
+  runGauges(now: Date) {
+    return runGauges(this.#deps, now);
+  }
+
+  /** Metrics: runs reconciled in the last 24 h by reason. */
+  reconciliationGauges(now: Date) {
+    return reconciliationGauges(this.#deps, now);
+  }
+
+  notifications(userId: string, visibility: Visibility, limit: number) {
+    return listNotifications(this.#deps.db, userId, visibility, limit);
+  }
+
+  markNotificationRead(userId: string, visibility: Visibility, id: string, now: Date) {
+    return markNotificationRead(this.#deps.db, userId, visibility, id, now);
+  }
+
+  /** The last run change announced (the stream's replay: has anything happened since?). */
+  lastChangeSeq() {
+    return lastChangeSeq(this.#deps.db);
+  }
+}

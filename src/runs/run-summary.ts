@@ -1,0 +1,89 @@
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import { judgesStaleness, type SqlJudge } from '../domain/run-classes.js';
+import { type Visibility, visibleSql } from '../domain/visibility.js';
+import {
+  RANGES,
+  SUMMARY_TILES,
+  type SummaryKey,
+  WINDOW_COLUMN,
+  windowStart,
+} from '../domain/windows.js';
+import { judgeAt } from './judge.js';
+import { inBucket, type ReadDeps } from './run-reads.js';
+
+/** Dashboard counts (DESIGN §11 summary): one number per tile of `SUMMARY_TILES`. */
+export type Summary = Record<SummaryKey, number>;
+
+const KEYS = Object.keys(SUMMARY_TILES) as SummaryKey[];
+/** Tiles judged at this instant (the active pair): always counted fresh. */
+const LIVE = KEYS.filter((key) => judgesStaleness(SUMMARY_TILES[key].bucket));
+/** Terminal tiles: their counts may be reused for a few seconds (see TerminalCountsCache). */
+const SETTLED = KEYS.filter((key) => !LIVE.includes(key));
+
+/**
+ * Each tile counts exactly the rows of the list it opens: its bucket's predicate over its range
+ * of the one window column, under the caller's visibility (so a tile never says 3 while its list
+ * shows 2). `test/http/dashboard-agreement.test.ts` checks it tile by tile.
+ */
+export async function summarize(
+  deps: ReadDeps & { terminalCache?: TerminalCountsCache },
+  visibility: Visibility,
+  now: Date = new Date(),
+): Promise<Summary> {
+  const count = async (keys: SummaryKey[]) => {
+    const judge = await judgeAt(deps.db, deps.policyOf, now, keys === LIVE);
+    const filters = keys.map((key) => tileSql(key, visibility, judge));
+    const widest = Math.max(...keys.map((key) => RANGES[SUMMARY_TILES[key].range]));
+    const row = await deps.db
+      .selectFrom('operation_runs')
+      .select(
+        keys.map((key, i) =>
+          sql<string>`count(*) filter (where ${filters[i] as RawBuilder<SqlBool>})`.as(key),
+        ),
+      )
+      // The rows every tile shares first, so the list index serves the widest window.
+      .where(visibleSql(visibility))
+      .where(sql.ref(`operation_runs.${WINDOW_COLUMN}`), '>=', new Date(now.getTime() - widest))
+      .where(sql<SqlBool>`(${sql.join(filters, sql` or `)})`)
+      .executeTakeFirstOrThrow();
+    return Object.fromEntries(keys.map((key) => [key, Number(row[key] ?? 0)]));
+  };
+  const cacheKey = JSON.stringify(visibility);
+  const [live, settled] = await Promise.all([
+    count(LIVE),
+    deps.terminalCache
+      ? deps.terminalCache.get(cacheKey, now, () => count(SETTLED))
+      : count(SETTLED),
+  ]);
+  return { ...live, ...settled } as Summary;
+}
+
+/** The rows a tile counts: its list, from its range's start. */
+function tileSql(key: SummaryKey, visibility: Visibility, judge: SqlJudge) {
+  const tile = SUMMARY_TILES[key];
+  return inBucket({ visibility, from: windowStart(tile.range, judge.now) }, tile.bucket, judge);
+}
+
+/**
+ * The terminal tiles (24 h / 7 day windows) count a week of runs: on a busy workspace that is
+ * ~100k index entries per request. Dashboards may show those counts up to `ttlMs` old, so one
+ * count per visibility serves everyone meanwhile; active counts are always read fresh.
+ */
+export class TerminalCountsCache {
+  readonly #ttlMs: number;
+  readonly #entries = new Map<string, { at: number; value: Promise<unknown> }>();
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+
+  get<T>(key: string, now: Date, load: () => Promise<T>): Promise<T> {
+    const hit = this.#entries.get(key);
+    if (hit && now.getTime() - hit.at < this.#ttlMs) return hit.value as Promise<T>;
+    const value = load();
+    this.#entries.set(key, { at: now.getTime(), value });
+    value.catch(() => this.#entries.delete(key));
+    if (this.#entries.size > 10_000) this.#entries.clear();
+    return value;
+  }
+}
