@@ -18,10 +18,16 @@ export type Range = keyof typeof RANGES;
 /** The list's window when a request names none (DESIGN §11: last 30 days). */
 export const DEFAULT_RANGE: Range = '30d';
 
-/** Where a window of `range` starts at `now`: runs created at or after it are in it. */
+/**
+ * Where a window of `range` starts at `now`: runs created at or after it are in it. Windows start
+ * on a whole minute, as the list page rounds its own `from`, so a tile and the list it opens
+ * (two requests, moments apart) name the same instant.
+ */
 export function windowStart(range: Range, now: Date): Date {
-  return new Date(now.getTime() - RANGES[range]);
+  return new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS - RANGES[range]);
 }
+
+const MINUTE_MS = 60_000;
 
 /**
  * Each dashboard tile (DESIGN §11 summary) with the list bucket and range it opens: the tile's

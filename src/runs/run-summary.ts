@@ -1,13 +1,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { judgesStaleness, type SqlJudge } from '../domain/run-classes.js';
 import { type Visibility, visibleSql } from '../domain/visibility.js';
-import {
-  RANGES,
-  SUMMARY_TILES,
-  type SummaryKey,
-  WINDOW_COLUMN,
-  windowStart,
-} from '../domain/windows.js';
+import { SUMMARY_TILES, type SummaryKey, WINDOW_COLUMN, windowStart } from '../domain/windows.js';
 import { judgeAt } from './judge.js';
 import { inBucket, type ReadDeps } from './run-reads.js';
 
@@ -33,7 +27,9 @@ export async function summarize(
   const count = async (keys: SummaryKey[]) => {
     const judge = await judgeAt(deps.db, deps.policyOf, now, keys === LIVE);
     const filters = keys.map((key) => tileSql(key, visibility, judge));
-    const widest = Math.max(...keys.map((key) => RANGES[SUMMARY_TILES[key].range]));
+    const earliest = Math.min(
+      ...keys.map((key) => windowStart(SUMMARY_TILES[key].range, now).getTime()),
+    );
     const row = await deps.db
       .selectFrom('operation_runs')
       .select(
@@ -43,7 +39,7 @@ export async function summarize(
       )
       // The rows every tile shares first, so the list index serves the widest window.
       .where(visibleSql(visibility))
-      .where(sql.ref(`operation_runs.${WINDOW_COLUMN}`), '>=', new Date(now.getTime() - widest))
+      .where(sql.ref(`operation_runs.${WINDOW_COLUMN}`), '>=', new Date(earliest))
       .where(sql<SqlBool>`(${sql.join(filters, sql` or `)})`)
       .executeTakeFirstOrThrow();
     return Object.fromEntries(keys.map((key) => [key, Number(row[key] ?? 0)]));
