@@ -1,20 +1,26 @@
 import { Anchor, Badge, Button, Popover, Stack, Text } from '@mantine/core';
 import { Link } from 'react-router';
-import { useRuns } from '../api/queries';
+import { useBucketCounts, useRuns } from '../api/queries';
 import { TruthBadges, TruthHeadline } from './Truth';
 
 /**
  * The caller's own active runs. Shown only while there are any; a run whose pushed update says it
- * is no longer active (terminal, reconciled) leaves at once, before the list refetches.
+ * is no longer active (terminal, reconciled) leaves at once, before the list refetches. Its
+ * numbers are the list's own bucket counts for the caller's runs: "N active" is the Active tab's
+ * count, the likely-stale ones are counted apart, never as active.
  */
 export function ActivityHint({ workspace }: { workspace: string }) {
   const fresh = useRuns(workspace, { initiator: 'me', bucket: 'active' }, 20);
   const stale = useRuns(workspace, { initiator: 'me', bucket: 'active_stale' }, 20);
+  const counts = useBucketCounts(workspace, { initiator: 'me' });
   const runs = [...(stale.data?.items ?? []), ...(fresh.data?.items ?? [])].filter(
     (run) => run.truth.bucket === 'active' || run.truth.bucket === 'active_stale',
   );
   if (!runs.length) return null;
-  const staleCount = runs.filter((run) => run.truth.bucket === 'active_stale').length;
+  const counted = (bucket: 'active' | 'active_stale') =>
+    counts.data?.counts[bucket] ?? runs.filter((run) => run.truth.bucket === bucket).length;
+  const activeCount = counted('active');
+  const staleCount = counted('active_stale');
   return (
     <Popover position="bottom-end" width={380} shadow="md">
       <Popover.Target>
@@ -24,7 +30,7 @@ export function ActivityHint({ workspace }: { workspace: string }) {
           color={staleCount ? 'orange' : 'blue'}
           data-testid="activity-hint"
         >
-          {runs.length} active
+          {activeCount} active
           {staleCount > 0 && (
             <Badge ml={6} size="xs" color="orange">
               {staleCount} likely stale

@@ -1,19 +1,19 @@
 import { Anchor, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { Link } from 'react-router';
+import type { SummaryTiles } from '../../domain/windows';
 import { BUCKET_LABELS, listHref } from '../api/filters';
 import { useRuns, useSummary } from '../api/queries';
-import type { ListBucket, Summary } from '../api/types';
+import type { ListBucket } from '../api/types';
 import { can, type WorkspaceAccess } from '../app/workspace';
 import { RunTable } from './RunTable';
 import { StartButton } from './StartDialog';
 
-const TILES: Array<{
-  key: keyof Summary;
-  label: string;
-  bucket: ListBucket;
-  range: string;
-  tone: string;
-}> = [
+/** A tile opens the list bucket and range its number counts (src/domain/windows.ts). */
+type Tile = {
+  [K in keyof SummaryTiles]: { key: K; label: string; tone: string } & SummaryTiles[K];
+}[keyof SummaryTiles];
+
+const TILES: Tile[] = [
   { key: 'activeFresh', label: 'Active', bucket: 'active', range: '30d', tone: 'blue' },
   {
     key: 'activeStale',
