@@ -76,10 +76,7 @@ export async function loadUserPrincipal(
     from users u where u.id = ${userId}`.execute(db);
   const user = rows[0];
   if (!user) return undefined;
-  return {
-    userId: user.id,
-    email: user.email,
-    name: user.name,
+  return principalOf(user, {
     via: 'session',
     workspaces: user.grants
       .map((g) => toAccess(g, { id: g.workspaceId, slug: g.slug, name: g.name }, g.tenants))
@@ -87,7 +84,7 @@ export async function loadUserPrincipal(
     platform: user.platform_capabilities.filter((c): c is PlatformCapability =>
       (PLATFORM_CAPABILITIES as readonly string[]).includes(c),
     ),
-  };
+  });
 }
 
 /**
@@ -106,17 +103,21 @@ export async function loadTokenPrincipal(
     .where('memberships.workspace_id', '=', token.workspaceId)
     .executeTakeFirst();
   if (!creator) return undefined;
-  return {
-    userId: creator.id,
-    email: creator.email,
-    name: creator.name,
+  return principalOf(creator, {
     via: 'token',
     tokenId: token.id,
     workspaces: await resolveWorkspaces(db, [
       { workspaceId: token.workspaceId, role: token.role, tenantIds: creator.tenant_ids },
     ]),
     platform: [],
-  };
+  });
+}
+
+function principalOf(
+  user: { id: string; email: string; name: string },
+  rest: Omit<Principal, 'userId' | 'email' | 'name'>,
+): Principal {
+  return { userId: user.id, email: user.email, name: user.name, ...rest };
 }
 
 async function resolveWorkspaces(

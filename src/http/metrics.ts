@@ -34,33 +34,29 @@ export function registerMetrics(
       for (const row of await reads.runGauges(new Date())) this.inc(row.labels, row.count);
     },
   });
-  new Gauge({
-    name: 'runwarden_queue_jobs',
-    help: 'Queue jobs by state (waiting, locked).',
-    labelNames: ['state'] as const,
-    registers: [metrics],
-    async collect() {
+  stateGauge(
+    metrics,
+    'runwarden_queue_jobs',
+    'Queue jobs by state (waiting, locked).',
+    async () => {
       const { rows } = await sql<{ waiting: string; locked: string }>`
-        select count(*) filter (where locked_at is null) as waiting,
-               count(*) filter (where locked_at is not null) as locked
-        from graphile_worker._private_jobs`.execute(deps.db);
-      this.set({ state: 'waiting' }, Number(rows[0]?.waiting ?? 0));
-      this.set({ state: 'locked' }, Number(rows[0]?.locked ?? 0));
+      select count(*) filter (where locked_at is null) as waiting,
+             count(*) filter (where locked_at is not null) as locked
+      from graphile_worker._private_jobs`.execute(deps.db);
+      return rows[0];
     },
-  });
-  new Gauge({
-    name: 'runwarden_worker_slots',
-    help: 'Job slots of the worker processes seen in the last minute: configured, and live now (fewer while slots are restored after a database outage).',
-    labelNames: ['state'] as const,
-    registers: [metrics],
-    async collect() {
+  );
+  stateGauge(
+    metrics,
+    'runwarden_worker_slots',
+    'Job slots of the worker processes seen in the last minute: configured, and live now (fewer while slots are restored after a database outage).',
+    async () => {
       const { rows } = await sql<{ configured: string | null; live: string | null }>`
         select sum(concurrency) as configured, sum(live_slots) as live from workers
         where stopped_at is null and last_seen_at > now() - interval '1 minute'`.execute(deps.db);
-      this.set({ state: 'configured' }, Number(rows[0]?.configured ?? 0));
-      this.set({ state: 'live' }, Number(rows[0]?.live ?? 0));
+      return rows[0];
     },
-  });
+  );
   new Gauge({
     name: 'runwarden_reconciliations_24h',
     help: 'Runs the reconciler force-completed in the last 24 h, by reason code.',
@@ -86,5 +82,24 @@ export function registerMetrics(
     const merged = Registry.merge([metrics, processMetrics]);
     reply.header('content-type', merged.contentType);
     return await merged.metrics();
+  });
+}
+
+/** A gauge with one value per `state`, the columns of one row read at scrape time. */
+function stateGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => Promise<Record<string, string | null> | undefined>,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [state, value] of Object.entries((await read()) ?? {}))
+        this.set({ state }, Number(value ?? 0));
+    },
   });
 }

@@ -56,3 +56,15 @@ export function toRunView(
     links: { view: `/admin/operations/${run.id}`, system: `/system/ops/runs/${run.id}` },
   };
 }
+
+/** The 202 answer to a start (or a retry): the run as every response shows it, and `reused`. */
+export async function startAnswer(
+  reads: RunReadModel,
+  registry: OperationRegistry,
+  started: { run: { id: string }; reused: boolean },
+  now: Date,
+): Promise<{ run: RunView; reused: boolean }> {
+  const run = await reads.find(started.run.id);
+  if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
+  return { run: toRunView(run, registry, now), reused: started.reused };
+}

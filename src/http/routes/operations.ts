@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated, authorize } from '../../access/authorize.js';
-import type { WorkspaceAccess } from '../../access/principal.js';
-import { actorOf } from '../../access/principal.js';
+import { actorOf, type Principal } from '../../access/principal.js';
 import { workspaceVisibility } from '../../access/visibility.js';
 import { DEFAULT_RANGE, windowStart } from '../../domain/windows.js';
 import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { COUNT_CAP, LIST_BUCKETS, type RunFilter } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
-import { readModelOf, toRunView } from '../run-view.js';
+import { readModelOf, startAnswer, toRunView } from '../run-view.js';
 import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
 
 const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
@@ -62,11 +61,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         target: { type: 'run', id: started.run.id },
         details: { type: started.run.type, reused: started.reused },
       });
-      const run = await reads.find(started.run.id);
-      if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
-      return reply
-        .status(202)
-        .send({ run: toRunView(run, ctx.registry, ctx.now()), reused: started.reused });
+      return reply.status(202).send(await startAnswer(reads, ctx.registry, started, ctx.now()));
     },
   );
 
@@ -84,15 +79,10 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     },
     async (request) => {
       const q = request.query;
-      const { principal, access } = authorize(
-        request.principal,
-        { kind: 'workspace', ref: request.params.ws, tenantId: q.tenantId },
-        'operations.view',
-      );
       const now = ctx.now();
       const page = await reads.list(
         {
-          ...filterOf(q, access, principal.userId, now),
+          ...filterOf(request.principal, request.params.ws, q, now),
           bucket: q.bucket,
           after: q.cursor ? ctx.cursors.decode(q.cursor) : undefined,
           limit: q.limit,
@@ -128,14 +118,9 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       },
     },
     async (request) => {
-      const q = request.query;
-      const { principal, access } = authorize(
-        request.principal,
-        { kind: 'workspace', ref: request.params.ws, tenantId: q.tenantId },
-        'operations.view',
-      );
       const now = ctx.now();
-      const counts = await reads.counts(filterOf(q, access, principal.userId, now), now);
+      const filter = filterOf(request.principal, request.params.ws, request.query, now);
+      const counts = await reads.counts(filter, now);
       return { counts, cap: COUNT_CAP };
     },
   );
@@ -190,17 +175,25 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
   );
 };
 
-/** The list filters of a query, scoped to what the caller may see (default window: 30 days). */
+/**
+ * The list filters of a query in a workspace the caller may view, scoped to what they may see
+ * there (default window: 30 days).
+ */
 function filterOf(
+  caller: Principal | undefined,
+  ws: string,
   q: z.infer<typeof Filters>,
-  access: WorkspaceAccess,
-  userId: string,
   now: Date,
 ): RunFilter {
+  const { principal, access } = authorize(
+    caller,
+    { kind: 'workspace', ref: ws, tenantId: q.tenantId },
+    'operations.view',
+  );
   return {
     visibility: workspaceVisibility(access, q.tenantId),
     type: q.type,
-    initiator: q.initiator === 'me' ? userId : q.initiator,
+    initiator: q.initiator === 'me' ? principal.userId : q.initiator,
     from: q.from ? new Date(q.from) : windowStart(DEFAULT_RANGE, now),
     to: q.to ? new Date(q.to) : undefined,
   };

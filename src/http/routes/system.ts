@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authorize, notFound } from '../../access/authorize.js';
-import { actorOf } from '../../access/principal.js';
+import { actorOf, type Principal } from '../../access/principal.js';
 import { platformVisibility } from '../../access/visibility.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { isTerminal } from '../../domain/run-classes.js';
@@ -10,11 +10,17 @@ import { recordAudit } from '../../runs/audit.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { toRunDetail } from '../run-detail-view.js';
-import { readModelOf, toRunView } from '../run-view.js';
+import { readModelOf, startAnswer, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
 
 const RunParams = z.object({ id: z.uuid() });
 const Items = z.object({ items: z.array(RunViewSchema) });
+/** A triage action on one run answers with the run as it is after. */
+const TriageAnswer = {
+  tags: ['system'],
+  params: RunParams,
+  response: { 200: z.object({ run: RunViewSchema }) },
+};
 
 /** The system plane for platform staff: stuck and failed runs across workspaces, triage, audit. */
 export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
@@ -57,6 +63,17 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     return run;
   }
 
+  /** A triage action's caller (platform staff with system.ops.triage) and the run it acts on. */
+  async function triage(caller: Principal | undefined, id: string) {
+    const { principal } = authorize(caller, { kind: 'platform' }, 'system.ops.triage');
+    return { principal, run: await existing(id) };
+  }
+
+  /** A run as it is now, as every response shows it. */
+  async function viewOf(id: string) {
+    return toRunView(await existing(id), ctx.registry, ctx.now());
+  }
+
   app.get(
     '/api/system/ops/runs/:id',
     { schema: { tags: ['system'], params: RunParams, response: { 200: RunDetailSchema } } },
@@ -76,8 +93,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       },
     },
     async (request, reply) => {
-      const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
-      const original = await existing(request.params.id);
+      const { principal, run: original } = await triage(request.principal, request.params.id);
       if (!isTerminal(original)) {
         throw new RunwardenError('conflict', 'The run is still active; cancel it before a retry.');
       }
@@ -98,58 +114,33 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         target: { type: 'run', id: original.id },
         details: { newRunId: started.run.id, reused: started.reused },
       });
-      const run = await existing(started.run.id);
-      return reply
-        .status(202)
-        .send({ run: toRunView(run, ctx.registry, ctx.now()), reused: started.reused });
+      return reply.status(202).send(await startAnswer(reads, ctx.registry, started, ctx.now()));
     },
   );
 
-  app.post(
-    '/api/system/ops/runs/:id/cancel',
-    {
-      schema: {
-        tags: ['system'],
-        params: RunParams,
-        response: { 200: z.object({ run: RunViewSchema }) },
-      },
-    },
-    async (request) => {
-      const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
-      const run = await existing(request.params.id);
-      await cancelForCaller(ctx, run, principal, 'system.cancel');
-      return { run: toRunView(await existing(run.id), ctx.registry, ctx.now()) };
-    },
-  );
+  app.post('/api/system/ops/runs/:id/cancel', { schema: TriageAnswer }, async (request) => {
+    const { principal, run } = await triage(request.principal, request.params.id);
+    await cancelForCaller(ctx, run, principal, 'system.cancel');
+    return { run: await viewOf(run.id) };
+  });
 
-  app.post(
-    '/api/system/ops/runs/:id/mark-reviewed',
-    {
-      schema: {
-        tags: ['system'],
-        params: RunParams,
-        response: { 200: z.object({ run: RunViewSchema }) },
-      },
-    },
-    async (request) => {
-      const { principal } = authorize(request.principal, { kind: 'platform' }, 'system.ops.triage');
-      const run = await existing(request.params.id);
-      const result = await ctx.runs.markReviewed(run.id, { userId: principal.userId });
-      if (!result.moved) {
-        throw new RunwardenError(
-          'conflict',
-          isTerminal(run) ? 'The run is already marked reviewed.' : 'The run is still active.',
-        );
-      }
-      await recordAudit(ctx.db, {
-        actor: actorOf(principal),
-        action: 'system.mark_reviewed',
-        workspaceId: run.workspace_id,
-        target: { type: 'run', id: run.id },
-      });
-      return { run: toRunView(await existing(run.id), ctx.registry, ctx.now()) };
-    },
-  );
+  app.post('/api/system/ops/runs/:id/mark-reviewed', { schema: TriageAnswer }, async (request) => {
+    const { principal, run } = await triage(request.principal, request.params.id);
+    const result = await ctx.runs.markReviewed(run.id, { userId: principal.userId });
+    if (!result.moved) {
+      throw new RunwardenError(
+        'conflict',
+        isTerminal(run) ? 'The run is already marked reviewed.' : 'The run is still active.',
+      );
+    }
+    await recordAudit(ctx.db, {
+      actor: actorOf(principal),
+      action: 'system.mark_reviewed',
+      workspaceId: run.workspace_id,
+      target: { type: 'run', id: run.id },
+    });
+    return { run: await viewOf(run.id) };
+  });
 
   app.get(
     '/api/system/audit',
