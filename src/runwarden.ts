@@ -11,6 +11,7 @@ import { migrateQueue } from './execution/queue.js';
 import { OperationRegistry } from './execution/registry.js';
 import { type StartRequest, startRun } from './execution/start.js';
 import { startWorker, type WorkerHandle } from './execution/worker.js';
+import { startReconcilerLoop } from './lifecycle/reconciler.js';
 import { dailyPrune } from './lifecycle/retention.js';
 import { RunService } from './runs/run-service.js';
 
@@ -31,6 +32,18 @@ export interface RunwardenWorkerOptions {
   shutdownGraceSeconds?: number;
   /** Prune terminal runs older than this many days, daily at 03:15 UTC (DESIGN §9). Unset: no pruning. */
   retentionDays?: number;
+  /** How often the reconciler loop that runs beside the worker sweeps for stale runs (default 5). */
+  reconcileIntervalSeconds?: number;
+}
+
+export interface RunwardenReconcilerOptions {
+  /** How often the loop sweeps for stale runs (default 5, as every CLI process). */
+  intervalSeconds?: number;
+}
+
+/** A running reconciler loop; `stop()` waits for a sweep in progress. */
+export interface ReconcilerHandle {
+  stop(): Promise<void>;
 }
 
 export interface Runwarden {
@@ -44,8 +57,13 @@ export interface Runwarden {
   cancel(runId: string, by?: { userId: string | null }): ReturnType<typeof cancelRun>;
   /** For `execution: 'external'` types: the outside system reports its state. */
   report(runId: string, report: ExternalReport): ReturnType<typeof reportExternal>;
-  /** Runs a worker in this process; stop it with `handle.stop()`. */
+  /**
+   * Runs a worker in this process, and beside it the reconciler loop (as every CLI process does),
+   * so runs whose worker died end in terminal truth; `handle.stop()` stops both.
+   */
   worker(options?: RunwardenWorkerOptions): Promise<WorkerHandle>;
+  /** Runs the reconciler loop alone (for processes without a worker); `close()` stops it too. */
+  reconciler(options?: RunwardenReconcilerOptions): ReconcilerHandle;
   close(): Promise<void>;
 }
 
@@ -64,6 +82,18 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
   const db = createDb(pool);
   const runs = new RunService({ db });
   const workers: Array<{ handle: WorkerHandle; pool: ReturnType<typeof createPool> }> = [];
+  const reconcilers = new Set<ReconcilerHandle>();
+  const reconciler = (intervalSeconds = 5): ReconcilerHandle => {
+    const loop = startReconcilerLoop({ db, runs, registry, logger }, intervalSeconds);
+    const handle: ReconcilerHandle = {
+      async stop() {
+        reconcilers.delete(handle);
+        await loop.stop();
+      },
+    };
+    reconcilers.add(handle);
+    return handle;
+  };
   return {
     registry,
     runs,
@@ -75,7 +105,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     start: (request) => startRun({ db, runs, registry }, request),
     cancel: (runId, by = { userId: null }) => cancelRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
-    async worker({ retentionDays, ...workerOptions } = {}) {
+    async worker({ retentionDays, reconcileIntervalSeconds, ...workerOptions } = {}) {
       const workerPool = createPool(options.databaseUrl, {
         max: (workerOptions.concurrency ?? 4) + 2,
       });
@@ -89,10 +119,19 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         maintenance: retentionDays ? [dailyPrune(db, retentionDays)] : [],
         ...workerOptions,
       });
-      workers.push({ handle, pool: workerPool });
-      return handle;
+      const loop = reconciler(reconcileIntervalSeconds);
+      const both: WorkerHandle = {
+        ...handle,
+        async stop() {
+          await Promise.all([loop.stop(), handle.stop()]);
+        },
+      };
+      workers.push({ handle: both, pool: workerPool });
+      return both;
     },
+    reconciler: (reconcilerOptions = {}) => reconciler(reconcilerOptions.intervalSeconds),
     async close() {
+      await Promise.all([...reconcilers].map((loop) => loop.stop()));
       for (const { handle, pool: workerPool } of workers.splice(0)) {
         await handle.stop();
         await workerPool.end();
