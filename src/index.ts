@@ -21,7 +21,9 @@ export type { WorkerHandle } from './execution/worker.js';
 export { RunService } from './runs/run-service.js';
 export {
   createRunwarden,
+  type ReconcilerHandle,
   type Runwarden,
   type RunwardenOptions,
+  type RunwardenReconcilerOptions,
   type RunwardenWorkerOptions,
 } from './runwarden.js';

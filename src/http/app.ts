@@ -107,7 +107,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  await app.register(helmet, { global: true });
+  // upgrade-insecure-requests and HSTS only over TLS (behind a proxy: X-Forwarded-Proto with
+  // RUNWARDEN_TRUST_PROXY); over plain HTTP they would blank the web app at any non-localhost address.
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    strictTransportSecurity: false,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.protocol !== 'https') return;
+    const csp = reply.raw.getHeader('content-security-policy');
+    if (typeof csp === 'string')
+      reply.raw.setHeader('content-security-policy', `${csp};upgrade-insecure-requests`);
+    reply.raw.setHeader('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
   await app.register(rateLimit, { global: false });
   const tokenLimit = app.rateLimit({
     max: options.tokenRequestsPerMinute,
