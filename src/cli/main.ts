@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPrune } from './commands/prune.js';
@@ -14,6 +15,13 @@ import { currentLifecycle } from './lifecycle.js';
 const program = new Command()
   .name('runwarden')
   .description('Runwarden: one honest record for every long-running operation.')
+  .version(
+    (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version,
+  )
   .showHelpAfterError();
 
 registerStart(program);
