@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/access/tokens.js';
@@ -14,6 +13,7 @@ import { type CliProcess, spawnCli } from '../support/cli.js';
 import { until } from '../support/db.js';
 import { type Scope, seedScope } from '../support/fixtures.js';
 import { type OutageCluster, startOutageCluster } from '../support/outage-cluster.js';
+import { eventsNamed, openStream } from '../support/sse.js';
 
 /**
  * DESIGN §16 for real: a PostgreSQL that this file owns is stopped (fast shutdown, or SIGQUIT — a
@@ -168,26 +168,6 @@ function pollApi() {
   };
 }
 
-/** An SSE client on `/api/stream`: the time each event name arrived. */
-function streamClient() {
-  const events: Array<{ event: string; at: number }> = [];
-  let buffer = '';
-  const request = http.get(`${apiUrl}/api/stream`, {
-    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
-  });
-  request.on('response', (response) => {
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (const match of buffer.matchAll(/^event: (\S+)$/gm))
-        events.push({ event: match[1] ?? '', at: Date.now() });
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    });
-  });
-  request.on('error', () => undefined);
-  return { events, close: () => request.destroy() };
-}
-
 async function liveWorkerSlots(): Promise<number[]> {
   const rows = await db
     .selectFrom('workers')
@@ -197,11 +177,10 @@ async function liveWorkerSlots(): Promise<number[]> {
   return rows.map((r) => r.live_slots);
 }
 
-async function outage(mode: 'fast' | 'immediate', seconds: number): Promise<number> {
+async function outage(mode: 'fast' | 'immediate', seconds: number): Promise<void> {
   await cluster.stop(mode);
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000)); // the outage itself
   await cluster.start();
-  return Date.now();
 }
 
 describe.each([
@@ -220,12 +199,10 @@ describe.each([
       what: 'ten runs running',
     });
     const api = pollApi();
-    const stream = streamClient();
-    await until(() => stream.events.length > 0 || undefined, {
-      within: 10_000,
-      what: 'the stream to open',
-    }).catch(() => undefined);
-    const backAt = await outage(mode, seconds);
+    const stream = await openStream(`${apiUrl}/api/stream`, { authorization: `Bearer ${token}` });
+    expect(stream.status).toBe(200);
+    const resyncsBefore = eventsNamed(stream, 'resync').length;
+    await outage(mode, seconds);
 
     const ended = await allTerminal([...inflight, ...queued], 60_000);
     for (const run of ended) {
@@ -249,9 +226,10 @@ describe.each([
     });
     for (const run of await allTerminal(after, 30_000)) expect(run.outcome).toBe('succeeded');
 
-    await until(() => stream.events.some((e) => e.event === 'resync' && e.at >= backAt), {
+    // (test/http/outage.test.ts shows it comes once LISTEN is back, never while the database is down.)
+    await until(() => eventsNamed(stream, 'resync').length > resyncsBefore, {
       within: 15_000,
-      what: 'a resync on the stream after the database was back',
+      what: 'a resync on the stream once the database was back',
     });
     stream.close();
     await api.stop();

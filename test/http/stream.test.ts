@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { buildApp } from '../../src/http/app.js';
 import { type RunView, RunViewSchema } from '../../src/http/schemas.js';
 import { until } from '../support/db.js';
 import { apiHarness, type Caller } from '../support/http.js';
+import { openStream as openSse, type SseStream } from '../support/sse.js';
 import { quietLogger } from '../support/worker.js';
 
 // GET /api/stream over a REAL listening socket (inject cannot stream), DESIGN §11: run changes
@@ -17,117 +17,23 @@ let owner: Caller;
 let restricted: Caller;
 let outsider: Caller;
 
-// ---------------------------------------------------------------------------------------------
-// A small Server-Sent Events client (the parts of the WHATWG parsing rules the server uses).
-
-interface SseEvent {
-  id: string | undefined;
-  event: string;
-  data: string;
-}
-
-interface SseStream {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  /** Dispatched events, in arrival order. */
-  events: SseEvent[];
-  /** Comment lines (`: heartbeat`), without the leading colon. */
-  comments: string[];
-  /** The id of the last event that carried one (what a browser would send as Last-Event-ID). */
-  lastEventId: string | undefined;
-  /** The whole body of a non-200 answer, once it ended. */
-  body: string;
-  ended: boolean;
-  close(): void;
-}
-
 const streams = new Set<SseStream>();
 
-function openStream(
+/** A stream as `caller` (over a real socket, see test/support/sse.ts), closed by `closeAll()`. */
+async function openStream(
   caller: Caller | undefined,
   path: string,
   headers: Record<string, string> = {},
   at: string = base,
 ): Promise<SseStream> {
-  return new Promise<SseStream>((resolve, reject) => {
-    const req = http.get(
-      `${at}${path}`,
-      // agent: false — a socket of its own, gone when the stream is closed.
-      { agent: false, headers: { accept: 'text/event-stream', ...caller?.headers, ...headers } },
-      (res) => {
-        const stream: SseStream = {
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          events: [],
-          comments: [],
-          lastEventId: undefined,
-          body: '',
-          ended: false,
-          close() {
-            streams.delete(stream);
-            req.destroy();
-          },
-        };
-        streams.add(stream);
-        const markEnded = () => {
-          stream.ended = true;
-        };
-        res.on('end', markEnded);
-        res.on('close', markEnded);
-        res.on('error', () => undefined);
-        res.setEncoding('utf8');
-        if (stream.status !== 200) {
-          res.on('data', (chunk: string) => {
-            stream.body += chunk;
-          });
-          res.on('end', () => resolve(stream));
-          return;
-        }
-        let buffer = '';
-        let pending: SseEvent = { id: undefined, event: 'message', data: '' };
-        let dataLines: string[] = [];
-        const line = (text: string) => {
-          if (text === '') {
-            // Dispatch (an event without data is dropped, as a browser does).
-            if (dataLines.length) {
-              pending.data = dataLines.join('\n');
-              stream.events.push(pending);
-            }
-            pending = { id: undefined, event: 'message', data: '' };
-            dataLines = [];
-            return;
-          }
-          if (text.startsWith(':')) {
-            stream.comments.push(text.slice(1).trimStart());
-            return;
-          }
-          const colon = text.indexOf(':');
-          const field = colon === -1 ? text : text.slice(0, colon);
-          let value = colon === -1 ? '' : text.slice(colon + 1);
-          if (value.startsWith(' ')) value = value.slice(1);
-          if (field === 'event') pending.event = value;
-          else if (field === 'data') dataLines.push(value);
-          else if (field === 'id') {
-            pending.id = value;
-            stream.lastEventId = value;
-          }
-        };
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          for (let nl = buffer.search(/\r\n|\r|\n/); nl !== -1; nl = buffer.search(/\r\n|\r|\n/)) {
-            const width = buffer.startsWith('\r\n', nl) ? 2 : 1;
-            line(buffer.slice(0, nl));
-            buffer = buffer.slice(nl + width);
-          }
-        });
-        resolve(stream);
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // Our own close() destroys the socket; anything else is a failure.
-      if (error.code !== 'ECONNRESET' && !req.destroyed) reject(error);
-    });
-  });
+  const stream = await openSse(`${at}${path}`, { ...caller?.headers, ...headers });
+  streams.add(stream);
+  const close = stream.close;
+  stream.close = () => {
+    streams.delete(stream);
+    close();
+  };
+  return stream;
 }
 
 function closeAll(): void {

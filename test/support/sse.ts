@@ -13,10 +13,13 @@ export interface SseEvent {
 
 export interface SseStream {
   status: number;
+  headers: http.IncomingHttpHeaders;
   /** Dispatched events, in arrival order. */
   events: SseEvent[];
   /** Comment lines, without the leading colon. */
   comments: string[];
+  /** The id of the last event that carried one (what a browser would send as Last-Event-ID). */
+  lastEventId: string | undefined;
   /** The body of a non-200 answer, once it ended. */
   body: string;
   /** The client side of the socket (its local port names it on the server). */
@@ -37,8 +40,10 @@ export function openStream(url: string, headers: Record<string, string> = {}): P
       (res) => {
         const stream: SseStream = {
           status: res.statusCode ?? 0,
+          headers: res.headers,
           events: [],
           comments: [],
+          lastEventId: undefined,
           body: '',
           localPort: res.socket.localPort ?? 0,
           ended: false,
@@ -79,21 +84,27 @@ export function openStream(url: string, headers: Record<string, string> = {}): P
             const value = colon === -1 ? '' : text.slice(colon + 1).replace(/^ /, '');
             if (field === 'event') pending.event = value;
             else if (field === 'data') dataLines.push(value);
-            else if (field === 'id') pending.id = value;
+            else if (field === 'id') {
+              pending.id = value;
+              stream.lastEventId = value;
+            }
           }
         };
         res.on('data', (chunk: string) => {
           buffer += chunk;
-          for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-            line(buffer.slice(0, nl).replace(/\r$/, ''));
-            buffer = buffer.slice(nl + 1);
+          // Lines end with CRLF, LF or a lone CR.
+          for (let nl = buffer.search(/\r\n|\r|\n/); nl !== -1; nl = buffer.search(/\r\n|\r|\n/)) {
+            const width = buffer.startsWith('\r\n', nl) ? 2 : 1;
+            line(buffer.slice(0, nl));
+            buffer = buffer.slice(nl + width);
           }
         });
         resolve(stream);
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (!req.destroyed) reject(error);
+      // Our own close() destroys the socket; anything else is a failure.
+      if (error.code !== 'ECONNRESET' && !req.destroyed) reject(error);
     });
   });
 }
