@@ -73,22 +73,8 @@ module.exports = {
         'The demo catalog is written like a platform would write one: it may import only the ' +
         'public library (src/index.ts), src/execution and src/domain.',
       severity: 'error',
-      from: { path: '^src/catalog/', pathNot: '^src/catalog/demo-seed[.]ts$' },
+      from: { path: '^src/catalog/' },
       to: { path: ours, pathNot: ['^src/(catalog|execution|domain)/', '^src/index[.]ts$'] },
-    },
-    {
-      name: 'demo-seed-stays-inward',
-      comment:
-        'Known exception: the demo seed writes people and three weeks of history straight into the ' +
-        'ledger (password hashes, table types, RunService on a past clock), so it also reaches ' +
-        'src/access, src/db and src/runs. It belongs with the commands that run it (src/cli); until ' +
-        'it moves there it may still not import src/http, src/cli, src/lifecycle or src/web.',
-      severity: 'error',
-      from: { path: '^src/catalog/demo-seed[.]ts$' },
-      to: {
-        path: ours,
-        pathNot: ['^src/(catalog|execution|domain|access|db|runs)/', '^src/index[.]ts$'],
-      },
     },
     {
       name: 'web-imports-only-the-api-shapes',

@@ -1,4 +1,4 @@
-import { seedDemo } from '../src/catalog/demo-seed.js';
+import { seedDemo } from '../src/cli/demo-seed/index.js';
 import { startRun } from '../src/execution/start.js';
 import { buildApp } from '../src/http/app.js';
 import { queueFixture } from './queue-fixture.js';

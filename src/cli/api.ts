@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { DEMO_LOGINS } from '../catalog/demo-seed.js';
 import type { Config } from '../config.js';
 import { buildApp } from '../http/app.js';
 import type { Logger } from '../logger.js';
+import { DEMO_LOGINS } from './demo-seed/index.js';
 import type { Runtime } from './runtime.js';
 
 /** Builds the API on a runtime and listens on PORT; lists the demo logins when the demo is here. */

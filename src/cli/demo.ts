@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { DEMO_LOGINS } from '../catalog/demo-seed.js';
 import type { Config } from '../config.js';
+import { DEMO_LOGINS } from './demo-seed/index.js';
 
 export interface DemoPassword {
   value: string;

@@ -2,8 +2,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import { hashPassword } from '../../src/access/passwords.js';
-import { seedDemo } from '../../src/catalog/demo-seed.js';
 import { demoCatalog } from '../../src/catalog/index.js';
+import { seedDemo } from '../../src/cli/demo-seed/index.js';
 import type { Role } from '../../src/db/schema.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
 import type { OperationDefinition } from '../../src/execution/operation.js';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { seedDemo } from '../../catalog/demo-seed.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { demoPassword, printDemoLogins } from '../demo.js';
+import { seedDemo } from '../demo-seed/index.js';
 import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { seedDemo } from '../../catalog/demo-seed.js';
 import { loadConfig } from '../../config.js';
 import { redactUrl } from '../../db/database.js';
 import { createLogger } from '../../logger.js';
 import { startApi } from '../api.js';
 import { startBackground } from '../background.js';
 import { demoPassword, printDemoLogins } from '../demo.js';
+import { seedDemo } from '../demo-seed/index.js';
 import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
 
