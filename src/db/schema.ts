@@ -47,6 +47,19 @@ export interface UsersTable {
   /** System-plane capabilities (`system.ops.view`, `system.ops.triage`). */
   platform_capabilities: ColumnType<string[], string[] | undefined, string[]>;
   created_at: DefaultedTimestamp;
+  /** The host platform's own key for this person (DESIGN §10), unique when set. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Set by the directory's disableUser: no login, no sessions, no live tokens. */
+  disabled_at: NullableTimestamp;
+}
+
+/** A one-time set-password token (DESIGN §11), stored only as its sha256. */
+export interface InvitesTable {
+  token_hash: string;
+  user_id: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 export interface MembershipsTable {
@@ -201,6 +214,7 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   api_tokens: ApiTokensTable;
   settings: SettingsTable;
+  invites: InvitesTable;
 }
 
 export type RunRow = Selectable<OperationRunsTable>;

@@ -8,7 +8,12 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
-export const PLATFORM_CAPABILITIES = ['system.ops.view', 'system.ops.triage'] as const;
+/** `platform.directory`: create workspaces and manage any workspace's tenants and members (DESIGN §10). */
+export const PLATFORM_CAPABILITIES = [
+  'system.ops.view',
+  'system.ops.triage',
+  'platform.directory',
+] as const;
 export type PlatformCapability = (typeof PLATFORM_CAPABILITIES)[number];
 
 export const ROLES = ['owner', 'manager', 'operator', 'readonly'] as const;

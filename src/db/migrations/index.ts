@@ -6,6 +6,7 @@ import * as summaryIndex from './0004_summary_index.js';
 import * as runAutovacuum from './0005_run_autovacuum.js';
 import * as workerSlots from './0006_worker_slots.js';
 import * as loginThrottle from './0007_login_throttle.js';
+import * as directory from './0008_directory.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_run_autovacuum': runAutovacuum,
   '0006_worker_slots': workerSlots,
   '0007_login_throttle': loginThrottle,
+  '0008_directory': directory,
 };

@@ -1,0 +1,96 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { RunwardenError } from '../domain/errors.js';
+import { recordAudit } from '../runs/audit.js';
+import { hashPassword } from './passwords.js';
+
+/** How long a set-password link works (DESIGN §11). */
+export const INVITE_TTL_MS = 7 * 24 * 3600 * 1000;
+const PREFIX = 'rwi_';
+
+function hashInvite(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** The public URL invite links are built from: RUNWARDEN_PUBLIC_URL, else the local default. */
+export function defaultPublicUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env.RUNWARDEN_PUBLIC_URL?.trim();
+  return value ? value : `http://localhost:${env.PORT?.trim() || '3000'}`;
+}
+
+export function inviteUrl(publicUrl: string, token: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/invite/${token}`;
+}
+
+/** A new one-time set-password token for `userId`; only its hash is stored, the caller shows it once. */
+export async function issueInvite(
+  db: Kysely<Database>,
+  userId: string,
+  now = new Date(),
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = PREFIX + randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
+  await db
+    .insertInto('invites')
+    .values({
+      token_hash: hashInvite(token),
+      user_id: userId,
+      created_at: now,
+      expires_at: expiresAt,
+    })
+    .execute();
+  return { token, expiresAt };
+}
+
+/**
+ * Sets the password of the invite's user and spends the invite (and every other one of that user),
+ * in one transaction; an unknown, used or expired token, or a disabled user, changes nothing.
+ */
+export async function redeemInvite(
+  db: Kysely<Database>,
+  token: string,
+  newPassword: string,
+  now = new Date(),
+): Promise<{ userId: string }> {
+  if (newPassword.length < 8 || newPassword.length > 1000)
+    throw new RunwardenError('validation_failed', 'A password has 8 to 1000 characters.');
+  const hash = await hashPassword(newPassword);
+  return await db.transaction().execute(async (trx) => {
+    const invite = await trx
+      .updateTable('invites')
+      .set({ used_at: now })
+      .where('token_hash', '=', hashInvite(token))
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('users')
+            .select('users.id')
+            .whereRef('users.id', '=', 'invites.user_id')
+            .where('users.disabled_at', 'is', null),
+        ),
+      )
+      .returning('user_id')
+      .executeTakeFirst();
+    if (!invite)
+      throw new RunwardenError('not_found', 'This invite link is unknown, used or expired.');
+    await trx
+      .updateTable('users')
+      .set({ password_hash: hash })
+      .where('id', '=', invite.user_id)
+      .execute();
+    await trx
+      .updateTable('invites')
+      .set({ used_at: now })
+      .where('user_id', '=', invite.user_id)
+      .where('used_at', 'is', null)
+      .execute();
+    await recordAudit(trx, {
+      actor: { userId: invite.user_id, kind: 'user' },
+      action: 'invite.redeem',
+      target: { type: 'user', id: invite.user_id },
+    });
+    return { userId: invite.user_id };
+  });
+}

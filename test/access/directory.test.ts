@@ -1,0 +1,322 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createDirectory, type Directory, directoryManaged } from '../../src/access/directory.js';
+import { verifyPassword } from '../../src/access/passwords.js';
+import { redeemToken } from '../../src/access/tokens.js';
+import { RunwardenError } from '../../src/domain/errors.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+
+let t: TestDatabase;
+let dir: Directory;
+
+beforeAll(async () => {
+  t = await freshDatabase();
+  dir = createDirectory({ db: t.db, publicUrl: 'https://ops.example.com/' });
+});
+
+/** Every directory table's rows, to prove a refused call wrote nothing. */
+async function snapshot() {
+  const tables = [
+    'workspaces',
+    'tenants',
+    'users',
+    'memberships',
+    'invites',
+    'api_tokens',
+    'sessions',
+    'audit_log',
+    'settings',
+  ] as const;
+  const out: Record<string, unknown> = {};
+  for (const table of tables) out[table] = await t.db.selectFrom(table).selectAll().execute();
+  return out;
+}
+
+async function refused(call: Promise<unknown>, code: string): Promise<RunwardenError> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RunwardenError);
+  expect((error as RunwardenError).code).toBe(code);
+  return error as RunwardenError;
+}
+
+async function addSession(userId: string) {
+  const sid = `sid-${Math.random()}`;
+  await t.db
+    .insertInto('sessions')
+    .values({
+      sid,
+      user_id: userId,
+      data: JSON.stringify({ userId }),
+      expires_at: new Date(Date.now() + 3_600_000),
+    })
+    .execute();
+  return sid;
+}
+
+describe('directory upserts', () => {
+  it('creates, changes and leaves alone by the host keys, auditing each change with its source', async () => {
+    const first = await dir.upsertWorkspace({ slug: 'acme', name: 'Acme' });
+    expect(first.outcome).toBe('created');
+    expect(await directoryManaged(t.db)).toBe(true);
+    expect((await dir.upsertWorkspace({ slug: 'acme', name: 'Acme' })).outcome).toBe('unchanged');
+    const renamed = await dir.upsertWorkspace({ slug: 'acme', name: 'Acme Corp' });
+    expect(renamed.outcome).toBe('changed');
+    expect(renamed.workspace.id).toBe(first.workspace.id);
+
+    expect(
+      (await dir.upsertTenant({ workspace: 'acme', slug: 'prod', name: 'Prod' })).outcome,
+    ).toBe('created');
+    expect(
+      (await dir.upsertTenant({ workspace: 'acme', slug: 'dev', name: 'Dev', status: 'inactive' }))
+        .tenant.status,
+    ).toBe('inactive');
+    // status omitted on update: unchanged
+    const dev = await dir.upsertTenant({ workspace: 'acme', slug: 'dev', name: 'Dev' });
+    expect(dev).toMatchObject({ outcome: 'unchanged', tenant: { status: 'inactive' } });
+
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', 'like', 'workspace.%')
+      .orderBy('id')
+      .execute();
+    expect(audit.map((a) => a.action)).toEqual(['workspace.created', 'workspace.changed']);
+    expect(audit[1]?.details).toMatchObject({
+      key: 'acme',
+      source: 'library',
+      name: { from: 'Acme', to: 'Acme Corp' },
+    });
+    expect(audit[1]?.actor_user_id).toBeNull();
+  });
+
+  it('creates a new member as a user with a lower-cased email and a one-time 7-day invite link', async () => {
+    const added = await dir.upsertMember({
+      workspace: 'acme',
+      email: '  Alice@Example.COM ',
+      name: 'Alice',
+      role: 'owner',
+      externalId: 'host-1',
+    });
+    expect(added.outcome).toBe('created');
+    expect(added.member).toMatchObject({
+      email: 'alice@example.com',
+      role: 'owner',
+      tenantIds: null,
+    });
+    expect(added.invite?.url).toMatch(/^https:\/\/ops\.example\.com\/invite\/rwi_[\w-]{40,}$/);
+    const days = ((added.invite?.expiresAt.getTime() ?? 0) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(6.99);
+    expect(days).toBeLessThanOrEqual(7);
+    // the token is stored only as its hash and never in the audit log
+    const token = added.invite?.url.split('/').pop() as string;
+    const stored = JSON.stringify(await snapshot());
+    expect(stored).not.toContain(token);
+
+    const again = await dir.upsertMember({
+      workspace: 'acme',
+      email: 'alice@example.com',
+      role: 'owner',
+    });
+    expect(again).toMatchObject({ outcome: 'unchanged' });
+    expect(again.invite).toBeUndefined();
+
+    await dir.redeemInvite(token, 'correct horse battery');
+    const user = await t.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', 'alice@example.com')
+      .executeTakeFirstOrThrow();
+    expect(await verifyPassword(user.password_hash as string, 'correct horse battery')).toBe(true);
+    expect(user.external_id).toBe('host-1');
+    await refused(dir.redeemInvite(token, 'another password'), 'not_found');
+  });
+
+  it('restricts a member to tenants by slug; an unknown slug is refused and writes nothing', async () => {
+    const bob = await dir.upsertMember({
+      workspace: 'acme',
+      email: 'bob@example.com',
+      role: 'operator',
+      tenants: ['prod'],
+    });
+    const prod = await t.db
+      .selectFrom('tenants')
+      .select('id')
+      .where('slug', '=', 'prod')
+      .executeTakeFirstOrThrow();
+    expect(bob.member.tenantIds).toEqual([prod.id]);
+
+    const before = await snapshot();
+    const error = await refused(
+      dir.upsertMember({
+        workspace: 'acme',
+        email: 'carol@example.com',
+        role: 'operator',
+        tenants: ['nope'],
+      }),
+      'validation_failed',
+    );
+    expect(error.message).toContain('no tenant nope in workspace acme');
+    await refused(
+      dir.upsertMember({ workspace: 'acme', email: 'not-an-email', role: 'operator' }),
+      'validation_failed',
+    );
+    await refused(
+      dir.upsertMember({ workspace: 'acme', email: 'x@example.com', role: 'boss' as never }),
+      'validation_failed',
+    );
+    await refused(
+      dir.upsertMember({ workspace: 'nowhere', email: 'x@example.com', role: 'readonly' }),
+      'not_found',
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('removing a member ends their sessions and revokes the tokens they created in that workspace only', async () => {
+    await dir.upsertWorkspace({ slug: 'other', name: 'Other' });
+    await dir.upsertMember({ workspace: 'other', email: 'bob@example.com', role: 'owner' });
+    await dir.upsertMember({ workspace: 'acme', email: 'bob@example.com', role: 'owner' });
+    const here = await dir.createToken({
+      workspace: 'acme',
+      name: 'ci',
+      role: 'operator',
+      as: 'bob@example.com',
+    });
+    const there = await dir.createToken({
+      workspace: 'other',
+      name: 'ci',
+      role: 'operator',
+      as: 'bob@example.com',
+    });
+    const bobId = here.createdBy;
+    const sid = await addSession(bobId);
+    expect(await redeemToken(t.db, here.token)).toBeDefined();
+
+    const result = await dir.removeMember({ workspace: 'acme', email: 'BOB@example.com' });
+    expect(result.removed).toBe(true);
+    expect(result.changes[0]).toMatchObject({
+      action: 'removed',
+      kind: 'member',
+      key: 'acme/bob@example.com',
+      details: { sessionsEnded: 1, tokensRevoked: [here.id] },
+    });
+    expect(
+      await t.db.selectFrom('sessions').select('sid').where('sid', '=', sid).execute(),
+    ).toEqual([]);
+    expect(await redeemToken(t.db, here.token)).toBeUndefined();
+    expect(await redeemToken(t.db, there.token)).toBeDefined();
+    // idempotent
+    expect((await dir.removeMember({ workspace: 'acme', email: 'bob@example.com' })).removed).toBe(
+      false,
+    );
+  });
+
+  it('refuses to remove or demote the last owner of a workspace (409), changing nothing', async () => {
+    const before = await snapshot();
+    const error = await refused(
+      dir.removeMember({ workspace: 'acme', email: 'alice@example.com' }),
+      'conflict',
+    );
+    expect(error.details).toMatchObject({ reason: 'last_owner', workspace: 'acme' });
+    await refused(
+      dir.upsertMember({ workspace: 'acme', email: 'alice@example.com', role: 'manager' }),
+      'conflict',
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('disabling a user clears their password, ends sessions, revokes every token and voids invites', async () => {
+    const bob = await t.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'bob@example.com')
+      .executeTakeFirstOrThrow();
+    const token = await dir.createToken({ workspace: 'other', name: 'deploy', role: 'readonly' });
+    expect(token.createdBy).toBe(bob.id); // the workspace's owner by default
+    await addSession(bob.id);
+    const result = await dir.disableUser({ email: 'bob@example.com' });
+    expect(result.disabled).toBe(true);
+    const row = await t.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', bob.id)
+      .executeTakeFirstOrThrow();
+    expect(row.disabled_at).not.toBeNull();
+    expect(row.password_hash).toBeNull();
+    expect(
+      await t.db.selectFrom('sessions').select('sid').where('user_id', '=', bob.id).execute(),
+    ).toEqual([]);
+    expect(await redeemToken(t.db, token.token)).toBeUndefined();
+    expect(
+      await t.db
+        .selectFrom('api_tokens')
+        .select('id')
+        .where('created_by', '=', bob.id)
+        .where('revoked_at', 'is', null)
+        .execute(),
+    ).toEqual([]);
+    expect(
+      await t.db.selectFrom('invites').select('token_hash').where('user_id', '=', bob.id).execute(),
+    ).toEqual([]);
+    expect((await dir.disableUser({ email: 'bob@example.com' })).disabled).toBe(false);
+  });
+
+  it('revokes a token by id, idempotently; an unknown id is not found', async () => {
+    const created = await dir.createToken({ workspace: 'acme', name: 'ops', role: 'manager' });
+    expect(created.token).toMatch(/^rwt_/);
+    expect((await dir.revokeToken({ workspace: 'acme', id: created.id })).revoked).toBe(true);
+    expect(await redeemToken(t.db, created.token)).toBeUndefined();
+    expect((await dir.revokeToken({ workspace: 'acme', id: created.id })).revoked).toBe(false);
+    await refused(dir.revokeToken({ workspace: 'other', id: created.id }), 'not_found');
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select(['action', 'details'])
+      .where('target_id', '=', created.id)
+      .orderBy('id')
+      .execute();
+    expect(audit.map((a) => a.action)).toEqual(['token.created', 'token.revoked']);
+    expect(JSON.stringify(audit)).not.toContain(created.token);
+  });
+
+  it('bootstraps the first platform admin once', async () => {
+    const first = await dir.bootstrap({ email: 'Root@Example.com' });
+    expect(first.invite?.url).toMatch(/\/invite\/rwi_/);
+    const root = await t.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', first.userId)
+      .executeTakeFirstOrThrow();
+    expect(root.email).toBe('root@example.com');
+    expect([...root.platform_capabilities].sort()).toEqual([
+      'platform.directory',
+      'system.ops.triage',
+      'system.ops.view',
+    ]);
+    await refused(
+      dir.bootstrap({ email: 'second@example.com', password: 'long enough' }),
+      'conflict',
+    );
+    expect(
+      await t.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', 'second@example.com')
+        .execute(),
+    ).toEqual([]);
+  });
+
+  it('sets platform staff capabilities exactly, refusing unknown ones', async () => {
+    await dir.setPlatformStaff({ email: 'staff@example.com', capabilities: ['system.ops.view'] });
+    await refused(
+      dir.setPlatformStaff({ email: 'staff@example.com', capabilities: ['root' as never] }),
+      'validation_failed',
+    );
+    const staff = await t.db
+      .selectFrom('users')
+      .select('platform_capabilities')
+      .where('email', '=', 'staff@example.com')
+      .executeTakeFirstOrThrow();
+    expect(staff.platform_capabilities).toEqual(['system.ops.view']);
+  });
+});
