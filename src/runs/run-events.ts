@@ -1,0 +1,65 @@
+import { type Compilable, type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Database, RunRow } from '../db/schema.js';
+import type { RunEventKind } from '../domain/run.js';
+
+// A transition and its `run_events` row are one statement (a data-modifying CTE): atomic
+// without a transaction of its own, and one round trip on the hot path.
+
+/** A JSON value as a jsonb parameter. */
+export const jsonb = (value: unknown) => sql<never>`${JSON.stringify(value)}::jsonb`;
+
+export interface EventSpec {
+  kind: RunEventKind;
+  /** A JSON value, or SQL over the moved row's columns (e.g. `jsonb_build_object('attempt', attempt)`). */
+  payload?: Record<string, unknown> | RawBuilder<unknown>;
+}
+
+/** A notification for the run's initiator, written with the transition that made the run terminal. */
+export interface NoticeSpec {
+  /** The title is `<run type>: <label>`. */
+  label: string;
+  body: string;
+}
+
+/** What a transition appends to the row it moved, all stamped `at`. */
+export interface Appended {
+  at: Date;
+  events: EventSpec[];
+  /** Only with a terminal transition: the initiator's notification (none for system runs). */
+  notice?: NoticeSpec;
+}
+
+/** Runs `mutation` (returning the run row) and appends `events` (and `notice`) for the row it returns. */
+export async function withEvents(
+  db: Kysely<Database>,
+  mutation: Compilable<unknown>,
+  { at, events, notice }: Appended,
+): Promise<RunRow | undefined> {
+  const payloadOf = (e: EventSpec) =>
+    e.payload === undefined ? sql`'{}'::jsonb` : isRaw(e.payload) ? e.payload : jsonb(e.payload);
+  const rows = sql.join(
+    events.map(
+      (e) =>
+        sql`select moved.id, ${sql.lit(e.kind)}::text, ${at.toISOString()}::timestamptz, ${payloadOf(e)} from moved`,
+    ),
+    sql` union all `,
+  );
+  const result = await sql<RunRow>`
+    with moved as (${mutation}),
+    event as (insert into run_events (run_id, kind, at, payload) ${rows})${
+      notice
+        ? sql`,
+    notice as (
+      insert into notifications (id, user_id, run_id, title, body, link, created_at)
+      select gen_random_uuid(), moved.initiator_user_id, moved.id, moved.type || ': ' || ${notice.label}::text, ${notice.body}::text,
+             '/admin/operations/' || moved.id, ${at.toISOString()}::timestamptz
+      from moved where moved.initiator_user_id is not null)`
+        : sql``
+    }
+    select * from moved`.execute(db);
+  return result.rows[0];
+}
+
+function isRaw(value: unknown): value is RawBuilder<unknown> {
+  return typeof value === 'object' && value !== null && 'toOperationNode' in value;
+}

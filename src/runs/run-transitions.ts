@@ -1,0 +1,170 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, RunRow } from '../db/schema.js';
+import type { SummaryCounts } from '../domain/counts.js';
+import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
+import { ACTIVE_STATUSES } from '../domain/run-classes.js';
+import { type Appended, type EventSpec, jsonb, withEvents } from './run-events.js';
+
+// The transitions of a run's status (and its review), one compare-and-set statement each: the
+// `where` names the states it expects, and an empty result means someone else moved the run
+// first (the service re-reads it). Each writes its events (and notice) in the same statement.
+
+type Executor = Kysely<Database>;
+
+export async function markRunning(
+  db: Executor,
+  id: string,
+  worker: { workerId: string; queueJobId?: string | null },
+  now: Date,
+): Promise<RunRow | undefined> {
+  const update = db
+    .updateTable('operation_runs')
+    .set((eb) => ({
+      status: 'running',
+      attempt: eb('attempt', '+', 1),
+      worker_id: worker.workerId,
+      queue_job_id: worker.queueJobId ?? null,
+      started_at: eb.fn.coalesce('started_at', eb.val(now)),
+      last_heartbeat_at: now,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .where('cancel_requested_at', 'is', null)
+    .returningAll();
+  return await withEvents(db, update, {
+    at: now,
+    events: [
+      {
+        kind: 'running',
+        payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
+      },
+    ],
+  });
+}
+
+/** running → queued for another attempt; a failure is kept, a hand-back (shutdown) keeps none. */
+export async function requeue(
+  db: Executor,
+  id: string,
+  why: { failure: RunFailure } | { reason: string },
+  now: Date,
+): Promise<RunRow | undefined> {
+  const failures = 'failure' in why ? [why.failure] : [];
+  const detail = 'failure' in why ? { code: why.failure.code } : { reason: why.reason };
+  const update = db
+    .updateTable('operation_runs')
+    .set({
+      status: 'queued',
+      worker_id: null,
+      failures: sql<string>`failures || ${jsonb(failures)}`,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .returningAll();
+  return await withEvents(db, update, {
+    at: now,
+    events: [
+      {
+        kind: 'attempt_failed',
+        payload: sql`jsonb_build_object('attempt', attempt) || ${jsonb(detail)}`,
+      },
+    ],
+  });
+}
+
+export interface CompletionFields {
+  outcome: Exclude<RunOutcome, 'pending'>;
+  counts: SummaryCounts;
+  failures: RunFailure[];
+  /** Reconciliation metadata; `lastHeartbeatAt` is filled from the row as it was. */
+  reconciliation?: Omit<Reconciliation, 'lastHeartbeatAt'>;
+}
+
+export interface CompletionGuard {
+  /** Only when the run is in this state (default: any active state). */
+  status?: 'queued' | 'running';
+  /** Only when no heartbeat arrived after this instant (the reconciler's evidence still holds). */
+  noHeartbeatAfter?: Date | null;
+}
+
+export interface Completion extends Appended {
+  id: string;
+  fields: CompletionFields;
+  /** Default: only from an active state, whatever its heartbeat. */
+  guard?: CompletionGuard;
+}
+
+/** active → completed, with its events and the initiator's notice, as one statement. */
+export async function completeRun(
+  db: Executor,
+  { id, fields, at, events, guard = {}, notice }: Completion,
+): Promise<RunRow | undefined> {
+  let update = db
+    .updateTable('operation_runs')
+    .set({
+      status: 'completed',
+      outcome: fields.outcome,
+      summary_counts: sql<string>`summary_counts || ${jsonb(fields.counts)}`,
+      failures: sql<string>`failures || ${jsonb(fields.failures)}`,
+      reconciliation: fields.reconciliation
+        ? sql<string>`${jsonb(fields.reconciliation)} || jsonb_build_object('lastHeartbeatAt',
+            to_char(last_heartbeat_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`
+        : null,
+      worker_id: null,
+      completed_at: at,
+      updated_at: at,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', guard.status ? [guard.status] : ACTIVE_STATUSES);
+  if (guard.noHeartbeatAfter !== undefined) {
+    const after = guard.noHeartbeatAfter;
+    update =
+      after === null
+        ? update.where('last_heartbeat_at', 'is', null)
+        : // The evidence is a JS Date (milliseconds); the column keeps microseconds: compare within the ms.
+          update.where((eb) =>
+            eb.or([
+              eb('last_heartbeat_at', 'is', null),
+              eb('last_heartbeat_at', '<', new Date(after.getTime() + 1)),
+            ]),
+          );
+  }
+  return await withEvents(db, update.returningAll(), { at, events, notice });
+}
+
+export async function flagCancelRequested(
+  db: Executor,
+  id: string,
+  now: Date,
+  event: EventSpec,
+): Promise<RunRow | undefined> {
+  const update = db
+    .updateTable('operation_runs')
+    .set({ cancel_requested_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .where('cancel_requested_at', 'is', null)
+    .returningAll();
+  return await withEvents(db, update, { at: now, events: [event] });
+}
+
+export async function markReviewed(
+  db: Executor,
+  id: string,
+  userId: string,
+  now: Date,
+): Promise<RunRow | undefined> {
+  const update = db
+    .updateTable('operation_runs')
+    .set({ reviewed_at: now, reviewed_by: userId, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'completed')
+    .where('reviewed_at', 'is', null)
+    .returningAll();
+  return await withEvents(db, update, {
+    at: now,
+    events: [{ kind: 'reviewed', payload: { userId } }],
+  });
+}
