@@ -8,6 +8,7 @@ import type { ReasonCode } from '../domain/reason-codes.js';
 import { type Clock, type RunFailure, systemClock, type TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import { uuidv7 } from '../domain/uuid.js';
+import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
 
 export interface StartRun {
@@ -56,8 +57,6 @@ export interface RunServiceDeps {
   db: Kysely<Database>;
   clock?: Clock;
 }
-
-const MAX_PROGRESS = 2_147_483_647;
 
 /**
  * The only writer of run state (DESIGN §3). Every transition is a compare-and-set update that
@@ -298,49 +297,5 @@ export class RunService {
       reason: current.status === 'completed' ? 'already_terminal' : 'wrong_state',
       run: current,
     };
-  }
-}
-
-function validateProgress(progress: { processed: number; total?: number | null }): {
-  processed: number;
-  total: number | null;
-} {
-  const { processed } = progress;
-  const total = progress.total ?? null;
-  const isCount = (n: unknown) =>
-    typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_PROGRESS;
-  if (!isCount(processed)) {
-    throw new RunwardenError(
-      'invalid_progress',
-      `progress.processed must be an integer from 0 to ${MAX_PROGRESS}`,
-    );
-  }
-  if (total !== null && !isCount(total)) {
-    throw new RunwardenError(
-      'invalid_progress',
-      `progress.total must be an integer from 0 to ${MAX_PROGRESS}`,
-    );
-  }
-  if (total !== null && processed > total) {
-    throw new RunwardenError(
-      'invalid_progress',
-      `progress.processed (${processed}) exceeds progress.total (${total})`,
-    );
-  }
-  return { processed, total };
-}
-
-/** The database's counts check (a merge past 64 keys or 2^53) surfaces as `invalid_counts`. */
-async function withCountsCheck<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    const pgError = error as { code?: string; constraint?: string };
-    if (pgError.code === '23514' && pgError.constraint === 'operation_runs_counts_check') {
-      throw new RunwardenError('invalid_counts', 'the merged counts would exceed 64 keys or 2^53', {
-        cause: error,
-      });
-    }
-    throw error;
   }
 }
