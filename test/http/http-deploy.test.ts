@@ -19,7 +19,9 @@ async function serve(trustProxy: boolean): Promise<string> {
     db: t.db,
     pool,
     logger: quietLogger,
-    registry: new OperationRegistry(demoCatalog({ durationScale: 0 })),
+    registry: new OperationRegistry(
+      demoCatalog({ durationScale: 0, errorRate: 0, partialRate: 0 }),
+    ),
     runs: new RunService({ db: t.db }),
     secret: 'x'.repeat(64),
     options: { trustProxy },

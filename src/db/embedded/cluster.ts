@@ -14,6 +14,7 @@ import {
   reachableBinaries,
   shortHash,
 } from './binaries.js';
+import { connectionLine } from './connection-line.js';
 import { assertPortFree, isAlive, isRunning, killGroup, recoverStaleCluster } from './recovery.js';
 import { postgresSystemUser } from './system-user.js';
 
@@ -134,7 +135,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await writeFile(ownerFile, `${process.pid}\n`);
   const cluster: EmbeddedCluster = {
     url: connectionUrl(password, options.port, database),
-    psqlCommand: `PGPASSFILE=${path.join(dataDir, 'pgpass')} psql 'postgresql://${USER}@127.0.0.1:${options.port}/${database}'`,
+    psqlCommand: connectionLine({
+      pgpassFile: path.join(dataDir, 'pgpass'),
+      user: USER,
+      port: options.port,
+      database,
+    }),
     clusterDir,
     pid: postmaster.handle.pid,
     stop: (stopOptions) => postmaster.handle.stop(stopOptions),

@@ -1,0 +1,61 @@
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * `DATABASE_URL` with its password filled in from the password file (PGPASSFILE, else ~/.pgpass)
+ * when the URL has none, as libpq does — so the line the embedded PostgreSQL prints
+ * (`PGPASSFILE=… DATABASE_URL=…`, no password) works for every connection a process opens: its
+ * pool, the queue's and the heartbeat thread's. node-postgres' own pgpass fallback is deprecated
+ * (and warns), so Runwarden resolves it once here. Unchanged when there is no matching entry.
+ */
+export async function withPasswordFromPgpass(
+  databaseUrl: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return databaseUrl; // not a URL (e.g. a libpq keyword string): leave it to the driver
+  }
+  if (url.password || !url.username) return databaseUrl;
+  const file = env.PGPASSFILE || path.join(homedir(), '.pgpass');
+  const info = await stat(file).catch(() => undefined);
+  // libpq ignores a password file that others may read; so do we.
+  if (!info?.isFile() || (process.platform !== 'win32' && (info.mode & 0o077) !== 0))
+    return databaseUrl;
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const wanted = [
+    url.hostname.replace(/^\[|\]$/g, '') || 'localhost',
+    url.port || '5432',
+    decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username),
+    decodeURIComponent(url.username),
+  ];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const fields = splitFields(line);
+    if (fields.length < 5) continue;
+    if (wanted.every((value, i) => fields[i] === '*' || fields[i] === value)) {
+      url.password = encodeURIComponent(fields.slice(4).join(':'));
+      return url.toString();
+    }
+  }
+  return databaseUrl;
+}
+
+/** `host:port:database:username:password`, with `\:` and `\\` escapes. */
+function splitFields(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charAt(i);
+    if (c === '\\' && i + 1 < line.length) field += line.charAt(++i);
+    else if (c === ':') {
+      fields.push(field);
+      field = '';
+    } else field += c;
+  }
+  fields.push(field);
+  return fields;
+}
