@@ -59,11 +59,6 @@ export function findWorkspace(principal: Principal, ref: string): WorkspaceAcces
   return principal.workspaces.find((w) => (isUuid(ref) ? w.id === ref : w.slug === ref));
 }
 
-/** The tenants whose runs the caller may list: null means every run of the workspace. */
-export function visibleTenantIds(access: WorkspaceAccess): string[] | null {
-  return access.restrictedTo ? access.tenants.map((t) => t.id) : null;
-}
-
 function lacking(capability: string): RunwardenError {
   return new RunwardenError('forbidden', `You do not have the ${capability} permission here.`, {
     details: { capability },
