@@ -12,6 +12,10 @@ const EnvSchema = z.object({
   RUNWARDEN_PG_RUNTIME_DIR: z.string().min(1).default('/var/lib/runwarden'),
   RUNWARDEN_CONFIG: z.string().min(1).optional(),
   RUNWARDEN_DEMO_PASSWORD: z.string().min(8).optional(),
+  RUNWARDEN_DEMO: z.enum(['true', 'false']).default('true'),
+  RUNWARDEN_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://ops.example.com' })
+    .optional(),
   RUNWARDEN_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
   RUNWARDEN_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   RUNWARDEN_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).optional(),
@@ -29,6 +33,10 @@ export interface Config {
   embeddedRuntimeDir: string;
   catalogModule: string | undefined;
   demoPassword: string | undefined;
+  /** RUNWARDEN_DEMO=false: `runwarden start` never seeds the demo (it never does once a directory exists). */
+  demo: boolean;
+  /** RUNWARDEN_PUBLIC_URL: the URL people use (invite links, OIDC redirects); default http://localhost:PORT. */
+  publicUrl: string;
   logLevel: string;
   reconcileIntervalSeconds: number;
   retentionDays: number;
@@ -53,6 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedRuntimeDir: e.RUNWARDEN_PG_RUNTIME_DIR,
     catalogModule: e.RUNWARDEN_CONFIG,
     demoPassword: e.RUNWARDEN_DEMO_PASSWORD,
+    demo: e.RUNWARDEN_DEMO === 'true',
+    publicUrl: (e.RUNWARDEN_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
     reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
     retentionDays: e.RUNWARDEN_RETENTION_DAYS,

@@ -406,7 +406,7 @@ export class DirectoryWriter {
     await this.#record(
       null,
       {
-        action: next.length ? 'changed' : 'removed',
+        action: !before.length ? 'created' : next.length ? 'changed' : 'removed',
         kind: 'platform_staff',
         key: user.email,
         id: user.id,

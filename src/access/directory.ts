@@ -301,8 +301,13 @@ export function createDirectory(options: {
               .selectAll()
               .where(sql<boolean>`cardinality(platform_capabilities) > 0`)
               .execute();
-            for (const user of staff.filter((u) => !listed.has(u.email.toLowerCase())))
-              await w.platformStaff(user, [], { pruned: true });
+            // A platform admin (platform.directory) is never pruned: change one by listing them.
+            const prunable = staff.filter(
+              (u) =>
+                !listed.has(u.email.toLowerCase()) &&
+                !u.platform_capabilities.includes('platform.directory'),
+            );
+            for (const user of prunable) await w.platformStaff(user, [], { pruned: true });
           }
         }
         return {};

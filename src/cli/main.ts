@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdmin } from './commands/admin.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerReconcile } from './commands/reconcile.js';
@@ -33,6 +34,7 @@ registerValidate(program);
 registerReconcile(program);
 registerPrune(program);
 registerSeedDemo(program);
+registerAdmin(program);
 
 program.parseAsync(process.argv).catch(async (error: unknown) => {
   const lifecycle = currentLifecycle();

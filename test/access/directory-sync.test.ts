@@ -126,6 +126,7 @@ describe('directory sync (directory.json)', () => {
       'user ops@acme.test',
       'member acme/ops@acme.test',
       'user staff@host.test',
+      'platform_staff staff@host.test',
     ]);
     expect(await counts()).toEqual(before);
   });
@@ -226,6 +227,7 @@ describe('directory sync (directory.json)', () => {
     const plain = await dir.sync(smaller);
     expect(plain.changes.filter((c) => c.pruned)).toEqual([]);
 
+    await dir.bootstrap({ email: 'root@host.test', password: 'long enough' });
     const pruned = await dir.sync(smaller, { prune: true });
     expect(
       pruned.changes
@@ -233,6 +235,13 @@ describe('directory sync (directory.json)', () => {
         .map((c) => `${c.action} ${c.kind} ${c.key}`)
         .sort(),
     ).toEqual(['removed member acme/ops@acme.test', 'removed platform_staff staff@host.test']);
+    // a platform admin is never pruned (only changed by listing them)
+    const root = await t.db
+      .selectFrom('users')
+      .select('platform_capabilities')
+      .where('email', '=', 'root@host.test')
+      .executeTakeFirstOrThrow();
+    expect(root.platform_capabilities).toContain('platform.directory');
     // dev was already inactive (previous test): pruning leaves it so, and every run stays
     const tenants = await t.db
       .selectFrom('tenants')
