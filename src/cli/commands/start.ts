@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { demoSeedDecision } from '../../access/directory-state.js';
 import { loadConfig } from '../../config.js';
 import { redactUrl } from '../../db/database.js';
 import { createLogger } from '../../logger.js';
@@ -27,7 +28,9 @@ export function registerStart(program: Command): void {
         'Stop with Ctrl-C (SIGINT) or SIGTERM: the worker hands back unfinished runs, then PostgreSQL',
         'is shut down cleanly before exit. A signal during start-up (PostgreSQL, migrations, the demo)',
         'abandons it and stops PostgreSQL within seconds; a second signal exits at once.',
-        'On first run it seeds the demo (see `runwarden seed-demo --help`) and prints the demo logins.',
+        'On first run it seeds the demo (see `runwarden seed-demo --help`) and prints the demo logins:',
+        'only into an empty database, never once a directory exists (`runwarden admin bootstrap|sync`)',
+        'and never with RUNWARDEN_DEMO=false.',
       ].join('\n'),
     )
     .action(async () => {
@@ -41,11 +44,18 @@ export function registerStart(program: Command): void {
       });
       lifecycle.phase('seeding the demo');
       const password = demoPassword(config);
-      const demo = await seedDemo(runtime, {
-        password: password.value,
-        live: true,
-        progress: (message) => logger.info(message),
+      const decision = await demoSeedDecision(runtime.db, {
+        enabled: config.demo,
+        demoWorkspaceSlug: 'contoso',
       });
+      if (!decision.seed) logger.info(`not seeding the demo: ${decision.reason}`);
+      const demo = decision.seed
+        ? await seedDemo(runtime, {
+            password: password.value,
+            live: true,
+            progress: (message) => logger.info(message),
+          })
+        : undefined;
       await startBackground(runtime, config, logger, lifecycle, {
         concurrency: START_CONCURRENCY,
         shutdownGraceSeconds: 3,
@@ -61,6 +71,7 @@ export function registerStart(program: Command): void {
         { url, database: where, types: runtime.registry.list().length },
         `Runwarden is ready on ${url}: API, worker and reconciler on ${where}. Press Ctrl-C to stop.`,
       );
-      printDemoLogins(demo.seeded || password.fromEnv ? password : undefined, url);
+      if (demo) printDemoLogins(demo.seeded || password.fromEnv ? password : undefined, url);
+      else process.stdout.write(`\n  Runwarden is running: ${url}\n\n`);
     });
 }
