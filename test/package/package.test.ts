@@ -1,0 +1,288 @@
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/access/tokens.js';
+import { freePort } from '../../src/db/embedded/recovery.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { type Scope, seedScope } from '../support/fixtures.js';
+
+/**
+ * DESIGN §15, a real package: `npm pack`'s tarball installs into an empty project, where a small
+ * TypeScript program, type-checked against the shipped types, defines an operation, starts a run,
+ * runs a worker until it succeeds (the library: `runwarden`), and reads the run over HTTP through
+ * `runwarden/client` from the package's own `runwarden serve`. The tarball is packed from a copy of
+ * the sources (the working tree's dist/ is never touched); its dependencies come from the npm cache
+ * where it has them, else the package registry.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+let t: TestDatabase;
+let scope: Scope;
+let token: string;
+let work: string;
+let tarball: string;
+let consumer: string;
+
+const CATALOG_TS = `
+import { defineOperation } from 'runwarden';
+import { z } from 'zod';
+
+export const hello = defineOperation({
+  type: 'consumer.hello',
+  label: 'Say hello',
+  scope: 'tenant',
+  input: z.object({ name: z.string() }),
+  identity: (input) => ({ name: input.name }),
+  lifecycle: { retries: 0 },
+  async run(ctx, input) {
+    await ctx.progress({ processed: 1, total: 1 });
+    return { outcome: 'succeeded', counts: { greeted: input.name.length } };
+  },
+});
+
+export const catalog = [hello];
+`;
+
+const MAIN_TS = `
+import { createRunwarden } from 'runwarden';
+import { createClient } from 'runwarden/client';
+import { catalog } from './catalog.js';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(name + ' is required');
+  return value;
+};
+
+const rw = createRunwarden({ databaseUrl: env('DATABASE_URL'), operations: catalog });
+await rw.migrate();
+const { run } = await rw.start({
+  type: 'consumer.hello',
+  workspaceId: env('WORKSPACE_ID'),
+  tenantId: env('TENANT_ID'),
+  input: { name: 'world' },
+  initiatorUserId: env('USER_ID'),
+});
+const worker = await rw.worker({ concurrency: 1 });
+const deadline = Date.now() + 20_000;
+let done = await rw.runs.get(run.id);
+while (done?.status !== 'completed') {
+  if (Date.now() > deadline) throw new Error('the run did not complete');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  done = await rw.runs.get(run.id);
+}
+await worker.stop();
+
+const api = createClient({ baseUrl: env('RUNWARDEN_URL'), token: env('RUNWARDEN_TOKEN') });
+const { data, error } = await api.GET('/api/operations/{id}', { params: { path: { id: run.id } } });
+if (error) throw new Error('API error: ' + JSON.stringify(error));
+const outcome: 'pending' | 'succeeded' | 'partially_succeeded' | 'failed' | 'blocked' | 'cancelled' =
+  data.outcome; // typed from the OpenAPI document
+const health = await api.GET('/api/health');
+console.log('RESULT ' + JSON.stringify({ runId: run.id, ledger: done.outcome, outcome, api: data, health: health.data }));
+await rw.close();
+`;
+
+beforeAll(async () => {
+  t = await freshDatabase();
+  scope = await seedScope(t.db);
+  token = (
+    await createToken(t.db, {
+      workspaceId: scope.workspaceId,
+      name: 'package test',
+      role: 'owner',
+      createdBy: scope.userId,
+    })
+  ).token;
+  work = await mkdtemp(path.join(tmpdir(), 'runwarden-package-'));
+});
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const npm = (args: string[], cwd: string) =>
+  run('npm', args, {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: {
+      ...process.env,
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+      npm_config_update_notifier: 'false',
+    },
+  });
+
+async function devVersion(name: string): Promise<string> {
+  const manifest = JSON.parse(
+    await readFile(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8'),
+  ) as { version: string };
+  return manifest.version;
+}
+
+describe('the npm package', () => {
+  it('npm pack builds a tarball that ships the library, the client, the CLI, the web app and their types', async () => {
+    const stage = path.join(work, 'stage');
+    await mkdir(stage);
+    for (const entry of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'README.md',
+      'src',
+      'scripts',
+    ])
+      await cp(path.join(ROOT, entry), path.join(stage, entry), { recursive: true });
+    await rm(path.join(stage, 'src/client/schema.ts'), { force: true }); // the build generates it
+    await symlink(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'dir');
+    const packed = await npm(['pack', '--json', '--pack-destination', work], stage);
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
+    if (!info) throw new Error('npm pack printed nothing');
+    tarball = path.join(work, info.filename);
+    const files = info.files.map((f) => f.path);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/client/index.js',
+        'dist/client/index.d.ts',
+        'dist/client/schema.d.ts',
+        'dist/cli/main.js',
+        'dist/web/index.html',
+      ]),
+    );
+    expect(files.filter((f) => /^(src|test|bench|node_modules)\//.test(f))).toEqual([]);
+    const manifest = JSON.parse(await readFile(path.join(stage, 'package.json'), 'utf8')) as {
+      private?: boolean;
+    };
+    expect(manifest.private).toBeUndefined();
+  }, 240_000);
+
+  it('installs into an empty project, where a typed program runs a run to success and reads it through runwarden/client', async () => {
+    expect(tarball).toBeDefined();
+    consumer = path.join(work, 'consumer');
+    await mkdir(consumer);
+    await writeFile(
+      path.join(consumer, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+    );
+    await npm(
+      [
+        'install',
+        '--prefer-offline',
+        tarball,
+        `zod@${await devVersion('zod')}`,
+        `@types/node@${await devVersion('@types/node')}`,
+      ],
+      consumer,
+    );
+    await writeFile(path.join(consumer, 'catalog.ts'), CATALOG_TS);
+    await writeFile(path.join(consumer, 'main.ts'), MAIN_TS);
+    await writeFile(
+      path.join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: true,
+          outDir: 'out',
+          types: ['node'],
+        },
+        files: ['main.ts', 'catalog.ts'],
+      }),
+    );
+    // The shipped types type-check the program (a wrong path or field would fail here).
+    await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], {
+      cwd: consumer,
+    }).catch((error: { stdout?: string }) => {
+      throw new Error(`tsc failed in the consumer:\n${error.stdout ?? String(error)}`);
+    });
+
+    const bin = path.join(consumer, 'node_modules/.bin/runwarden');
+    const version = await run(bin, ['--version'], { cwd: consumer });
+    const ours = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(version.stdout.trim()).toBe(ours.version);
+
+    const port = await freePort();
+    const { DATABASE_URL: _ignored, ...base } = process.env;
+    const serve = spawn(bin, ['serve'], {
+      cwd: consumer,
+      env: {
+        ...base,
+        DATABASE_URL: t.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        RUNWARDEN_CONFIG: 'out/catalog.js',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let serveOutput = '';
+    serve.stdout.on('data', (c: Buffer) => {
+      serveOutput += c.toString();
+    });
+    serve.stderr.on('data', (c: Buffer) => {
+      serveOutput += c.toString();
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!serveOutput.includes('Runwarden API listening')) {
+        if (serve.exitCode !== null || Date.now() > deadline)
+          throw new Error(`the package's runwarden serve did not listen:\n${serveOutput}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const program = await run(process.execPath, ['out/main.js'], {
+        cwd: consumer,
+        env: {
+          ...base,
+          DATABASE_URL: t.url,
+          WORKSPACE_ID: scope.workspaceId,
+          TENANT_ID: scope.tenantId,
+          USER_ID: scope.userId,
+          RUNWARDEN_URL: `http://127.0.0.1:${port}`,
+          RUNWARDEN_TOKEN: token,
+        },
+      });
+      const line = program.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line)
+        throw new Error(`the program printed no result:\n${program.stdout}\n${program.stderr}`);
+      const result = JSON.parse(line.slice('RESULT '.length)) as {
+        runId: string;
+        ledger: string;
+        outcome: string;
+        api: Record<string, unknown>;
+        health: unknown;
+      };
+      expect(result).toMatchObject({
+        ledger: 'succeeded',
+        outcome: 'succeeded',
+        api: {
+          id: result.runId,
+          type: 'consumer.hello',
+          typeLabel: 'Say hello',
+          status: 'completed',
+          outcome: 'succeeded',
+          summaryCounts: { greeted: 5 },
+        },
+        health: { status: 'ok', database: 'ok' },
+      });
+    } finally {
+      serve.kill('SIGTERM');
+      await new Promise((resolve) =>
+        serve.exitCode !== null ? resolve(null) : serve.once('exit', resolve),
+      );
+    }
+  }, 240_000);
+});
