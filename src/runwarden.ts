@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { z } from 'zod';
+import { createDirectory, type Directory } from './access/directory.js';
+import { resolveStartRefs, type StartRefs } from './access/start-refs.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createDb, createPool, type Db } from './db/pool.js';
 import type { RunRow } from './db/schema.js';
@@ -46,14 +48,29 @@ export interface ReconcilerHandle {
   stop(): Promise<void>;
 }
 
+/** A start request naming its scope by Runwarden ids or by your keys (slugs, emails). */
+export type RunwardenStartRequest = Omit<
+  StartRequest,
+  'workspaceId' | 'tenantId' | 'initiatorUserId'
+> &
+  StartRefs;
+
 export interface Runwarden {
   registry: OperationRegistry;
   runs: RunService;
   db: Db;
   /** Creates Runwarden's tables and the queue schema; safe to call on every boot. */
   migrate(): Promise<void>;
-  /** Starts (or reuses) a run and queues its job in one transaction; never waits for the work. */
-  start(request: StartRequest): Promise<{ run: RunRow; reused: boolean }>;
+  /**
+   * Starts (or reuses) a run and queues its job in one transaction; never waits for the work.
+   * The workspace and tenant by slug or id, the initiator by email or id (DESIGN §15).
+   */
+  start(request: RunwardenStartRequest): Promise<{ run: RunRow; reused: boolean }>;
+  /**
+   * The directory (DESIGN §10, §15): idempotent, audited upserts of workspaces, tenants, members
+   * and platform staff keyed by your own keys, `sync(directoryJson, {prune, dryRun})`, tokens.
+   */
+  directory: Directory;
   cancel(runId: string, by?: { userId: string | null }): ReturnType<typeof cancelRun>;
   /** For `execution: 'external'` types: the outside system reports its state. */
   report(runId: string, report: ExternalReport): ReturnType<typeof reportExternal>;
@@ -102,7 +119,14 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
       await migrateToLatest(db);
       await migrateQueue(pool);
     },
-    start: (request) => startRun({ db, runs, registry }, request),
+    async start({ workspace, workspaceId, tenant, tenantId, initiator, initiatorUserId, ...rest }) {
+      const refs = { workspace, workspaceId, tenant, tenantId, initiator, initiatorUserId };
+      return await startRun(
+        { db, runs, registry },
+        { ...rest, ...(await resolveStartRefs(db, refs)) },
+      );
+    },
+    directory: createDirectory({ db }),
     cancel: (runId, by = { userId: null }) => cancelRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
     async worker({ retentionDays, reconcileIntervalSeconds, ...workerOptions } = {}) {
