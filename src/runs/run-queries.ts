@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type UpdateObject } from 'kysely';
 import type { Database, NewRunRow, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
@@ -12,6 +12,21 @@ export type { Appended, EventSpec, NoticeSpec } from './run-events.js';
 export * from './run-transitions.js';
 
 type Executor = Kysely<Database>;
+
+/** Sets `values` on the run only while it is active: undefined when it is not (or not there). */
+async function updateWhileActive(
+  db: Executor,
+  id: string,
+  values: UpdateObject<Database, 'operation_runs'>,
+): Promise<RunRow | undefined> {
+  return await db
+    .updateTable('operation_runs')
+    .set(values)
+    .where('id', '=', id)
+    .where('status', 'in', ACTIVE_STATUSES)
+    .returningAll()
+    .executeTakeFirst();
+}
 
 export async function insertRunUnlessActive(
   db: Executor,
@@ -60,13 +75,7 @@ export async function touchHeartbeat(
   id: string,
   now: Date,
 ): Promise<RunRow | undefined> {
-  return await db
-    .updateTable('operation_runs')
-    .set({ last_heartbeat_at: now, updated_at: now })
-    .where('id', '=', id)
-    .where('status', 'in', ACTIVE_STATUSES)
-    .returningAll()
-    .executeTakeFirst();
+  return await updateWhileActive(db, id, { last_heartbeat_at: now, updated_at: now });
 }
 
 /**
@@ -98,18 +107,12 @@ export async function setProgress(
   progress: { processed: number; total: number | null },
   now: Date,
 ): Promise<RunRow | undefined> {
-  return await db
-    .updateTable('operation_runs')
-    .set({
-      progress_processed: progress.processed,
-      progress_total: progress.total,
-      last_heartbeat_at: now,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where('status', 'in', ACTIVE_STATUSES)
-    .returningAll()
-    .executeTakeFirst();
+  return await updateWhileActive(db, id, {
+    progress_processed: progress.processed,
+    progress_total: progress.total,
+    last_heartbeat_at: now,
+    updated_at: now,
+  });
 }
 
 /** Adds to existing counts in one statement (no read-modify-write race between two writers). */
@@ -119,26 +122,20 @@ export async function incrementCounts(
   counts: SummaryCounts,
   now: Date,
 ): Promise<RunRow | undefined> {
-  return await db
-    .updateTable('operation_runs')
-    .set({
-      summary_counts: sql<string>`(
-        select coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
+  return await updateWhileActive(db, id, {
+    summary_counts: sql<string>`(
+      select coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
+      from (
+        select key, sum(value::numeric) as total
         from (
-          select key, sum(value::numeric) as total
-          from (
-            select key, value from jsonb_each_text(operation_runs.summary_counts)
-            union all
-            select key, value from jsonb_each_text(${JSON.stringify(counts)}::jsonb)
-          ) merged
-          group by key
-        ) summed)`,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where('status', 'in', ACTIVE_STATUSES)
-    .returningAll()
-    .executeTakeFirst();
+          select key, value from jsonb_each_text(operation_runs.summary_counts)
+          union all
+          select key, value from jsonb_each_text(${JSON.stringify(counts)}::jsonb)
+        ) merged
+        group by key
+      ) summed)`,
+    updated_at: now,
+  });
 }
 
 /** A result that arrived after the run was already terminal: kept for diagnostics, never applied. */

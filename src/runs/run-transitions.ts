@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type UpdateObject } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
@@ -134,20 +134,36 @@ export async function completeRun(
   return await withEvents(db, update.returningAll(), { at, events, notice });
 }
 
+/**
+ * Sets a one-time stamp (still null) on a run in `status`, with its event: a second request
+ * moves nothing.
+ */
+async function stampOnce(
+  db: Executor,
+  id: string,
+  status: 'running' | 'completed',
+  stamp: 'cancel_requested_at' | 'reviewed_at',
+  values: UpdateObject<Database, 'operation_runs'>,
+  { at, event }: { at: Date; event: EventSpec },
+): Promise<RunRow | undefined> {
+  const update = db
+    .updateTable('operation_runs')
+    .set(values)
+    .where('id', '=', id)
+    .where('status', '=', status)
+    .where(stamp, 'is', null)
+    .returningAll();
+  return await withEvents(db, update, { at, events: [event] });
+}
+
 export async function flagCancelRequested(
   db: Executor,
   id: string,
   now: Date,
   event: EventSpec,
 ): Promise<RunRow | undefined> {
-  const update = db
-    .updateTable('operation_runs')
-    .set({ cancel_requested_at: now, updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'running')
-    .where('cancel_requested_at', 'is', null)
-    .returningAll();
-  return await withEvents(db, update, { at: now, events: [event] });
+  const values = { cancel_requested_at: now, updated_at: now };
+  return await stampOnce(db, id, 'running', 'cancel_requested_at', values, { at: now, event });
 }
 
 export async function markReviewed(
@@ -156,15 +172,9 @@ export async function markReviewed(
   userId: string,
   now: Date,
 ): Promise<RunRow | undefined> {
-  const update = db
-    .updateTable('operation_runs')
-    .set({ reviewed_at: now, reviewed_by: userId, updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'completed')
-    .where('reviewed_at', 'is', null)
-    .returningAll();
-  return await withEvents(db, update, {
+  const values = { reviewed_at: now, reviewed_by: userId, updated_at: now };
+  return await stampOnce(db, id, 'completed', 'reviewed_at', values, {
     at: now,
-    events: [{ kind: 'reviewed', payload: { userId } }],
+    event: { kind: 'reviewed', payload: { userId } },
   });
 }
