@@ -16,21 +16,39 @@ export const PlatformCapabilityInput = z.enum(PLATFORM_CAPABILITIES);
 
 export const WorkspaceInput = z.strictObject({ slug: Slug, name: Name });
 export const TenantInput = z.strictObject({
-  workspace: Slug,
+  workspace: z.union([Slug, z.uuid()]),
   slug: Slug,
   name: Name,
   status: TenantStatusInput.optional(),
 });
-export const MemberInput = z.strictObject({
-  workspace: Slug,
-  email: Email,
-  name: Name.optional(),
-  role: RoleInput,
-  /** Tenant slugs the member is restricted to; null: every tenant; absent: unchanged (all when new). */
-  tenants: z.array(Slug).max(1000).nullable().optional(),
-  externalId: ExternalId.optional(),
+/** A workspace by slug, or by id (the HTTP API's `:ws`). */
+const WorkspaceRef = z.union([Slug, z.uuid()]);
+export const MemberInput = z
+  .strictObject({
+    workspace: WorkspaceRef,
+    email: Email,
+    name: Name.optional(),
+    role: RoleInput,
+    /** Tenant slugs the member is restricted to; null: every tenant; absent: unchanged (all when new). */
+    tenants: z.array(Slug).max(1000).nullable().optional(),
+    /** The same restriction by tenant id (the HTTP API); give `tenants` or `tenantIds`, not both. */
+    tenantIds: z.array(z.uuid()).max(1000).nullable().optional(),
+    externalId: ExternalId.optional(),
+  })
+  .refine((m) => m.tenants === undefined || m.tenantIds === undefined, {
+    message: 'give tenants (slugs) or tenantIds, not both',
+    path: ['tenantIds'],
+  });
+export const RemoveMemberInput = z.union([
+  z.strictObject({ workspace: WorkspaceRef, email: Email }),
+  z.strictObject({ workspace: WorkspaceRef, userId: z.uuid() }),
+]);
+export const WorkspaceRefInput = z.strictObject({ workspace: WorkspaceRef });
+export const PasswordChangeInput = z.strictObject({
+  userId: z.uuid(),
+  currentPassword: z.string().max(1000),
+  newPassword: z.string().min(8).max(1000),
 });
-export const RemoveMemberInput = z.strictObject({ workspace: Slug, email: Email });
 export const UserRefInput = z.strictObject({ email: Email });
 export const PlatformStaffInput = z.strictObject({
   email: Email,
@@ -43,13 +61,16 @@ export const BootstrapInput = z.strictObject({
   password: z.string().min(8).max(1000).optional(),
 });
 export const TokenCreateInput = z.strictObject({
-  workspace: Slug,
+  workspace: z.union([Slug, z.uuid()]),
   name: Name,
   role: RoleInput,
   /** The member the token acts for; default: the workspace's longest-standing owner. */
   as: Email.optional(),
 });
-export const TokenRevokeInput = z.strictObject({ workspace: Slug, id: z.uuid() });
+export const TokenRevokeInput = z.strictObject({
+  workspace: z.union([Slug, z.uuid()]),
+  id: z.uuid(),
+});
 
 /** `directory.json` (DESIGN §13). */
 export const DirectoryFile = z

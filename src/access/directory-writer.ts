@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, Role, TenantStatus, UserRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
-import { uuidv7 } from '../domain/uuid.js';
+import { isUuid, uuidv7 } from '../domain/uuid.js';
 import { recordAudit } from '../runs/audit.js';
 import { inviteUrl, issueInvite } from './invites.js';
 import { hashPassword } from './passwords.js';
@@ -290,6 +290,25 @@ export class DirectoryWriter {
     return rows.map((r) => r.id).sort();
   }
 
+  /** Checks tenant ids belong to `ws` (sorted); null stays null (every tenant). */
+  async tenantIdsById(ws: WorkspaceRef, ids: string[] | null): Promise<string[] | null> {
+    if (ids === null) return null;
+    const unique = [...new Set(ids)];
+    if (!unique.length) return [];
+    const rows = await this.#trx
+      .selectFrom('tenants')
+      .select('id')
+      .where('workspace_id', '=', ws.id)
+      .where('id', 'in', unique)
+      .execute();
+    const missing = unique.filter((id) => !rows.some((r) => r.id === id));
+    if (missing.length) {
+      const problems = missing.map((id) => `tenantIds: no tenant ${id} in workspace ${ws.slug}`);
+      throw new RunwardenError('validation_failed', problems.join('; '), { details: { problems } });
+    }
+    return unique.sort();
+  }
+
   async member(
     ws: WorkspaceRef,
     user: UserRow,
@@ -485,8 +504,4 @@ export class DirectoryWriter {
       },
     });
   }
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

@@ -6,6 +6,7 @@ import {
   BootstrapInput,
   DirectoryFile,
   MemberInput,
+  PasswordChangeInput,
   PlatformStaffInput,
   parseInput,
   RemoveMemberInput,
@@ -22,6 +23,7 @@ import {
   type Invite,
 } from './directory-writer.js';
 import { defaultPublicUrl, redeemInvite } from './invites.js';
+import { DUMMY_HASH, verifyPassword } from './passwords.js';
 import { createToken as insertToken } from './tokens.js';
 
 export type { DirectoryFileInput } from './directory-input.js';
@@ -118,7 +120,11 @@ export function createDirectory(options: {
   ): Promise<{ member: MemberView; invite?: Invite }> {
     const ws = await w.findWorkspace(input.workspace);
     const tenantIds =
-      input.tenants === undefined ? undefined : await w.tenantIds(ws, input.tenants);
+      input.tenantIds !== undefined
+        ? await w.tenantIdsById(ws, input.tenantIds)
+        : input.tenants === undefined
+          ? undefined
+          : await w.tenantIds(ws, input.tenants);
     const invitesBefore = w.invites.length;
     const { user } = await w.user(input);
     const m = await w.member(ws, user, { role: input.role, tenantIds });
@@ -165,6 +171,7 @@ export function createDirectory(options: {
         name?: string;
         role: Role;
         tenants?: string[] | null;
+        tenantIds?: string[] | null;
         externalId?: string;
       },
       call: CallOptions = {},
@@ -176,12 +183,22 @@ export function createDirectory(options: {
       });
     },
 
-    /** Idempotent: removing someone who is not a member changes nothing. */
-    async removeMember(input: { workspace: string; email: string }, call: CallOptions = {}) {
+    /** Idempotent: removing someone who is not a member changes nothing (`removed: false`). */
+    async removeMember(
+      input: { workspace: string; email: string } | { workspace: string; userId: string },
+      call: CallOptions = {},
+    ) {
       const data = parseInput(RemoveMemberInput, input, 'member');
       return await write(call, async (w) => {
         const ws = await w.findWorkspace(data.workspace);
-        const user = await w.findUser(data.email).catch(() => undefined);
+        const user =
+          'email' in data
+            ? await w.findUser(data.email).catch(() => undefined)
+            : await w.db
+                .selectFrom('users')
+                .select(['id', 'email'])
+                .where('id', '=', data.userId)
+                .executeTakeFirst();
         const removed = user ? await w.removeMember(ws, user) : false;
         return { removed };
       });
@@ -381,6 +398,36 @@ export function createDirectory(options: {
           { name: row.name },
         );
         return { revoked: true };
+      });
+    },
+
+    /** A signed-in user changes their own password, proving the current one. */
+    async changePassword(
+      input: { userId: string; currentPassword: string; newPassword: string },
+      call: CallOptions = {},
+    ) {
+      const data = parseInput(PasswordChangeInput, input, 'password change');
+      const user = await db
+        .selectFrom('users')
+        .select(['password_hash'])
+        .where('id', '=', data.userId)
+        .where('disabled_at', 'is', null)
+        .executeTakeFirst();
+      if (
+        !(await verifyPassword(user?.password_hash ?? DUMMY_HASH, data.currentPassword)) ||
+        !user?.password_hash
+      )
+        throw new RunwardenError('forbidden', 'The current password is not right.');
+      return await write(call, async (w) => {
+        const { user: changed } = await w.user({
+          ...(await w.db
+            .selectFrom('users')
+            .select(['email'])
+            .where('id', '=', data.userId)
+            .executeTakeFirstOrThrow()),
+          password: data.newPassword,
+        });
+        return { userId: changed.id };
       });
     },
 

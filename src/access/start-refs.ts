@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
-import { isUuid } from './directory-writer.js';
+import { isUuid } from '../domain/uuid.js';
 
 /** How a library caller names a run's scope (DESIGN §15): the host's keys or Runwarden's ids. */
 export interface StartRefs {

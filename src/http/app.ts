@@ -23,6 +23,7 @@ import { handleError } from './errors.js';
 import { findUnstorable, registerJsonBodies, unstorableError } from './json-body.js';
 import { registerMetrics } from './metrics.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
+import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { healthRoutes } from './routes/health.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { operationRoutes } from './routes/operations.js';
@@ -193,12 +194,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (identified) => {
     await identified.register(identifyCaller, { db: deps.db });
     await identified.register(logoutRoutes);
+    await identified.register(passwordRoutes, ctx);
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {
     await closed.register(requireCaller, { db: deps.db });
     await closed.register(meRoutes);
     await closed.register(tokenRoutes, ctx);
+    await closed.register(directoryRoutes, ctx);
     await closed.register(operationRoutes, ctx);
     await closed.register(runRoutes, ctx);
     await closed.register(notificationRoutes, ctx);

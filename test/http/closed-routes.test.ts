@@ -34,6 +34,8 @@ const PUBLIC = new Set([
   'GET /api/health',
   'POST /api/auth/login',
   'POST /api/auth/logout',
+  // Invite redemption needs no login (an owner's own password change still needs a session).
+  'POST /api/auth/password',
   'GET /api/auth/demo',
   'GET /api/openapi.json',
   'GET /metrics',

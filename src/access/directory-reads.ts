@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { Database, Role, TenantStatus } from '../db/schema.js';
+import { isUuid } from '../domain/uuid.js';
+
+/** The directory as the settings pages and `GET /api/workspaces/:ws/…` show it (never a secret). */
+export function directoryReads(db: Kysely<Database>) {
+  return {
+    /** A workspace by slug or id, whoever asks (authorization is the caller's job). */
+    async workspace(ref: string) {
+      return await db
+        .selectFrom('workspaces')
+        .select(['id', 'slug', 'name'])
+        .where(isUuid(ref) ? 'id' : 'slug', '=', ref)
+        .executeTakeFirst();
+    },
+
+    async tenants(
+      workspaceId: string,
+    ): Promise<Array<{ id: string; slug: string; name: string; status: TenantStatus }>> {
+      return await db
+        .selectFrom('tenants')
+        .select(['id', 'slug', 'name', 'status'])
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('slug')
+        .execute();
+    },
+
+    async members(workspaceId: string): Promise<
+      Array<{
+        userId: string;
+        email: string;
+        name: string;
+        role: Role;
+        tenantIds: string[] | null;
+        disabled: boolean;
+      }>
+    > {
+      const rows = await db
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select([
+          'users.id',
+          'users.email',
+          'users.name',
+          'users.disabled_at',
+          'memberships.role',
+          'memberships.tenant_ids',
+        ])
+        .where('memberships.workspace_id', '=', workspaceId)
+        .orderBy('users.email')
+        .execute();
+      return rows.map((r) => ({
+        userId: r.id,
+        email: r.email,
+        name: r.name,
+        role: r.role,
+        tenantIds: r.tenant_ids,
+        disabled: r.disabled_at !== null,
+      }));
+    },
+
+    async tokens(workspaceId: string) {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .select(['id', 'name', 'role', 'created_by', 'created_at', 'last_used_at', 'revoked_at'])
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        role: r.role,
+        createdBy: r.created_by,
+        createdAt: r.created_at.toISOString(),
+        lastUsedAt: r.last_used_at?.toISOString() ?? null,
+        revokedAt: r.revoked_at?.toISOString() ?? null,
+      }));
+    },
+  };
+}
