@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +226,21 @@ describe('runwarden admin', () => {
       .where('slug', '=', 'acme-dev')
       .executeTakeFirstOrThrow();
     expect(dev.status).toBe('inactive');
+  });
+
+  it("the README's directory.json example applies as is", async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.split('## Adopting Runwarden: the directory')[1] ?? '';
+    const example = /```json\n([\s\S]+?)\n```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const other = await freshDatabase();
+    const result = await admin(['sync', '--file', await write('readme.json', example)], other.url);
+    expect(result.code, result.output).toBe(0);
+    expect(result.printed).toContain(
+      'created tenant acme/acme-legacy (name: "Acme Legacy", status: "inactive")',
+    );
+    const again = await admin(['sync', '--file', path.join(dir, 'readme.json')], other.url);
+    expect(again.printed).toContain('created 0, changed 0, pruned 0');
   });
 
   it('token create prints the token once; revoke makes it unusable at once', async () => {
