@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
-import type { PlatformCapability } from '../domain/capabilities.js';
+import { type PlatformCapability, ROLES } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
 import {
   BootstrapInput,
@@ -342,21 +342,29 @@ export function createDirectory(options: {
         let creator = w.db
           .selectFrom('memberships')
           .innerJoin('users', 'users.id', 'memberships.user_id')
-          .select(['users.id', 'users.email'])
+          .select(['users.id', 'users.email', 'memberships.role'])
           .where('memberships.workspace_id', '=', ws.id)
           .where('users.disabled_at', 'is', null);
         creator = data.as
           ? creator.where(sql<string>`lower(users.email)`, '=', data.as)
           : creator.where('memberships.role', '=', 'owner').orderBy('memberships.created_at');
-        const by = call.actor?.userId
-          ? { id: call.actor.userId, email: '' }
-          : await creator.executeTakeFirst();
+        const by = await (call.actor?.userId
+          ? creator.where('users.id', '=', call.actor.userId)
+          : creator
+        ).executeTakeFirst();
         if (!by)
           throw new RunwardenError(
             data.as ? 'not_found' : 'conflict',
             data.as
               ? `${data.as} is not an enabled member of workspace ${ws.slug}.`
               : `Workspace ${ws.slug} has no enabled owner for the token to act for; name a member.`,
+          );
+        // ROLES is ordered from most to least rights: a token never has more than its member.
+        if (ROLES.indexOf(data.role) < ROLES.indexOf(by.role))
+          throw new RunwardenError(
+            'validation_failed',
+            `A ${data.role} token cannot act for ${by.email}, who is ${by.role} in ${ws.slug}.`,
+            { details: { problems: [`role: more than the ${by.role} it acts for`] } },
           );
         const token = await insertToken(w.db, {
           workspaceId: ws.id,

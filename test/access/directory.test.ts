@@ -262,6 +262,21 @@ describe('directory upserts', () => {
     expect((await dir.disableUser({ email: 'bob@example.com' })).disabled).toBe(false);
   });
 
+  it('never gives a token more rights than the member it acts for', async () => {
+    await dir.upsertMember({ workspace: 'acme', email: 'reader@example.com', role: 'readonly' });
+    await refused(
+      dir.createToken({ workspace: 'acme', name: 'x', role: 'owner', as: 'reader@example.com' }),
+      'validation_failed',
+    );
+    const ok = await dir.createToken({
+      workspace: 'acme',
+      name: 'x',
+      role: 'readonly',
+      as: 'reader@example.com',
+    });
+    expect(ok.token).toMatch(/^rwt_/);
+  });
+
   it('revokes a token by id, idempotently; an unknown id is not found', async () => {
     const created = await dir.createToken({ workspace: 'acme', name: 'ops', role: 'manager' });
     expect(created.token).toMatch(/^rwt_/);

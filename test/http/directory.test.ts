@@ -105,6 +105,20 @@ describe('tenants', () => {
     expect(
       (await h.request(callers.outsider, { url: '/api/workspaces/contoso/tenants' })).statusCode,
     ).toBe(404);
+    const audit = await h.db
+      .selectFrom('audit_log')
+      .select(['actor_user_id', 'actor_kind', 'details'])
+      .where('action', '=', 'tenant.deactivated')
+      .executeTakeFirstOrThrow();
+    expect(audit).toMatchObject({
+      actor_user_id: callers.owner.userId,
+      actor_kind: 'user',
+      details: {
+        key: 'contoso/contoso-staging',
+        source: 'http',
+        status: { from: 'active', to: 'inactive' },
+      },
+    });
     // platform staff with platform.directory manage any workspace
     expect((await put(callers.admin, { name: 'Staging 2' })).statusCode).toBe(200);
   });
