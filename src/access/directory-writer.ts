@@ -413,6 +413,24 @@ export class DirectoryWriter {
     return true;
   }
 
+  /** Re-enables a disabled user; they set a new password through the invite this returns. */
+  async enableUser(user: UserRow): Promise<Invite | undefined> {
+    if (!user.disabled_at) return undefined;
+    await this.#trx
+      .updateTable('users')
+      .set({ disabled_at: null })
+      .where('id', '=', user.id)
+      .execute();
+    await this.#record(
+      null,
+      { action: 'changed', kind: 'user', key: user.email, id: user.id },
+      {
+        disabled: { from: true, to: false },
+      },
+    );
+    return await this.invite(user.id, user.email);
+  }
+
   async platformStaff(user: UserRow, capabilities: string[], options: { pruned?: boolean } = {}) {
     const next = [...new Set(capabilities)].sort();
     const before = [...user.platform_capabilities].sort();

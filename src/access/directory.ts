@@ -212,6 +212,14 @@ export function createDirectory(options: {
       }));
     },
 
+    /** Undoes disableUser: the user can log in again after setting a password with the returned invite. */
+    async enableUser(input: { email: string }, call: CallOptions = {}) {
+      const data = parseInput(UserRefInput, input, 'user');
+      return await write(call, async (w) => ({
+        invite: await w.enableUser(await w.findUser(data.email)),
+      }));
+    },
+
     /** Sets the user's platform capabilities to exactly these (creating the user when new). */
     async setPlatformStaff(
       input: { email: string; name?: string; capabilities: PlatformCapability[] },

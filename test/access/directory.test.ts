@@ -260,6 +260,19 @@ describe('directory upserts', () => {
       await t.db.selectFrom('invites').select('token_hash').where('user_id', '=', bob.id).execute(),
     ).toEqual([]);
     expect((await dir.disableUser({ email: 'bob@example.com' })).disabled).toBe(false);
+
+    // re-enabled without SQL: a new invite sets the password again
+    const enabled = await dir.enableUser({ email: 'bob@example.com' });
+    const link = enabled.invite?.url.split('/invite/')[1] as string;
+    await dir.redeemInvite(link, 'bob is back again');
+    const back = await t.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', bob.id)
+      .executeTakeFirstOrThrow();
+    expect(back.disabled_at).toBeNull();
+    expect(await verifyPassword(back.password_hash as string, 'bob is back again')).toBe(true);
+    expect((await dir.enableUser({ email: 'bob@example.com' })).invite).toBeUndefined();
   });
 
   it('never gives a token more rights than the member it acts for', async () => {
