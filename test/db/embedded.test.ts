@@ -42,7 +42,7 @@ describe('embedded PostgreSQL behind `runwarden start`', () => {
     const first = await startCli(dataDir, port);
     expect(first.cli.output()).toMatch(/creating the embedded PostgreSQL cluster/);
     expect(first.cli.output()).toMatch(
-      new RegExp(`psql 'postgresql://runwarden@127.0.0.1:${port}/runwarden'`),
+      new RegExp(`DATABASE_URL=postgresql://runwarden@127.0.0.1:${port}/runwarden`),
     );
     expect(first.cli.output()).not.toMatch(/postgresql:\/\/runwarden:[^@]+@/); // no password in logs
     expect(first.clusterDir).toBe(path.join(dataDir, 'pg'));
