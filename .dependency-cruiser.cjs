@@ -7,6 +7,7 @@
 //   cli (edge):  anything but web
 //   catalog:     the public library (src/index.ts), execution and domain
 //   web:         its own files, src/http/schemas.ts, and types from domain
+//   client:      its own files only (shipped as runwarden/client)
 //
 // config.ts and logger.ts are the process's shared kernel: they import nothing of ours, and any
 // room but domain and web may import them. index.ts and runwarden.ts are the library's composition
@@ -38,6 +39,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/domain/' },
       to: { path: ours, pathNot: '^src/domain/' },
+    },
+    {
+      name: 'client-is-standalone',
+      comment:
+        'src/client is the HTTP client shipped as runwarden/client: it imports only its own files ' +
+        '(the types generated from the OpenAPI document), so it carries no server code.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { path: ours, pathNot: '^src/client/' },
     },
     only('db', ['domain'], 'may import only src/domain (and config.ts, logger.ts).'),
     only('runs', ['domain', 'db'], 'may import only src/domain and src/db: it is the ledger.'),
