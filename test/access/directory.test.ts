@@ -347,4 +347,53 @@ describe('directory upserts', () => {
       .executeTakeFirstOrThrow();
     expect(staff.platform_capabilities).toEqual(['system.ops.view']);
   });
+
+  it('follows a person by externalId when the host changes their email; a clash is a 409', async () => {
+    const moved = await dir.upsertMember({
+      workspace: 'acme',
+      email: 'alice.new@example.com',
+      role: 'owner',
+      externalId: 'host-1',
+    });
+    expect(moved.outcome).toBe('changed');
+    expect(moved.member.email).toBe('alice.new@example.com');
+    expect(
+      await t.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', 'alice@example.com')
+        .execute(),
+    ).toEqual([]);
+    await refused(
+      dir.upsertMember({
+        workspace: 'acme',
+        email: 'reader@example.com',
+        role: 'readonly',
+        externalId: 'host-1',
+      }),
+      'conflict',
+    );
+  });
+
+  it('serializes concurrent writers: five parallel upserts of one new person make one user and one membership', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        dir.upsertMember({ workspace: 'acme', email: 'race@example.com', role: 'operator' }),
+      ),
+    );
+    expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
+    expect(results.filter((r) => r.invite)).toHaveLength(1);
+    const users = await t.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'race@example.com')
+      .execute();
+    expect(users).toHaveLength(1);
+    const memberships = await t.db
+      .selectFrom('memberships')
+      .select('id')
+      .where('user_id', '=', users[0]?.id as string)
+      .execute();
+    expect(memberships).toHaveLength(1);
+  });
 });
