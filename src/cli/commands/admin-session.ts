@@ -14,7 +14,8 @@ export async function withDirectory(
   work: (directory: Directory, db: Db) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  // The verb prints its own report; its logs stay quiet unless LOG_LEVEL asks for them.
+  const logger = createLogger(process.env.LOG_LEVEL?.trim() ? config.logLevel : 'warn');
   const lifecycle = installLifecycle(logger);
   const handle = await openDatabase(config, logger, lifecycle);
   const { pool, db } = openPool(handle.url, lifecycle, {
