@@ -176,6 +176,8 @@ export class DirectoryWriter {
     name?: string | undefined;
     externalId?: string | undefined;
     password?: string | undefined;
+    /** false: no set-password link for a new user (one who signs in through the host or SSO). */
+    invite?: boolean;
   }): Promise<{ user: UserRow; created: boolean }> {
     const byExternal = input.externalId
       ? await this.#trx
@@ -216,10 +218,10 @@ export class DirectoryWriter {
         {
           name: row.name,
           ...(row.external_id ? { externalId: row.external_id } : {}),
-          invited: !passwordHash,
+          invited: !passwordHash && input.invite !== false,
         },
       );
-      if (!passwordHash) await this.invite(row.id, row.email);
+      if (!passwordHash && input.invite !== false) await this.invite(row.id, row.email);
       const user = await this.#trx
         .selectFrom('users')
         .selectAll()
