@@ -19,6 +19,13 @@ const EnvSchema = z.object({
   RUNWARDEN_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
   RUNWARDEN_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   RUNWARDEN_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).optional(),
+  RUNWARDEN_OIDC_ISSUER: z
+    .url({ protocol: /^https?$/, error: 'must be the issuer URL, e.g. https://login.example.com' })
+    .optional(),
+  RUNWARDEN_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  RUNWARDEN_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  RUNWARDEN_OIDC_ROLE_CLAIM: z.string().min(1).default('groups'),
+  RUNWARDEN_PASSWORD_LOGIN: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -42,6 +49,18 @@ export interface Config {
   retentionDays: number;
   /** RUNWARDEN_DB_POOL_SIZE: connections per process pool; unset: the default of the process kind (src/cli/pool-size.ts). */
   dbPoolSize: number | undefined;
+  /** Single sign-on (DESIGN §15): set when RUNWARDEN_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are. */
+  oidc: OidcConfig | undefined;
+  /** RUNWARDEN_PASSWORD_LOGIN=false: POST /api/auth/login answers 403 (SSO only). */
+  passwordLogin: boolean;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** The claim whose values `runwarden:<workspace>:<role>` / `runwarden:platform:<capability>` grant access. */
+  roleClaim: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -51,6 +70,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const oidcVars = [
+    e.RUNWARDEN_OIDC_ISSUER,
+    e.RUNWARDEN_OIDC_CLIENT_ID,
+    e.RUNWARDEN_OIDC_CLIENT_SECRET,
+  ];
+  if (oidcVars.some(Boolean) && !oidcVars.every(Boolean))
+    throw new Error(
+      'Invalid configuration: RUNWARDEN_OIDC_ISSUER, RUNWARDEN_OIDC_CLIENT_ID and RUNWARDEN_OIDC_CLIENT_SECRET go together',
+    );
   return {
     databaseUrl: e.DATABASE_URL,
     port: e.PORT,
@@ -67,6 +95,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
     retentionDays: e.RUNWARDEN_RETENTION_DAYS,
     dbPoolSize: e.RUNWARDEN_DB_POOL_SIZE,
+    oidc:
+      e.RUNWARDEN_OIDC_ISSUER && e.RUNWARDEN_OIDC_CLIENT_ID && e.RUNWARDEN_OIDC_CLIENT_SECRET
+        ? {
+            issuer: e.RUNWARDEN_OIDC_ISSUER,
+            clientId: e.RUNWARDEN_OIDC_CLIENT_ID,
+            clientSecret: e.RUNWARDEN_OIDC_CLIENT_SECRET,
+            roleClaim: e.RUNWARDEN_OIDC_ROLE_CLAIM,
+          }
+        : undefined,
+    passwordLogin: e.RUNWARDEN_PASSWORD_LOGIN === 'true',
   };
 }
 

@@ -142,6 +142,8 @@ export interface paths {
                 email: string;
                 description: string;
               }[];
+              sso: boolean;
+              passwordLogin: boolean;
             };
           };
         };

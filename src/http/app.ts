@@ -12,6 +12,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { loadConfig, type OidcConfig } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { TerminalCountsCache } from '../lifecycle/summary.js';
@@ -26,6 +27,7 @@ import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { healthRoutes } from './routes/health.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { operationRoutes } from './routes/operations.js';
 import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
@@ -64,6 +66,14 @@ export interface AppOptions {
   summaryCacheMs: number;
   /** The built web app to serve; false serves none (API only). Default: dist/web if built. */
   webRoot: string | false | undefined;
+  /** Single sign-on and the password switch (DESIGN §15); default: from the environment. */
+  signIn: SignInOptions | undefined;
+}
+
+export interface SignInOptions {
+  oidc: OidcConfig | undefined;
+  passwordLogin: boolean;
+  publicUrl: string;
 }
 
 const DEFAULTS: AppOptions = {
@@ -76,6 +86,7 @@ const DEFAULTS: AppOptions = {
   trustProxy: false,
   summaryCacheMs: 5_000,
   webRoot: undefined,
+  signIn: undefined,
 };
 
 /**
@@ -84,6 +95,7 @@ const DEFAULTS: AppOptions = {
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const options = { ...DEFAULTS, ...deps.options };
+  const signIn = options.signIn ?? loadConfig();
   const secret = deps.secret ?? (await loadHttpSecret(deps.db));
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -181,7 +193,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       loginFailuresPerAccount: options.loginFailuresPerAccount,
       accessPruneMs: options.accessPruneMs,
       demoLogins: options.demoLogins,
+      sso: signIn.oidc !== undefined,
+      passwordLogin: signIn.passwordLogin,
     });
+    if (signIn.oidc)
+      await open.register(oidcRoutes, {
+        db: deps.db,
+        oidc: signIn.oidc,
+        publicUrl: signIn.publicUrl,
+      });
     await open.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
     open.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     // The web app's assets and pages (deep links too), and the JSON 404 for everything unknown.

@@ -20,6 +20,10 @@ export interface AuthRouteOptions extends ApiContext {
   accessPruneMs: number;
   /** The demo logins the login page may list (empty unless the server runs the demo). */
   demoLogins: Array<{ email: string; description: string }>;
+  /** Single sign-on is configured (the login page offers "Sign in with SSO"). */
+  sso: boolean;
+  /** RUNWARDEN_PASSWORD_LOGIN=false: password login answers 403. */
+  passwordLogin: boolean;
 }
 
 const ACCOUNT_WINDOW_MS = 15 * 60_000;
@@ -73,6 +77,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
     },
     async (request, reply) => {
       const { email, password } = request.body;
+      if (!ctx.passwordLogin)
+        throw new RunwardenError('forbidden', 'Password login is turned off; sign in with SSO.');
       const address = await throttle.count(byAddress, request.ip);
       if (!address.allowed) return tooManyAttempts(reply, address);
       const account = await throttle.count(byAccount, accountSubject(email));
@@ -104,11 +110,14 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
         response: {
           200: z.object({
             logins: z.array(z.object({ email: z.string(), description: z.string() })),
+            /** How one signs in here: single sign-on configured, password login allowed. */
+            sso: z.boolean(),
+            passwordLogin: z.boolean(),
           }),
         },
       },
     },
-    async () => ({ logins: ctx.demoLogins }),
+    async () => ({ logins: ctx.demoLogins, sso: ctx.sso, passwordLogin: ctx.passwordLogin }),
   );
 };
 

@@ -30,6 +30,9 @@ export function LoginPage() {
   });
   const from = search.get('from');
   const next = from?.startsWith('/') && !from.startsWith('//') ? from : '/';
+  // The same public answer says how one signs in here (DESIGN §15).
+  const methods = demo.data as { sso?: boolean; passwordLogin?: boolean } | undefined;
+  const ssoFailed = search.get('error') === 'sso';
 
   return (
     <Center mih="100vh" p="md">
@@ -37,30 +40,49 @@ export function LoginPage() {
         <Title order={1} size="h2">
           Runwarden
         </Title>
-        <Paper withBorder p="lg">
-          <form
-            onSubmit={form.onSubmit((values) =>
-              login.mutate(values, { onSuccess: () => navigate(next, { replace: true }) }),
-            )}
-          >
-            <Stack>
-              <TextInput label="Email" autoComplete="username" {...form.getInputProps('email')} />
-              <PasswordInput
-                label="Password"
-                autoComplete="current-password"
-                {...form.getInputProps('password')}
-              />
-              {login.error && (
-                <Alert color="red" role="alert">
-                  {login.error.message}
-                </Alert>
+        {ssoFailed && (
+          <Alert color="red" role="alert" data-testid="sso-error">
+            Single sign-on did not work. Try again, or ask your administrator.
+          </Alert>
+        )}
+        {methods?.sso && (
+          <Paper withBorder p="lg">
+            <Button
+              component="a"
+              href={`/api/auth/oidc/login?returnTo=${encodeURIComponent(next)}`}
+              fullWidth
+              variant={methods.passwordLogin === false ? 'filled' : 'default'}
+            >
+              Sign in with SSO
+            </Button>
+          </Paper>
+        )}
+        {methods?.passwordLogin !== false && (
+          <Paper withBorder p="lg">
+            <form
+              onSubmit={form.onSubmit((values) =>
+                login.mutate(values, { onSuccess: () => navigate(next, { replace: true }) }),
               )}
-              <Button type="submit" loading={login.isPending}>
-                Log in
-              </Button>
-            </Stack>
-          </form>
-        </Paper>
+            >
+              <Stack>
+                <TextInput label="Email" autoComplete="username" {...form.getInputProps('email')} />
+                <PasswordInput
+                  label="Password"
+                  autoComplete="current-password"
+                  {...form.getInputProps('password')}
+                />
+                {login.error && (
+                  <Alert color="red" role="alert">
+                    {login.error.message}
+                  </Alert>
+                )}
+                <Button type="submit" loading={login.isPending}>
+                  Log in
+                </Button>
+              </Stack>
+            </form>
+          </Paper>
+        )}
         {demo.data && demo.data.logins.length > 0 && (
           <Paper withBorder p="md">
             <Text size="sm" fw={600} mb="xs">

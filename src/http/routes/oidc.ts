@@ -1,0 +1,177 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import * as oidc from 'openid-client';
+import { z } from 'zod';
+import { applyOidcGrants, parseOidcGrants } from '../../access/oidc-grants.js';
+import type { OidcConfig } from '../../config.js';
+import type { Database } from '../../db/schema.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
+import { RunwardenError } from '../../domain/errors.js';
+import { recordAudit } from '../../runs/audit.js';
+
+declare module 'fastify' {
+  interface Session {
+    /** A sign-in in progress: what the callback must see again (DESIGN §15). */
+    oidc?: { state: string; nonce: string; codeVerifier: string; returnTo: string; at: number };
+  }
+}
+
+export interface OidcRouteOptions {
+  db: Kysely<Database>;
+  oidc: OidcConfig;
+  /** RUNWARDEN_PUBLIC_URL: the redirect URI is `<publicUrl>/api/auth/oidc/callback`. */
+  publicUrl: string;
+}
+
+/** How long a sign-in may take at the provider before its state is refused. */
+const PENDING_MS = 10 * 60_000;
+const FAILED = '/login?error=sso';
+
+/** A same-site path to return to after sign-in (never another origin). */
+function safeReturnTo(value: string | undefined): string {
+  return value?.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
+}
+
+/**
+ * Single sign-on with an OpenID provider (DESIGN §15), public routes registered only when OIDC is
+ * configured: authorization code flow with PKCE, state and nonce kept in the (server-side)
+ * session. The callback maps the role claim to memberships and platform capabilities through the
+ * directory, then logs the user in exactly as a password login does. Every failure redirects to
+ * `/login?error=sso` with a log line (never a 500, never the client secret).
+ */
+export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, options) => {
+  const redirectUri = `${options.publicUrl.replace(/\/+$/, '')}/api/auth/oidc/callback`;
+  // Discovered on first use and kept; a failed discovery is retried at the next sign-in.
+  let discovered: Promise<oidc.Configuration> | undefined;
+  const configuration = () => {
+    discovered ??= oidc
+      .discovery(new URL(options.oidc.issuer), options.oidc.clientId, options.oidc.clientSecret)
+      .catch((error: unknown) => {
+        discovered = undefined;
+        throw error;
+      });
+    return discovered;
+  };
+
+  const fail = (request: FastifyRequest, reply: FastifyReply, error: unknown, step: string) => {
+    if (isDatabaseUnavailable(error)) throw error; // 503 like every route (DESIGN §16)
+    const e = error as { name?: string; code?: string; error?: string; message?: string };
+    request.log.warn(
+      { step, err: { name: e.name, code: e.code ?? e.error, message: e.message } },
+      'sso sign-in failed',
+    );
+    return reply.redirect(FAILED, 302);
+  };
+
+  app.get(
+    '/api/auth/oidc/login',
+    {
+      schema: {
+        // Browser redirects, not calls for the typed client; hidden so the document (and
+        // runwarden/client) is the same whether or not OIDC is configured where it is generated.
+        hide: true,
+        tags: ['auth'],
+        summary: 'Start single sign-on: redirects to the OpenID provider',
+        operationId: 'oidcLogin',
+        querystring: z.object({ returnTo: z.string().max(2000).optional() }),
+      },
+    },
+    async (request, reply) => {
+      try {
+        const config = await configuration();
+        const codeVerifier = oidc.randomPKCECodeVerifier();
+        const state = oidc.randomState();
+        const nonce = oidc.randomNonce();
+        request.session.oidc = {
+          state,
+          nonce,
+          codeVerifier,
+          returnTo: safeReturnTo(request.query.returnTo),
+          at: Date.now(),
+        };
+        const url = oidc.buildAuthorizationUrl(config, {
+          redirect_uri: redirectUri,
+          scope: 'openid email profile',
+          code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+          code_challenge_method: 'S256',
+          state,
+          nonce,
+        });
+        return reply.redirect(url.href, 302);
+      } catch (error) {
+        return fail(request, reply, error, 'login');
+      }
+    },
+  );
+
+  app.get(
+    '/api/auth/oidc/callback',
+    {
+      schema: {
+        hide: true,
+        tags: ['auth'],
+        summary: 'Single sign-on callback: signs the user in and redirects to the app',
+        operationId: 'oidcCallback',
+        querystring: z.record(z.string(), z.unknown()),
+      },
+    },
+    async (request, reply) => {
+      const pending = request.session.oidc;
+      try {
+        if (!pending || Date.now() - pending.at > PENDING_MS)
+          throw new RunwardenError('bad_request', 'No sign-in in progress for this session.');
+        request.session.oidc = undefined;
+        const config = await configuration();
+        const current = new URL(redirectUri);
+        current.search = new URL(request.url, 'http://callback').search;
+        const tokens = await oidc.authorizationCodeGrant(config, current, {
+          pkceCodeVerifier: pending.codeVerifier,
+          expectedState: pending.state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
+        const idClaims = tokens.claims();
+        if (!idClaims) throw new RunwardenError('bad_request', 'The provider sent no ID token.');
+        let claims: Record<string, unknown> = idClaims;
+        // The role claim and the email may come from the userinfo endpoint only.
+        if (!(options.oidc.roleClaim in claims) || typeof claims.email !== 'string')
+          claims = {
+            ...(await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub)),
+            ...claims,
+          };
+        const email = claims.email;
+        if (typeof email !== 'string' || claims.email_verified === false)
+          throw new RunwardenError('bad_request', 'The provider sent no verified email.');
+        const grants = parseOidcGrants(claims[options.oidc.roleClaim]);
+        const applied = await applyOidcGrants(
+          options.db,
+          { email, name: typeof claims.name === 'string' ? claims.name : undefined },
+          grants,
+          { publicUrl: options.publicUrl },
+        );
+        if (grants.ignored.length || applied.unknownWorkspaces.length || applied.kept.length)
+          request.log.warn(
+            {
+              userId: applied.userId,
+              ignored: grants.ignored,
+              unknownWorkspaces: applied.unknownWorkspaces,
+              keptLastOwner: applied.kept,
+            },
+            'sso: some role claim values were not applied',
+          );
+        await request.session.regenerate();
+        request.session.userId = applied.userId;
+        await recordAudit(options.db, {
+          actor: { userId: applied.userId, kind: 'user' },
+          action: 'auth.login',
+          details: { method: 'oidc' },
+        });
+        request.log.info({ userId: applied.userId, method: 'oidc' }, 'login');
+        return reply.redirect(pending.returnTo, 302);
+      } catch (error) {
+        return fail(request, reply, error, 'callback');
+      }
+    },
+  );
+};

@@ -1,0 +1,403 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Provider from 'oidc-provider';
+import { generate } from 'selfsigned';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDirectory } from '../../src/access/directory.js';
+import { freePort } from '../../src/db/embedded/recovery.js';
+import { type CliProcess, spawnCli } from '../support/cli.js';
+import { freshDatabase } from '../support/db.js';
+
+// Single sign-on (DESIGN §15) end to end: a real OpenID provider (oidc-provider) over HTTPS with a
+// certificate made here, trusted by a real `runwarden serve` child only through
+// NODE_EXTRA_CA_CERTS (no "allow insecure" switch), and the redirect flow driven by hand, cookie
+// by cookie, as a browser would follow it.
+
+const SECRET = `client-secret-${randomBytes(12).toString('hex')}`;
+const t = await freshDatabase();
+const directory = createDirectory({ db: t.db });
+await directory.upsertWorkspace({ slug: 'contoso', name: 'Contoso' });
+await directory.upsertTenant({ workspace: 'contoso', slug: 'contoso-prod', name: 'Contoso Prod' });
+await directory.upsertWorkspace({ slug: 'fabrikam', name: 'Fabrikam' });
+
+const dir = await mkdtemp(path.join(tmpdir(), 'runwarden-oidc-'));
+const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+  keyType: 'ec',
+  algorithm: 'sha256',
+  extensions: [
+    { name: 'basicConstraints', cA: true },
+    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+  ],
+});
+const caFile = path.join(dir, 'provider.pem');
+await writeFile(caFile, pems.cert);
+
+/** The people the provider knows, by subject; a test changes their groups between sign-ins. */
+const accounts = new Map<string, { email: string; name: string; groups: string[] }>([
+  ['alice', { email: 'Alice@Example.com', name: 'Alice', groups: [] }],
+  ['bob', { email: 'bob@example.com', name: 'Bob', groups: ['engineering'] }],
+]);
+/** Who "types their password" at the provider in the next sign-in. */
+let signingIn = 'alice';
+
+const rwPort = await freePort();
+const rw = `http://127.0.0.1:${rwPort}`;
+let provider: Provider | undefined;
+const providerServer = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+  void (async () => {
+    if (!provider) throw new Error('provider not ready');
+    // The provider's login page: the person signs in as `signingIn` (no form to fill by hand).
+    if (req.url?.startsWith('/interaction/')) {
+      await provider.interactionDetails(req, res);
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: signingIn } },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
+    provider.callback()(req, res);
+  })().catch((error: unknown) => {
+    res.statusCode = 500;
+    res.end(String(error));
+  });
+});
+await new Promise<void>((resolve) => providerServer.listen(0, '127.0.0.1', resolve));
+const issuer = `https://127.0.0.1:${(providerServer.address() as AddressInfo).port}`;
+provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: 'runwarden',
+      client_secret: SECRET,
+      redirect_uris: [`${rw}/api/auth/oidc/callback`],
+      token_endpoint_auth_method: 'client_secret_post',
+    },
+  ],
+  claims: {
+    openid: ['sub', 'groups'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+  },
+  features: { devInteractions: { enabled: false } },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  cookies: { keys: [randomBytes(16).toString('hex')] },
+  ttl: { Interaction: 600, Grant: 600, Session: 600, AccessToken: 600, IdToken: 600 },
+  // No consent screen: the client is first-party.
+  async loadExistingGrant(ctx) {
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client?.clientId ?? '',
+      accountId: ctx.oidc.session?.accountId ?? '',
+    });
+    grant.addOIDCScope('openid email profile');
+    await grant.save();
+    return grant;
+  },
+  async findAccount(_ctx, sub) {
+    const account = accounts.get(sub);
+    if (!account) return undefined;
+    return {
+      accountId: sub,
+      claims: async () => ({ sub, ...account, email_verified: true }),
+    };
+  },
+});
+
+let cli: CliProcess;
+beforeAll(async () => {
+  cli = spawnCli(['serve'], {
+    DATABASE_URL: t.url,
+    PORT: String(rwPort),
+    HOST: '127.0.0.1',
+    RUNWARDEN_PUBLIC_URL: rw,
+    RUNWARDEN_OIDC_ISSUER: issuer,
+    RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
+    RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
+    RUNWARDEN_PASSWORD_LOGIN: 'false',
+    NODE_EXTRA_CA_CERTS: caFile,
+    LOG_LEVEL: 'debug',
+  });
+  await cli.waitFor(/listening on/, 60_000);
+}, 90_000);
+afterAll(async () => {
+  if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+  await new Promise((resolve) => providerServer.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A browser's cookies: by host and path, as Set-Cookie gave them (ports share cookies). */
+class Jar {
+  readonly cookies: Array<{ name: string; value: string; host: string; path: string }> = [];
+  header(url: URL): string {
+    return this.cookies
+      .filter((c) => c.host === url.hostname && url.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+  store(url: URL, setCookies: string[]) {
+    for (const line of setCookies) {
+      const [pair = '', ...attributes] = line.split(';').map((s) => s.trim());
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const attr = (key: string) =>
+        attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
+      const cookiePath = attr('path') ?? url.pathname.replace(/\/[^/]*$/, '') ?? '/';
+      const expires = attr('expires');
+      const gone =
+        attr('max-age') === '0' || (expires !== undefined && Date.parse(expires) < Date.now());
+      const at = this.cookies.findIndex(
+        (c) => c.name === name && c.host === url.hostname && c.path === cookiePath,
+      );
+      if (at >= 0) this.cookies.splice(at, 1);
+      if (!gone) this.cookies.push({ name, value, host: url.hostname, path: cookiePath || '/' });
+    }
+  }
+}
+
+interface Answer {
+  status: number;
+  location: string | undefined;
+  body: string;
+}
+
+/** One request, no redirect followed; the provider's certificate is trusted here by `ca`. */
+function send(
+  url: URL,
+  jar: Jar,
+  options: { method?: string; body?: unknown } = {},
+): Promise<Answer> {
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        ca: pems.cert,
+        headers: {
+          cookie: jar.header(url),
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+      },
+      (res) => {
+        jar.store(url, res.headers['set-cookie'] ?? []);
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+/**
+ * Follows redirects from `start` by hand until one leaves the sign-in routes and the provider:
+ * returns where the browser lands (path and query on Runwarden) and every hop.
+ */
+async function follow(start: URL, jar: Jar): Promise<{ landed: string; hops: string[] }> {
+  const hops: string[] = [];
+  let url = start;
+  for (let i = 0; i < 12; i++) {
+    const answer = await send(url, jar);
+    hops.push(`${answer.status} ${url.href}`);
+    if (!answer.location) throw new Error(`no redirect from ${url.href}: ${answer.body}`);
+    url = new URL(answer.location, url);
+    if (url.origin === rw && !url.pathname.startsWith('/api/auth/oidc/'))
+      return { landed: `${url.pathname}${url.search}`, hops };
+  }
+  throw new Error(`too many redirects: ${hops.join(' → ')}`);
+}
+
+async function signIn(who: string, returnTo?: string) {
+  signingIn = who;
+  const jar = new Jar();
+  const login = new URL('/api/auth/oidc/login', rw);
+  if (returnTo) login.searchParams.set('returnTo', returnTo);
+  const { landed, hops } = await follow(login, jar);
+  return { jar, landed, hops };
+}
+
+async function me(jar: Jar) {
+  const answer = await send(new URL('/api/me', rw), jar);
+  if (answer.status !== 200) return { status: answer.status };
+  const body = JSON.parse(answer.body) as {
+    user: { email: string };
+    workspaces: Array<{ slug: string; role: string }>;
+    platform: { capabilities: string[] };
+  };
+  return {
+    status: 200,
+    email: body.user.email,
+    workspaces: body.workspaces.map((w) => `${w.slug}:${w.role}`),
+    platform: body.platform.capabilities,
+  };
+}
+
+describe('single sign-on with a real OpenID provider (runwarden serve, HTTPS provider)', () => {
+  it('the login page learns SSO is on and password login is off; the password route refuses', async () => {
+    const demo = await send(new URL('/api/auth/demo', rw), new Jar());
+    expect(JSON.parse(demo.body)).toEqual({ logins: [], sso: true, passwordLogin: false });
+    const login = await send(new URL('/api/auth/login', rw), new Jar(), {
+      method: 'POST',
+      body: { email: 'alice@example.com', password: 'whatever-password' },
+    });
+    expect(login.status).toBe(403);
+    expect(JSON.parse(login.body).error.code).toBe('forbidden');
+  });
+
+  it('runwarden:contoso:operator signs Alice in to Contoso as operator, landing on the app', async () => {
+    accounts.set('alice', {
+      email: 'Alice@Example.com',
+      name: 'Alice',
+      groups: ['staff', 'runwarden:contoso:operator', 'runwarden:nowhere:owner'],
+    });
+    const first = await signIn('alice');
+    expect(first.landed).toBe('/');
+    // login → provider (authorize, interaction, resume) → callback → the app
+    expect(first.hops[0]).toMatch(/^302 .*\/api\/auth\/oidc\/login$/);
+    expect(first.hops.some((h) => h.startsWith(`302 ${issuer}/`) || h.includes(issuer))).toBe(true);
+    expect(first.hops.at(-1)).toMatch(/^302 .*\/api\/auth\/oidc\/callback\?code=/);
+    expect(await me(first.jar)).toEqual({
+      status: 200,
+      email: 'alice@example.com',
+      workspaces: ['contoso:operator'],
+      platform: [],
+    });
+    // An unknown workspace in the claim creates nothing; it is logged.
+    expect(
+      (await t.db.selectFrom('workspaces').select('slug').orderBy('slug').execute()).map(
+        (w) => w.slug,
+      ),
+    ).toEqual(['contoso', 'fabrikam']);
+    await cli.waitFor(/some role claim values were not applied/, 5_000);
+    // The same session shape as a password login: a login audit row with the method.
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select(['action', 'details'])
+      .where('action', '=', 'auth.login')
+      .execute();
+    expect(audit.map((a) => a.details)).toEqual([{ method: 'oidc' }]);
+  });
+
+  it('returns to the deep link the sign-in started from (and never to another origin)', async () => {
+    const deep = await signIn('alice', '/admin/operations?bucket=active');
+    expect(deep.landed).toBe('/admin/operations?bucket=active');
+    const offsite = await signIn('alice', '//evil.example/x');
+    expect(offsite.landed).toBe('/');
+  });
+
+  it('at the next sign-in the claims rule: a claim removed removes the membership; platform capabilities follow', async () => {
+    const before = await signIn('alice');
+    expect((await me(before.jar)).workspaces).toEqual(['contoso:operator']);
+    accounts.set('alice', {
+      email: 'alice@example.com',
+      name: 'Alice A.',
+      groups: ['runwarden:fabrikam:readonly', 'runwarden:platform:system.ops.view'],
+    });
+    const after = await signIn('alice');
+    expect(after.landed).toBe('/');
+    expect(await me(after.jar)).toEqual({
+      status: 200,
+      email: 'alice@example.com',
+      workspaces: ['fabrikam:readonly'],
+      platform: ['system.ops.view'],
+    });
+    // Removing the membership ended her older sessions (as the directory always does).
+    expect((await me(before.jar)).status).toBe(401);
+    const members = await t.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .innerJoin('workspaces', 'workspaces.id', 'memberships.workspace_id')
+      .select(['workspaces.slug', 'memberships.role'])
+      .where('users.email', '=', 'alice@example.com')
+      .execute();
+    expect(members).toEqual([{ slug: 'fabrikam', role: 'readonly' }]);
+    // Every change went through the directory: audited, source http.
+    const changes = await t.db
+      .selectFrom('audit_log')
+      .select(['action', 'details'])
+      .where('action', 'in', ['member.created', 'member.removed', 'platform_staff.created'])
+      .execute();
+    expect(changes.map((c) => `${c.action} ${(c.details as { key: string }).key}`).sort()).toEqual([
+      'member.created contoso/alice@example.com',
+      'member.created fabrikam/alice@example.com',
+      'member.removed contoso/alice@example.com',
+      'platform_staff.created alice@example.com',
+    ]);
+    expect(changes.every((c) => (c.details as { source: string }).source === 'http')).toBe(true);
+  });
+
+  it('a person with no matching claim value signs in to no workspace', async () => {
+    const bob = await signIn('bob');
+    expect(bob.landed).toBe('/');
+    expect(await me(bob.jar)).toEqual({
+      status: 200,
+      email: 'bob@example.com',
+      workspaces: [],
+      platform: [],
+    });
+  });
+
+  it('a forged or missing state, or a provider error, redirects to /login?error=sso with a log line', async () => {
+    // No sign-in started in this session: no state to match.
+    const missing = await send(
+      new URL('/api/auth/oidc/callback?code=abc&state=xyz', rw),
+      new Jar(),
+    );
+    expect(missing).toMatchObject({ status: 302, location: '/login?error=sso' });
+
+    // A sign-in started, but the callback carries another state.
+    const jar = new Jar();
+    const started = await send(new URL('/api/auth/oidc/login', rw), jar);
+    expect(started.status).toBe(302);
+    const forged = await send(
+      new URL(
+        `/api/auth/oidc/callback?code=abc&state=forged&iss=${encodeURIComponent(issuer)}`,
+        rw,
+      ),
+      jar,
+    );
+    expect(forged).toMatchObject({ status: 302, location: '/login?error=sso' });
+    expect((await me(jar)).status).toBe(401);
+
+    // The provider says no (the real state comes back with the error).
+    const jar2 = new Jar();
+    const started2 = await send(new URL('/api/auth/oidc/login', rw), jar2);
+    const state = new URL(started2.location ?? '').searchParams.get('state') ?? '';
+    const denied = await send(
+      new URL(
+        `/api/auth/oidc/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(issuer)}`,
+        rw,
+      ),
+      jar2,
+    );
+    expect(denied).toMatchObject({ status: 302, location: '/login?error=sso' });
+    await cli.waitFor(/sso sign-in failed/, 5_000);
+    expect(cli.output()).not.toMatch(/"statusCode":500/);
+  });
+
+  it('a disabled user is refused at the callback', async () => {
+    await directory.disableUser({ email: 'bob@example.com' });
+    const bob = await signIn('bob');
+    expect(bob.landed).toBe('/login?error=sso');
+    expect((await me(bob.jar)).status).toBe(401);
+  });
+
+  it('the client secret never appears in the logs', () => {
+    expect(cli.output()).toContain('sso sign-in failed');
+    expect(cli.output()).not.toContain(SECRET);
+  });
+});
