@@ -73,7 +73,7 @@ export async function loadUserPrincipal(
             from tenants t where t.workspace_id = w.id), '[]'::json)))
         from memberships m join workspaces w on w.id = m.workspace_id
         where m.user_id = u.id), '[]'::json) as grants
-    from users u where u.id = ${userId}`.execute(db);
+    from users u where u.id = ${userId} and u.disabled_at is null`.execute(db);
   const user = rows[0];
   if (!user) return undefined;
   return principalOf(user, {
@@ -100,6 +100,7 @@ export async function loadTokenPrincipal(
     .innerJoin('memberships', 'memberships.user_id', 'users.id')
     .select(['users.id', 'users.email', 'users.name', 'memberships.tenant_ids'])
     .where('users.id', '=', token.createdBy)
+    .where('users.disabled_at', 'is', null)
     .where('memberships.workspace_id', '=', token.workspaceId)
     .executeTakeFirst();
   if (!creator) return undefined;
