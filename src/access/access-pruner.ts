@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Logger } from '../logger.js';
+import { deleteExpired } from './expired-rows.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { pruneExpiredSessions } from './session-store.js';
 
@@ -11,7 +12,7 @@ export interface AccessPruner {
 }
 
 /**
- * Deletes expired sessions and ended login-throttle windows every `everyMs` on average, in every
+ * Deletes expired sessions, ended login-throttle windows and expired invites every `everyMs` on average, in every
  * API process. Each wait is jittered (0.5–1.5 × `everyMs`) so processes started together do not
  * prune together; a pass in two processes at once is harmless (batches skip locked rows). The
  * timer never keeps the process alive, and a failed pass (the database away) waits for the next.
@@ -32,7 +33,14 @@ export function startAccessPruner(options: {
     try {
       const sessions = await pruneExpiredSessions(db, { now: now() });
       const windows = await throttle.prune();
-      if (sessions + windows > 0) logger.debug({ sessions, windows }, 'pruned expired access rows');
+      const invites = await deleteExpired(db, {
+        table: 'invites',
+        key: 'token_hash',
+        now: now(),
+        batchSize: 1_000,
+      });
+      if (sessions + windows + invites > 0)
+        logger.debug({ sessions, windows, invites }, 'pruned expired access rows');
     } catch (error) {
       if (isDatabaseUnavailable(error)) logger.warn('access prune skipped: database unavailable');
       else logger.error({ err: error }, 'access prune failed');

@@ -2,7 +2,10 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /** Tables whose rows carry an `expires_at` and go once it has passed. */
-type Expiring = { table: 'sessions'; key: 'sid' } | { table: 'login_throttle'; key: 'key' };
+type Expiring =
+  | { table: 'sessions'; key: 'sid' }
+  | { table: 'login_throttle'; key: 'key' }
+  | { table: 'invites'; key: 'token_hash' };
 
 /**
  * Deletes the rows of `spec.table` that expired at or before `now`, `batchSize` at a time (each

@@ -66,7 +66,7 @@ describe('session expiry', () => {
     expect(left).toEqual([]);
   });
 
-  it('every API process prunes on its own timer: expired sessions and throttle windows go', async () => {
+  it('every API process prunes on its own timer: expired sessions, throttle windows and invites go', async () => {
     const db = createDb(h.t.url, { max: 4 });
     const pool = new pg.Pool({ connectionString: h.t.url, max: 2 });
     const app = await buildApp({
@@ -89,6 +89,29 @@ describe('session expiry', () => {
       .insertInto('login_throttle')
       .values({ key: 'ended-window', attempts: 3, expires_at: new Date(Date.now() - 1_000) })
       .execute();
+    // An invite link past its 7 days, and one still valid.
+    const ownerId = (
+      await h.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', 'owner@demo.test')
+        .executeTakeFirstOrThrow()
+    ).id;
+    await h.db
+      .insertInto('invites')
+      .values([
+        {
+          token_hash: 'expired-invite',
+          user_id: ownerId,
+          expires_at: new Date(Date.now() - 1_000),
+        },
+        {
+          token_hash: 'valid-invite',
+          user_id: ownerId,
+          expires_at: new Date(Date.now() + 3_600_000),
+        },
+      ])
+      .execute();
     await app.ready();
     await until(async () => !(await sessionExists(expired)), {
       what: 'the expired session pruned',
@@ -104,6 +127,12 @@ describe('session expiry', () => {
         ).length === 0,
       { what: 'the ended throttle window pruned' },
     );
+    const invites = async () =>
+      (await h.db.selectFrom('invites').select('token_hash').execute()).map((i) => i.token_hash);
+    await until(async () => !(await invites()).includes('expired-invite'), {
+      what: 'the expired invite pruned',
+    });
+    expect(await invites()).toContain('valid-invite');
     expect(await sessionExists(live)).toBe(true);
     expect(await me(live)).toBe(200);
   });
