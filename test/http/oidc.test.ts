@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -6,10 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Provider from 'oidc-provider';
+import { chromium } from 'playwright-core';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
+import { parseOidcGrants } from '../../src/access/oidc-grants.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
+import { CHROMIUM } from '../e2e/support.js';
 import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
 
@@ -41,6 +44,8 @@ await writeFile(caFile, pems.cert);
 const accounts = new Map<string, { email: string; name: string; groups: string[] }>([
   ['alice', { email: 'Alice@Example.com', name: 'Alice', groups: [] }],
   ['bob', { email: 'bob@example.com', name: 'Bob', groups: ['engineering'] }],
+  ['carol', { email: 'carol@example.com', name: 'Carol', groups: ['runwarden:contoso:operator'] }],
+  ['dave', { email: 'dave@example.com', name: 'Dave', groups: ['runwarden-admins'] }],
 ]);
 /** Who "types their password" at the provider in the next sign-in. */
 let signingIn = 'alice';
@@ -396,8 +401,131 @@ describe('single sign-on with a real OpenID provider (runwarden serve, HTTPS pro
     expect((await me(bob.jar)).status).toBe(401);
   });
 
+  it('without NODE_EXTRA_CA_CERTS the provider is not trusted: the sign-in fails to /login?error=sso, not a 500', async () => {
+    const port = await freePort();
+    const untrusting = spawnCli(['serve'], {
+      DATABASE_URL: t.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      RUNWARDEN_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      RUNWARDEN_OIDC_ISSUER: issuer,
+      RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
+      RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
+      NODE_EXTRA_CA_CERTS: undefined,
+    });
+    try {
+      await untrusting.waitFor(/listening on/, 60_000);
+      const answer = await send(new URL(`http://127.0.0.1:${port}/api/auth/oidc/login`), new Jar());
+      expect(answer).toMatchObject({ status: 302, location: '/login?error=sso' });
+      expect(await untrusting.waitFor(/sso sign-in failed/, 5_000)).toMatch(/certificate/i);
+      expect(untrusting.output()).not.toContain(SECRET);
+    } finally {
+      untrusting.child.kill('SIGTERM');
+      await untrusting.exited;
+    }
+  }, 90_000);
+
   it('the client secret never appears in the logs', () => {
     expect(cli.output()).toContain('sso sign-in failed');
     expect(cli.output()).not.toContain(SECRET);
+  });
+});
+
+describe('single sign-on in Chromium', () => {
+  it('the login page offers only "Sign in with SSO"; it goes through the provider and back to the deep link', async () => {
+    // Chromium trusts the provider's certificate by its public key, and nothing else: no
+    // --ignore-certificate-errors, no ignoreHTTPSErrors.
+    const spki = createHash('sha256')
+      .update(new X509Certificate(pems.cert).publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--ignore-certificate-errors-spki-list=${spki}`,
+      ],
+    });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      page.setDefaultTimeout(15_000);
+      signingIn = 'carol';
+      // A deep link while signed out: the app sends the browser to the login page first.
+      await page.goto(`${rw}/admin/operations?bucket=active`);
+      await page.waitForURL((url) => url.pathname === '/login');
+      const sso = page.getByRole('link', { name: 'Sign in with SSO' });
+      await sso.waitFor();
+      expect(await page.getByRole('textbox', { name: 'Password' }).count()).toBe(0);
+      await sso.click();
+      await page.waitForURL((url) => url.origin === rw && url.pathname === '/admin/operations');
+      expect(new URL(page.url()).searchParams.get('bucket')).toBe('active');
+      const signedIn = await page.evaluate(async () => {
+        const body = (await (await fetch('/api/me')).json()) as {
+          user: { email: string };
+          workspaces: Array<{ slug: string; role: string }>;
+        };
+        return {
+          email: body.user.email,
+          workspaces: body.workspaces.map((w) => `${w.slug}:${w.role}`),
+        };
+      });
+      expect(signedIn).toEqual({ email: 'carol@example.com', workspaces: ['contoso:operator'] });
+
+      // Someone no claim value grants anything signs in to the app's "no workspace" page.
+      const other = await (await browser.newContext()).newPage();
+      signingIn = 'dave';
+      await other.goto(`${rw}/login`);
+      await other.getByRole('link', { name: 'Sign in with SSO' }).click();
+      await other.waitForURL((url) => url.origin === rw && url.pathname === '/admin/operations');
+      expect(await other.getByTestId('not-found').innerText()).toMatch(
+        /no such workspace, or you do not have access/,
+      );
+
+      // A failed sign-in lands on the login page with a message.
+      await page.goto(`${rw}/api/auth/oidc/callback?code=x&state=forged`);
+      await page.waitForURL((url) => url.pathname === '/login');
+      await page.getByTestId('sso-error').waitFor();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
+
+describe('reading the role claim', () => {
+  it('takes runwarden:<workspace>:<role> and runwarden:platform:<capability> from a list or a string; the most rights win', () => {
+    const grants = parseOidcGrants([
+      'runwarden:contoso:readonly',
+      'runwarden:contoso:manager',
+      'runwarden:platform:system.ops.triage runwarden:platform:system.ops.view',
+      'runwarden:fabrikam:operator,runwarden:platform:system.ops.view',
+      'engineering',
+      'runwarden:contoso:superuser',
+      'runwarden:platform:root',
+      'runwarden:Bad Slug:owner',
+      'runwarden:a:b:c',
+      42,
+    ]);
+    expect(Object.fromEntries(grants.workspaces)).toEqual({
+      contoso: 'manager',
+      fabrikam: 'operator',
+    });
+    expect(grants.platform).toEqual(['system.ops.triage', 'system.ops.view']);
+    expect(grants.ignored).toEqual([
+      'runwarden:contoso:superuser',
+      'runwarden:platform:root',
+      'runwarden:Bad',
+      'runwarden:a:b:c',
+    ]);
+    expect(parseOidcGrants('runwarden:contoso:owner').workspaces.get('contoso')).toBe('owner');
+    expect(parseOidcGrants(undefined)).toEqual({
+      workspaces: new Map(),
+      platform: [],
+      ignored: [],
+    });
   });
 });

@@ -56,9 +56,17 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, o
 
   const fail = (request: FastifyRequest, reply: FastifyReply, error: unknown, step: string) => {
     if (isDatabaseUnavailable(error)) throw error; // 503 like every route (DESIGN §16)
-    const e = error as { name?: string; code?: string; error?: string; message?: string };
+    const e = error as {
+      name?: string;
+      code?: string;
+      error?: string;
+      message?: string;
+      cause?: { code?: string; message?: string };
+    };
+    // What went wrong, never the request or the error object (it may carry the client secret).
+    const cause = e.cause?.message ?? e.cause?.code;
     request.log.warn(
-      { step, err: { name: e.name, code: e.code ?? e.error, message: e.message } },
+      { step, err: { name: e.name, code: e.code ?? e.error, message: e.message, cause } },
       'sso sign-in failed',
     );
     return reply.redirect(FAILED, 302);
