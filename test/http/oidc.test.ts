@@ -11,6 +11,7 @@ import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
 import { parseOidcGrants } from '../../src/access/oidc-grants.js';
+import { loadConfig } from '../../src/config.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
 import { CHROMIUM } from '../e2e/support.js';
 import { type CliProcess, spawnCli } from '../support/cli.js';
@@ -527,5 +528,37 @@ describe('reading the role claim', () => {
       platform: [],
       ignored: [],
     });
+  });
+});
+
+describe('single sign-on configuration', () => {
+  const full = {
+    RUNWARDEN_OIDC_ISSUER: 'https://login.example.com',
+    RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
+    RUNWARDEN_OIDC_CLIENT_SECRET: 'shh',
+  };
+  it('is off by default, on with issuer, client id and secret (role claim default groups)', () => {
+    expect(loadConfig({})).toMatchObject({ oidc: undefined, passwordLogin: true });
+    expect(loadConfig({ ...full, RUNWARDEN_PASSWORD_LOGIN: 'false' })).toMatchObject({
+      oidc: {
+        ...{ issuer: full.RUNWARDEN_OIDC_ISSUER, clientId: 'runwarden' },
+        roleClaim: 'groups',
+      },
+      passwordLogin: false,
+    });
+    expect(loadConfig({ ...full, RUNWARDEN_OIDC_ROLE_CLAIM: 'roles' }).oidc?.roleClaim).toBe(
+      'roles',
+    );
+  });
+  it('refuses half a configuration and bad values with a clear message', () => {
+    expect(() => loadConfig({ RUNWARDEN_OIDC_ISSUER: full.RUNWARDEN_OIDC_ISSUER })).toThrow(
+      /RUNWARDEN_OIDC_ISSUER, RUNWARDEN_OIDC_CLIENT_ID and RUNWARDEN_OIDC_CLIENT_SECRET go together/,
+    );
+    expect(() => loadConfig({ ...full, RUNWARDEN_OIDC_ISSUER: 'login.example.com' })).toThrow(
+      /RUNWARDEN_OIDC_ISSUER: must be the issuer URL/,
+    );
+    expect(() => loadConfig({ RUNWARDEN_PASSWORD_LOGIN: 'no' })).toThrow(
+      /RUNWARDEN_PASSWORD_LOGIN/,
+    );
   });
 });
