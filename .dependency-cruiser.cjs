@@ -8,6 +8,7 @@
 //   catalog:     the public library (src/index.ts), execution and domain
 //   web:         its own files, src/http/schemas.ts, and types from domain
 //   client:      its own files only (shipped as runwarden/client)
+//   fastify:     the host-server plugin (runwarden/fastify): http, access, db, domain, the library root
 //
 // config.ts and logger.ts are the process's shared kernel: they import nothing of ours, and any
 // room but domain and web may import them. index.ts and runwarden.ts are the library's composition
@@ -101,6 +102,26 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/web/' },
       to: { path: '^src/domain/', dependencyTypesNot: ['type-only', 'type-import'] },
+    },
+    {
+      name: 'fastify-mounts-the-app',
+      comment:
+        'src/fastify is the plugin a host mounts (runwarden/fastify): it composes the HTTP app ' +
+        '(src/http) with the library (src/runwarden.ts) and the directory (src/access); it may not ' +
+        'import src/cli, src/web or the demo catalog.',
+      severity: 'error',
+      from: { path: '^src/fastify/' },
+      to: {
+        path: ours,
+        pathNot: ['^src/(fastify|http|access|db|domain)/', libraryRoot, kernel],
+      },
+    },
+    {
+      name: 'nothing-imports-the-fastify-plugin',
+      comment: 'src/fastify sits at the outermost edge: only the package export names it.',
+      severity: 'error',
+      from: { path: ours, pathNot: '^src/fastify/' },
+      to: { path: '^src/fastify/' },
     },
     {
       name: 'kernel-imports-nothing-of-ours',

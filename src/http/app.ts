@@ -17,7 +17,7 @@ import type { Db } from '../db/pool.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { TerminalCountsCache } from '../lifecycle/summary.js';
 import type { RunService } from '../runs/run-service.js';
-import { authPlugin, identifyCaller, requireCaller } from './auth.js';
+import { authPlugin, type ExternalCaller, identifyCaller, requireCaller } from './auth.js';
 import type { ApiContext } from './context.js';
 import { CursorCodec } from './cursor.js';
 import { handleError } from './errors.js';
@@ -66,6 +66,10 @@ export interface AppOptions {
   summaryCacheMs: number;
   /** The built web app to serve; false serves none (API only). Default: dist/web if built. */
   webRoot: string | false | undefined;
+  /** Where the app is mounted in a host's server (`/ops`); '' at the root (DESIGN §15). */
+  basePath: string;
+  /** Embedded: the host resolves every caller (bearer tokens still work); no Runwarden login. */
+  resolvePrincipal: ExternalCaller | undefined;
   /** Single sign-on and the password switch (DESIGN §15); default: from the environment. */
   signIn: SignInOptions | undefined;
 }
@@ -86,6 +90,8 @@ const DEFAULTS: AppOptions = {
   trustProxy: false,
   summaryCacheMs: 5_000,
   webRoot: undefined,
+  basePath: '',
+  resolvePrincipal: undefined,
   signIn: undefined,
 };
 
@@ -147,7 +153,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (/^Bearer /i.test(request.headers.authorization ?? ''))
       await tokenLimit.call(app, request, reply);
   });
-  await app.register(authPlugin, { db: deps.db, secret });
+  await app.register(authPlugin, {
+    db: deps.db,
+    secret,
+    ...(options.resolvePrincipal ? { csrfCookiePath: options.basePath || '/' } : {}),
+  });
+  const callers = { db: deps.db, external: options.resolvePrincipal };
   // The OpenAPI document describes the routes of every scope, so it is collected at the root.
   await app.register(swagger, {
     openapi: {
@@ -208,17 +219,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerWeb(
       open,
       options.webRoot === false ? undefined : (options.webRoot ?? findWebRoot()),
+      options.basePath,
     );
   });
   // Public, but the caller is identified: logout ends a session (a cookie write, so CSRF-checked).
   await app.register(async (identified) => {
-    await identified.register(identifyCaller, { db: deps.db });
+    await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
     await identified.register(passwordRoutes, ctx);
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {
-    await closed.register(requireCaller, { db: deps.db });
+    await closed.register(requireCaller, callers);
     await closed.register(meRoutes);
     await closed.register(tokenRoutes, ctx);
     await closed.register(directoryRoutes, ctx);

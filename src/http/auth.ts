@@ -19,6 +19,12 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * A caller resolved by someone else (a host platform's own login, DESIGN §15) instead of a
+ * Runwarden session: it acts like a session caller (`via: 'session'`, CSRF-checked writes).
+ */
+export type ExternalCaller = (request: FastifyRequest) => Promise<Principal | undefined>;
+
 export const SESSION_COOKIE = 'runwarden_session';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -27,9 +33,9 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * SameSite=Lax cookie (Secure over HTTPS), and CSRF tokens bound to it. It looks nobody up by
  * itself: a scope that wants to know its caller registers `identifyCaller` or `requireCaller`.
  */
-export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
-  async (app: FastifyInstance, { db, secret }) => {
-    await app.register(cookie);
+export const authPlugin = fp<{ db: Kysely<Database>; secret: string; csrfCookiePath?: string }>(
+  async (app: FastifyInstance, { db, secret, csrfCookiePath }) => {
+    await app.register(cookie, csrfCookiePath ? { secret } : {});
     await app.register(session, {
       secret,
       cookieName: SESSION_COOKIE,
@@ -39,10 +45,21 @@ export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
       rolling: false,
       cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/', maxAge: 12 * 3600_000 },
     });
-    await app.register(csrf, {
-      sessionPlugin: '@fastify/session',
-      getToken: (request: FastifyRequest) => request.headers['x-csrf-token'] as string | undefined,
-    });
+    const getToken = (request: FastifyRequest) =>
+      request.headers['x-csrf-token'] as string | undefined;
+    // Embedded under a host's own login (DESIGN §15) there is no Runwarden session: the CSRF
+    // secret lives in its own signed, HTTP-only, SameSite=Strict cookie scoped to the mount path.
+    await app.register(
+      csrf,
+      csrfCookiePath
+        ? {
+            sessionPlugin: '@fastify/cookie',
+            cookieKey: 'runwarden_csrf',
+            cookieOpts: { path: csrfCookiePath, httpOnly: true, sameSite: 'strict', signed: true },
+            getToken,
+          }
+        : { sessionPlugin: '@fastify/session', getToken },
+    );
     app.decorateRequest('principal', undefined);
   },
   { name: 'runwarden-auth' },
@@ -54,29 +71,35 @@ export const authPlugin = fp<{ db: Kysely<Database>; secret: string }>(
  * authenticated writes must then carry `x-csrf-token`; bearer requests need none, as no browser
  * sends them by itself.
  */
-export const identifyCaller = fp<{ db: Kysely<Database> }>(async (scope, { db }) => {
-  scope.addHook('onRequest', async (request) => {
-    const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (bearer) {
-      const token = await redeemToken(db, bearer.trim());
-      if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
-      request.principal = await loadTokenPrincipal(db, token);
-      if (!request.principal) {
-        throw new RunwardenError('unauthenticated', 'The API token is not valid.');
+export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCaller }>(
+  async (scope, { db, external }) => {
+    scope.addHook('onRequest', async (request) => {
+      const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (bearer) {
+        const token = await redeemToken(db, bearer.trim());
+        if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
+        request.principal = await loadTokenPrincipal(db, token);
+        if (!request.principal) {
+          throw new RunwardenError('unauthenticated', 'The API token is not valid.');
+        }
+        return;
       }
-      return;
-    }
-    const userId = request.session.userId;
-    if (!userId) return;
-    request.principal = await loadUserPrincipal(db, userId);
-  });
-  // The CSRF check answers 403 itself when the token is missing or wrong.
-  scope.addHook('onRequest', (request, reply, done) => {
-    if (request.principal?.via === 'session' && WRITE_METHODS.has(request.method)) {
-      scope.csrfProtection(request, reply, done);
-    } else done();
-  });
-});
+      if (external) {
+        request.principal = await external(request);
+        return;
+      }
+      const userId = request.session.userId;
+      if (!userId) return;
+      request.principal = await loadUserPrincipal(db, userId);
+    });
+    // The CSRF check answers 403 itself when the token is missing or wrong.
+    scope.addHook('onRequest', (request, reply, done) => {
+      if (request.principal?.via === 'session' && WRITE_METHODS.has(request.method)) {
+        scope.csrfProtection(request, reply, done);
+      } else done();
+    });
+  },
+);
 
 /**
  * Closes the scope it is registered in (DESIGN §10): every request needs a caller, a session or
@@ -84,9 +107,11 @@ export const identifyCaller = fp<{ db: Kysely<Database> }>(async (scope, { db })
  * callers get 401 `unauthenticated`. A route registered there cannot be reached anonymously,
  * whatever it forgets to check.
  */
-export const requireCaller = fp<{ db: Kysely<Database> }>(async (scope, { db }) => {
-  await scope.register(identifyCaller, { db });
-  scope.addHook('onRequest', async (request) => {
-    if (!request.principal) throw new RunwardenError('unauthenticated');
-  });
-});
+export const requireCaller = fp<{ db: Kysely<Database>; external?: ExternalCaller }>(
+  async (scope, options) => {
+    await scope.register(identifyCaller, options);
+    scope.addHook('onRequest', async (request) => {
+      if (!request.principal) throw new RunwardenError('unauthenticated');
+    });
+  },
+);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -18,7 +18,12 @@ export function findWebRoot(): string | undefined {
  * any other page path, so deep links (`/admin/operations/:id`) load directly. API paths keep the
  * JSON 404.
  */
-export async function registerWeb(app: FastifyInstance, root: string | undefined): Promise<void> {
+export async function registerWeb(
+  app: FastifyInstance,
+  root: string | undefined,
+  basePath = '',
+): Promise<void> {
+  const page = root && basePath ? mountedIndex(root, basePath) : undefined;
   if (root) {
     await app.register(fastifyStatic, {
       root,
@@ -36,13 +41,25 @@ export async function registerWeb(app: FastifyInstance, root: string | undefined
   }
   app.setNotFoundHandler((request, reply) => {
     // A missing asset or API path is a real 404; any other page path is the SPA's to route.
-    const page =
+    const isPage =
       request.method === 'GET' &&
       !/^\/(api|assets)\//.test(request.url) &&
       request.url !== '/metrics';
-    if (root && page) {
-      return reply.header('cache-control', 'no-cache').type('text/html').sendFile('index.html');
+    if (root && isPage) {
+      reply.header('cache-control', 'no-cache').type('text/html');
+      return page ? reply.send(page) : reply.sendFile('index.html');
     }
     return reply.status(404).send(errorBody('not_found', 'Not found.'));
   });
+}
+
+/**
+ * index.html for an app mounted under `basePath` in a host's server (DESIGN §15): asset URLs get
+ * the prefix, and a `<meta name="runwarden-base">` tells the SPA where its API and pages are.
+ */
+function mountedIndex(root: string, basePath: string): string {
+  const base = basePath.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return readFileSync(path.join(root, 'index.html'), 'utf8')
+    .replaceAll('="/assets/', `="${base}/assets/`)
+    .replace('<head>', `<head>\n    <meta name="runwarden-base" content="${base}" />`);
 }

@@ -1,3 +1,5 @@
+import { basePath } from './base';
+
 /** An API error in the contract's shape (`{error:{code,message,details?}}`). */
 export class ApiError extends Error {
   constructor(
@@ -25,7 +27,7 @@ export async function api<T>(
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, {
+  const res = await fetch(`${basePath}${path}`, {
     method,
     headers,
     credentials: 'same-origin',

@@ -1,5 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
+import { basePath } from './base';
 import { invalidateRunLists, patchRun } from './queries';
 import type { RunView } from './types';
 
@@ -12,7 +13,7 @@ export function useRunStream(enabled: boolean): void {
   const client = useQueryClient();
   useEffect(() => {
     if (!enabled) return;
-    const source = new EventSource('/api/stream');
+    const source = new EventSource(`${basePath}/api/stream`);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refetchSoon = () => {
       clearTimeout(timer);

@@ -1,0 +1,94 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { grantExactly, type HostPrincipal } from '../access/host-grants.js';
+import { loadUserPrincipal } from '../access/principal.js';
+import { createPool } from '../db/pool.js';
+import { buildApp } from '../http/app.js';
+import type { Runwarden } from '../runwarden.js';
+
+/** What `resolvePrincipal` returns for a signed-in person of the host (DESIGN §15). */
+export type RunwardenPrincipal = HostPrincipal;
+
+export interface RunwardenFastifyOptions {
+  /** The library instance (`createRunwarden`) whose database and catalog the mount serves. */
+  runwarden: Runwarden;
+  /**
+   * Who is calling, from the host's own login (its cookie, its session): the person and exactly
+   * the workspaces (role, tenant restriction by slug or null for all) and platform capabilities
+   * they hold. `null`: nobody (the API answers 401). Called per API request; what it returns is
+   * written into Runwarden's directory (only when it differs) and is authoritative for that request.
+   */
+  resolvePrincipal: (
+    request: FastifyRequest,
+  ) => RunwardenPrincipal | null | undefined | Promise<RunwardenPrincipal | null | undefined>;
+  /** For the live stream's one LISTEN connection; default `DATABASE_URL`. */
+  databaseUrl?: string;
+  /** The built web app (default: the package's own dist/web); false: the API only. */
+  webRoot?: string | false;
+  /** Default: the host's logger. */
+  logger?: Logger;
+  /** Extra buildApp options (tests). */
+  summaryCacheMs?: number;
+}
+
+/**
+ * Runwarden inside a host's own Fastify server (DESIGN §15, Bull Board's mount, Oban Web's
+ * resolver): `app.register(runwardenFastify, { prefix: '/ops', runwarden: rw, resolvePrincipal })`
+ * serves the web app and the API under the prefix, authenticated by the host.
+ *
+ * The mount is a complete Runwarden app of its own (its error shapes, security headers, schemas
+ * and closed-by-default scopes) that the host's router hands each request under the prefix, raw
+ * and unread, after the host's own hooks ran: so the resolver sees the host's request with the
+ * host's decorations (cookies, session), and nothing of Runwarden leaks into the host's scope.
+ * Writes from a browser carry `x-csrf-token` (the web app does it) bound to a signed,
+ * SameSite=Strict cookie under the prefix; bearer API tokens keep working for machines.
+ */
+export async function runwardenFastify(
+  scope: FastifyInstance,
+  options: RunwardenFastifyOptions,
+): Promise<void> {
+  const rw = options.runwarden;
+  const prefix = scope.prefix.replace(/\/+$/, '');
+  const hostRequests = new WeakMap<IncomingMessage, FastifyRequest>();
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!databaseUrl)
+    throw new Error('runwardenFastify needs databaseUrl (or DATABASE_URL) for the live stream.');
+  const pool = createPool(databaseUrl, { max: 2, applicationName: 'runwarden-stream' });
+  const inner = await buildApp({
+    db: rw.db,
+    pool,
+    logger: options.logger ?? (scope.log as unknown as Logger),
+    registry: rw.registry,
+    runs: rw.runs,
+    options: {
+      basePath: prefix,
+      ...(options.webRoot !== undefined ? { webRoot: options.webRoot } : {}),
+      ...(options.summaryCacheMs !== undefined ? { summaryCacheMs: options.summaryCacheMs } : {}),
+      async resolvePrincipal(request) {
+        const host = hostRequests.get(request.raw);
+        const resolved = host ? await options.resolvePrincipal(host) : null;
+        if (!resolved) return undefined;
+        return await loadUserPrincipal(rw.db, await grantExactly(rw.db, resolved));
+      },
+    },
+  });
+  await inner.ready();
+  scope.addHook('onClose', async () => {
+    await inner.close();
+    await pool.end();
+  });
+
+  // Bodies stay unread for the mount to parse with its own limits and schemas.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const forward = (request: FastifyRequest, reply: FastifyReply) => {
+    hostRequests.set(request.raw, request);
+    const rest = (request.raw.url ?? '/').slice(prefix.length);
+    request.raw.url = rest.startsWith('/') ? rest : `/${rest}`;
+    reply.hijack();
+    inner.routing(request.raw, reply.raw);
+  };
+  scope.all('/', forward);
+  scope.all('/*', forward);
+}

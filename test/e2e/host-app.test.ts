@@ -1,0 +1,103 @@
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HostApp, startHostApp } from '../../examples/host-app/app.js';
+import { findWebRoot } from '../../src/http/web.js';
+import { freshDatabase } from '../support/db.js';
+import { quietLogger } from '../support/worker.js';
+import { CHROMIUM } from './support.js';
+
+// The example host platform (examples/host-app) on a fresh database, driven in Chromium: its own
+// login, its own route starting a run, and Runwarden mounted at /ops with no second login.
+let host: HostApp;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!findWebRoot()) throw new Error('The web app is not built: run `npm run build` first.');
+  const t = await freshDatabase();
+  host = await startHostApp({ databaseUrl: t.url, port: 0, logger: quietLogger });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+});
+
+async function signIn(user: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
+  await page.goto(`${host.url}/login`);
+  await page.getByLabel('User').selectOption(user);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${host.url}/`);
+  return page;
+}
+
+describe('examples/host-app: Runwarden embedded at /ops', () => {
+  it("shows the host's workspace and a run the host started, without a second login", async () => {
+    const page = await signIn('ann');
+    await page.getByRole('button', { name: 'Back up Northwind EU' }).click();
+    // The host's route started the run through rw.start and sent Ann to its page under /ops.
+    await page.waitForURL(/\/ops\/admin\/operations\/[0-9a-f-]{36}$/);
+    const id = new URL(page.url()).pathname.split('/').pop() as string;
+    await expect.poll(() => page.getByTestId('decision-zone').count()).toBe(1);
+    // The host's worker runs it to the end; the page follows (live stream under the prefix).
+    await expect
+      .poll(() => page.getByTestId('truth-headline').first().textContent(), { timeout: 15_000 })
+      .toMatch(/succeeded|completed|finished/i);
+
+    await page.goto(`${host.url}/ops/`);
+    await page.waitForURL(`${host.url}/ops/admin/w/northwind`);
+    await page.goto(`${host.url}/ops/admin/operations?ws=northwind&bucket=all`);
+    const row = page.locator(`[data-testid="run-table"] tr[data-run-id="${id}"]`).first();
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toContain('Tenant backup');
+    expect(new URL(page.url()).pathname).not.toContain('login');
+
+    // The directory holds what the host said: Ann, owner of northwind, with the tenants it synced.
+    const me = await page.request.get(`${host.url}/ops/api/me`);
+    const body = (await me.json()) as {
+      user: { email: string };
+      workspaces: Array<{ slug: string; role: string; tenants: Array<{ slug: string }> }>;
+    };
+    expect(body.user.email).toBe('ann@northwind.test');
+    expect(body.workspaces.map((w) => [w.slug, w.role])).toEqual([['northwind', 'owner']]);
+    expect(body.workspaces[0]?.tenants.map((t) => t.slug)).toEqual([
+      'northwind-eu',
+      'northwind-us',
+    ]);
+    await page.context().close();
+  });
+
+  it('a host user without rights gets 404 for the workspace and its runs; nobody gets 401', async () => {
+    const { run } = await host.rw.start({
+      type: 'host.backup',
+      workspace: 'northwind',
+      tenant: 'northwind-us',
+      input: { reason: 'cora test' },
+    });
+    const cora = await signIn('cora');
+    const me = await cora.request.get(`${host.url}/ops/api/me`);
+    expect(me.status()).toBe(200);
+    expect(((await me.json()) as { workspaces: unknown[] }).workspaces).toEqual([]);
+    for (const path of [
+      '/ops/api/workspaces/northwind/operations',
+      `/ops/api/operations/${run.id}`,
+    ])
+      expect((await cora.request.get(`${host.url}${path}`)).status()).toBe(404);
+    await cora.goto(`${host.url}/ops/admin/operations/${run.id}`);
+    await expect.poll(() => cora.getByTestId('not-found').count()).toBe(1);
+    await cora.context().close();
+
+    const anonymous = await browser.newContext();
+    const res = await anonymous.request.get(`${host.url}/ops/api/workspaces/northwind/operations`);
+    expect(res.status()).toBe(401);
+    await anonymous.close();
+  });
+});
