@@ -24,6 +24,15 @@ export interface WrapperDeps {
 }
 
 const STOPPED = Symbol('stopped');
+const GRACE_OVER = Symbol('grace over');
+
+/**
+ * How long the wrapper still waits for a handler after aborting its signal (timeout, cancel,
+ * shutdown). A handler that obeys `ctx.signal` and settles within it has stopped cooperatively:
+ * that is the run's result (cancelled / queue.timeout / handed back), not a late completion.
+ * Only a handler that ignores the signal past this grace is "late" (DESIGN §7.5).
+ */
+export const STOP_GRACE_MS = 2_000;
 type Settled = { ok: true; result: RunResult } | { ok: false; error: unknown };
 
 /**
@@ -90,16 +99,22 @@ async function execute(
   const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   const startedAt = performance.now();
   try {
-    // The hard stop: past its deadline (or on cancel/shutdown) we stop waiting for the handler.
+    // Past its deadline (or on cancel/shutdown) the signal aborts; the handler then has the stop
+    // grace to settle cooperatively before we stop waiting for it.
     const settled = await Promise.race([handler, stopped]);
     if (settled === STOPPED) {
       const reason = controller.signal.reason as StopReason;
-      // A rejection carrying our own abort reason is the handler obeying the stop, not a result.
-      void handler.then((late) => {
-        if (late.ok || late.error !== controller.signal.reason)
-          return recordIfLate(runs, run.id, late, log);
-      });
-      await onStopped(reason, operation, deps, run, finalAttempt, log);
+      const stop = await withinGrace(handler);
+      if (stop === GRACE_OVER) {
+        // The handler ignored its signal: whatever it returns later is late, never applied. A
+        // rejection carrying our own abort reason is the handler obeying the stop, not a result.
+        void handler.then((late) => {
+          if (late.ok || late.error !== controller.signal.reason)
+            return recordIfLate(runs, run.id, late, log);
+        });
+      }
+      const cooperative = stop === GRACE_OVER ? undefined : stop;
+      await onStopped(reason, operation, deps, run, finalAttempt, log, cooperative);
       return;
     }
     if (settled.ok) {
@@ -145,11 +160,15 @@ async function onStopped(
   run: RunRow,
   finalAttempt: boolean,
   log: Logger,
+  /** What the handler settled with within the grace (undefined: it ignored the signal). */
+  cooperative?: Settled,
 ): Promise<void> {
   const runs = persistentRuns(deps.runs, operation, log);
+  const counts = cooperative?.ok ? cooperative.result.counts : undefined;
   if (reason === 'cancel') {
     await runs.complete(run.id, {
       outcome: 'cancelled',
+      counts,
       failures: [{ code: 'run.cancelled', message: 'Cancelled while running.' }],
     });
     log.info('run cancelled');
@@ -177,12 +196,25 @@ async function onStopped(
     message: `The handler did not finish within its ${operation.policy.timeoutSeconds} s timeout.`,
   };
   if (finalAttempt) {
-    await runs.complete(run.id, { outcome: 'failed', failures: [failure] });
+    await runs.complete(run.id, { outcome: 'failed', counts, failures: [failure] });
     log.warn({ timeoutSeconds: operation.policy.timeoutSeconds }, 'run timed out');
     return;
   }
   await runs.recordAttemptFailure(run.id, failure);
   throw new Error(failure.message);
+}
+
+/** The handler's settlement if it comes within the stop grace, else GRACE_OVER. */
+async function withinGrace(handler: Promise<Settled>): Promise<Settled | typeof GRACE_OVER> {
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<typeof GRACE_OVER>((resolve) => {
+    timer = setTimeout(() => resolve(GRACE_OVER), STOP_GRACE_MS);
+  });
+  try {
+    return await Promise.race([handler, over]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function recordIfLate(

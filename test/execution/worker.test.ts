@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { demoSleep } from '../../src/catalog/demo-sleep.js';
@@ -55,7 +56,8 @@ const hanging = defineOperation({
   identity: (i) => i,
   lifecycle: { retries: 0, timeoutSeconds: 1 },
   async run() {
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Past the 1 s timeout plus the wrapper's 2 s stop grace (STOP_GRACE_MS): late.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
     return { outcome: 'succeeded' };
   },
 });
@@ -74,6 +76,24 @@ const waiting = defineOperation({
   },
 });
 
+/** The README's pattern: works until its signal aborts, then returns what it did. */
+const looping = defineOperation({
+  type: 'test.looping',
+  label: 'Looping',
+  scope: 'tenant',
+  input,
+  identity: (i) => i,
+  lifecycle: { retries: 0, heartbeatSeconds: 1 },
+  async run(ctx) {
+    let items = 0;
+    while (!ctx.signal.aborted) {
+      items++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return { outcome: 'cancelled', counts: { items } };
+  },
+});
+
 /** Returns counts the ledger refuses, so the wrapper itself throws while completing the run. */
 const crashing = defineOperation({
   type: 'test.crashing',
@@ -85,7 +105,7 @@ const crashing = defineOperation({
   run: async () => ({ outcome: 'succeeded', counts: { items: -5 } }),
 });
 
-const registry = registryOf(counting, throwing, hanging, waiting, demoSleep, crashing);
+const registry = registryOf(counting, throwing, hanging, waiting, looping, demoSleep, crashing);
 let t: TestDatabase;
 let scope: Scope;
 let runs: RunService;
@@ -211,6 +231,33 @@ describe('worker wrapper on the real queue', () => {
       outcome: 'cancelled',
       failures: [expect.objectContaining({ code: 'run.cancelled' })],
     });
+  });
+
+  it('a cooperative handler cancelled through RunService ends cancelled with its counts, and is not late', async () => {
+    const started = await start('test.looping', 'coop');
+    await until(async () => (await runs.get(started.id))?.status === 'running', {
+      what: 'running',
+    });
+    expect((await runs.requestCancel(started.id, { userId: scope.userId })).effect).toBe(
+      'cancel_requested',
+    );
+    const run = await settled(started.id, 5_000);
+    expect(run.outcome).toBe('cancelled');
+    expect(run.summary_counts).toMatchObject({ items: expect.any(Number) });
+    // The task has returned once its job is gone: anything the wrapper records, it has recorded.
+    await until(
+      async () => {
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from graphile_worker._private_jobs where key = ${run.id}::text`.execute(
+          t.db,
+        );
+        return rows[0]?.n === 0;
+      },
+      { what: 'the job to finish' },
+    );
+    const kinds = (await events(run.id)).map((e) => e.kind);
+    expect(kinds).not.toContain('late_completion');
+    expect(kinds.at(-1)).toBe('completed');
   });
 
   it('failed-job bridge: when the wrapper itself crashes on the last attempt, the run still ends failed', async () => {
