@@ -19,6 +19,7 @@ export const RUN_EVENT_KINDS = [
   'start_reused',
   'running',
   'attempt_failed',
+  'handed_back',
   'cancel_requested',
   'reconciled',
   'completed',

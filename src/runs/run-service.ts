@@ -53,6 +53,13 @@ export interface ForceFail {
   expect?: q.CompletionGuard;
 }
 
+/** Why a running run went back to the queue without a failed attempt. */
+export type HandBackReason = 'worker_shutdown';
+const HAND_BACK_COPY: Record<HandBackReason, string> = {
+  worker_shutdown:
+    'Its worker shut down before the handler finished; the run went back to the queue for another worker (no retry used).',
+};
+
 export interface RunServiceDeps {
   db: Kysely<Database>;
   clock?: Clock;
@@ -168,10 +175,18 @@ export class RunService {
     return await this.#transition(options, id, (db) => q.requeue(db, id, { failure }, now));
   }
 
-  /** Gives a running run back to the queue without counting a failure (worker shutdown). */
-  async handBack(id: string, reason: string, options: CallOptions = {}): Promise<Transition> {
+  /**
+   * Gives a running run back to the queue without counting a failure (worker shutdown): a
+   * `handed_back` event with the reason, and the next attempt's progress starts fresh.
+   */
+  async handBack(
+    id: string,
+    reason: HandBackReason,
+    options: CallOptions = {},
+  ): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, (db) => q.requeue(db, id, { reason }, now));
+    const message = HAND_BACK_COPY[reason];
+    return await this.#transition(options, id, (db) => q.requeue(db, id, { reason, message }, now));
   }
 
   /**

@@ -43,20 +43,27 @@ export async function markRunning(
   });
 }
 
-/** running → queued for another attempt; a failure is kept, a hand-back (shutdown) keeps none. */
+/**
+ * running → queued for another attempt. A failed attempt keeps its failure (`attempt_failed`); a
+ * hand-back (worker shutdown) keeps none and says why (`handed_back`). Either way the next
+ * attempt's progress starts fresh: the previous attempt's counter is never shown as live.
+ */
 export async function requeue(
   db: Executor,
   id: string,
-  why: { failure: RunFailure } | { reason: string },
+  why: { failure: RunFailure } | { reason: string; message: string },
   now: Date,
 ): Promise<RunRow | undefined> {
-  const failures = 'failure' in why ? [why.failure] : [];
-  const detail = 'failure' in why ? { code: why.failure.code } : { reason: why.reason };
+  const failed = 'failure' in why;
+  const failures = failed ? [why.failure] : [];
+  const detail = failed ? { code: why.failure.code } : { reason: why.reason, message: why.message };
   const update = db
     .updateTable('operation_runs')
     .set({
       status: 'queued',
       worker_id: null,
+      progress_processed: null,
+      progress_total: null,
       failures: sql<string>`failures || ${jsonb(failures)}`,
       updated_at: now,
     })
@@ -67,7 +74,7 @@ export async function requeue(
     at: now,
     events: [
       {
-        kind: 'attempt_failed',
+        kind: failed ? 'attempt_failed' : 'handed_back',
         payload: sql`jsonb_build_object('attempt', attempt) || ${jsonb(detail)}`,
       },
     ],

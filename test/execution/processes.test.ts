@@ -86,12 +86,16 @@ describe('worker processes', () => {
     expect(timeline.map((e) => e.kind)).toEqual([
       'created',
       'running',
-      'attempt_failed',
+      'handed_back',
       'running',
       'completed',
     ]);
     expect(timeline[1]?.payload).toMatchObject({ workerId: first.workerId });
-    expect(timeline[2]?.payload).toMatchObject({ reason: 'worker_shutdown' });
+    expect(timeline[2]?.payload).toMatchObject({
+      reason: 'worker_shutdown',
+      message: expect.stringMatching(/worker shut down/),
+    });
+    expect(done.failures).toEqual([]);
     expect(timeline[3]?.payload).toMatchObject({ workerId: second.workerId });
     second.cli.child.kill('SIGINT');
     expect((await second.cli.exited).code).toBe(0);

@@ -127,6 +127,45 @@ describe('transitions', () => {
     expect(await events(run.id)).toEqual(['created', 'running', 'attempt_failed', 'running']);
   });
 
+  it('a hand-back is its own event with the reason, keeps no failure and resets progress', async () => {
+    const run = await running();
+    await runs.reportProgress(run.id, { processed: 450, total: 1801 });
+    const back = await runs.handBack(run.id, 'worker_shutdown');
+    expect(back.moved).toBe(true);
+    expect(await snapshot(run.id)).toMatchObject({
+      status: 'queued',
+      worker_id: null,
+      failures: [],
+      progress_processed: null,
+      progress_total: null,
+    });
+    const rows = await t.db
+      .selectFrom('run_events')
+      .select(['kind', 'payload'])
+      .where('run_id', '=', run.id)
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.kind)).toEqual(['created', 'running', 'handed_back']);
+    expect(rows[2]?.payload).toMatchObject({
+      attempt: 1,
+      reason: 'worker_shutdown',
+      message: expect.stringMatching(/worker shut down/),
+    });
+    const again = await runs.markRunning(run.id, { workerId: 'worker-b' });
+    expect(again.run).toMatchObject({ attempt: 2, progress_processed: null, progress_total: null });
+  });
+
+  it('a failed attempt also starts the next attempt with fresh progress', async () => {
+    const run = await running();
+    await runs.reportProgress(run.id, { processed: 450, total: 1801 });
+    await runs.recordAttemptFailure(run.id, new Error('Graph 503'));
+    expect(await snapshot(run.id)).toMatchObject({
+      status: 'queued',
+      progress_processed: null,
+      progress_total: null,
+    });
+  });
+
   it('completes with outcome, counts and sanitized failures', async () => {
     const run = await running();
     await runs.addCounts(run.id, { items: 7 });

@@ -7,6 +7,7 @@ import * as runAutovacuum from './0005_run_autovacuum.js';
 import * as workerSlots from './0006_worker_slots.js';
 import * as loginThrottle from './0007_login_throttle.js';
 import * as directory from './0008_directory.js';
+import * as handedBackEvent from './0009_handed_back_event.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_worker_slots': workerSlots,
   '0007_login_throttle': loginThrottle,
   '0008_directory': directory,
+  '0009_handed_back_event': handedBackEvent,
 };
