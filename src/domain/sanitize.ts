@@ -5,18 +5,30 @@ const CODE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
 
 // Order matters: structured secrets first (connection strings, JWTs), then generic pairs.
 const REDACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
-  // scheme://user:password@host → keep user and host, drop the password
-  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s@/]+)@/gi, '$1$2:[redacted]@'],
+  // PEM private keys, whole (or up to the end of a truncated message)
+  [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$)/g,
+    '[redacted-private-key]',
+  ],
+  // scheme://user:password@host → keep user and host, drop the password (which may contain @)
+  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/]+)@/gi, '$1$2:[redacted]@'],
   [/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, 'Bearer [redacted]'],
   [/\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, 'Basic [redacted]'],
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
   // well-known API key shapes: Stripe/OpenAI-style sk-/pk-, GitHub, Slack, AWS, Google, ours
   [/\b(?:sk|pk|rk)[-_](?:live|test|proj)?[-_]?[A-Za-z0-9]{16,}\b/g, '[redacted-key]'],
+  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, '[redacted-key]'],
   [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, '[redacted-key]'],
-  [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/g, '[redacted-key]'],
-  [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, '[redacted-key]'],
+  [/\b(?:xox[a-z]|xapp)(?:\.xox[a-z])?-[A-Za-z0-9-]{10,}/g, '[redacted-key]'],
+  [/\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/g, '[redacted-key]'],
+  // an AWS secret access key: 40 characters of base64 with upper, lower and digit (not a git sha)
+  [
+    /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
+    '[redacted-key]',
+  ],
   [/\bAIza[0-9A-Za-z_-]{30,}\b/g, '[redacted-key]'],
-  [/\brw_[A-Za-z0-9_-]{16,}\b/g, '[redacted-key]'],
+  // ours: API tokens rwt_…, invite tokens rwi_… (base64url: may end in - or _), older rw_…
+  [/\brw[ti]?_[A-Za-z0-9_-]{16,}/g, '[redacted-key]'],
   // key=value, key: value and "key":"value" pairs for secret-ish names
   [
     /\b((?:[a-z0-9_-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth))("?\s*[=:]\s*"?)([^\s"'&;,}]+)/gi,
@@ -25,8 +37,11 @@ const REDACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]'],
 ];
 
-// "    at fn (file:line:col)" and "at file:line:col" frames, as V8 and most runtimes print them
-const STACK_FRAME = /^\s*at\s+(?:.+\(.*:\d+:\d+\)|\S+:\d+:\d+|.*\(native\)|.*\(<anonymous>\))\s*$/;
+// Stack frames as V8 and most runtimes print them: any indented "at …" line ("    at fn (file:1:2)",
+// "    at async Promise.all (index 0)", "    at new Foo (<anonymous>)"), and unindented frames
+// that name a location.
+const STACK_FRAME =
+  /^(?:\s+at\s+\S.*|\s*at\s+(?:.+\(.*:\d+:\d+\)|\S+:\d+:\d+|.*\((?:native|<anonymous>|index \d+)\)))\s*$/;
 
 /** Removes secrets, personal data and stack frames from free text and caps its length. */
 export function sanitizeMessage(text: string): string {
