@@ -60,6 +60,27 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     expect(await row.textContent()).toContain('Tenant backup');
     expect(new URL(page.url()).pathname).not.toContain('login');
 
+    // A write from the web app under the prefix (CSRF-checked: x-csrf-token + its cookie).
+    await page.getByRole('button', { name: 'Start operation' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('combobox', { name: 'Operation' }).click();
+    await page.getByRole('option', { name: 'Tenant backup' }).click();
+    await dialog.getByRole('combobox', { name: 'Tenant' }).click();
+    await page.getByRole('option', { name: 'Northwind US' }).click();
+    await dialog.getByRole('textbox', { name: /reason/i }).fill('from the web app');
+    await dialog.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.getByTestId('toast-view-run').click();
+    await page.waitForURL(/\/ops\/admin\/operations\/[0-9a-f-]{36}$/);
+    const started = new URL(page.url()).pathname.split('/').pop() as string;
+    expect(started).not.toBe(id);
+    const run = await host.rw.db
+      .selectFrom('operation_runs')
+      .innerJoin('users', 'users.id', 'operation_runs.initiator_user_id')
+      .select(['users.email'])
+      .where('operation_runs.id', '=', started)
+      .executeTakeFirstOrThrow();
+    expect(run.email).toBe('ann@northwind.test');
+
     // The directory holds what the host said: Ann, owner of northwind, with the tenants it synced.
     const me = await page.request.get(`${host.url}/ops/api/me`);
     const body = (await me.json()) as {

@@ -267,7 +267,9 @@ describe('runwarden/fastify under /ops', () => {
         expect(html).toContain('<meta name="runwarden-base" content="/ops" />');
         const asset = /src="(\/ops\/assets\/[^"]+\.js)"/.exec(html)?.[1];
         expect(asset).toBeDefined();
-        expect((await fetch(`${base}${asset}`)).status).toBe(200);
+        const js = await fetch(`${base}${asset}`);
+        expect(js.status).toBe(200);
+        await js.arrayBuffer(); // read it all, or the server's close waits for this connection
       }
     },
   );
