@@ -63,6 +63,9 @@ export async function runwardenFastify(
     runs: rw.runs,
     options: {
       basePath: prefix,
+      // The host signs people in: no Runwarden password login or SSO under the mount, and no
+      // reading of RUNWARDEN_OIDC_* from the host's environment.
+      signIn: { oidc: undefined, passwordLogin: false, publicUrl: '' },
       ...(options.webRoot !== undefined ? { webRoot: options.webRoot } : {}),
       ...(options.summaryCacheMs !== undefined ? { summaryCacheMs: options.summaryCacheMs } : {}),
       async resolvePrincipal(request) {

@@ -244,6 +244,18 @@ describe('runwarden/fastify under /ops', () => {
     expect(((await done.json()) as { effect: string }).effect).toBe('cancelled');
   });
 
+  it('offers no Runwarden login under the host: the host signs people in', async () => {
+    const login = await fetch(`${base}/ops/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'alice@acme.test', password: 'whatever-it-is' }),
+    });
+    expect(login.status).toBeGreaterThanOrEqual(400);
+    expect(login.status).toBeLessThan(500);
+    expect(login.headers.get('set-cookie')).toBeNull();
+    expect((await fetch(`${base}/ops/api/auth/oidc/login`)).status).toBe(404);
+  });
+
   it('leaves the host alone: its routes and body parsing outside the prefix', async () => {
     expect(await (await fetch(`${base}/host/ping`)).json()).toEqual({ pong: true });
     const echo = await fetch(`${base}/host/echo`, {
