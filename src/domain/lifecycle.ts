@@ -10,7 +10,11 @@ export interface LifecyclePolicy {
   runningStaleAfterSeconds: number;
   /** How often the worker reports life; 3 missed beats mean the worker is gone. */
   heartbeatSeconds: number;
-  /** `reconcile_only`: only the reconciler/adapter may declare the run terminal. */
+  /**
+   * `reconcile_only`: a returning handler never ends the run: the wrapper records its result as a
+   * `handler_returned` event and the run stays active until the type's `reconcile(run)` adapter
+   * (asked by the reconciler) or the reconciler declares the end. Needs an adapter (validated).
+   */
   terminalTruth: 'direct' | 'reconcile_only';
 }
 

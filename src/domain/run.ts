@@ -24,6 +24,7 @@ export const RUN_EVENT_KINDS = [
   'reconciled',
   'completed',
   'late_completion',
+  'handler_returned',
   'reviewed',
 ] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];

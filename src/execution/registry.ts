@@ -65,7 +65,15 @@ export class OperationRegistry {
 
   /** Every misaligned lifecycle setting of every type, one message each (DESIGN §5). */
   policyProblems(): string[] {
-    return this.list().flatMap((op) => validatePolicy(op.type, { ...op.lifecycle }));
+    return this.list().flatMap((op) => [
+      ...validatePolicy(op.type, { ...op.lifecycle }),
+      ...(op.policy.terminalTruth === 'reconcile_only' && !op.reconcile
+        ? [
+            `${op.type}: terminalTruth "reconcile_only" needs a reconcile(run) adapter: only it ` +
+              'may end such a run, and without one the reconciler could only fail it',
+          ]
+        : []),
+    ]);
   }
 
   /** Throws with every problem when any type's policy is invalid: no process starts on one. */

@@ -117,6 +117,21 @@ async function execute(
       await onStopped(reason, operation, deps, run, finalAttempt, log, cooperative);
       return;
     }
+    if (settled.ok && operation.policy.terminalTruth === 'reconcile_only') {
+      // Only the reconciler or the type's adapter may declare the end: the result is evidence.
+      const recorded = await runs.recordHandlerResult(run.id, {
+        outcome: settled.result.outcome,
+        counts: settled.result.counts,
+        failures: settled.result.failures,
+      });
+      if (recorded)
+        log.info(
+          { outcome: settled.result.outcome },
+          'handler returned; the run awaits its adapter (terminalTruth reconcile_only)',
+        );
+      else await recordIfLate(runs, run.id, settled, log);
+      return;
+    }
     if (settled.ok) {
       const result = settled.result;
       const done = await runs.complete(run.id, {
@@ -242,6 +257,7 @@ type PersistentRuns = Pick<
   | 'complete'
   | 'recordAttemptFailure'
   | 'recordLateCompletion'
+  | 'recordHandlerResult'
   | 'reportProgress'
   | 'addCounts'
   | 'heartbeat'
@@ -262,6 +278,8 @@ function persistentRuns(
       persist('attempt failure', () => runs.recordAttemptFailure(id, error)),
     recordLateCompletion: (id, result) =>
       persist('late completion', () => runs.recordLateCompletion(id, result)),
+    recordHandlerResult: (id, result) =>
+      persist('handler result', () => runs.recordHandlerResult(id, result)),
     reportProgress: (id, progress) => persist('progress', () => runs.reportProgress(id, progress)),
     addCounts: (id, counts) => persist('count', () => runs.addCounts(id, counts)),
     heartbeat: (id) => persist('heartbeat', () => runs.heartbeat(id)),

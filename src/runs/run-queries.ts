@@ -138,6 +138,37 @@ export async function incrementCounts(
   });
 }
 
+/**
+ * A `reconcile_only` type's handler returned: its result is evidence on the timeline of the
+ * still-active run, never its terminal state (only the reconciler or the type's adapter ends it).
+ */
+export async function insertHandlerResult(
+  db: Executor,
+  id: string,
+  payload: Record<string, unknown>,
+  now: Date,
+): Promise<boolean> {
+  const inserted = await db
+    .insertInto('run_events')
+    .columns(['run_id', 'kind', 'at', 'payload'])
+    .expression((eb) =>
+      eb
+        .selectFrom('operation_runs')
+        .select([
+          'id',
+          sql.lit('handler_returned').as('kind'),
+          sql<Date>`${now.toISOString()}::timestamptz`.as('at'),
+          sql<string>`${JSON.stringify(payload)}::jsonb || jsonb_build_object('attempt', attempt)`.as(
+            'payload',
+          ),
+        ])
+        .where('id', '=', id)
+        .where('status', 'in', ACTIVE_STATUSES),
+    )
+    .executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
 /** A result that arrived after the run was already terminal: kept for diagnostics, never applied. */
 export async function insertLateCompletion(
   db: Executor,

@@ -207,6 +207,27 @@ export class RunService {
     );
   }
 
+  /**
+   * A `reconcile_only` type's handler returned: the result (sanitized) is recorded as evidence on
+   * the timeline and the run stays active; only the reconciler or the type's adapter ends it.
+   * False when the run was no longer active (the caller records a late completion instead).
+   */
+  async recordHandlerResult(
+    id: string,
+    result: CompleteRun,
+    options: CallOptions = {},
+  ): Promise<boolean> {
+    const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
+    const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
+    const now = this.#clock();
+    return await q.insertHandlerResult(
+      options.trx ?? this.#db,
+      id,
+      { outcome: result.outcome, counts, failures },
+      now,
+    );
+  }
+
   async complete(id: string, result: CompleteRun, options: CallOptions = {}): Promise<Transition> {
     const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
     const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
