@@ -77,8 +77,12 @@ export async function runwardenFastify(
     },
   });
   await inner.ready();
-  scope.addHook('onClose', async () => {
+  // Before the host's server stops accepting: the mount's live streams end (or the host's close
+  // would wait for them), then its LISTEN connection goes once the server is closed.
+  scope.addHook('preClose', async () => {
     await inner.close();
+  });
+  scope.addHook('onClose', async () => {
     await pool.end();
   });
 

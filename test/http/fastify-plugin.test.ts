@@ -67,8 +67,9 @@ beforeAll(async () => {
   base = await host.listen({ port: 0, host: '127.0.0.1' });
 });
 
+let closed = false;
 afterAll(async () => {
-  await host?.close();
+  if (!closed) await host?.close();
   await rw?.close();
 });
 
@@ -285,4 +286,23 @@ describe('runwarden/fastify under /ops', () => {
       }
     },
   );
+
+  it("closing the host ends the mount's live streams instead of waiting for them", async () => {
+    people.set('sam', {
+      email: 'sam@acme.test',
+      name: 'Sam',
+      workspaces: [{ slug: 'acme', role: 'readonly', tenants: null }],
+      platform: [],
+    });
+    const stream = await fetch(`${base}/ops/api/stream`, as('sam'));
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // the stream is open
+    const started = Date.now();
+    closed = true;
+    await host.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    for (;;) if ((await reader.read()).done) break;
+  });
 });
