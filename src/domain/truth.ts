@@ -100,24 +100,30 @@ function terminalTruth(run: RunFacts, bucket: Exclude<Bucket, 'active' | 'active
       return followUp(
         'Blocked',
         'warning',
-        reason(run),
+        reason(run, 'The operation reported that it could not proceed.'),
         'Resolve what blocked it (tenant or permissions), then start it again.',
       );
     case 'partially_succeeded':
+      // Never an attempt's reason (an earlier attempt's error or timeout is not why it ended so),
+      // never the handler's own words: those are listed under Failures.
       return followUp(
         'Partially succeeded',
         'warning',
-        reason(run),
-        'Review the failed items; retry them if needed.',
+        'Some of its work failed.',
+        'Review the failed items under Failures; retry them if needed.',
       );
-    default:
+    default: {
       // failed (a completed run always has a terminal outcome: a database check guarantees it)
+      const why = reason(run, 'The operation reported a failure.');
       return followUp(
         'Failed',
         'danger',
-        reason(run),
-        'Fix the cause shown here, then start it again.',
+        why,
+        isReasonCode(run.failures.at(-1)?.code ?? '')
+          ? 'Fix the cause shown here, then start it again.'
+          : 'Fix the cause listed under Failures, then start it again.',
       );
+    }
   }
 }
 
@@ -218,9 +224,13 @@ function followUp(label: string, tone: Tone, why: string, guidance: string): Tru
   };
 }
 
-/** The latest failure in operator words: fixed copy for our reason codes (never exception text). */
-function reason(run: RunFacts): string {
+/**
+ * Why the run ended, in operator words: fixed copy for our reason codes, else `otherwise`. A
+ * handler's own message (which may say "will retry", name internals, …) is never a headline: it
+ * stays in the failures list and diagnostics.
+ */
+function reason(run: RunFacts, otherwise: string): string {
   const last = run.failures.at(-1);
   if (!last) return '';
-  return isReasonCode(last.code) ? REASON_COPY[last.code].operator : last.message;
+  return isReasonCode(last.code) ? REASON_COPY[last.code].operator : otherwise;
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../src/domain/lifecycle.js';
+import { terminalNotice } from '../../src/domain/notice.js';
+import { isReasonCode } from '../../src/domain/reason-codes.js';
+import type { RunFailure } from '../../src/domain/run.js';
 import { deriveTruth, type RunFacts, staleness } from '../../src/domain/truth.js';
 
 const now = new Date('2026-11-22T12:00:00.000Z');
@@ -101,7 +104,7 @@ const table: Array<[string, RunFacts, string, string | RegExp, string, string[]]
       failures: [{ code: 'graph.forbidden', message: 'Graph denied access to the tenant.' }],
     }),
     'terminal_follow_up',
-    'Failed — Graph denied access to the tenant.',
+    'Failed — The operation reported a failure.',
     'none',
     ['Failed'],
   ],
@@ -125,7 +128,7 @@ const table: Array<[string, RunFacts, string, string | RegExp, string, string[]]
       failures: [{ code: 'item.failed', message: '2 of 120 items failed.' }],
     }),
     'terminal_follow_up',
-    'Partially succeeded — 2 of 120 items failed.',
+    'Partially succeeded — Some of its work failed.',
     'none',
     ['Partially succeeded'],
   ],
@@ -235,6 +238,66 @@ describe('deriveTruth: edges', () => {
     const truth = deriveTruth(facts, policy, now);
     expect(truth.headline).toBe('Failed — The operation raised an error on its last attempt.');
     expect(`${truth.headline} ${truth.guidance}`).not.toMatch(/TypeError|undefined/);
+  });
+
+  // [case, outcome, failures (oldest first), headline]
+  const terminalCopy: Array<
+    [string, 'failed' | 'partially_succeeded' | 'blocked', RunFailure[], string]
+  > = [
+    [
+      'a final failed attempt whose handler said "will retry"',
+      'failed',
+      [
+        { code: 'upstream.unavailable', message: 'Upstream 503; will retry.' },
+        { code: 'upstream.unavailable', message: 'Upstream 503; will retry.' },
+      ],
+      'Failed — The operation reported a failure.',
+    ],
+    [
+      'a final attempt that threw a plain error',
+      'failed',
+      [{ code: 'handler.error', message: 'Upstream 503; will retry.' }],
+      'Failed — The operation raised an error on its last attempt.',
+    ],
+    [
+      'partially succeeded after an earlier attempt threw',
+      'partially_succeeded',
+      [
+        { code: 'handler.error', message: 'socket hang up' },
+        { code: 'item.failed', message: '2 of 120 items failed.' },
+      ],
+      'Partially succeeded — Some of its work failed.',
+    ],
+    [
+      'partially succeeded whose last failure is an earlier attempt’s error',
+      'partially_succeeded',
+      [{ code: 'handler.error', message: 'socket hang up' }],
+      'Partially succeeded — Some of its work failed.',
+    ],
+    [
+      'partially succeeded after an earlier attempt timed out',
+      'partially_succeeded',
+      [{ code: 'queue.timeout', message: 'The handler did not finish within its 600 s timeout.' }],
+      'Partially succeeded — Some of its work failed.',
+    ],
+    [
+      'blocked by the handler in its own words',
+      'blocked',
+      [{ code: 'license.missing', message: 'Tenant t-42 (ops@contoso.com) has no E5 license.' }],
+      'Blocked — The operation reported that it could not proceed.',
+    ],
+  ];
+
+  it.each(terminalCopy)('terminal copy: %s', (_name, outcome, failures, headline) => {
+    const truth = deriveTruth(run({ status: 'completed', outcome, failures }), policy, now);
+    expect(truth.headline).toBe(headline);
+    const notice = terminalNotice({ outcome, failures });
+    const words = `${truth.headline} ${truth.guidance} ${truth.decision.whatNext} ${notice.body}`;
+    expect(words).not.toMatch(/will retry/i);
+    for (const f of failures) {
+      if (!isReasonCode(f.code)) expect(words).not.toContain(f.message);
+    }
+    if (outcome === 'partially_succeeded') expect(words).not.toMatch(/raised an error|time limit/);
   });
 
   it('an external run waits for its system, not for a worker', () => {

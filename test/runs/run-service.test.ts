@@ -425,7 +425,8 @@ describe('notifications (DESIGN §8)', () => {
       link: `/admin/operations/${run.id}`,
       read_at: null,
     });
-    expect(notice?.body).toMatch(/^Failed — Graph denied access\./);
+    expect(notice?.body).toMatch(/^Failed — The operation reported a failure\./);
+    expect(notice?.body).not.toContain('Graph denied access'); // the handler's words stay in failures
   });
 
   it('notify nobody for system runs', async () => {
