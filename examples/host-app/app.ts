@@ -110,11 +110,12 @@ export async function startHostApp(options: {
       : undefined;
   };
 
-  app.get('/login', async (_request, reply) =>
+  app.get('/login', async (request, reply) =>
     reply.type('text/html').send(
       page(
         'Sign in to Northwind',
         `<form method="post" action="/login">
+          <input type="hidden" name="next" value="${escapeHtml(localPath((request.query as { next?: string }).next))}">
           <label>User <select name="user">${Object.entries(HOST_USERS)
             .map(([key, u]) => `<option value="${key}">${u.name}</option>`)
             .join('')}</select></label>
@@ -124,10 +125,10 @@ export async function startHostApp(options: {
     ),
   );
   app.post('/login', async (request, reply) => {
-    const { user } = (request.body ?? {}) as { user?: string };
+    const { user, next } = (request.body ?? {}) as { user?: string; next?: string };
     if (!user || !(user in HOST_USERS)) return reply.code(401).send('Unknown user');
     reply.setCookie(COOKIE, user, { path: '/', httpOnly: true, sameSite: 'lax', signed: true });
-    return reply.redirect('/');
+    return reply.redirect(localPath(next));
   });
   app.post('/logout', async (_request, reply) =>
     reply.clearCookie(COOKIE, { path: '/' }).redirect('/login'),
@@ -172,22 +173,30 @@ export async function startHostApp(options: {
   });
 
   // Runwarden under /ops, authenticated by the host's cookie: who the host says is signed in,
-  // with exactly the rights the host gives them here.
-  await app.register(runwardenFastify, {
-    prefix: '/ops',
-    runwarden: rw,
-    databaseUrl: options.databaseUrl,
-    resolvePrincipal(request) {
-      const who = signedIn(request);
-      if (!who) return null;
-      const user = HOST_USERS[who];
-      return {
-        email: user.email,
-        name: user.name,
-        workspaces: user.ops ? [{ slug: WORKSPACE.slug, role: user.role, tenants: null }] : [],
-        platform: [],
-      };
-    },
+  // with exactly the rights the host gives them here. The wrapping scope's hook is the host's own:
+  // a page under /ops opened without signing in goes to the host's login and back.
+  await app.register(async (ops) => {
+    ops.addHook('onRequest', async (request, reply) => {
+      const page = request.method === 'GET' && !/^\/ops\/(api|assets)\//.test(request.url);
+      if (page && !signedIn(request))
+        return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
+    });
+    await ops.register(runwardenFastify, {
+      prefix: '/ops',
+      runwarden: rw,
+      databaseUrl: options.databaseUrl,
+      resolvePrincipal(request) {
+        const who = signedIn(request);
+        if (!who) return null;
+        const user = HOST_USERS[who];
+        return {
+          email: user.email,
+          name: user.name,
+          workspaces: user.ops ? [{ slug: WORKSPACE.slug, role: user.role, tenants: null }] : [],
+          platform: [],
+        };
+      },
+    });
   });
 
   const url = await app.listen({ port: options.port ?? 4000, host: options.host ?? '127.0.0.1' });
@@ -205,4 +214,13 @@ export async function startHostApp(options: {
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>
 <body><h1>${title}</h1>${body}</body></html>`;
+}
+
+/** A path on this site (`/ops/…`), never another origin: the login's `next` is user input. */
+function localPath(next: string | undefined): string {
+  return next?.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -116,6 +116,18 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     await expect.poll(() => cora.getByTestId('not-found').count()).toBe(1);
     await cora.context().close();
 
+    // A page under /ops opened without the host's login goes there, and back after signing in.
+    const visitor = await (await browser.newContext()).newPage();
+    await visitor.goto(`${host.url}/ops/admin/operations?ws=northwind&bucket=all`);
+    await visitor.waitForURL((url) => url.pathname === '/login');
+    await visitor.getByLabel('User').selectOption('oscar');
+    await visitor.getByRole('button', { name: 'Sign in' }).click();
+    await visitor.waitForURL((url) => url.pathname === '/ops/admin/operations');
+    await expect
+      .poll(() => visitor.locator(`[data-testid="run-table"] tr[data-run-id="${run.id}"]`).count())
+      .toBe(1);
+    await visitor.context().close();
+
     const anonymous = await browser.newContext();
     const res = await anonymous.request.get(`${host.url}/ops/api/workspaces/northwind/operations`);
     expect(res.status()).toBe(401);
