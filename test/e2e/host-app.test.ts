@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostApp, startHostApp } from '../../examples/host-app/app.js';
 import { findWebRoot } from '../../src/http/web.js';
-import { freshDatabase } from '../support/db.js';
+import { freshDatabase, until } from '../support/db.js';
 import { quietLogger } from '../support/worker.js';
 import { CHROMIUM } from './support.js';
 
@@ -132,5 +134,35 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     const res = await anonymous.request.get(`${host.url}/ops/api/workspaces/northwind/operations`);
     expect(res.status()).toBe(401);
     await anonymous.close();
+  });
+
+  it('runs with the one command of its README: DATABASE_URL=… npx tsx examples/host-app/server.ts', async () => {
+    const t = await freshDatabase();
+    // `npx tsx` as the README says, minus npx's wrapper process (so SIGTERM reaches the app).
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/host-app/server.ts'], {
+      env: { ...process.env, DATABASE_URL: t.url, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exited = once(child, 'exit');
+    try {
+      const url = await until(() => /at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], {
+        within: 30_000,
+        what: `the host app's URL in: ${output}`,
+      });
+      expect((await fetch(`${url}/login`)).status).toBe(200);
+      const ops = await fetch(`${url}/ops/api/me`);
+      expect(ops.status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await exited;
+    expect(code).toBe(0);
   });
 });
