@@ -170,9 +170,13 @@ describe('login, sessions and CSRF', () => {
         url: '/api/me',
         headers: { authorization: 'Bearer rwt_wrong' },
       });
+      // An invite link's one-time token travels in the path: the access log masks it.
+      const invite = 'rwi_one-time-invite-secret';
+      await logged.inject({ method: 'GET', url: `/invite/${invite}` });
       const text = lines.join('');
       expect(text.length).toBeGreaterThan(0);
-      for (const leaked of [DEMO_PASSWORD, cookie, csrf, secret])
+      expect(text).toContain('/invite/[redacted]');
+      for (const leaked of [DEMO_PASSWORD, cookie, csrf, secret, invite])
         expect(text).not.toContain(leaked);
     } finally {
       await logged.close();

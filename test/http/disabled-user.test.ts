@@ -18,6 +18,7 @@ describe('a disabled user', () => {
     });
     expect(created.statusCode).toBe(201);
     const bearer = {
+      name: 'token',
       headers: { authorization: `Bearer ${(created.json() as { token: string }).token}` },
     };
     expect((await h.request(owner, { method: 'GET', url: '/api/me' })).statusCode).toBe(200);
