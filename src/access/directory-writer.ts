@@ -1,44 +1,31 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Database, Role, TenantStatus, UserRow } from '../db/schema.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, TenantStatus, UserRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
-import { isUuid, uuidv7 } from '../domain/uuid.js';
+import { uuidv7 } from '../domain/uuid.js';
 import { recordAudit } from '../runs/audit.js';
+import type {
+  DirectoryActor,
+  DirectoryChange,
+  Invite,
+  WorkspaceRef,
+  WriteContext,
+} from './directory-changes.js';
+import { findUser, findWorkspace, tenantIds, tenantIdsById } from './directory-lookups.js';
 import { inviteUrl, issueInvite } from './invites.js';
-import { hashPassword } from './passwords.js';
+import {
+  type MemberChange,
+  type MemberWritten,
+  removeMember,
+  upsertMember,
+} from './membership-writes.js';
+import { disableUser, enableUser, setPlatformStaff, upsertUser } from './user-writes.js';
 
-/** Who changes the directory: a user (HTTP) or nobody in particular (CLI, library), and through what. */
-export interface DirectoryActor {
-  userId: string | null;
-  kind: 'user' | 'token' | 'system';
-  source: 'cli' | 'library' | 'http';
-}
-
-export type ChangeKind = 'workspace' | 'tenant' | 'member' | 'user' | 'platform_staff' | 'token';
-
-/** One change the directory made (or, in a dry run, would make). */
-export interface DirectoryChange {
-  action: 'created' | 'changed' | 'removed' | 'deactivated' | 'disabled' | 'revoked';
-  kind: ChangeKind;
-  /** The host's key: `acme`, `acme/prod`, `acme/alice@example.com`, `alice@example.com`. */
-  key: string;
-  id: string;
-  /** Made because the file no longer lists it (`sync --prune`). */
-  pruned?: boolean;
-  details?: Record<string, unknown>;
-}
-
-/** A one-time set-password link; its token exists nowhere else. */
-export interface Invite {
-  email: string;
-  url: string;
-  expiresAt: Date;
-}
+export type { ChangeKind, DirectoryActor, DirectoryChange, Invite } from './directory-changes.js';
 
 /** The settings row that says a directory is managed here (so `runwarden start` never seeds the demo). */
 export const DIRECTORY_MARKER = 'directory.managed_at';
 
 type Db = Kysely<Database>;
-type WorkspaceRef = { id: string; slug: string; name: string };
 
 /**
  * One directory transaction: every write of directory state goes through here (DESIGN §10), each
@@ -54,11 +41,19 @@ export class DirectoryWriter {
   readonly #now = new Date();
   /** Workspaces where an owner was removed or demoted: each must still have an owner at commit. */
   readonly #ownersToCheck = new Map<string, string>();
+  readonly #ctx: WriteContext;
 
   constructor(trx: Transaction<Database>, actor: DirectoryActor, publicUrl: string) {
     this.#trx = trx;
     this.#actor = actor;
     this.#publicUrl = publicUrl;
+    this.#ctx = {
+      trx,
+      now: this.#now,
+      record: (workspaceId, change, details) => this.#record(workspaceId, change, details),
+      invite: (userId, email) => this.invite(userId, email),
+      ownerLost: (workspaceId, slug) => this.#ownersToCheck.set(workspaceId, slug),
+    };
   }
 
   get db(): Db {
@@ -99,16 +94,8 @@ export class DirectoryWriter {
   }
 
   /** The workspace with that slug or id; `not_found` otherwise. */
-  async findWorkspace(ref: string): Promise<WorkspaceRef> {
-    const row = await this.#trx
-      .selectFrom('workspaces')
-      .select(['id', 'slug', 'name'])
-      .where((eb) =>
-        isUuid(ref) ? eb.or([eb('id', '=', ref), eb('slug', '=', ref)]) : eb('slug', '=', ref),
-      )
-      .executeTakeFirst();
-    if (!row) throw new RunwardenError('not_found', `No workspace ${ref}.`);
-    return row;
+  findWorkspace(ref: string): Promise<WorkspaceRef> {
+    return findWorkspace(this.#trx, ref);
   }
 
   async tenant(
@@ -171,89 +158,8 @@ export class DirectoryWriter {
   }
 
   /** The user with that email (or external id), created when new: a new user without a password gets an invite. */
-  async user(input: {
-    email: string;
-    name?: string | undefined;
-    externalId?: string | undefined;
-    password?: string | undefined;
-    /** false: no set-password link for a new user (one who signs in through the host or SSO). */
-    invite?: boolean;
-  }): Promise<{ user: UserRow; created: boolean }> {
-    const byExternal = input.externalId
-      ? await this.#trx
-          .selectFrom('users')
-          .selectAll()
-          .where('external_id', '=', input.externalId)
-          .executeTakeFirst()
-      : undefined;
-    const byEmail = await this.#trx
-      .selectFrom('users')
-      .selectAll()
-      .where(sql<string>`lower(email)`, '=', input.email)
-      .executeTakeFirst();
-    if (byExternal && byEmail && byExternal.id !== byEmail.id)
-      throw new RunwardenError(
-        'conflict',
-        `${input.email} belongs to another user than external id ${input.externalId}.`,
-      );
-    if (byEmail?.external_id && input.externalId && byEmail.external_id !== input.externalId)
-      throw new RunwardenError(
-        'conflict',
-        `${input.email} already has another external id (${byEmail.external_id}).`,
-      );
-    const existing = byExternal ?? byEmail;
-    const passwordHash = input.password ? await hashPassword(input.password) : undefined;
-    if (!existing) {
-      const row = {
-        id: uuidv7(),
-        email: input.email,
-        name: input.name ?? input.email.split('@')[0] ?? input.email,
-        password_hash: passwordHash ?? null,
-        external_id: input.externalId ?? null,
-      };
-      await this.#trx.insertInto('users').values(row).execute();
-      await this.#record(
-        null,
-        { action: 'created', kind: 'user', key: row.email, id: row.id },
-        {
-          name: row.name,
-          ...(row.external_id ? { externalId: row.external_id } : {}),
-          invited: !passwordHash && input.invite !== false,
-        },
-      );
-      if (!passwordHash && input.invite !== false) await this.invite(row.id, row.email);
-      const user = await this.#trx
-        .selectFrom('users')
-        .selectAll()
-        .where('id', '=', row.id)
-        .executeTakeFirstOrThrow();
-      return { user, created: true };
-    }
-    const diff: Record<string, unknown> = {};
-    if (existing.email !== input.email) diff.email = { from: existing.email, to: input.email };
-    if (input.name !== undefined && existing.name !== input.name)
-      diff.name = { from: existing.name, to: input.name };
-    if (input.externalId !== undefined && existing.external_id !== input.externalId)
-      diff.externalId = { from: existing.external_id, to: input.externalId };
-    if (passwordHash) diff.password = 'set';
-    if (!Object.keys(diff).length) return { user: existing, created: false };
-    const user = await this.#trx
-      .updateTable('users')
-      .set({
-        email: input.email,
-        name: input.name ?? existing.name,
-        external_id: input.externalId ?? existing.external_id,
-        ...(passwordHash ? { password_hash: passwordHash } : {}),
-      })
-      .where('id', '=', existing.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await this.#record(
-      null,
-      { action: 'changed', kind: 'user', key: user.email, id: user.id },
-      diff,
-    );
-    return { user, created: false };
+  user(input: Parameters<typeof upsertUser>[1]): Promise<{ user: UserRow; created: boolean }> {
+    return upsertUser(this.#ctx, input);
   }
 
   /** A one-time set-password link for the user, returned once (never logged, never audited). */
@@ -264,196 +170,44 @@ export class DirectoryWriter {
     return invite;
   }
 
-  async findUser(email: string): Promise<UserRow> {
-    const user = await this.#trx
-      .selectFrom('users')
-      .selectAll()
-      .where(sql<string>`lower(email)`, '=', email)
-      .executeTakeFirst();
-    if (!user) throw new RunwardenError('not_found', `No user ${email}.`);
-    return user;
+  findUser(email: string): Promise<UserRow> {
+    return findUser(this.#trx, email);
   }
 
   /** Resolves tenant slugs of `ws` to ids (sorted); null stays null (every tenant). */
-  async tenantIds(ws: WorkspaceRef, slugs: string[] | null): Promise<string[] | null> {
-    if (slugs === null) return null;
-    if (!slugs.length) return [];
-    const rows = await this.#trx
-      .selectFrom('tenants')
-      .select(['id', 'slug'])
-      .where('workspace_id', '=', ws.id)
-      .where('slug', 'in', slugs)
-      .execute();
-    const missing = slugs.filter((s) => !rows.some((r) => r.slug === s));
-    if (missing.length) {
-      const problems = missing.map((s) => `tenants: no tenant ${s} in workspace ${ws.slug}`);
-      throw new RunwardenError('validation_failed', problems.join('; '), { details: { problems } });
-    }
-    return rows.map((r) => r.id).sort();
+  tenantIds(ws: WorkspaceRef, slugs: string[] | null): Promise<string[] | null> {
+    return tenantIds(this.#trx, ws, slugs);
   }
 
   /** Checks tenant ids belong to `ws` (sorted); null stays null (every tenant). */
-  async tenantIdsById(ws: WorkspaceRef, ids: string[] | null): Promise<string[] | null> {
-    if (ids === null) return null;
-    const unique = [...new Set(ids)];
-    if (!unique.length) return [];
-    const rows = await this.#trx
-      .selectFrom('tenants')
-      .select('id')
-      .where('workspace_id', '=', ws.id)
-      .where('id', 'in', unique)
-      .execute();
-    const missing = unique.filter((id) => !rows.some((r) => r.id === id));
-    if (missing.length) {
-      const problems = missing.map((id) => `tenantIds: no tenant ${id} in workspace ${ws.slug}`);
-      throw new RunwardenError('validation_failed', problems.join('; '), { details: { problems } });
-    }
-    return unique.sort();
+  tenantIdsById(ws: WorkspaceRef, ids: string[] | null): Promise<string[] | null> {
+    return tenantIdsById(this.#trx, ws, ids);
   }
 
-  async member(
-    ws: WorkspaceRef,
-    user: UserRow,
-    input: { role: Role; tenantIds: string[] | null | undefined },
-  ): Promise<{
-    role: Role;
-    tenantIds: string[] | null;
-    outcome: 'created' | 'changed' | 'unchanged';
-  }> {
-    const key = `${ws.slug}/${user.email}`;
-    const existing = await this.#trx
-      .selectFrom('memberships')
-      .select(['id', 'role', 'tenant_ids'])
-      .where('workspace_id', '=', ws.id)
-      .where('user_id', '=', user.id)
-      .executeTakeFirst();
-    if (!existing) {
-      const tenantIds = input.tenantIds ?? null;
-      const id = uuidv7();
-      await this.#trx
-        .insertInto('memberships')
-        .values({
-          id,
-          workspace_id: ws.id,
-          user_id: user.id,
-          role: input.role,
-          tenant_ids: tenantIds,
-        })
-        .execute();
-      await this.#record(
-        ws.id,
-        { action: 'created', kind: 'member', key, id: user.id },
-        {
-          role: input.role,
-          tenantIds,
-        },
-      );
-      return { role: input.role, tenantIds, outcome: 'created' };
-    }
-    const tenantIds = input.tenantIds === undefined ? existing.tenant_ids : input.tenantIds;
-    const before = existing.tenant_ids ? [...existing.tenant_ids].sort() : null;
-    const diff: Record<string, unknown> = {};
-    if (existing.role !== input.role) diff.role = { from: existing.role, to: input.role };
-    if (JSON.stringify(before) !== JSON.stringify(tenantIds))
-      diff.tenantIds = { from: existing.tenant_ids, to: tenantIds };
-    if (!Object.keys(diff).length)
-      return { role: existing.role, tenantIds: before, outcome: 'unchanged' };
-    if (existing.role === 'owner' && input.role !== 'owner')
-      this.#ownersToCheck.set(ws.id, ws.slug);
-    await this.#trx
-      .updateTable('memberships')
-      .set({ role: input.role, tenant_ids: tenantIds })
-      .where('id', '=', existing.id)
-      .execute();
-    await this.#record(ws.id, { action: 'changed', kind: 'member', key, id: user.id }, diff);
-    return { role: input.role, tenantIds, outcome: 'changed' };
+  member(ws: WorkspaceRef, user: UserRow, input: MemberChange): Promise<MemberWritten> {
+    return upsertMember(this.#ctx, ws, user, input);
   }
 
   /** Removes the membership, ends the user's sessions and revokes the tokens they created here. */
-  async removeMember(
+  removeMember(
     ws: WorkspaceRef,
     user: { id: string; email: string },
     options: { pruned?: boolean } = {},
   ): Promise<boolean> {
-    const removed = await this.#trx
-      .deleteFrom('memberships')
-      .where('workspace_id', '=', ws.id)
-      .where('user_id', '=', user.id)
-      .returning('role')
-      .executeTakeFirst();
-    if (!removed) return false;
-    if (removed.role === 'owner') this.#ownersToCheck.set(ws.id, ws.slug);
-    const ended = await this.#endAccess(user.id, ws.id);
-    await this.#record(
-      ws.id,
-      {
-        action: 'removed',
-        kind: 'member',
-        key: `${ws.slug}/${user.email}`,
-        id: user.id,
-        ...(options.pruned ? { pruned: true } : {}),
-      },
-      { role: removed.role, ...ended },
-    );
-    return true;
+    return removeMember(this.#ctx, ws, user, options);
   }
 
-  async disableUser(user: UserRow): Promise<boolean> {
-    if (user.disabled_at) return false;
-    await this.#trx
-      .updateTable('users')
-      .set({ disabled_at: this.#now, password_hash: null })
-      .where('id', '=', user.id)
-      .execute();
-    await this.#trx.deleteFrom('invites').where('user_id', '=', user.id).execute();
-    const ended = await this.#endAccess(user.id, null);
-    await this.#record(
-      null,
-      { action: 'disabled', kind: 'user', key: user.email, id: user.id },
-      ended,
-    );
-    return true;
+  disableUser(user: UserRow): Promise<boolean> {
+    return disableUser(this.#ctx, user);
   }
 
   /** Re-enables a disabled user; they set a new password through the invite this returns. */
-  async enableUser(user: UserRow): Promise<Invite | undefined> {
-    if (!user.disabled_at) return undefined;
-    await this.#trx
-      .updateTable('users')
-      .set({ disabled_at: null })
-      .where('id', '=', user.id)
-      .execute();
-    await this.#record(
-      null,
-      { action: 'changed', kind: 'user', key: user.email, id: user.id },
-      {
-        disabled: { from: true, to: false },
-      },
-    );
-    return await this.invite(user.id, user.email);
+  enableUser(user: UserRow): Promise<Invite | undefined> {
+    return enableUser(this.#ctx, user);
   }
 
-  async platformStaff(user: UserRow, capabilities: string[], options: { pruned?: boolean } = {}) {
-    const next = [...new Set(capabilities)].sort();
-    const before = [...user.platform_capabilities].sort();
-    if (JSON.stringify(next) === JSON.stringify(before)) return false;
-    await this.#trx
-      .updateTable('users')
-      .set({ platform_capabilities: next })
-      .where('id', '=', user.id)
-      .execute();
-    await this.#record(
-      null,
-      {
-        action: !before.length ? 'created' : next.length ? 'changed' : 'removed',
-        kind: 'platform_staff',
-        key: user.email,
-        id: user.id,
-        ...(options.pruned ? { pruned: true } : {}),
-      },
-      { capabilities: { from: before, to: next } },
-    );
-    return true;
+  platformStaff(user: UserRow, capabilities: string[], options: { pruned?: boolean } = {}) {
+    return setPlatformStaff(this.#ctx, user, capabilities, options);
   }
 
   /** An audited change made outside the helpers above (token creation, revocation). */
@@ -484,25 +238,6 @@ export class DirectoryWriter {
       .values({ key: DIRECTORY_MARKER, value: this.#now.toISOString() })
       .onConflict((oc) => oc.column('key').doUpdateSet({ value: this.#now.toISOString() }))
       .execute();
-  }
-
-  /** Ends every session of the user and revokes their live tokens (in one workspace, or all). */
-  async #endAccess(userId: string, workspaceId: string | null) {
-    const sessions = await this.#trx
-      .deleteFrom('sessions')
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    let revoke = this.#trx
-      .updateTable('api_tokens')
-      .set({ revoked_at: this.#now })
-      .where('created_by', '=', userId)
-      .where('revoked_at', 'is', null);
-    if (workspaceId) revoke = revoke.where('workspace_id', '=', workspaceId);
-    const tokens = await revoke.returning('id').execute();
-    return {
-      sessionsEnded: Number(sessions.numDeletedRows),
-      tokensRevoked: tokens.map((t) => t.id),
-    };
   }
 
   async #record(

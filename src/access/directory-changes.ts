@@ -1,0 +1,46 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+/** Who changes the directory: a user (HTTP) or nobody in particular (CLI, library), and through what. */
+export interface DirectoryActor {
+  userId: string | null;
+  kind: 'user' | 'token' | 'system';
+  source: 'cli' | 'library' | 'http';
+}
+
+export type ChangeKind = 'workspace' | 'tenant' | 'member' | 'user' | 'platform_staff' | 'token';
+
+/** One change the directory made (or, in a dry run, would make). */
+export interface DirectoryChange {
+  action: 'created' | 'changed' | 'removed' | 'deactivated' | 'disabled' | 'revoked';
+  kind: ChangeKind;
+  /** The host's key: `acme`, `acme/prod`, `acme/alice@example.com`, `alice@example.com`. */
+  key: string;
+  id: string;
+  /** Made because the file no longer lists it (`sync --prune`). */
+  pruned?: boolean;
+  details?: Record<string, unknown>;
+}
+
+/** A one-time set-password link; its token exists nowhere else. */
+export interface Invite {
+  email: string;
+  url: string;
+  expiresAt: Date;
+}
+
+export type WorkspaceRef = { id: string; slug: string; name: string };
+
+/** What a write needs from its DirectoryWriter: the transaction, its clock, and its change log. */
+export interface WriteContext {
+  trx: Transaction<Database>;
+  now: Date;
+  record(
+    workspaceId: string | null,
+    change: DirectoryChange,
+    details: Record<string, unknown>,
+  ): Promise<void>;
+  invite(userId: string, email: string): Promise<Invite>;
+  /** The workspace lost an owner: it must still have one at commit. */
+  ownerLost(workspaceId: string, slug: string): void;
+}

@@ -1,0 +1,165 @@
+import { sql } from 'kysely';
+import type { UserRow } from '../db/schema.js';
+import { RunwardenError } from '../domain/errors.js';
+import { uuidv7 } from '../domain/uuid.js';
+import type { Invite, WriteContext } from './directory-changes.js';
+import { hashPassword } from './passwords.js';
+
+/** The user with that email (or external id), created when new: a new user without a password gets an invite. */
+export async function upsertUser(
+  ctx: WriteContext,
+  input: {
+    email: string;
+    name?: string | undefined;
+    externalId?: string | undefined;
+    password?: string | undefined;
+    /** false: no set-password link for a new user (one who signs in through the host or SSO). */
+    invite?: boolean;
+  },
+): Promise<{ user: UserRow; created: boolean }> {
+  const byExternal = input.externalId
+    ? await ctx.trx
+        .selectFrom('users')
+        .selectAll()
+        .where('external_id', '=', input.externalId)
+        .executeTakeFirst()
+    : undefined;
+  const byEmail = await ctx.trx
+    .selectFrom('users')
+    .selectAll()
+    .where(sql<string>`lower(email)`, '=', input.email)
+    .executeTakeFirst();
+  if (byExternal && byEmail && byExternal.id !== byEmail.id)
+    throw new RunwardenError(
+      'conflict',
+      `${input.email} belongs to another user than external id ${input.externalId}.`,
+    );
+  if (byEmail?.external_id && input.externalId && byEmail.external_id !== input.externalId)
+    throw new RunwardenError(
+      'conflict',
+      `${input.email} already has another external id (${byEmail.external_id}).`,
+    );
+  const existing = byExternal ?? byEmail;
+  const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+  if (!existing) {
+    const row = {
+      id: uuidv7(),
+      email: input.email,
+      name: input.name ?? input.email.split('@')[0] ?? input.email,
+      password_hash: passwordHash ?? null,
+      external_id: input.externalId ?? null,
+    };
+    await ctx.trx.insertInto('users').values(row).execute();
+    await ctx.record(
+      null,
+      { action: 'created', kind: 'user', key: row.email, id: row.id },
+      {
+        name: row.name,
+        ...(row.external_id ? { externalId: row.external_id } : {}),
+        invited: !passwordHash && input.invite !== false,
+      },
+    );
+    if (!passwordHash && input.invite !== false) await ctx.invite(row.id, row.email);
+    const user = await ctx.trx
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    return { user, created: true };
+  }
+  const diff: Record<string, unknown> = {};
+  if (existing.email !== input.email) diff.email = { from: existing.email, to: input.email };
+  if (input.name !== undefined && existing.name !== input.name)
+    diff.name = { from: existing.name, to: input.name };
+  if (input.externalId !== undefined && existing.external_id !== input.externalId)
+    diff.externalId = { from: existing.external_id, to: input.externalId };
+  if (passwordHash) diff.password = 'set';
+  if (!Object.keys(diff).length) return { user: existing, created: false };
+  const user = await ctx.trx
+    .updateTable('users')
+    .set({
+      email: input.email,
+      name: input.name ?? existing.name,
+      external_id: input.externalId ?? existing.external_id,
+      ...(passwordHash ? { password_hash: passwordHash } : {}),
+    })
+    .where('id', '=', existing.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await ctx.record(null, { action: 'changed', kind: 'user', key: user.email, id: user.id }, diff);
+  return { user, created: false };
+}
+
+export async function disableUser(ctx: WriteContext, user: UserRow): Promise<boolean> {
+  if (user.disabled_at) return false;
+  await ctx.trx
+    .updateTable('users')
+    .set({ disabled_at: ctx.now, password_hash: null })
+    .where('id', '=', user.id)
+    .execute();
+  await ctx.trx.deleteFrom('invites').where('user_id', '=', user.id).execute();
+  const ended = await endAccess(ctx, user.id, null);
+  await ctx.record(null, { action: 'disabled', kind: 'user', key: user.email, id: user.id }, ended);
+  return true;
+}
+
+/** Re-enables a disabled user; they set a new password through the invite this returns. */
+export async function enableUser(ctx: WriteContext, user: UserRow): Promise<Invite | undefined> {
+  if (!user.disabled_at) return undefined;
+  await ctx.trx.updateTable('users').set({ disabled_at: null }).where('id', '=', user.id).execute();
+  await ctx.record(
+    null,
+    { action: 'changed', kind: 'user', key: user.email, id: user.id },
+    {
+      disabled: { from: true, to: false },
+    },
+  );
+  return await ctx.invite(user.id, user.email);
+}
+
+export async function setPlatformStaff(
+  ctx: WriteContext,
+  user: UserRow,
+  capabilities: string[],
+  options: { pruned?: boolean } = {},
+) {
+  const next = [...new Set(capabilities)].sort();
+  const before = [...user.platform_capabilities].sort();
+  if (JSON.stringify(next) === JSON.stringify(before)) return false;
+  await ctx.trx
+    .updateTable('users')
+    .set({ platform_capabilities: next })
+    .where('id', '=', user.id)
+    .execute();
+  await ctx.record(
+    null,
+    {
+      action: !before.length ? 'created' : next.length ? 'changed' : 'removed',
+      kind: 'platform_staff',
+      key: user.email,
+      id: user.id,
+      ...(options.pruned ? { pruned: true } : {}),
+    },
+    { capabilities: { from: before, to: next } },
+  );
+  return true;
+}
+
+/** Ends every session of the user and revokes their live tokens (in one workspace, or all). */
+export async function endAccess(ctx: WriteContext, userId: string, workspaceId: string | null) {
+  const sessions = await ctx.trx
+    .deleteFrom('sessions')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  let revoke = ctx.trx
+    .updateTable('api_tokens')
+    .set({ revoked_at: ctx.now })
+    .where('created_by', '=', userId)
+    .where('revoked_at', 'is', null);
+  if (workspaceId) revoke = revoke.where('workspace_id', '=', workspaceId);
+  const tokens = await revoke.returning('id').execute();
+  return {
+    sessionsEnded: Number(sessions.numDeletedRows),
+    tokensRevoked: tokens.map((t) => t.id),
+  };
+}
