@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { Database, Role, TenantStatus } from '../db/schema.js';
+import type { Database, TenantStatus } from '../db/schema.js';
 import { isUuid } from '../domain/uuid.js';
+import type { MemberView } from './directory-members.js';
 
 /** The directory as the settings pages and `GET /api/workspaces/:ws/…` show it (never a secret). */
 export function directoryReads(db: Kysely<Database>) {
@@ -25,16 +26,7 @@ export function directoryReads(db: Kysely<Database>) {
         .execute();
     },
 
-    async members(workspaceId: string): Promise<
-      Array<{
-        userId: string;
-        email: string;
-        name: string;
-        role: Role;
-        tenantIds: string[] | null;
-        disabled: boolean;
-      }>
-    > {
+    async members(workspaceId: string): Promise<MemberView[]> {
       const rows = await db
         .selectFrom('memberships')
         .innerJoin('users', 'users.id', 'memberships.user_id')

@@ -1,7 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
-import { type PlatformCapability, ROLES } from '../domain/capabilities.js';
+import type { PlatformCapability } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
+import { bootstrapWith } from './directory-bootstrap.js';
+import { applyDirectoryFile } from './directory-file-sync.js';
 import {
   BootstrapInput,
   DirectoryFile,
@@ -16,6 +18,8 @@ import {
   UserRefInput,
   WorkspaceInput,
 } from './directory-input.js';
+import { upsertMemberWith } from './directory-members.js';
+import { createTokenWith, revokeTokenWith } from './directory-tokens.js';
 import {
   type DirectoryActor,
   type DirectoryChange,
@@ -24,17 +28,11 @@ import {
 } from './directory-writer.js';
 import { defaultPublicUrl, redeemInvite } from './invites.js';
 import { DUMMY_HASH, verifyPassword } from './passwords.js';
-import { createToken as insertToken } from './tokens.js';
 
+export { BOOTSTRAP_CAPABILITIES } from './directory-bootstrap.js';
 export type { DirectoryFileInput } from './directory-input.js';
+export type { MemberView } from './directory-members.js';
 export type { DirectoryActor, DirectoryChange, Invite } from './directory-writer.js';
-
-/** The capabilities of the first platform admin (`runwarden admin bootstrap`). */
-export const BOOTSTRAP_CAPABILITIES: readonly PlatformCapability[] = [
-  'platform.directory',
-  'system.ops.view',
-  'system.ops.triage',
-];
 
 export type Outcome = 'created' | 'changed' | 'unchanged';
 
@@ -43,15 +41,6 @@ export interface DirectoryResult {
   /** Set-password links for the people created without a password: shown once, never stored. */
   invites: Invite[];
   dryRun: boolean;
-}
-
-export interface MemberView {
-  userId: string;
-  email: string;
-  name: string;
-  role: Role;
-  tenantIds: string[] | null;
-  disabled: boolean;
 }
 
 export interface CallOptions {
@@ -113,34 +102,6 @@ export function createDirectory(options: {
         ? 'changed'
         : 'unchanged';
   };
-
-  async function upsertMemberWith(
-    w: DirectoryWriter,
-    input: ReturnType<typeof MemberInput.parse>,
-  ): Promise<{ member: MemberView; invite?: Invite }> {
-    const ws = await w.findWorkspace(input.workspace);
-    const tenantIds =
-      input.tenantIds !== undefined
-        ? await w.tenantIdsById(ws, input.tenantIds)
-        : input.tenants === undefined
-          ? undefined
-          : await w.tenantIds(ws, input.tenants);
-    const invitesBefore = w.invites.length;
-    const { user } = await w.user(input);
-    const m = await w.member(ws, user, { role: input.role, tenantIds });
-    const invite = w.invites[invitesBefore];
-    return {
-      member: {
-        userId: user.id,
-        email: user.email,
-        name: user.name,
-        role: m.role,
-        tenantIds: m.tenantIds,
-        disabled: user.disabled_at !== null,
-      },
-      ...(invite ? { invite } : {}),
-    };
-  }
 
   return {
     async upsertWorkspace(input: { slug: string; name: string }, call: CallOptions = {}) {
@@ -252,27 +213,7 @@ export function createDirectory(options: {
       call: CallOptions = {},
     ) {
       const data = parseInput(BootstrapInput, input, 'bootstrap request');
-      return await write(call, async (w) => {
-        const admin = await w.db
-          .selectFrom('users')
-          .select('email')
-          .where(sql<boolean>`'platform.directory' = any(platform_capabilities)`)
-          .where('disabled_at', 'is', null)
-          .executeTakeFirst();
-        if (admin)
-          throw new RunwardenError(
-            'conflict',
-            'This directory already has a platform admin; use their account (or `runwarden admin sync`).',
-            { details: { reason: 'already_bootstrapped' } },
-          );
-        const invitesBefore = w.invites.length;
-        const { user } = await w.user(data);
-        if (!data.password && !w.invites[invitesBefore]) await w.invite(user.id, user.email); // an existing account gets its own link
-        await w.platformStaff(user, [
-          ...new Set([...user.platform_capabilities, ...BOOTSTRAP_CAPABILITIES]),
-        ]);
-        return { userId: user.id, invite: w.invites[invitesBefore] };
-      });
+      return await write(call, (w) => bootstrapWith(w, data));
     },
 
     /**
@@ -285,56 +226,7 @@ export function createDirectory(options: {
     async sync(file: unknown, call: CallOptions & { prune?: boolean; dryRun?: boolean } = {}) {
       const data = parseInput(DirectoryFile, file, 'directory file');
       return await write(call, async (w) => {
-        for (const spec of data.workspaces) {
-          const ws = await w.workspace({ slug: spec.slug, name: spec.name });
-          for (const tenant of spec.tenants) await w.tenant(ws, tenant);
-          for (const member of spec.members)
-            await upsertMemberWith(w, {
-              ...member,
-              workspace: ws.slug,
-              tenants: member.tenants ?? null,
-            });
-          if (!call.prune) continue;
-          const tenants = new Set(spec.tenants.map((t) => t.slug));
-          const stale = await w.db
-            .selectFrom('tenants')
-            .select(['slug', 'name'])
-            .where('workspace_id', '=', ws.id)
-            .where('status', '=', 'active')
-            .execute();
-          for (const t of stale.filter((t) => !tenants.has(t.slug)))
-            await w.tenant(ws, { ...t, status: 'inactive' }, { pruned: true });
-          const members = new Set(spec.members.map((m) => m.email));
-          const current = await w.db
-            .selectFrom('memberships')
-            .innerJoin('users', 'users.id', 'memberships.user_id')
-            .select(['users.id', 'users.email'])
-            .where('memberships.workspace_id', '=', ws.id)
-            .execute();
-          for (const m of current.filter((m) => !members.has(m.email.toLowerCase())))
-            await w.removeMember(ws, m, { pruned: true });
-        }
-        if (data.platformStaff) {
-          for (const staff of data.platformStaff) {
-            const { user } = await w.user(staff);
-            await w.platformStaff(user, staff.capabilities);
-          }
-          if (call.prune) {
-            const listed = new Set(data.platformStaff.map((s) => s.email));
-            const staff = await w.db
-              .selectFrom('users')
-              .selectAll()
-              .where(sql<boolean>`cardinality(platform_capabilities) > 0`)
-              .execute();
-            // A platform admin (platform.directory) is never pruned: change one by listing them.
-            const prunable = staff.filter(
-              (u) =>
-                !listed.has(u.email.toLowerCase()) &&
-                !u.platform_capabilities.includes('platform.directory'),
-            );
-            for (const user of prunable) await w.platformStaff(user, [], { pruned: true });
-          }
-        }
+        await applyDirectoryFile(w, data, call.prune);
         return {};
       });
     },
@@ -345,76 +237,13 @@ export function createDirectory(options: {
       call: CallOptions = {},
     ) {
       const data = parseInput(TokenCreateInput, input, 'token');
-      return await write(call, async (w) => {
-        const ws = await w.findWorkspace(data.workspace);
-        let creator = w.db
-          .selectFrom('memberships')
-          .innerJoin('users', 'users.id', 'memberships.user_id')
-          .select(['users.id', 'users.email', 'memberships.role'])
-          .where('memberships.workspace_id', '=', ws.id)
-          .where('users.disabled_at', 'is', null);
-        creator = data.as
-          ? creator.where(sql<string>`lower(users.email)`, '=', data.as)
-          : creator.where('memberships.role', '=', 'owner').orderBy('memberships.created_at');
-        const by = await (call.actor?.userId
-          ? creator.where('users.id', '=', call.actor.userId)
-          : creator
-        ).executeTakeFirst();
-        if (!by)
-          throw new RunwardenError(
-            data.as ? 'not_found' : 'conflict',
-            data.as
-              ? `${data.as} is not an enabled member of workspace ${ws.slug}.`
-              : `Workspace ${ws.slug} has no enabled owner for the token to act for; name a member.`,
-          );
-        // ROLES is ordered from most to least rights: a token never has more than its member.
-        if (ROLES.indexOf(data.role) < ROLES.indexOf(by.role))
-          throw new RunwardenError(
-            'validation_failed',
-            `A ${data.role} token cannot act for ${by.email}, who is ${by.role} in ${ws.slug}.`,
-            { details: { problems: [`role: more than the ${by.role} it acts for`] } },
-          );
-        const token = await insertToken(w.db, {
-          workspaceId: ws.id,
-          name: data.name,
-          role: data.role,
-          createdBy: by.id,
-        });
-        await w.note(
-          ws.id,
-          { action: 'created', kind: 'token', key: `${ws.slug}/${data.name}`, id: token.id },
-          { name: data.name, role: data.role, createdBy: by.id },
-        );
-        return { id: token.id, token: token.token, workspaceId: ws.id, createdBy: by.id };
-      });
+      return await write(call, (w) => createTokenWith(w, data, call.actor));
     },
 
     /** Revoked at once: the token answers 401 from its next request. Idempotent. */
     async revokeToken(input: { workspace: string; id: string }, call: CallOptions = {}) {
       const data = parseInput(TokenRevokeInput, input, 'token');
-      return await write(call, async (w) => {
-        const ws = await w.findWorkspace(data.workspace);
-        const row = await w.db
-          .selectFrom('api_tokens')
-          .select(['id', 'name', 'revoked_at'])
-          .where('id', '=', data.id)
-          .where('workspace_id', '=', ws.id)
-          .executeTakeFirst();
-        if (!row)
-          throw new RunwardenError('not_found', `No token ${data.id} in workspace ${ws.slug}.`);
-        if (row.revoked_at) return { revoked: false };
-        await w.db
-          .updateTable('api_tokens')
-          .set({ revoked_at: new Date() })
-          .where('id', '=', row.id)
-          .execute();
-        await w.note(
-          ws.id,
-          { action: 'revoked', kind: 'token', key: `${ws.slug}/${row.name}`, id: row.id },
-          { name: row.name },
-        );
-        return { revoked: true };
-      });
+      return await write(call, (w) => revokeTokenWith(w, data));
     },
 
     /** A signed-in user changes their own password, proving the current one. */
