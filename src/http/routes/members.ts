@@ -1,0 +1,183 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { notFound } from '../../access/authorize.js';
+import { createDirectory } from '../../access/directory.js';
+import { Email, Slug } from '../../access/directory-input.js';
+import { directoryReads } from '../../access/directory-reads.js';
+import { ROLES } from '../../domain/capabilities.js';
+import type { ApiContext } from '../context.js';
+import { actorOf, managedWorkspace, NoContent, WsParam } from './directory-access.js';
+
+const TenantSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(['active', 'inactive']),
+});
+const MemberSchema = z.object({
+  userId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  tenantIds: z.array(z.string()).nullable(),
+  disabled: z.boolean(),
+});
+
+/** A workspace's tenants and members (workspace.manage); registered inside directoryRoutes. */
+export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  const directory = createDirectory({ db: ctx.db });
+  const reads = directoryReads(ctx.db);
+
+  app.get(
+    '/api/workspaces/:ws/tenants',
+    {
+      schema: {
+        tags: ['directory'],
+        summary: "List a workspace's tenants (workspace.manage)",
+        operationId: 'listTenants',
+        params: WsParam,
+        response: { 200: z.object({ items: z.array(TenantSchema) }) },
+      },
+    },
+    async (request) => {
+      const { workspace } = await managedWorkspace(
+        reads,
+        request.principal,
+        request.params.ws,
+        'workspace.manage',
+      );
+      return { items: await reads.tenants(workspace.id) };
+    },
+  );
+
+  app.put(
+    '/api/workspaces/:ws/tenants/:slug',
+    {
+      schema: {
+        tags: ['directory'],
+        summary: 'Create or update a tenant by slug (workspace.manage)',
+        operationId: 'upsertTenant',
+        params: WsParam.extend({ slug: Slug }),
+        body: z.object({
+          name: z.string().trim().min(1).max(200),
+          status: z.enum(['active', 'inactive']).optional(),
+        }),
+        response: { 200: TenantSchema, 201: TenantSchema },
+      },
+    },
+    async (request, reply) => {
+      const { caller, workspace } = await managedWorkspace(
+        reads,
+        request.principal,
+        request.params.ws,
+        'workspace.manage',
+      );
+      const result = await directory.upsertTenant(
+        {
+          workspace: workspace.id,
+          slug: request.params.slug,
+          name: request.body.name,
+          ...(request.body.status ? { status: request.body.status } : {}),
+        },
+        { actor: actorOf(caller) },
+      );
+      return reply.status(result.outcome === 'created' ? 201 : 200).send(result.tenant);
+    },
+  );
+
+  app.get(
+    '/api/workspaces/:ws/members',
+    {
+      schema: {
+        tags: ['directory'],
+        summary: "List a workspace's members (workspace.manage)",
+        operationId: 'listMembers',
+        params: WsParam,
+        response: { 200: z.object({ items: z.array(MemberSchema) }) },
+      },
+    },
+    async (request) => {
+      const { workspace } = await managedWorkspace(
+        reads,
+        request.principal,
+        request.params.ws,
+        'workspace.manage',
+      );
+      return { items: await reads.members(workspace.id) };
+    },
+  );
+
+  app.put(
+    '/api/workspaces/:ws/members/:email',
+    {
+      schema: {
+        tags: ['directory'],
+        summary:
+          'Add or update a member by email; a new person gets a one-time set-password link (workspace.manage)',
+        operationId: 'upsertMember',
+        params: WsParam.extend({ email: Email }),
+        body: z.object({
+          role: z.enum(ROLES),
+          tenantIds: z.array(z.uuid()).max(1000).nullable(),
+          name: z.string().trim().min(1).max(200).optional(),
+        }),
+        response: {
+          200: z.object({ member: MemberSchema }),
+          201: z.object({ member: MemberSchema, invite: z.string().optional() }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { caller, workspace } = await managedWorkspace(
+        reads,
+        request.principal,
+        request.params.ws,
+        'workspace.manage',
+      );
+      const result = await directory.upsertMember(
+        {
+          workspace: workspace.id,
+          email: request.params.email,
+          role: request.body.role,
+          tenantIds: request.body.tenantIds,
+          ...(request.body.name ? { name: request.body.name } : {}),
+        },
+        { actor: actorOf(caller) },
+      );
+      if (result.outcome === 'created')
+        return reply.status(201).send({
+          member: result.member,
+          ...(result.invite ? { invite: result.invite.url } : {}),
+        });
+      return reply.status(200).send({ member: result.member });
+    },
+  );
+
+  app.delete(
+    '/api/workspaces/:ws/members/:userId',
+    {
+      schema: {
+        tags: ['directory'],
+        summary:
+          'Remove a member: ends their sessions and revokes the tokens they created here (workspace.manage)',
+        operationId: 'removeMember',
+        params: WsParam.extend({ userId: z.uuid() }),
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      const { caller, workspace } = await managedWorkspace(
+        reads,
+        request.principal,
+        request.params.ws,
+        'workspace.manage',
+      );
+      const result = await directory.removeMember(
+        { workspace: workspace.id, userId: request.params.userId },
+        { actor: actorOf(caller) },
+      );
+      if (!result.removed) throw notFound('member');
+      return reply.status(204).send(null);
+    },
+  );
+};
