@@ -1,13 +1,20 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
-import { type SummaryCounts, validateCounts } from '../domain/counts.js';
+import { validateCounts } from '../domain/counts.js';
 import { RunwardenError } from '../domain/errors.js';
 import { identityHash } from '../domain/identity.js';
-import { terminalNotice } from '../domain/notice.js';
-import type { ReasonCode } from '../domain/reason-codes.js';
-import { type Clock, type RunFailure, systemClock, type TerminalOutcome } from '../domain/run.js';
+import { type Clock, systemClock } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import { uuidv7 } from '../domain/uuid.js';
+import {
+  type CompleteRun,
+  cancelBeforeStart,
+  cancelRequested,
+  checkedResult,
+  type ForceFail,
+  handlerCompletion,
+  reconciledFailure,
+} from './completions.js';
 import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
 
@@ -36,29 +43,14 @@ export interface CallOptions {
   trx?: Transaction<Database>;
 }
 
-export interface CompleteRun {
-  outcome: TerminalOutcome;
-  counts?: unknown;
-  failures?: unknown[];
-}
-
-export interface ForceFail {
-  reasonCode: ReasonCode;
-  /** Operator-safe explanation stored as the run's failure message. */
-  message: string;
-  thresholdSeconds: number;
-  evidence: Record<string, unknown>;
-  source: string;
-  /** Transition only if the run is still in the state the evidence was read from. */
-  expect?: q.CompletionGuard;
-}
-
 /** Why a running run went back to the queue without a failed attempt. */
 export type HandBackReason = 'worker_shutdown';
 const HAND_BACK_COPY: Record<HandBackReason, string> = {
   worker_shutdown:
     'Its worker shut down before the handler finished; the run went back to the queue for another worker (no retry used).',
 };
+
+export type { CompleteRun, ForceFail } from './completions.js';
 
 export interface RunServiceDeps {
   db: Kysely<Database>;
@@ -217,33 +209,17 @@ export class RunService {
     result: CompleteRun,
     options: CallOptions = {},
   ): Promise<boolean> {
-    const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
-    const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
+    const checked = checkedResult(result);
     const now = this.#clock();
-    return await q.insertHandlerResult(
-      options.trx ?? this.#db,
-      id,
-      { outcome: result.outcome, counts, failures },
-      now,
-    );
+    return await q.insertHandlerResult(options.trx ?? this.#db, id, checked, now);
   }
 
   async complete(id: string, result: CompleteRun, options: CallOptions = {}): Promise<Transition> {
-    const counts: SummaryCounts = result.counts === undefined ? {} : validateCounts(result.counts);
-    const failures: RunFailure[] = (result.failures ?? []).map((f) => sanitizeFailure(f));
-    const now = this.#clock();
-    const notice = terminalNotice({ outcome: result.outcome, failures });
-    return await this.#transition(options, id, async (db) => {
-      return await withCountsCheck(() =>
-        q.completeRun(db, {
-          id,
-          fields: { outcome: result.outcome, counts, failures },
-          at: now,
-          events: [{ kind: 'completed', payload: { outcome: result.outcome } }],
-          notice,
-        }),
-      );
-    });
+    const checked = checkedResult(result);
+    const completion = handlerCompletion(id, checked, this.#clock());
+    return await this.#transition(options, id, (db) =>
+      withCountsCheck(() => q.completeRun(db, completion)),
+    );
   }
 
   /**
@@ -256,22 +232,13 @@ export class RunService {
     options: CallOptions = {},
   ): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
     const now = this.#clock();
-    const requested = { kind: 'cancel_requested', payload: { userId: by.userId } } as const;
-    const failure: RunFailure = { code: 'run.cancelled', message: 'Cancelled before it started.' };
     const cancelled = await this.#transition(options, id, (db) =>
-      q.completeRun(db, {
-        id,
-        fields: { outcome: 'cancelled', counts: {}, failures: [failure] },
-        at: now,
-        events: [requested, { kind: 'completed', payload: { outcome: 'cancelled' } }],
-        guard: { status: 'queued' },
-        notice: terminalNotice({ outcome: 'cancelled', failures: [failure] }),
-      }),
+      q.completeRun(db, cancelBeforeStart(id, by, now)),
     );
     if (cancelled.moved) return { ...cancelled, effect: 'cancelled' };
     if (cancelled.reason !== 'wrong_state') return cancelled;
     const flagged = await this.#transition(options, id, (db) =>
-      q.flagCancelRequested(db, id, now, requested),
+      q.flagCancelRequested(db, id, now, cancelRequested(by)),
     );
     return flagged.moved ? { ...flagged, effect: 'cancel_requested' } : flagged;
   }
@@ -279,27 +246,8 @@ export class RunService {
   /** The reconciler's transition: completed/failed with the evidence that justified it. */
   async forceFail(id: string, fail: ForceFail, options: CallOptions = {}): Promise<Transition> {
     const now = this.#clock();
-    const reconciliation = {
-      reasonCode: fail.reasonCode,
-      detectedAt: now.toISOString(),
-      thresholdSeconds: fail.thresholdSeconds,
-      evidence: fail.evidence,
-      source: fail.source,
-    };
-    const failure = sanitizeFailure({ code: fail.reasonCode, message: fail.message });
     return await this.#transition(options, id, (db) =>
-      q.completeRun(db, {
-        id,
-        fields: { outcome: 'failed', counts: {}, failures: [failure], reconciliation },
-        at: now,
-        events: [{ kind: 'reconciled', payload: { reasonCode: fail.reasonCode } }],
-        guard: fail.expect,
-        notice: terminalNotice({
-          outcome: 'failed',
-          failures: [failure],
-          reconciliation: { reasonCode: fail.reasonCode },
-        }),
-      }),
+      q.completeRun(db, reconciledFailure(id, fail, now)),
     );
   }
 
