@@ -6,13 +6,13 @@ import { sanitizeFailure } from '../domain/sanitize.js';
 import type { RunService } from '../runs/run-service.js';
 import { checkGate } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
-import type { RunContext, RunResult } from './operation.js';
+import { contextFor, type PersistentRuns, persistentRuns } from './persistent-runs.js';
 import { enqueueRun, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
+import { GRACE_OVER, type Settled, type StopReason, withinGrace } from './stop-grace.js';
 
-/** Why the wrapper stopped waiting for a handler. */
-export type StopReason = 'timeout' | 'cancel' | 'shutdown';
+export { STOP_GRACE_MS, type StopReason } from './stop-grace.js';
 
 export interface WrapperDeps {
   db: Kysely<Database>;
@@ -24,16 +24,6 @@ export interface WrapperDeps {
 }
 
 const STOPPED = Symbol('stopped');
-const GRACE_OVER = Symbol('grace over');
-
-/**
- * How long the wrapper still waits for a handler after aborting its signal (timeout, cancel,
- * shutdown). A handler that obeys `ctx.signal` and settles within it has stopped cooperatively:
- * that is the run's result (cancelled / queue.timeout / handed back), not a late completion.
- * Only a handler that ignores the signal past this grace is "late" (DESIGN §7.5).
- */
-export const STOP_GRACE_MS = 2_000;
-type Settled = { ok: true; result: RunResult } | { ok: false; error: unknown };
 
 /**
  * Wraps an operation's handler as a queue task (DESIGN §7.2): gate, mark running, run with a
@@ -219,19 +209,6 @@ async function onStopped(
   throw new Error(failure.message);
 }
 
-/** The handler's settlement if it comes within the stop grace, else GRACE_OVER. */
-async function withinGrace(handler: Promise<Settled>): Promise<Settled | typeof GRACE_OVER> {
-  let timer: NodeJS.Timeout | undefined;
-  const over = new Promise<typeof GRACE_OVER>((resolve) => {
-    timer = setTimeout(() => resolve(GRACE_OVER), STOP_GRACE_MS);
-  });
-  try {
-    return await Promise.race([handler, over]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function recordIfLate(
   runs: PersistentRuns,
   runId: string,
@@ -246,65 +223,4 @@ async function recordIfLate(
     { outcome },
     'late result recorded, not applied: the wrapper had stopped waiting for it',
   );
-}
-
-/**
- * The run's writes, each retried while the database is unreachable for as long as the run's
- * lifecycle window lasts (DESIGN §16: results are not dropped; after that the reconciler judges).
- */
-type PersistentRuns = Pick<
-  RunService,
-  | 'complete'
-  | 'recordAttemptFailure'
-  | 'recordLateCompletion'
-  | 'recordHandlerResult'
-  | 'reportProgress'
-  | 'addCounts'
-  | 'heartbeat'
-> & { persist<T>(what: string, write: () => Promise<T>): Promise<T> };
-
-function persistentRuns(
-  runs: RunService,
-  operation: RegisteredOperation,
-  log: Logger,
-): PersistentRuns {
-  const until = Date.now() + operation.policy.runningStaleAfterSeconds * 1000;
-  const persist = <T>(what: string, write: () => Promise<T>) =>
-    retryWhileUnavailable(write, { until, log, what });
-  return {
-    persist,
-    complete: (id, result) => persist('completion', () => runs.complete(id, result)),
-    recordAttemptFailure: (id, error) =>
-      persist('attempt failure', () => runs.recordAttemptFailure(id, error)),
-    recordLateCompletion: (id, result) =>
-      persist('late completion', () => runs.recordLateCompletion(id, result)),
-    recordHandlerResult: (id, result) =>
-      persist('handler result', () => runs.recordHandlerResult(id, result)),
-    reportProgress: (id, progress) => persist('progress', () => runs.reportProgress(id, progress)),
-    addCounts: (id, counts) => persist('count', () => runs.addCounts(id, counts)),
-    heartbeat: (id) => persist('heartbeat', () => runs.heartbeat(id)),
-  };
-}
-
-function contextFor(
-  run: RunRow,
-  signal: AbortSignal,
-  runs: PersistentRuns,
-  log: Logger,
-): RunContext {
-  return {
-    runId: run.id,
-    attempt: run.attempt,
-    signal,
-    log,
-    async progress(progress) {
-      await runs.reportProgress(run.id, progress);
-    },
-    async count(key, n = 1) {
-      await runs.addCounts(run.id, { [key]: n });
-    },
-    async heartbeat() {
-      await runs.heartbeat(run.id);
-    },
-  };
 }

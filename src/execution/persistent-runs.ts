@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import type { RunRow } from '../db/schema.js';
+import type { RunService } from '../runs/run-service.js';
+import type { RunContext } from './operation.js';
+import type { RegisteredOperation } from './registry.js';
+import { retryWhileUnavailable } from './retry-write.js';
+
+/**
+ * The run's writes, each retried while the database is unreachable for as long as the run's
+ * lifecycle window lasts (DESIGN §16: results are not dropped; after that the reconciler judges).
+ */
+export type PersistentRuns = Pick<
+  RunService,
+  | 'complete'
+  | 'recordAttemptFailure'
+  | 'recordLateCompletion'
+  | 'recordHandlerResult'
+  | 'reportProgress'
+  | 'addCounts'
+  | 'heartbeat'
+> & { persist<T>(what: string, write: () => Promise<T>): Promise<T> };
+
+export function persistentRuns(
+  runs: RunService,
+  operation: RegisteredOperation,
+  log: Logger,
+): PersistentRuns {
+  const until = Date.now() + operation.policy.runningStaleAfterSeconds * 1000;
+  const persist = <T>(what: string, write: () => Promise<T>) =>
+    retryWhileUnavailable(write, { until, log, what });
+  return {
+    persist,
+    complete: (id, result) => persist('completion', () => runs.complete(id, result)),
+    recordAttemptFailure: (id, error) =>
+      persist('attempt failure', () => runs.recordAttemptFailure(id, error)),
+    recordLateCompletion: (id, result) =>
+      persist('late completion', () => runs.recordLateCompletion(id, result)),
+    recordHandlerResult: (id, result) =>
+      persist('handler result', () => runs.recordHandlerResult(id, result)),
+    reportProgress: (id, progress) => persist('progress', () => runs.reportProgress(id, progress)),
+    addCounts: (id, counts) => persist('count', () => runs.addCounts(id, counts)),
+    heartbeat: (id) => persist('heartbeat', () => runs.heartbeat(id)),
+  };
+}
+
+export function contextFor(
+  run: RunRow,
+  signal: AbortSignal,
+  runs: PersistentRuns,
+  log: Logger,
+): RunContext {
+  return {
+    runId: run.id,
+    attempt: run.attempt,
+    signal,
+    log,
+    async progress(progress) {
+      await runs.reportProgress(run.id, progress);
+    },
+    async count(key, n = 1) {
+      await runs.addCounts(run.id, { [key]: n });
+    },
+    async heartbeat() {
+      await runs.heartbeat(run.id);
+    },
+  };
+}
