@@ -16,18 +16,19 @@ export function actorOf(principal: Principal): DirectoryActor {
 }
 
 /** The workspace the caller may manage with `capability`, or 404/403 (DESIGN §10). */
-export async function managedWorkspace(
-  reads: ReturnType<typeof directoryReads>,
-  principal: Principal | undefined,
-  ref: string,
-  capability: 'workspace.manage' | 'tokens.manage',
-) {
-  const caller = authenticated(principal);
-  if (caller.platform.includes('platform.directory')) {
-    const workspace = await reads.workspace(ref);
-    if (!workspace) throw notFound('workspace');
-    return { caller, workspace };
-  }
-  const { access } = authorize(caller, { kind: 'workspace', ref }, capability);
-  return { caller, workspace: { id: access.id, slug: access.slug, name: access.name } };
+export function workspaceManager(reads: ReturnType<typeof directoryReads>) {
+  return async (
+    principal: Principal | undefined,
+    ref: string,
+    capability: 'workspace.manage' | 'tokens.manage',
+  ) => {
+    const caller = authenticated(principal);
+    if (caller.platform.includes('platform.directory')) {
+      const workspace = await reads.workspace(ref);
+      if (!workspace) throw notFound('workspace');
+      return { caller, workspace };
+    }
+    const { access } = authorize(caller, { kind: 'workspace', ref }, capability);
+    return { caller, workspace: { id: access.id, slug: access.slug, name: access.name } };
+  };
 }

@@ -6,7 +6,7 @@ import { Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
-import { actorOf, managedWorkspace, NoContent, WsParam } from './directory-access.js';
+import { actorOf, NoContent, WsParam, workspaceManager } from './directory-access.js';
 import { memberRoutes } from './members.js';
 
 export { passwordRoutes } from './password.js';
@@ -31,6 +31,7 @@ const TokenSchema = z.object({
 export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const directory = createDirectory({ db: ctx.db });
   const reads = directoryReads(ctx.db);
+  const managed = workspaceManager(reads);
 
   app.post(
     '/api/workspaces',
@@ -68,12 +69,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       },
     },
     async (request) => {
-      const { workspace } = await managedWorkspace(
-        reads,
-        request.principal,
-        request.params.ws,
-        'tokens.manage',
-      );
+      const { workspace } = await managed(request.principal, request.params.ws, 'tokens.manage');
       return { items: await reads.tokens(workspace.id) };
     },
   );
@@ -90,8 +86,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       },
     },
     async (request, reply) => {
-      const { caller, workspace } = await managedWorkspace(
-        reads,
+      const { caller, workspace } = await managed(
         request.principal,
         request.params.ws,
         'tokens.manage',

@@ -6,7 +6,7 @@ import { Email, Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
-import { actorOf, managedWorkspace, NoContent, WsParam } from './directory-access.js';
+import { actorOf, NoContent, WsParam, workspaceManager } from './directory-access.js';
 
 const TenantSchema = z.object({
   id: z.string(),
@@ -27,6 +27,7 @@ const MemberSchema = z.object({
 export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const directory = createDirectory({ db: ctx.db });
   const reads = directoryReads(ctx.db);
+  const managed = workspaceManager(reads);
 
   app.get(
     '/api/workspaces/:ws/tenants',
@@ -40,12 +41,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       },
     },
     async (request) => {
-      const { workspace } = await managedWorkspace(
-        reads,
-        request.principal,
-        request.params.ws,
-        'workspace.manage',
-      );
+      const { workspace } = await managed(request.principal, request.params.ws, 'workspace.manage');
       return { items: await reads.tenants(workspace.id) };
     },
   );
@@ -66,8 +62,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       },
     },
     async (request, reply) => {
-      const { caller, workspace } = await managedWorkspace(
-        reads,
+      const { caller, workspace } = await managed(
         request.principal,
         request.params.ws,
         'workspace.manage',
@@ -97,12 +92,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       },
     },
     async (request) => {
-      const { workspace } = await managedWorkspace(
-        reads,
-        request.principal,
-        request.params.ws,
-        'workspace.manage',
-      );
+      const { workspace } = await managed(request.principal, request.params.ws, 'workspace.manage');
       return { items: await reads.members(workspace.id) };
     },
   );
@@ -128,8 +118,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       },
     },
     async (request, reply) => {
-      const { caller, workspace } = await managedWorkspace(
-        reads,
+      const { caller, workspace } = await managed(
         request.principal,
         request.params.ws,
         'workspace.manage',
@@ -166,8 +155,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       },
     },
     async (request, reply) => {
-      const { caller, workspace } = await managedWorkspace(
-        reads,
+      const { caller, workspace } = await managed(
         request.principal,
         request.params.ws,
         'workspace.manage',
