@@ -272,14 +272,12 @@ describe('several serve and worker processes on one DATABASE_URL', () => {
   }, async () => {
     const { url } = await freshDatabase({ empty: true });
     const port = await freePort();
-    const t0 = Date.now();
     const cli = spawn(['start'], {
       DATABASE_URL: url,
       PORT: String(port),
       RUNWARDEN_DEMO_PASSWORD: PASSWORD,
     });
     await cli.waitFor(/Password for all of them: /, 60_000);
-    expect(Date.now() - t0).toBeLessThan(60_000);
     const out = cli.output();
     expect(out).toContain(`Runwarden is running: http://localhost:${port}`);
     for (const email of LOGINS) expect(out).toMatch(new RegExp(`^ {4}${email} `, 'm'));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/db/embedded/cluster.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
 import { type CliProcess, processesMentioning, spawnCli } from '../support/cli.js';
-import { until } from '../support/db.js';
+import { settlesWithin, until } from '../support/db.js';
 
 /**
  * DESIGN §16, signals at any moment: SIGINT/SIGTERM while `runwarden start` boots (the embedded
@@ -111,13 +111,18 @@ async function blockedInDatabase(where: Embedded): Promise<void> {
 }
 
 /** Sends `signal`; resolves with the exit and how long it took. */
-async function interrupt(cli: CliProcess, signal: NodeJS.Signals, what: string) {
+/** Signals `cli` and waits for its exit, failing past `deadlineMs`; the time taken is only printed. */
+async function interrupt(
+  cli: CliProcess,
+  signal: NodeJS.Signals,
+  what: string,
+  deadlineMs = 10_000,
+) {
   const t0 = performance.now();
   cli.child.kill(signal);
-  const exit = await cli.exited;
-  const ms = Math.round(performance.now() - t0);
-  measured.push(`${signal} ${what}: ${ms} ms (exit ${exit.code})`);
-  return { ...exit, ms };
+  const exit = await settlesWithin(cli.exited, deadlineMs, `exit after ${signal} ${what}`);
+  measured.push(`${signal} ${what}: ${Math.round(performance.now() - t0)} ms (exit ${exit.code})`);
+  return exit;
 }
 
 /** The postmaster's pid, from start's log line. */
@@ -172,7 +177,6 @@ describe('a signal while `runwarden start` boots', () => {
         what: 'initdb to run',
       });
       const exit = await interrupt(cli, signal, 'during initdb');
-      expect(exit.ms).toBeLessThan(10_000);
       expect(exit.code, cli.output()).toBe(EXIT_CODE[signal]);
       expect(cli.output()).toMatch(/interrupted during boot: starting the embedded PostgreSQL/);
       await expectNoPostgres(where);
@@ -205,7 +209,6 @@ describe('a signal while `runwarden start` boots', () => {
         { within: 30_000, every: 10, what: 'the postmaster to be spawned' },
       );
       const exit = await interrupt(cli, signal, 'while the postmaster starts');
-      expect(exit.ms).toBeLessThan(10_000);
       expect(exit.code, cli.output()).toBe(EXIT_CODE[signal]);
       expect(cli.output()).toMatch(
         /interrupted during boot: (starting the embedded PostgreSQL|migrating)/,
@@ -233,7 +236,6 @@ describe('a signal while `runwarden start` boots', () => {
       await cli.waitFor(/"msg":"migrating the database"/);
       await blockedInDatabase(where);
       const exit = await interrupt(cli, signal, 'during a migration');
-      expect(exit.ms).toBeLessThan(10_000);
       expect(exit.code, cli.output()).toBe(EXIT_CODE[signal]);
       expect(cli.output()).toMatch(/interrupted during boot: migrating the database/);
       await expectNoPostgres(where, pid);
@@ -261,7 +263,6 @@ describe('a signal while `runwarden start` boots', () => {
       await cli.waitFor(/historical runs: 25\//);
       await blockedInDatabase(where);
       const exit = await interrupt(cli, signal, 'during the demo seed');
-      expect(exit.ms).toBeLessThan(10_000);
       expect(exit.code, cli.output()).toBe(EXIT_CODE[signal]);
       expect(cli.output()).toMatch(/interrupted during boot: seeding the demo/);
       await expectNoPostgres(where, pid);
@@ -293,8 +294,8 @@ describe('a signal while `runwarden start` boots', () => {
 
     cli.child.kill('SIGINT');
     await cli.waitFor(/worker stopping: no new jobs/);
-    const exit = await interrupt(cli, 'SIGINT', 'second signal, during the graceful stop');
-    expect(exit.ms).toBeLessThan(2_000); // the grace alone is 3 s
+    // Past 2 s it waited for the graceful stop (the grace alone is 3 s).
+    const exit = await interrupt(cli, 'SIGINT', 'second signal, during the graceful stop', 2_000);
     expect(exit.code, cli.output()).toBe(130);
     expect(cli.output()).toMatch(/second signal: exiting without finishing the shutdown/);
     await expectNoPostgres(where, pid);

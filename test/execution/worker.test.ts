@@ -222,11 +222,9 @@ describe('worker wrapper on the real queue', () => {
     await until(async () => (await runs.get(started.id))?.status === 'running', {
       what: 'running',
     });
-    const requested = Date.now();
     const result = await cancelRun({ db: t.db, runs }, started.id, { userId: scope.userId });
     expect(result.effect).toBe('cancel_requested');
-    const run = await settled(started.id, 5_000);
-    expect(Date.now() - requested).toBeLessThan(2_500); // heartbeat 1 s
+    const run = await settled(started.id, 2_500); // heartbeat 1 s
     expect(run).toMatchObject({
       outcome: 'cancelled',
       failures: [expect.objectContaining({ code: 'run.cancelled' })],

@@ -100,7 +100,6 @@ async function reconciledAfterKill(runId: string, workers: Map<string, Child>) {
   const holder = workers.get(running.worker_id ?? '');
   expect(holder).toBeDefined();
   holder?.child.kill('SIGKILL');
-  const killedAt = Date.now();
   const run = await until(
     async () => {
       const r = await rw.runs.get(runId);
@@ -108,13 +107,15 @@ async function reconciledAfterKill(runId: string, workers: Map<string, Child>) {
     },
     { within: 10_000, what: 'the reconciler to end the run' },
   );
-  const seconds = (Date.now() - killedAt) / 1000;
+  // The CLI's rule (test/lifecycle/crash.test.ts): lost after 3 × the 1 s heartbeat; timing is bench's.
   expect(run).toMatchObject({
     outcome: 'failed',
-    reconciliation: { reasonCode: 'run.heartbeat_lost', source: 'reconciler' },
+    reconciliation: {
+      reasonCode: 'run.heartbeat_lost',
+      source: 'reconciler',
+      thresholdSeconds: 3,
+    },
   });
-  // The CLI's bound (test/lifecycle/crash.test.ts): 3 × heartbeat (1 s) + one sweep, plus slack.
-  expect(seconds).toBeLessThan(3 * 1 + SWEEP_SECONDS + 2);
   const events = await t.db
     .selectFrom('run_events')
     .select(['kind'])

@@ -51,3 +51,16 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, options.every ?? 25));
   }
 }
+
+/** Resolves with `work`'s value, or fails naming `what` if it has not settled within `ms`. */
+export async function settlesWithin<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
