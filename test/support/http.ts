@@ -4,6 +4,7 @@ import { afterAll } from 'vitest';
 import { hashPassword } from '../../src/access/passwords.js';
 import { demoCatalog } from '../../src/catalog/index.js';
 import { seedDemo } from '../../src/cli/demo-seed/index.js';
+import type { DemoIds } from '../../src/cli/demo-seed/people.js';
 import type { Role } from '../../src/db/schema.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
 import type { OperationDefinition } from '../../src/execution/operation.js';
@@ -22,14 +23,8 @@ export interface Caller {
   userId?: string;
 }
 
-export interface Ids {
-  contoso: string;
-  fabrikam: string;
-  prod: string;
-  dev: string;
-  legacy: string;
-  fabrikamProd: string;
-}
+/** The demo's workspaces and tenants, by the seed's own names. */
+export type Ids = Omit<DemoIds, 'owner' | 'operator'>;
 
 export interface ApiHarness {
   t: TestDatabase;
