@@ -104,7 +104,7 @@ async function execute(
         });
       }
       const cooperative = stop === GRACE_OVER ? undefined : stop;
-      await onStopped(reason, operation, deps, run, finalAttempt, log, cooperative);
+      await onStopped(reason, operation, deps, runs, run, finalAttempt, log, cooperative);
       return;
     }
     if (settled.ok && operation.policy.terminalTruth === 'reconcile_only') {
@@ -162,13 +162,14 @@ async function onStopped(
   reason: StopReason,
   operation: RegisteredOperation,
   deps: WrapperDeps,
+  /** The run's writes, retried within the same lifecycle window as the handler's. */
+  runs: PersistentRuns,
   run: RunRow,
   finalAttempt: boolean,
   log: Logger,
   /** What the handler settled with within the grace (undefined: it ignored the signal). */
   cooperative?: Settled,
 ): Promise<void> {
-  const runs = persistentRuns(deps.runs, operation, log);
   const counts = cooperative?.ok ? cooperative.result.counts : undefined;
   if (reason === 'cancel') {
     await runs.complete(run.id, {
