@@ -238,10 +238,19 @@ describe('starting an operation', () => {
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     await page.keyboard.type('Patient');
+    // The options come from the server: choose only once they are listed.
+    await page
+      .getByRole('option', { name: /Patient/ })
+      .first()
+      .waitFor();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab');
     await page.keyboard.type('Production');
+    await page
+      .getByRole('option', { name: /Production/ })
+      .first()
+      .waitFor();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab');
