@@ -163,6 +163,23 @@ export const PROBLEM_CLASS: Record<Bucket, ProblemClass> = {
   cancelled: 'none',
 };
 
+/**
+ * The tone each class is shown in (DESIGN §6, issue #14 point 10): one per class and no two alike,
+ * so a likely-stale run never looks active, and reconciled, follow-up and succeeded runs never share
+ * a colour. `deriveTruth` puts it on the truth; the surfaces only map a tone to a colour.
+ */
+export const CLASS_TONES = ['info', 'caution', 'system', 'danger', 'success', 'neutral'] as const;
+export type ClassTone = (typeof CLASS_TONES)[number];
+
+export const CLASS_TONE: Record<Bucket, ClassTone> = {
+  active: 'info',
+  active_stale: 'caution',
+  reconciled: 'system',
+  terminal_follow_up: 'danger',
+  succeeded: 'success',
+  cancelled: 'neutral',
+};
+
 /** A list bucket (DESIGN §11) in SQL; `all` holds every run. */
 export function listBucketSql(bucket: ListBucket, judge: SqlJudge): RawBuilder<SqlBool> {
   return bucket === 'all' ? sql<SqlBool>`true` : RUN_CLASSES[bucket].sql(judge);

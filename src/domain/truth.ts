@@ -2,10 +2,17 @@ import type { LifecyclePolicy } from './lifecycle.js';
 import { isReasonCode } from './reason-codes.js';
 import { REASON_COPY } from './reason-copy.js';
 import type { Reconciliation, RunFailure, RunOutcome, RunStatus } from './run.js';
-import { type Bucket, bucketOf, PROBLEM_CLASS, type ProblemClass } from './run-classes.js';
+import {
+  type Bucket,
+  bucketOf,
+  CLASS_TONE,
+  type ClassTone,
+  PROBLEM_CLASS,
+  type ProblemClass,
+} from './run-classes.js';
 import { staleness } from './staleness.js';
 
-export type { Bucket, ProblemClass } from './run-classes.js';
+export type { Bucket, ClassTone, ProblemClass } from './run-classes.js';
 export { type Staleness, staleness } from './staleness.js';
 
 /** The facts about a run that its truth depends on (a `RunRow` satisfies this). */
@@ -30,6 +37,8 @@ export interface Truth {
   problemClass: ProblemClass;
   /** Which list bucket the run belongs to (the API's `bucket` filter uses the same words). */
   bucket: Bucket;
+  /** The class's one tone (`CLASS_TONE`): what a surface colours the run's state in. */
+  tone: ClassTone;
   headline: string;
   guidance: string;
   badges: Array<{ label: string; tone: Tone }>;
@@ -54,16 +63,24 @@ export function deriveTruth(
   options: { execution?: 'queue' | 'external' } = {},
 ): Truth {
   const bucket = bucketOf(run, policy, now);
-  if (bucket === 'active' || bucket === 'active_stale')
-    return activeTruth(run, policy, now, options.execution ?? 'queue');
+  if (bucket === 'active' || bucket === 'active_stale') {
+    return toned(activeTruth(run, policy, now, options.execution ?? 'queue'));
+  }
   const truth = terminalTruth(run, bucket);
   if (run.reviewed_at && truth.problemClass !== 'none') {
     truth.badges.push({ label: 'Reviewed', tone: 'neutral' });
   }
-  return truth;
+  return toned(truth);
 }
 
-function terminalTruth(run: RunFacts, bucket: Exclude<Bucket, 'active' | 'active_stale'>): Truth {
+/** A truth before its tone, which only the class decides (`CLASS_TONE`). */
+type Untoned = Omit<Truth, 'tone'>;
+
+function toned(truth: Untoned): Truth {
+  return { ...truth, tone: CLASS_TONE[truth.bucket] };
+}
+
+function terminalTruth(run: RunFacts, bucket: Exclude<Bucket, 'active' | 'active_stale'>): Untoned {
   if (bucket === 'reconciled') {
     const why =
       run.reconciliation && isReasonCode(run.reconciliation.reasonCode)
@@ -132,7 +149,7 @@ function activeTruth(
   policy: LifecyclePolicy,
   now: Date,
   execution: 'queue' | 'external',
-): Truth {
+): Untoned {
   const stale = staleness(run, policy, now);
   const statusBadge = {
     label: run.status === 'queued' ? 'Queued' : 'Running',
@@ -151,7 +168,8 @@ function activeTruth(
       bucket: 'active_stale',
       headline: STALE_HEADLINE,
       guidance,
-      badges: [statusBadge, { label: 'Likely stale', tone: 'warning' }],
+      // Never the calm "Running"/"Queued" badge: the run is probably not doing anything.
+      badges: [{ label: 'Likely stale', tone: 'warning' }],
       progress: { kind: 'none' },
       decision: {
         stillActive: 'Probably not: no progress within the lifecycle window.',
@@ -200,7 +218,7 @@ function done(
   label: string,
   tone: Tone,
   guidance: string,
-): Truth {
+): Untoned {
   return {
     problemClass: 'none',
     bucket,
@@ -212,7 +230,7 @@ function done(
   };
 }
 
-function followUp(label: string, tone: Tone, why: string, guidance: string): Truth {
+function followUp(label: string, tone: Tone, why: string, guidance: string): Untoned {
   return {
     problemClass: 'terminal_follow_up',
     bucket: 'terminal_follow_up',

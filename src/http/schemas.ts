@@ -17,6 +17,8 @@ export const TruthSchema = z.object({
     'succeeded',
     'cancelled',
   ]),
+  /** The class's one tone (src/domain/run-classes.ts `CLASS_TONE`): no two classes share one. */
+  tone: z.enum(['info', 'caution', 'system', 'danger', 'success', 'neutral']),
   headline: z.string(),
   guidance: z.string(),
   badges: z.array(Badge),

@@ -65,7 +65,7 @@ const table: Array<[string, RunFacts, string, string | RegExp, string, string[]]
     'active_stale',
     /^Past the lifecycle window\./,
     'none',
-    ['Queued', 'Likely stale'],
+    ['Likely stale'],
   ],
   [
     'running, heartbeat lost',
@@ -73,7 +73,7 @@ const table: Array<[string, RunFacts, string, string | RegExp, string, string[]]
     'active_stale',
     /^Past the lifecycle window\./,
     'none',
-    ['Running', 'Likely stale'],
+    ['Likely stale'],
   ],
   [
     'running past runningStaleAfter',
@@ -81,7 +81,7 @@ const table: Array<[string, RunFacts, string, string | RegExp, string, string[]]
     'active_stale',
     /^Past the lifecycle window/,
     'none',
-    ['Running', 'Likely stale'],
+    ['Likely stale'],
   ],
   [
     'completed by reconciliation',
