@@ -12,52 +12,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              /** @enum {string} */
-              status: 'ok' | 'error';
-              /** @enum {string} */
-              database: 'ok' | 'unreachable';
-            };
-          };
-        };
-        /** @description Default Response */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json':
-              | {
-                  /** @enum {string} */
-                  status: 'ok' | 'error';
-                  /** @enum {string} */
-                  database: 'ok' | 'unreachable';
-                }
-              | {
-                  error: {
-                    code: string;
-                    message: string;
-                  };
-                };
-          };
-        };
-      };
-    };
+    /** Whether the API and its database answer */
+    get: operations['getHealth'];
     put?: never;
     post?: never;
     delete?: never;
@@ -75,40 +31,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            email: string;
-            password: string;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              user: {
-                id: string;
-                email: string;
-                name: string;
-              };
-              csrfToken: string;
-            };
-          };
-        };
-      };
-    };
+    /** Log in with email and password: sets the session cookie, returns the CSRF token */
+    post: operations['login'];
     delete?: never;
     options?: never;
     head?: never;
@@ -122,33 +46,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              logins: {
-                email: string;
-                description: string;
-              }[];
-              sso: boolean;
-              passwordLogin: boolean;
-            };
-          };
-        };
-      };
-    };
+    /** How one signs in here: SSO, password login, and the demo logins if any */
+    get: operations['getSignInOptions'];
     put?: never;
     post?: never;
     delete?: never;
@@ -166,29 +65,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              /** @enum {boolean} */
-              ok: true;
-            };
-          };
-        };
-      };
-    };
+    /** Log out: ends the caller's session (a no-op without one) */
+    post: operations['logout'];
     delete?: never;
     options?: never;
     head?: never;
@@ -219,49 +97,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              user: {
-                id: string;
-                email: string;
-                name: string;
-              };
-              csrfToken: string | null;
-              workspaces: {
-                id: string;
-                slug: string;
-                name: string;
-                role: string;
-                capabilities: string[];
-                tenants: {
-                  id: string;
-                  slug: string;
-                  name: string;
-                  status: string;
-                }[];
-              }[];
-              platform: {
-                capabilities: string[];
-              };
-            };
-          };
-        };
-      };
-    };
+    /** Who the caller is: user, CSRF token, workspaces with capabilities and tenants */
+    get: operations['getMe'];
     put?: never;
     post?: never;
     delete?: never;
@@ -280,39 +117,8 @@ export interface paths {
     /** List a workspace's API tokens, never their secrets (tokens.manage) */
     get: operations['listTokens'];
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          ws: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name: string;
-            /** @enum {string} */
-            role: 'owner' | 'manager' | 'operator' | 'readonly';
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              token: string;
-            };
-          };
-        };
-      };
-    };
+    /** Create an API token; its secret is shown only in this answer (tokens.manage) */
+    post: operations['createToken'];
     delete?: never;
     options?: never;
     head?: never;
@@ -387,7 +193,7 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/api/workspaces/{ws}/members/{email}': {
+  '/api/workspaces/{ws}/members/{member}': {
     parameters: {
       query?: never;
       header?: never;
@@ -397,22 +203,6 @@ export interface paths {
     get?: never;
     /** Add or update a member by email; a new person gets a one-time set-password link (workspace.manage) */
     put: operations['upsertMember'];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/api/workspaces/{ws}/members/{userId}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
     post?: never;
     /** Remove a member: ends their sessions and revokes the tokens they created here (workspace.manage) */
     delete: operations['removeMember'];
@@ -445,256 +235,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: {
-          type?: string;
-          tenantId?: string;
-          initiator?: string | 'me';
-          from?: string;
-          to?: string;
-          bucket?:
-            | 'active'
-            | 'active_stale'
-            | 'terminal_follow_up'
-            | 'reconciled'
-            | 'succeeded'
-            | 'all';
-          cursor?: string;
-          limit?: number;
-        };
-        header?: never;
-        path: {
-          ws: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              items: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              }[];
-              nextCursor: string | null;
-            };
-          };
-        };
-      };
-    };
+    /** List a workspace's runs by bucket and filters, newest first, in keyset pages */
+    get: operations['listOperations'];
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          ws: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            type: string;
-            /** Format: uuid */
-            tenantId?: string | null;
-            /** @default {} */
-            input?: {
-              [key: string]: unknown;
-            };
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-              reused: boolean;
-            };
-          };
-        };
-      };
-    };
+    /** Start a run, or reuse the active one with the same identity */
+    post: operations['startOperation'];
     delete?: never;
     options?: never;
     head?: never;
@@ -708,40 +253,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** @description How many runs each list bucket holds under the same filters (exact up to 1,000). */
-    get: {
-      parameters: {
-        query?: {
-          type?: string;
-          tenantId?: string;
-          initiator?: string | 'me';
-          from?: string;
-          to?: string;
-        };
-        header?: never;
-        path: {
-          ws: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              counts: {
-                [key: string]: number;
-              };
-              cap: number;
-            };
-          };
-        };
-      };
-    };
+    /**
+     * Count the runs of each list bucket
+     * @description How many runs each list bucket holds under the same filters (exact up to 1,000).
+     */
+    get: operations['countOperations'];
     put?: never;
     post?: never;
     delete?: never;
@@ -757,36 +273,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: {
-          tenantId?: string;
-        };
-        header?: never;
-        path: {
-          ws: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              activeFresh: number;
-              activeStale: number;
-              reconciled24h: number;
-              followUp7d: number;
-              succeeded7d: number;
-            };
-          };
-        };
-      };
-    };
+    /** The dashboard's figures: active, stale, reconciled, follow-up, succeeded */
+    get: operations['getOperationsSummary'];
     put?: never;
     post?: never;
     delete?: never;
@@ -802,39 +290,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              type: string;
-              label: string;
-              /** @enum {string} */
-              scope: 'tenant' | 'workspace';
-              /** @enum {string} */
-              execution: 'queue' | 'external';
-              inputSchema: {
-                [key: string]: unknown;
-              };
-              lifecycle: {
-                [key: string]: unknown;
-              };
-            }[];
-          };
-        };
-      };
-    };
+    /** The operation types this server knows, with their input schema and lifecycle */
+    get: operations['listOperationTypes'];
     put?: never;
     post?: never;
     delete?: never;
@@ -850,146 +307,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              workspaceId: string;
-              tenantId: string | null;
-              type: string;
-              typeLabel: string;
-              /** @enum {string} */
-              status: 'queued' | 'running' | 'completed';
-              /** @enum {string} */
-              outcome:
-                | 'pending'
-                | 'succeeded'
-                | 'partially_succeeded'
-                | 'failed'
-                | 'blocked'
-                | 'cancelled';
-              identityHash: string;
-              initiator: {
-                id: string;
-                name: string;
-              } | null;
-              summaryCounts: {
-                [key: string]: number;
-              };
-              progress: {
-                processed: number;
-                total: number | null;
-              } | null;
-              failures: {
-                code: string;
-                message: string;
-              }[];
-              reconciliation: {
-                [key: string]: unknown;
-              } | null;
-              attempt: number;
-              createdAt: string;
-              startedAt: string | null;
-              completedAt: string | null;
-              lastHeartbeatAt: string | null;
-              cancelRequestedAt: string | null;
-              retryOf: string | null;
-              reviewedAt: string | null;
-              truth: {
-                /** @enum {string} */
-                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                /** @enum {string} */
-                bucket:
-                  | 'active'
-                  | 'active_stale'
-                  | 'reconciled'
-                  | 'terminal_follow_up'
-                  | 'succeeded'
-                  | 'cancelled';
-                headline: string;
-                guidance: string;
-                badges: {
-                  label: string;
-                  /** @enum {string} */
-                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                }[];
-                progress:
-                  | {
-                      /** @enum {string} */
-                      kind: 'none';
-                    }
-                  | {
-                      /** @enum {string} */
-                      kind: 'spinner';
-                    }
-                  | {
-                      /** @enum {string} */
-                      kind: 'bar';
-                      processed: number;
-                      total: number;
-                      percent: number;
-                    };
-                decision: {
-                  stillActive: string;
-                  whatNext: string;
-                };
-              };
-              links: {
-                view: string;
-                system: string;
-              };
-              workspace: {
-                id: string;
-                slug: string;
-                name: string;
-              };
-              tenant: {
-                id: string;
-                slug: string;
-                name: string;
-                status: string;
-              } | null;
-              timeline: {
-                id: string;
-                kind: string;
-                at: string;
-                payload: {
-                  [key: string]: unknown;
-                };
-              }[];
-              diagnostics: {
-                queueJobId: string | null;
-                workerId: string | null;
-                input: {
-                  [key: string]: unknown;
-                };
-                context: {
-                  [key: string]: unknown;
-                };
-                lateCompletions: {
-                  [key: string]: unknown;
-                }[];
-              };
-            };
-          };
-        };
-      };
-    };
+    /** A run in detail: its truth, timeline and diagnostics */
+    get: operations['getRun'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1007,118 +326,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-              /** @enum {string} */
-              effect: 'cancelled' | 'cancel_requested';
-            };
-          };
-        };
-      };
-    };
+    /** Cancel a run: at once if queued, by request if running */
+    post: operations['cancelRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1134,122 +343,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            state?: string;
-          } | null;
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-            };
-          };
-        };
-      };
-    };
+    /** An external run is alive, optionally in another of its type's states */
+    post: operations['reportHeartbeat'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1265,126 +360,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            processed: number;
-            total?: number | null;
-            counts?: {
-              [key: string]: number;
-            };
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-            };
-          };
-        };
-      };
-    };
+    /** An external run's progress and counts so far */
+    post: operations['reportProgress'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1400,130 +377,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            /** @enum {string} */
-            outcome: 'succeeded' | 'partially_succeeded' | 'failed' | 'blocked' | 'cancelled';
-            counts?: {
-              [key: string]: number;
-            };
-            failures?: {
-              code: string;
-              message: string;
-            }[];
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-            };
-          };
-        };
-      };
-    };
+    /** An external run is done: its outcome, counts and failures */
+    post: operations['completeRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1537,39 +392,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              items: {
-                id: string;
-                runId: string;
-                title: string;
-                body: string;
-                link: string;
-                createdAt: string;
-                readAt: string | null;
-              }[];
-              unreadCount: number;
-            };
-          };
-        };
-      };
-    };
+    /** The caller's latest notifications and how many are unread */
+    get: operations['listNotifications'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1587,31 +411,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              readAt: string;
-            };
-          };
-        };
-      };
-    };
+    /** Mark one of the caller's notifications read */
+    post: operations['markNotificationRead'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1625,114 +426,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              items: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              }[];
-            };
-          };
-        };
-      };
-    };
+    /** Active runs that stopped reporting, across workspaces (system.ops.view) */
+    get: operations['listStuckRuns'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1748,118 +443,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: {
-          days?: number;
-          reviewed?: 'exclude' | 'include';
-          limit?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              items: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              }[];
-            };
-          };
-        };
-      };
-    };
+    /** Recent failed runs across workspaces (system.ops.view) */
+    get: operations['listFailedRuns'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1875,146 +460,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              workspaceId: string;
-              tenantId: string | null;
-              type: string;
-              typeLabel: string;
-              /** @enum {string} */
-              status: 'queued' | 'running' | 'completed';
-              /** @enum {string} */
-              outcome:
-                | 'pending'
-                | 'succeeded'
-                | 'partially_succeeded'
-                | 'failed'
-                | 'blocked'
-                | 'cancelled';
-              identityHash: string;
-              initiator: {
-                id: string;
-                name: string;
-              } | null;
-              summaryCounts: {
-                [key: string]: number;
-              };
-              progress: {
-                processed: number;
-                total: number | null;
-              } | null;
-              failures: {
-                code: string;
-                message: string;
-              }[];
-              reconciliation: {
-                [key: string]: unknown;
-              } | null;
-              attempt: number;
-              createdAt: string;
-              startedAt: string | null;
-              completedAt: string | null;
-              lastHeartbeatAt: string | null;
-              cancelRequestedAt: string | null;
-              retryOf: string | null;
-              reviewedAt: string | null;
-              truth: {
-                /** @enum {string} */
-                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                /** @enum {string} */
-                bucket:
-                  | 'active'
-                  | 'active_stale'
-                  | 'reconciled'
-                  | 'terminal_follow_up'
-                  | 'succeeded'
-                  | 'cancelled';
-                headline: string;
-                guidance: string;
-                badges: {
-                  label: string;
-                  /** @enum {string} */
-                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                }[];
-                progress:
-                  | {
-                      /** @enum {string} */
-                      kind: 'none';
-                    }
-                  | {
-                      /** @enum {string} */
-                      kind: 'spinner';
-                    }
-                  | {
-                      /** @enum {string} */
-                      kind: 'bar';
-                      processed: number;
-                      total: number;
-                      percent: number;
-                    };
-                decision: {
-                  stillActive: string;
-                  whatNext: string;
-                };
-              };
-              links: {
-                view: string;
-                system: string;
-              };
-              workspace: {
-                id: string;
-                slug: string;
-                name: string;
-              };
-              tenant: {
-                id: string;
-                slug: string;
-                name: string;
-                status: string;
-              } | null;
-              timeline: {
-                id: string;
-                kind: string;
-                at: string;
-                payload: {
-                  [key: string]: unknown;
-                };
-              }[];
-              diagnostics: {
-                queueJobId: string | null;
-                workerId: string | null;
-                input: {
-                  [key: string]: unknown;
-                };
-                context: {
-                  [key: string]: unknown;
-                };
-                lateCompletions: {
-                  [key: string]: unknown;
-                }[];
-              };
-            };
-          };
-        };
-      };
-    };
+    /** Any run in detail, whatever its workspace (system.ops.view) */
+    get: operations['getSystemRun'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2032,117 +479,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-              reused: boolean;
-            };
-          };
-        };
-      };
-    };
+    /** Start a terminal run again with its input, as a system run (system.ops.triage) */
+    post: operations['retryRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2158,116 +496,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-            };
-          };
-        };
-      };
-    };
+    /** Cancel any run (system.ops.triage) */
+    post: operations['systemCancelRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2283,116 +513,8 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              run: {
-                id: string;
-                workspaceId: string;
-                tenantId: string | null;
-                type: string;
-                typeLabel: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'completed';
-                /** @enum {string} */
-                outcome:
-                  | 'pending'
-                  | 'succeeded'
-                  | 'partially_succeeded'
-                  | 'failed'
-                  | 'blocked'
-                  | 'cancelled';
-                identityHash: string;
-                initiator: {
-                  id: string;
-                  name: string;
-                } | null;
-                summaryCounts: {
-                  [key: string]: number;
-                };
-                progress: {
-                  processed: number;
-                  total: number | null;
-                } | null;
-                failures: {
-                  code: string;
-                  message: string;
-                }[];
-                reconciliation: {
-                  [key: string]: unknown;
-                } | null;
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                completedAt: string | null;
-                lastHeartbeatAt: string | null;
-                cancelRequestedAt: string | null;
-                retryOf: string | null;
-                reviewedAt: string | null;
-                truth: {
-                  /** @enum {string} */
-                  problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
-                  /** @enum {string} */
-                  bucket:
-                    | 'active'
-                    | 'active_stale'
-                    | 'reconciled'
-                    | 'terminal_follow_up'
-                    | 'succeeded'
-                    | 'cancelled';
-                  headline: string;
-                  guidance: string;
-                  badges: {
-                    label: string;
-                    /** @enum {string} */
-                    tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
-                  }[];
-                  progress:
-                    | {
-                        /** @enum {string} */
-                        kind: 'none';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'spinner';
-                      }
-                    | {
-                        /** @enum {string} */
-                        kind: 'bar';
-                        processed: number;
-                        total: number;
-                        percent: number;
-                      };
-                  decision: {
-                    stillActive: string;
-                    whatNext: string;
-                  };
-                };
-                links: {
-                  view: string;
-                  system: string;
-                };
-              };
-            };
-          };
-        };
-      };
-    };
+    /** Mark a failed run reviewed, off the failures list (system.ops.triage) */
+    post: operations['markRunReviewed'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2406,49 +528,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: {
-          before?: number;
-          limit?: number;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              items: {
-                id: string;
-                at: string;
-                actor: {
-                  userId: string | null;
-                  kind: string;
-                  email: string | null;
-                };
-                action: string;
-                workspaceId: string | null;
-                target: {
-                  type: string;
-                  id: string;
-                } | null;
-                details: {
-                  [key: string]: unknown;
-                };
-              }[];
-              nextBefore: number | null;
-            };
-          };
-        };
-      };
-    };
+    /** The audit log, newest first (system.ops.view) */
+    get: operations['listAudit'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2464,28 +545,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get: {
-      parameters: {
-        query?: {
-          workspace?: string;
-        };
-        header?: {
-          'last-event-id'?: number;
-        };
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-      };
-    };
+    /** Server-Sent Events of the run changes the caller may see; resumes from Last-Event-ID */
+    get: operations['streamRunChanges'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2497,7 +558,37 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    Error: {
+      error: {
+        /** @enum {string} */
+        code:
+          | 'validation_failed'
+          | 'invalid_cursor'
+          | 'invalid_json'
+          | 'bad_url'
+          | 'bad_request'
+          | 'unauthenticated'
+          | 'forbidden'
+          | 'csrf_invalid'
+          | 'not_found'
+          | 'conflict'
+          | 'tenant_inactive'
+          | 'payload_too_large'
+          | 'unsupported_media_type'
+          | 'unknown_type'
+          | 'invalid_input'
+          | 'invalid_counts'
+          | 'invalid_progress'
+          | 'rate_limited'
+          | 'internal'
+          | 'enqueue_failed'
+          | 'database_unavailable';
+        message: string;
+        details?: unknown;
+      };
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -2506,6 +597,300 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+  getHealth: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The API and its database answer */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'ok' | 'error';
+            /** @enum {string} */
+            database: 'ok' | 'unreachable';
+          };
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database does not answer; Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'ok' | 'error';
+            /** @enum {string} */
+            database: 'ok' | 'unreachable';
+          };
+        };
+      };
+    };
+  };
+  login: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          email: string;
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            user: {
+              id: string;
+              email: string;
+              name: string;
+            };
+            csrfToken: string;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getSignInOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            logins: {
+              email: string;
+              description: string;
+            }[];
+            sso: boolean;
+            passwordLogin: boolean;
+          };
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  logout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            ok: true;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   setPassword: {
     parameters: {
       query?: never;
@@ -2530,6 +915,166 @@ export interface operations {
         };
         content: {
           'application/json': null;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            user: {
+              id: string;
+              email: string;
+              name: string;
+            };
+            csrfToken: string | null;
+            workspaces: {
+              id: string;
+              slug: string;
+              name: string;
+              role: string;
+              capabilities: string[];
+              tenants: {
+                id: string;
+                slug: string;
+                name: string;
+                status: string;
+              }[];
+            }[];
+            platform: {
+              capabilities: string[];
+            };
+          };
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
     };
@@ -2563,6 +1108,183 @@ export interface operations {
               revokedAt: string | null;
             }[];
           };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  createToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          /** @enum {string} */
+          role: 'owner' | 'manager' | 'operator' | 'readonly';
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            token: string;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
     };
@@ -2609,6 +1331,87 @@ export interface operations {
           };
         };
       };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
     };
   };
   listTenants: {
@@ -2637,6 +1440,69 @@ export interface operations {
               status: 'active' | 'inactive';
             }[];
           };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
     };
@@ -2691,6 +1557,87 @@ export interface operations {
           };
         };
       };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
     };
   };
   listMembers: {
@@ -2723,6 +1670,69 @@ export interface operations {
           };
         };
       };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
     };
   };
   upsertMember: {
@@ -2731,7 +1741,8 @@ export interface operations {
       header?: never;
       path: {
         ws: string;
-        email: string;
+        /** @description The member's email */
+        member: string;
       };
       cookie?: never;
     };
@@ -2785,6 +1796,96 @@ export interface operations {
           };
         };
       };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
     };
   };
   removeMember: {
@@ -2793,7 +1894,8 @@ export interface operations {
       header?: never;
       path: {
         ws: string;
-        userId: string;
+        /** @description The member's user id */
+        member: string;
       };
       cookie?: never;
     };
@@ -2806,6 +1908,96 @@ export interface operations {
         };
         content: {
           'application/json': null;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
     };
@@ -2829,6 +2021,3376 @@ export interface operations {
         };
         content: {
           'application/json': null;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listOperations: {
+    parameters: {
+      query?: {
+        type?: string;
+        tenantId?: string;
+        initiator?: string | 'me';
+        from?: string;
+        to?: string;
+        bucket?:
+          | 'active'
+          | 'active_stale'
+          | 'terminal_follow_up'
+          | 'reconciled'
+          | 'succeeded'
+          | 'all';
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  startOperation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          type: string;
+          /** Format: uuid */
+          tenantId?: string | null;
+          /** @default {} */
+          input?: {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+            reused: boolean;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  countOperations: {
+    parameters: {
+      query?: {
+        type?: string;
+        tenantId?: string;
+        initiator?: string | 'me';
+        from?: string;
+        to?: string;
+      };
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            counts: {
+              active: number;
+              active_stale: number;
+              terminal_follow_up: number;
+              reconciled: number;
+              succeeded: number;
+              all: number;
+            };
+            cap: number;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getOperationsSummary: {
+    parameters: {
+      query?: {
+        tenantId?: string;
+      };
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            activeFresh: number;
+            activeStale: number;
+            reconciled24h: number;
+            followUp7d: number;
+            succeeded7d: number;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listOperationTypes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            type: string;
+            label: string;
+            /** @enum {string} */
+            scope: 'tenant' | 'workspace';
+            /** @enum {string} */
+            execution: 'queue' | 'external';
+            inputSchema: {
+              [key: string]: unknown;
+            };
+            lifecycle: {
+              [key: string]: unknown;
+            };
+          }[];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            workspaceId: string;
+            tenantId: string | null;
+            type: string;
+            typeLabel: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'completed';
+            /** @enum {string} */
+            outcome:
+              | 'pending'
+              | 'succeeded'
+              | 'partially_succeeded'
+              | 'failed'
+              | 'blocked'
+              | 'cancelled';
+            identityHash: string;
+            initiator: {
+              id: string;
+              name: string;
+            } | null;
+            summaryCounts: {
+              [key: string]: number;
+            };
+            progress: {
+              processed: number;
+              total: number | null;
+            } | null;
+            failures: {
+              code: string;
+              message: string;
+            }[];
+            reconciliation: {
+              [key: string]: unknown;
+            } | null;
+            attempt: number;
+            createdAt: string;
+            startedAt: string | null;
+            completedAt: string | null;
+            lastHeartbeatAt: string | null;
+            cancelRequestedAt: string | null;
+            retryOf: string | null;
+            reviewedAt: string | null;
+            truth: {
+              /** @enum {string} */
+              problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+              /** @enum {string} */
+              bucket:
+                | 'active'
+                | 'active_stale'
+                | 'reconciled'
+                | 'terminal_follow_up'
+                | 'succeeded'
+                | 'cancelled';
+              /** @enum {string} */
+              tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+              headline: string;
+              guidance: string;
+              badges: {
+                label: string;
+                /** @enum {string} */
+                tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+              }[];
+              progress:
+                | {
+                    /** @enum {string} */
+                    kind: 'none';
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'spinner';
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'bar';
+                    processed: number;
+                    total: number;
+                    percent: number;
+                  };
+              decision: {
+                stillActive: string;
+                whatNext: string;
+              };
+            };
+            links: {
+              view: string;
+              system: string;
+            };
+            workspace: {
+              id: string;
+              slug: string;
+              name: string;
+            };
+            tenant: {
+              id: string;
+              slug: string;
+              name: string;
+              status: string;
+            } | null;
+            timeline: {
+              id: string;
+              kind: string;
+              at: string;
+              payload: {
+                [key: string]: unknown;
+              };
+            }[];
+            diagnostics: {
+              queueJobId: string | null;
+              workerId: string | null;
+              input: {
+                [key: string]: unknown;
+              };
+              context: {
+                [key: string]: unknown;
+              };
+              lateCompletions: {
+                [key: string]: unknown;
+              }[];
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  cancelRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+            /** @enum {string} */
+            effect: 'cancelled' | 'cancel_requested';
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  reportHeartbeat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          state?: string;
+        } | null;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  reportProgress: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          processed: number;
+          total?: number | null;
+          counts?: {
+            [key: string]: number;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  completeRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          outcome: 'succeeded' | 'partially_succeeded' | 'failed' | 'blocked' | 'cancelled';
+          counts?: {
+            [key: string]: number;
+          };
+          failures?: {
+            code: string;
+            message: string;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listNotifications: {
+    parameters: {
+      query?: {
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              runId: string;
+              title: string;
+              body: string;
+              link: string;
+              createdAt: string;
+              readAt: string | null;
+            }[];
+            unreadCount: number;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  markNotificationRead: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            readAt: string;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listStuckRuns: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            }[];
+          };
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listFailedRuns: {
+    parameters: {
+      query?: {
+        days?: number;
+        reviewed?: 'exclude' | 'include';
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            }[];
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getSystemRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            workspaceId: string;
+            tenantId: string | null;
+            type: string;
+            typeLabel: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'completed';
+            /** @enum {string} */
+            outcome:
+              | 'pending'
+              | 'succeeded'
+              | 'partially_succeeded'
+              | 'failed'
+              | 'blocked'
+              | 'cancelled';
+            identityHash: string;
+            initiator: {
+              id: string;
+              name: string;
+            } | null;
+            summaryCounts: {
+              [key: string]: number;
+            };
+            progress: {
+              processed: number;
+              total: number | null;
+            } | null;
+            failures: {
+              code: string;
+              message: string;
+            }[];
+            reconciliation: {
+              [key: string]: unknown;
+            } | null;
+            attempt: number;
+            createdAt: string;
+            startedAt: string | null;
+            completedAt: string | null;
+            lastHeartbeatAt: string | null;
+            cancelRequestedAt: string | null;
+            retryOf: string | null;
+            reviewedAt: string | null;
+            truth: {
+              /** @enum {string} */
+              problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+              /** @enum {string} */
+              bucket:
+                | 'active'
+                | 'active_stale'
+                | 'reconciled'
+                | 'terminal_follow_up'
+                | 'succeeded'
+                | 'cancelled';
+              /** @enum {string} */
+              tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+              headline: string;
+              guidance: string;
+              badges: {
+                label: string;
+                /** @enum {string} */
+                tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+              }[];
+              progress:
+                | {
+                    /** @enum {string} */
+                    kind: 'none';
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'spinner';
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'bar';
+                    processed: number;
+                    total: number;
+                    percent: number;
+                  };
+              decision: {
+                stillActive: string;
+                whatNext: string;
+              };
+            };
+            links: {
+              view: string;
+              system: string;
+            };
+            workspace: {
+              id: string;
+              slug: string;
+              name: string;
+            };
+            tenant: {
+              id: string;
+              slug: string;
+              name: string;
+              status: string;
+            } | null;
+            timeline: {
+              id: string;
+              kind: string;
+              at: string;
+              payload: {
+                [key: string]: unknown;
+              };
+            }[];
+            diagnostics: {
+              queueJobId: string | null;
+              workerId: string | null;
+              input: {
+                [key: string]: unknown;
+              };
+              context: {
+                [key: string]: unknown;
+              };
+              lateCompletions: {
+                [key: string]: unknown;
+              }[];
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  retryRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+            reused: boolean;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  systemCancelRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  markRunReviewed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listAudit: {
+    parameters: {
+      query?: {
+        before?: number;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              at: string;
+              actor: {
+                userId: string | null;
+                kind: string;
+                email: string | null;
+              };
+              action: string;
+              workspaceId: string | null;
+              target: {
+                type: string;
+                id: string;
+              } | null;
+              details: {
+                [key: string]: unknown;
+              };
+            }[];
+            nextBefore: number | null;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  streamRunChanges: {
+    parameters: {
+      query?: {
+        workspace?: string;
+      };
+      header?: {
+        'last-event-id'?: number;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream: `run` events ({run}, with an id to resume from), `resync` (reload), `ready` ({workspaces}) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/event-stream': string;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
     };

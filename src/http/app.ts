@@ -23,6 +23,7 @@ import { CursorCodec } from './cursor.js';
 import { handleError } from './errors.js';
 import { findUnstorable, registerJsonBodies, unstorableError } from './json-body.js';
 import { registerMetrics } from './metrics.js';
+import { documentScope, openApiFrame, transformObject } from './openapi.js';
 import { requestLogger } from './request-log.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
@@ -154,24 +155,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (/^Bearer /i.test(request.headers.authorization ?? ''))
       await tokenLimit.call(app, request, reply);
   });
-  await app.register(authPlugin, {
+  // Sessions (and their CSRF tokens) are registered in each scope that has a use for them, so a
+  // scope without them never looks a session cookie up: health answers as itself in an outage.
+  const sessions = {
     db: deps.db,
     secret,
     ...(options.resolvePrincipal ? { csrfCookiePath: options.basePath || '/' } : {}),
-  });
+  };
   const callers = { db: deps.db, external: options.resolvePrincipal };
   // The OpenAPI document describes the routes of every scope, so it is collected at the root.
   await app.register(swagger, {
-    openapi: {
-      info: { title: 'Runwarden API', version: '0.1.0' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          session: { type: 'apiKey', in: 'cookie', name: 'runwarden_session' },
-        },
-      },
-    },
+    openapi: openApiFrame(options.basePath),
     transform: jsonSchemaTransform,
+    transformObject,
   });
 
   const ctx: ApiContext = {
@@ -194,11 +190,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Public, at the root: `GET /metrics` comes with the latency hook that must see every scope.
   registerMetrics(app, ctx);
 
-  // Routes are closed by default (DESIGN §10): each plugin below lives in one of three scopes, and
-  // only the first two can be reached without a caller.
-  // Public: no caller is looked up, so these cost no session or token query.
+  // Routes are closed by default (DESIGN §10): each plugin below lives in one of four scopes, and
+  // only the first three can be reached without a caller.
+  // Public and sessionless: health, the API document and Swagger UI look no session cookie up, so
+  // they answer as themselves while the database is unreachable.
+  await app.register(async (bare) => {
+    documentScope(bare, 'public', { database: false });
+    await bare.register(healthRoutes, { db: deps.db });
+    await bare.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+    bare.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
+  // Public: no caller is looked up, but logins start sessions (and pages read the cookie).
   await app.register(async (open) => {
-    await open.register(healthRoutes, { db: deps.db });
+    await open.register(authPlugin, sessions);
+    documentScope(open, 'public');
     await open.register(authRoutes, {
       ...ctx,
       loginPerMinute: options.loginPerMinute,
@@ -214,8 +219,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         oidc: signIn.oidc,
         publicUrl: signIn.publicUrl,
       });
-    await open.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
-    open.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     // The web app's assets and pages (deep links too), and the JSON 404 for everything unknown.
     await registerWeb(
       open,
@@ -225,12 +228,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Public, but the caller is identified: logout ends a session (a cookie write, so CSRF-checked).
   await app.register(async (identified) => {
+    await identified.register(authPlugin, sessions);
+    documentScope(identified, 'identified');
     await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
     await identified.register(passwordRoutes, ctx);
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {
+    await closed.register(authPlugin, sessions);
+    documentScope(closed, 'closed');
     await closed.register(requireCaller, callers);
     await closed.register(meRoutes);
     await closed.register(tokenRoutes, ctx);

@@ -254,10 +254,12 @@ describe.each(['fast', 'immediate'] as const)(
       expect(health.status).toBe(503);
       expect(health.retryAfter).toBe('5');
       expect(JSON.parse(health.body)).toEqual({ status: 'error', database: 'unreachable' });
-      // A browser (or a probe) with a session cookie meets the session lookup first.
+      // A browser (or a probe) with a session cookie gets the same answer: health looks no
+      // session up, so it only ever answers its own schema.
       const signedInHealth = await call('GET', '/api/health', session);
       expect(signedInHealth.status, signedInHealth.body).toBe(503);
       expect(signedInHealth.retryAfter).toBe('5');
+      expect(JSON.parse(signedInHealth.body)).toEqual({ status: 'error', database: 'unreachable' });
       const newStream = await openStream(`${base}/api/stream`, session);
       expect(newStream.status).toBe(503);
       expect(JSON.parse(newStream.body)).toEqual(UNAVAILABLE);

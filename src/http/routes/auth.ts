@@ -9,6 +9,7 @@ import { RunwardenError } from '../../domain/errors.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
 import { errorBody } from '../errors.js';
+import { errorResponses } from '../openapi.js';
 import { MeSchema, UserSchema } from '../schemas.js';
 
 export interface AuthRouteOptions extends ApiContext {
@@ -68,11 +69,17 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
     {
       schema: {
         tags: ['auth'],
+        summary: 'Log in with email and password: sets the session cookie, returns the CSRF token',
+        operationId: 'login',
         body: z.object({
           email: z.string().min(3).max(320),
           password: z.string().min(1).max(1024),
         }),
-        response: { 200: z.object({ user: UserSchema, csrfToken: z.string() }) },
+        response: {
+          200: z.object({ user: UserSchema, csrfToken: z.string() }),
+          // 401 wrong email or password; 403 password login turned off; 429 throttled.
+          ...errorResponses(401, 403, 429),
+        },
       },
     },
     async (request, reply) => {
@@ -107,6 +114,8 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
     {
       schema: {
         tags: ['auth'],
+        summary: 'How one signs in here: SSO, password login, and the demo logins if any',
+        operationId: 'getSignInOptions',
         response: {
           200: z.object({
             logins: z.array(z.object({ email: z.string(), description: z.string() })),
@@ -125,7 +134,14 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
 export const logoutRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/auth/logout',
-    { schema: { tags: ['auth'], response: { 200: z.object({ ok: z.literal(true) }) } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Log out: ends the caller's session (a no-op without one)",
+        operationId: 'logout',
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
     async (request) => {
       if (request.principal?.via === 'session') await request.session.destroy();
       return { ok: true as const };
@@ -137,7 +153,14 @@ export const logoutRoutes: FastifyPluginAsyncZod = async (app) => {
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/me',
-    { schema: { tags: ['auth'], response: { 200: MeSchema } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Who the caller is: user, CSRF token, workspaces with capabilities and tenants',
+        operationId: 'getMe',
+        response: { 200: MeSchema },
+      },
+    },
     async (request, reply) => {
       const principal = authenticated(request.principal);
       return {

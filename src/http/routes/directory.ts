@@ -6,6 +6,7 @@ import { Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { actorOf, NoContent, WsParam, workspaceManager } from './directory-access.js';
 import { memberRoutes } from './members.js';
 
@@ -41,7 +42,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         summary: 'Create or rename a workspace (platform.directory)',
         operationId: 'upsertWorkspace',
         body: z.object({ slug: Slug, name: z.string().trim().min(1).max(200) }),
-        response: { 200: WorkspaceSchema, 201: WorkspaceSchema },
+        response: { 200: WorkspaceSchema, 201: WorkspaceSchema, ...errorResponses(403, 404) },
       },
     },
     async (request, reply) => {
@@ -65,7 +66,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         summary: "List a workspace's API tokens, never their secrets (tokens.manage)",
         operationId: 'listTokens',
         params: WsParam,
-        response: { 200: z.object({ items: z.array(TokenSchema) }) },
+        response: { 200: z.object({ items: z.array(TokenSchema) }), ...errorResponses(403, 404) },
       },
     },
     async (request) => {
@@ -82,7 +83,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         summary: 'Revoke an API token at once (tokens.manage)',
         operationId: 'revokeToken',
         params: WsParam.extend({ id: z.uuid() }),
-        response: { 204: NoContent },
+        response: { 204: NoContent, ...errorResponses(403, 404) },
       },
     },
     async (request, reply) => {

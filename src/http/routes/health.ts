@@ -8,15 +8,22 @@ const Health = z.object({
   status: z.enum(['ok', 'error']),
   database: z.enum(['ok', 'unreachable']),
 });
-/** A caller with a session cookie meets the session lookup first: the API's own 503 then. */
-const Unavailable = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /** `GET /api/health`: 200 when the database answers, 503 naming the failing part when not. */
 export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.get(
     '/api/health',
     {
-      schema: { tags: ['system'], response: { 200: Health, 503: z.union([Health, Unavailable]) } },
+      schema: {
+        tags: ['system'],
+        summary: 'Whether the API and its database answer',
+        operationId: 'getHealth',
+        response: {
+          200: Health.describe('The API and its database answer'),
+          // Registered where no session is looked up: its own answer even with a cookie.
+          503: Health.describe('The database does not answer; Retry-After says when to retry'),
+        },
+      },
     },
     async (_request, reply) => {
       try {

@@ -6,6 +6,7 @@ import { Email, Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { actorOf, NoContent, WsParam, workspaceManager } from './directory-access.js';
 
 const TenantSchema = z.object({
@@ -37,7 +38,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         summary: "List a workspace's tenants (workspace.manage)",
         operationId: 'listTenants',
         params: WsParam,
-        response: { 200: z.object({ items: z.array(TenantSchema) }) },
+        response: { 200: z.object({ items: z.array(TenantSchema) }), ...errorResponses(403, 404) },
       },
     },
     async (request) => {
@@ -58,7 +59,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
           name: z.string().trim().min(1).max(200),
           status: z.enum(['active', 'inactive']).optional(),
         }),
-        response: { 200: TenantSchema, 201: TenantSchema },
+        response: { 200: TenantSchema, 201: TenantSchema, ...errorResponses(403, 404) },
       },
     },
     async (request, reply) => {
@@ -88,7 +89,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         summary: "List a workspace's members (workspace.manage)",
         operationId: 'listMembers',
         params: WsParam,
-        response: { 200: z.object({ items: z.array(MemberSchema) }) },
+        response: { 200: z.object({ items: z.array(MemberSchema) }), ...errorResponses(403, 404) },
       },
     },
     async (request) => {
@@ -98,14 +99,15 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
   );
 
   app.put(
-    '/api/workspaces/:ws/members/:email',
+    '/api/workspaces/:ws/members/:member',
     {
       schema: {
         tags: ['directory'],
         summary:
           'Add or update a member by email; a new person gets a one-time set-password link (workspace.manage)',
         operationId: 'upsertMember',
-        params: WsParam.extend({ email: Email }),
+        // One path for both member routes (OpenAPI names a path's parameters once): here an email.
+        params: WsParam.extend({ member: Email.describe("The member's email") }),
         body: z.object({
           role: z.enum(ROLES),
           tenantIds: z.array(z.uuid()).max(1000).nullable(),
@@ -114,6 +116,8 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         response: {
           200: z.object({ member: MemberSchema }),
           201: z.object({ member: MemberSchema, invite: z.string().optional() }),
+          // 409: it would leave the workspace without an owner, or the email is taken elsewhere.
+          ...errorResponses(403, 404, 409),
         },
       },
     },
@@ -126,7 +130,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       const result = await directory.upsertMember(
         {
           workspace: workspace.id,
-          email: request.params.email,
+          email: request.params.member,
           role: request.body.role,
           tenantIds: request.body.tenantIds,
           ...(request.body.name ? { name: request.body.name } : {}),
@@ -143,15 +147,16 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
   );
 
   app.delete(
-    '/api/workspaces/:ws/members/:userId',
+    '/api/workspaces/:ws/members/:member',
     {
       schema: {
         tags: ['directory'],
         summary:
           'Remove a member: ends their sessions and revokes the tokens they created here (workspace.manage)',
         operationId: 'removeMember',
-        params: WsParam.extend({ userId: z.uuid() }),
-        response: { 204: NoContent },
+        params: WsParam.extend({ member: z.uuid().describe("The member's user id") }),
+        // 409: it would leave the workspace without an owner.
+        response: { 204: NoContent, ...errorResponses(403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -161,7 +166,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         'workspace.manage',
       );
       const result = await directory.removeMember(
-        { workspace: workspace.id, userId: request.params.userId },
+        { workspace: workspace.id, userId: request.params.member },
         { actor: actorOf(caller) },
       );
       if (!result.removed) throw notFound('member');

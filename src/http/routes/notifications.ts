@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { authenticated, notFound } from '../../access/authorize.js';
 import { principalVisibility } from '../../access/visibility.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { readModelOf } from '../run-view.js';
 import { NotificationSchema } from '../schemas.js';
 
@@ -15,6 +16,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
     {
       schema: {
         tags: ['notifications'],
+        summary: "The caller's latest notifications and how many are unread",
+        operationId: 'listNotifications',
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(30) }),
         response: {
           200: z.object({ items: z.array(NotificationSchema), unreadCount: z.number() }),
@@ -48,8 +51,10 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
     {
       schema: {
         tags: ['notifications'],
+        summary: "Mark one of the caller's notifications read",
+        operationId: 'markNotificationRead',
         params: z.object({ id: z.uuid() }),
-        response: { 200: z.object({ id: z.string(), readAt: z.string() }) },
+        response: { 200: z.object({ id: z.string(), readAt: z.string() }), ...errorResponses(404) },
       },
     },
     async (request) => {

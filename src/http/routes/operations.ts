@@ -8,6 +8,7 @@ import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { COUNT_CAP, LIST_BUCKETS, type RunFilter } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { readModelOf, startAnswer, toRunView } from '../run-view.js';
 import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
 
@@ -32,13 +33,19 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     {
       schema: {
         tags: ['operations'],
+        summary: 'Start a run, or reuse the active one with the same identity',
+        operationId: 'startOperation',
         params: WorkspaceParams,
         body: z.object({
           type: z.string().min(1).max(200),
           tenantId: z.uuid().nullish(),
           input: z.record(z.string(), z.unknown()).default({}),
         }),
-        response: { 202: z.object({ run: RunViewSchema, reused: z.boolean() }) },
+        response: {
+          202: z.object({ run: RunViewSchema, reused: z.boolean() }),
+          // 409 the tenant is inactive; 422 an unknown type or input its schema refuses.
+          ...errorResponses(403, 404, 409, 422),
+        },
       },
     },
     async (request, reply) => {
@@ -70,10 +77,13 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     {
       schema: {
         tags: ['operations'],
+        summary: "List a workspace's runs by bucket and filters, newest first, in keyset pages",
+        operationId: 'listOperations',
         params: WorkspaceParams,
         querystring: ListQuery,
         response: {
           200: z.object({ items: z.array(RunViewSchema), nextCursor: z.string().nullable() }),
+          ...errorResponses(403, 404),
         },
       },
     },
@@ -105,15 +115,24 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     {
       schema: {
         tags: ['operations'],
+        summary: 'Count the runs of each list bucket',
+        operationId: 'countOperations',
         description:
           'How many runs each list bucket holds under the same filters (exact up to 1,000).',
         params: WorkspaceParams,
         querystring: Filters,
         response: {
           200: z.object({
-            counts: z.record(z.enum(LIST_BUCKETS), z.number()),
+            // An object with every bucket (what z.record of an enum means), spelled out for OpenAPI.
+            counts: z.object(
+              Object.fromEntries(LIST_BUCKETS.map((b) => [b, z.number()])) as Record<
+                (typeof LIST_BUCKETS)[number],
+                z.ZodNumber
+              >,
+            ),
             cap: z.number(),
           }),
+          ...errorResponses(403, 404),
         },
       },
     },
@@ -130,10 +149,13 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     {
       schema: {
         tags: ['operations'],
+        summary: "The dashboard's figures: active, stale, reconciled, follow-up, succeeded",
+        operationId: 'getOperationsSummary',
         params: WorkspaceParams,
         querystring: z.object({ tenantId: z.uuid().optional() }),
         response: {
           200: SummarySchema,
+          ...errorResponses(403, 404),
         },
       },
     },
@@ -153,6 +175,8 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     {
       schema: {
         tags: ['operations'],
+        summary: 'The operation types this server knows, with their input schema and lifecycle',
+        operationId: 'listOperationTypes',
         response: {
           200: z.array(OperationTypeSchema),
         },

@@ -4,6 +4,7 @@ import { authenticated } from '../../access/authorize.js';
 import { createDirectory } from '../../access/directory.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { actorOf, NoContent } from './directory-access.js';
 
 /**
@@ -28,7 +29,8 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
           .refine((b) => (b.currentPassword === undefined) !== (b.inviteToken === undefined), {
             message: 'send currentPassword or inviteToken (one of them)',
           }),
-        response: { 204: NoContent },
+        // 403 a wrong current password, or not from a session; 404 an unknown or used invite.
+        response: { 204: NoContent, ...errorResponses(403, 404) },
       },
     },
     async (request, reply) => {

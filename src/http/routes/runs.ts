@@ -8,6 +8,7 @@ import { type ExternalReport, reportExternal } from '../../execution/external.js
 import type { RunWithInitiator } from '../../runs/run-reads.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { readModelOf, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
@@ -16,6 +17,8 @@ const RunParams = z.object({ id: z.uuid() });
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Counts = z.record(z.string().min(1).max(100), Count);
 const RunResponse = z.object({ run: RunViewSchema });
+/** 403 not an API token; 409 the run is terminal or not external; 422 a state or counts it refuses. */
+const ReportErrors = errorResponses(403, 404, 409, 422);
 
 /** The canonical run: detail, cancel, and the reports of external runs (DESIGN §11). */
 export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
@@ -41,7 +44,15 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
 
   app.get(
     '/api/operations/:id',
-    { schema: { tags: ['runs'], params: RunParams, response: { 200: RunDetailSchema } } },
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'A run in detail: its truth, timeline and diagnostics',
+        operationId: 'getRun',
+        params: RunParams,
+        response: { 200: RunDetailSchema, ...errorResponses(403, 404) },
+      },
+    },
     async (request) => {
       const { run } = await visibleRun(request.principal, request.params.id, 'operations.view');
       return await toRunDetail(reads, ctx.registry, run, ctx.now());
@@ -53,9 +64,12 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     {
       schema: {
         tags: ['runs'],
+        summary: 'Cancel a run: at once if queued, by request if running',
+        operationId: 'cancelRun',
         params: RunParams,
         response: {
           200: z.object({ run: RunViewSchema, effect: z.enum(['cancelled', 'cancel_requested']) }),
+          ...errorResponses(403, 404, 409),
         },
       },
     },
@@ -95,9 +109,11 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     {
       schema: {
         tags: ['external runs'],
+        summary: "An external run is alive, optionally in another of its type's states",
+        operationId: 'reportHeartbeat',
         params: RunParams,
         body: z.object({ state: z.string().min(1).max(100).optional() }).nullish(),
-        response: { 200: RunResponse },
+        response: { 200: RunResponse, ...ReportErrors },
       },
     },
     async (request) => {
@@ -114,13 +130,15 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     {
       schema: {
         tags: ['external runs'],
+        summary: "An external run's progress and counts so far",
+        operationId: 'reportProgress',
         params: RunParams,
         body: z.object({
           processed: Count,
           total: Count.nullish(),
           counts: Counts.optional(),
         }),
-        response: { 200: RunResponse },
+        response: { 200: RunResponse, ...ReportErrors },
       },
     },
     async (request) => {
@@ -138,6 +156,8 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     {
       schema: {
         tags: ['external runs'],
+        summary: 'An external run is done: its outcome, counts and failures',
+        operationId: 'completeRun',
         params: RunParams,
         body: z.object({
           outcome: z.enum(TERMINAL_OUTCOMES),
@@ -147,7 +167,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
             .max(100)
             .optional(),
         }),
-        response: { 200: RunResponse },
+        response: { 200: RunResponse, ...ReportErrors },
       },
     },
     async (request) => {

@@ -4,6 +4,7 @@ import { authenticated, authorize } from '../../access/authorize.js';
 import { principalVisibility, workspaceVisibility } from '../../access/visibility.js';
 import { visibleWorkspaces } from '../../domain/visibility.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { type SseEvent, SseWriter } from '../sse-writer.js';
 import type { StreamHub } from '../stream-hub.js';
 
@@ -26,8 +27,19 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
     {
       schema: {
         tags: ['stream'],
+        summary:
+          'Server-Sent Events of the run changes the caller may see; resumes from Last-Event-ID',
+        operationId: 'streamRunChanges',
         querystring: z.object({ workspace: z.string().min(1).max(100).optional() }),
         headers: z.object({ 'last-event-id': z.coerce.number().int().min(0).optional() }),
+        response: {
+          200: {
+            description:
+              'An event stream: `run` events ({run}, with an id to resume from), `resync` (reload), `ready` ({workspaces})',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          ...errorResponses(403, 404),
+        },
       },
     },
     async (request, reply) => {

@@ -9,25 +9,37 @@ import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { readModelOf, startAnswer, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
 
 const RunParams = z.object({ id: z.uuid() });
 const Items = z.object({ items: z.array(RunViewSchema) });
-/** A triage action on one run answers with the run as it is after. */
-const TriageAnswer = {
+/** Not platform staff: 404, as if the system plane did not exist; staff lacking the capability: 403. */
+const StaffErrors = errorResponses(403, 404);
+/** A triage action on one run answers with the run as it is after (409: not in a state for it). */
+const triageAnswer = (summary: string, operationId: string) => ({
   tags: ['system'],
+  summary,
+  operationId,
   params: RunParams,
-  response: { 200: z.object({ run: RunViewSchema }) },
-};
+  response: { 200: z.object({ run: RunViewSchema }), ...errorResponses(403, 404, 409) },
+});
 
 /** The system plane for platform staff: stuck and failed runs across workspaces, triage, audit. */
 export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const reads = readModelOf(ctx);
   app.get(
     '/api/system/ops/stuck',
-    { schema: { tags: ['system'], response: { 200: Items } } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Active runs that stopped reporting, across workspaces (system.ops.view)',
+        operationId: 'listStuckRuns',
+        response: { 200: Items, ...StaffErrors },
+      },
+    },
     async (request) => {
       authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
       const now = ctx.now();
@@ -41,12 +53,14 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     {
       schema: {
         tags: ['system'],
+        summary: 'Recent failed runs across workspaces (system.ops.view)',
+        operationId: 'listFailedRuns',
         querystring: z.object({
           days: z.coerce.number().int().min(1).max(90).default(7),
           reviewed: z.enum(['exclude', 'include']).default('exclude'),
           limit: z.coerce.number().int().min(1).max(200).default(100),
         }),
-        response: { 200: Items },
+        response: { 200: Items, ...StaffErrors },
       },
     },
     async (request) => {
@@ -76,7 +90,15 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
 
   app.get(
     '/api/system/ops/runs/:id',
-    { schema: { tags: ['system'], params: RunParams, response: { 200: RunDetailSchema } } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Any run in detail, whatever its workspace (system.ops.view)',
+        operationId: 'getSystemRun',
+        params: RunParams,
+        response: { 200: RunDetailSchema, ...StaffErrors },
+      },
+    },
     async (request) => {
       authorize(request.principal, { kind: 'platform' }, 'system.ops.view');
       return await toRunDetail(reads, ctx.registry, await existing(request.params.id), ctx.now());
@@ -88,8 +110,14 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     {
       schema: {
         tags: ['system'],
+        summary: 'Start a terminal run again with its input, as a system run (system.ops.triage)',
+        operationId: 'retryRun',
         params: RunParams,
-        response: { 202: z.object({ run: RunViewSchema, reused: z.boolean() }) },
+        response: {
+          202: z.object({ run: RunViewSchema, reused: z.boolean() }),
+          // 409 still active, or its tenant inactive; 422 its type or input no longer valid.
+          ...errorResponses(403, 404, 409, 422),
+        },
       },
     },
     async (request, reply) => {
@@ -118,13 +146,18 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     },
   );
 
-  app.post('/api/system/ops/runs/:id/cancel', { schema: TriageAnswer }, async (request) => {
+  const cancelSchema = triageAnswer('Cancel any run (system.ops.triage)', 'systemCancelRun');
+  app.post('/api/system/ops/runs/:id/cancel', { schema: cancelSchema }, async (request) => {
     const { principal, run } = await triage(request.principal, request.params.id);
     await cancelForCaller(ctx, run, principal, 'system.cancel');
     return { run: await viewOf(run.id) };
   });
 
-  app.post('/api/system/ops/runs/:id/mark-reviewed', { schema: TriageAnswer }, async (request) => {
+  const reviewSchema = triageAnswer(
+    'Mark a failed run reviewed, off the failures list (system.ops.triage)',
+    'markRunReviewed',
+  );
+  app.post('/api/system/ops/runs/:id/mark-reviewed', { schema: reviewSchema }, async (request) => {
     const { principal, run } = await triage(request.principal, request.params.id);
     const result = await ctx.runs.markReviewed(run.id, { userId: principal.userId });
     if (!result.moved) {
@@ -147,6 +180,8 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     {
       schema: {
         tags: ['system'],
+        summary: 'The audit log, newest first (system.ops.view)',
+        operationId: 'listAudit',
         querystring: z.object({
           before: z.coerce.number().int().min(1).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(100),
@@ -170,6 +205,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
             ),
             nextBefore: z.number().nullable(),
           }),
+          ...StaffErrors,
         },
       },
     },

@@ -5,6 +5,7 @@ import { createToken } from '../../access/tokens.js';
 import { ROLES } from '../../domain/capabilities.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
 
 /** API tokens for machine clients and external runs: shown once, stored hashed (DESIGN §10). */
 export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
@@ -13,9 +14,14 @@ export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
     {
       schema: {
         tags: ['tokens'],
+        summary: 'Create an API token; its secret is shown only in this answer (tokens.manage)',
+        operationId: 'createToken',
         params: z.object({ ws: z.string().min(1).max(100) }),
         body: z.object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES) }),
-        response: { 201: z.object({ id: z.string(), token: z.string() }) },
+        response: {
+          201: z.object({ id: z.string(), token: z.string() }),
+          ...errorResponses(403, 404),
+        },
       },
     },
     async (request, reply) => {
