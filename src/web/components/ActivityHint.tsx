@@ -1,6 +1,7 @@
 import { Anchor, Badge, Button, Popover, Stack, Text } from '@mantine/core';
 import { Link } from 'react-router';
 import { useBucketCounts, useRuns } from '../api/queries';
+import { RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline } from './Truth';
 
 /**
@@ -22,7 +23,7 @@ export function ActivityHint({ workspace }: { workspace: string }) {
   const activeCount = counted('active');
   const staleCount = counted('active_stale');
   return (
-    <Popover position="bottom-end" width={380} shadow="md">
+    <Popover position="bottom-end" width="min(380px, calc(100vw - 16px))" shadow="md">
       <Popover.Target>
         <Button
           variant="light"
@@ -47,6 +48,7 @@ export function ActivityHint({ workspace }: { workspace: string }) {
               </Anchor>
               <TruthBadges truth={run.truth} />
               <TruthHeadline truth={run.truth} size="xs" />
+              <RunTimeLine run={run} />
             </Stack>
           ))}
           <Text size="xs" c="dimmed">

@@ -1,6 +1,5 @@
 import {
   Accordion,
-  Anchor,
   Code,
   Group,
   List,
@@ -13,17 +12,29 @@ import {
   Title,
 } from '@mantine/core';
 import type { ReactNode } from 'react';
-import { Link } from 'react-router';
-import { listHref } from '../api/filters';
 import type { RunDetail } from '../api/types';
+import { RelatedLinks } from './RelatedLinks';
 import { formatTime } from './RunTable';
+import { Ago, RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
 
 /**
  * A run's page (DESIGN §12): the decision zone first, then progress, counts, failures, the
  * timeline, related links, and diagnostics collapsed. `actions` holds what the caller may do.
+ * On the system plane (`plane="system"`) related links stay on pages platform staff can open:
+ * the workspace's own pages only when `member` says the caller belongs to it.
  */
-export function RunDetailView({ run, actions }: { run: RunDetail; actions?: ReactNode }) {
+export function RunDetailView({
+  run,
+  actions,
+  plane = 'admin',
+  member = plane === 'admin',
+}: {
+  run: RunDetail;
+  actions?: ReactNode;
+  plane?: 'admin' | 'system';
+  member?: boolean;
+}) {
   const counts = Object.entries(run.summaryCounts);
   return (
     <Stack gap="lg">
@@ -44,6 +55,7 @@ export function RunDetailView({ run, actions }: { run: RunDetail; actions?: Reac
         <Stack gap="sm">
           <TruthBadges truth={run.truth} />
           <TruthHeadline truth={run.truth} size="lg" />
+          <RunTimeLine run={run} size="sm" />
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <div>
               <Text size="xs" tt="uppercase" c="dimmed" fw={700}>
@@ -117,7 +129,7 @@ export function RunDetailView({ run, actions }: { run: RunDetail; actions?: Reac
           {run.timeline.map((event) => (
             <Timeline.Item key={event.id} title={event.kind.replace(/_/g, ' ')}>
               <Text size="xs" c="dimmed">
-                {formatTime(event.at)}
+                <Ago iso={event.at} />
               </Text>
             </Timeline.Item>
           ))}
@@ -128,28 +140,7 @@ export function RunDetailView({ run, actions }: { run: RunDetail; actions?: Reac
         <Title order={2} size="h5" mb="xs">
           Related
         </Title>
-        <Group gap="lg">
-          <Anchor component={Link} to={`/admin/w/${run.workspace.slug}`} size="sm">
-            {run.workspace.name} overview
-          </Anchor>
-          {run.tenant && (
-            <Anchor component={Link} to={`/admin/t/${run.tenant.slug}`} size="sm">
-              {run.tenant.name} dashboard
-            </Anchor>
-          )}
-          <Anchor
-            component={Link}
-            to={listHref({ ws: run.workspace.slug, type: run.type })}
-            size="sm"
-          >
-            Other {run.typeLabel} runs
-          </Anchor>
-          {run.retryOf && (
-            <Anchor component={Link} to={`/admin/operations/${run.retryOf}`} size="sm">
-              The run this retries
-            </Anchor>
-          )}
-        </Group>
+        <RelatedLinks run={run} plane={plane} member={member} />
       </Paper>
 
       <Accordion variant="contained" data-testid="diagnostics">

@@ -1,38 +1,62 @@
-import { Anchor, Stack, Table, Text } from '@mantine/core';
+import { Anchor, Group, Paper, Stack, Table, Text, useMantineTheme } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
+import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import type { RunView } from '../api/types';
 import { tenantName, type WorkspaceAccess } from '../app/workspace';
+import { RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
+import { formatAbsolute } from './time';
 
-/** Run rows as every list shows them: type, scope, the run's truth, who and when. */
-export function RunTable({
-  runs,
-  workspace,
-  link = (run) => run.links.view,
-  empty = 'No runs here.',
-}: {
+export interface RunListProps {
   runs: RunView[];
   workspace?: WorkspaceAccess;
   link?: (run: RunView) => string;
+  /** Where the run belongs, in words (default: the tenant's name in `workspace`). */
+  scope?: (run: RunView) => string;
+  /** One more column (and card line), e.g. the worker of a stuck run. */
+  extra?: { label: string; render: (run: RunView) => ReactNode };
   empty?: string;
-}) {
-  if (!runs.length) {
+}
+
+/**
+ * Runs as every list shows them: type, scope, the run's truth, who and when. Below the `sm`
+ * breakpoint each run is a card instead of a row, so nothing after State is cut off on a phone.
+ */
+export function RunTable(props: RunListProps) {
+  const theme = useMantineTheme();
+  const wide = useMediaQuery(`(min-width: ${theme.breakpoints.sm})`, true, {
+    getInitialValueInEffect: false,
+  });
+  if (!props.runs.length) {
     return (
       <Text c="dimmed" size="sm" data-testid="empty-list">
-        {empty}
+        {props.empty ?? 'No runs here.'}
       </Text>
     );
   }
+  return wide ? <RunRows {...props} /> : <RunCards {...props} />;
+}
+
+const defaultLink = (run: RunView) => run.links.view;
+
+function scopeText({ scope, workspace }: RunListProps, run: RunView): string {
+  return scope ? scope(run) : tenantName(workspace, run.tenantId);
+}
+
+function RunRows(props: RunListProps) {
+  const { runs, link = defaultLink, extra } = props;
   return (
     <Table.ScrollContainer minWidth={720}>
-      <Table verticalSpacing="xs" highlightOnHover data-testid="run-table">
+      <Table verticalSpacing="xs" highlightOnHover data-testid="run-table" data-layout="table">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Operation</Table.Th>
             <Table.Th>Scope</Table.Th>
             <Table.Th>State</Table.Th>
+            {extra && <Table.Th>{extra.label}</Table.Th>}
             <Table.Th>Started by</Table.Th>
-            <Table.Th>Created</Table.Th>
+            <Table.Th>When</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -44,9 +68,7 @@ export function RunTable({
                 </Anchor>
               </Table.Td>
               <Table.Td>
-                <Text size="sm">
-                  {workspace ? tenantName(workspace, run.tenantId) : (run.tenantId ?? 'Workspace')}
-                </Text>
+                <Text size="sm">{scopeText(props, run)}</Text>
               </Table.Td>
               <Table.Td>
                 <Stack gap={4}>
@@ -55,13 +77,12 @@ export function RunTable({
                   <TruthProgress truth={run.truth} />
                 </Stack>
               </Table.Td>
+              {extra && <Table.Td>{extra.render(run)}</Table.Td>}
               <Table.Td>
                 <Text size="sm">{run.initiator?.name ?? 'System'}</Text>
               </Table.Td>
               <Table.Td>
-                <Text size="sm" title={run.createdAt}>
-                  {formatTime(run.createdAt)}
-                </Text>
+                <RunTimeLine run={run} />
               </Table.Td>
             </Table.Tr>
           ))}
@@ -71,7 +92,39 @@ export function RunTable({
   );
 }
 
-export function formatTime(iso: string | null): string {
-  if (!iso) return '—';
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+function RunCards(props: RunListProps) {
+  const { runs, link = defaultLink, extra } = props;
+  return (
+    <Stack gap="xs" data-testid="run-table" data-layout="cards">
+      {runs.map((run) => (
+        <Paper key={run.id} withBorder p="sm" data-run-id={run.id} data-testid="run-card">
+          <Stack gap={6}>
+            <Group justify="space-between" align="start" wrap="nowrap" gap="xs">
+              <Anchor component={Link} to={link(run)} size="sm" fw={600}>
+                {run.typeLabel}
+              </Anchor>
+              <TruthBadges truth={run.truth} />
+            </Group>
+            <Text size="xs" c="dimmed">
+              {scopeText(props, run)} · {run.initiator?.name ?? 'System'}
+            </Text>
+            <TruthHeadline truth={run.truth} size="xs" />
+            <TruthProgress truth={run.truth} />
+            {extra && (
+              <Group gap={6}>
+                <Text size="xs" fw={600}>
+                  {extra.label}:
+                </Text>
+                {extra.render(run)}
+              </Group>
+            )}
+            <RunTimeLine run={run} />
+          </Stack>
+        </Paper>
+      ))}
+    </Stack>
+  );
 }
+
+/** The absolute time of an instant (diagnostics, audit), "—" for none. */
+export const formatTime = (iso: string | null) => formatAbsolute(iso);

@@ -12,11 +12,29 @@ const TONE_COLOR = {
   danger: 'red',
 } as const;
 
+/** The colour of each class's tone (`truth.tone`, one per class, from the domain). */
+const CLASS_COLOR: Record<RunView['truth']['tone'], string> = {
+  info: 'blue',
+  caution: 'yellow',
+  system: 'grape',
+  danger: 'red',
+  success: 'green',
+  neutral: 'gray',
+};
+
+/** The state badge in the class's tone, then any further badges (cancel requested, reviewed). */
 export function TruthBadges({ truth }: { truth: RunView['truth'] }) {
   return (
-    <Group gap={4} wrap="nowrap" data-testid="truth-badges">
-      {truth.badges.map((badge) => (
-        <Badge key={badge.label} color={TONE_COLOR[badge.tone]} variant="light" size="sm">
+    <Group gap={4} wrap="wrap" data-testid="truth-badges" data-tone={truth.tone}>
+      {truth.badges.map((badge, i) => (
+        <Badge
+          key={badge.label}
+          color={i === 0 ? CLASS_COLOR[truth.tone] : TONE_COLOR[badge.tone]}
+          variant={i === 0 ? 'filled' : 'light'}
+          autoContrast
+          size="sm"
+          data-tone={i === 0 ? truth.tone : badge.tone}
+        >
           {badge.label}
         </Badge>
       ))}
