@@ -11,11 +11,28 @@ export const demoSleep = defineOperation({
   label: 'Demo: sleep',
   scope: 'tenant',
   input: z.object({
-    seconds: z.number().min(0).max(3600),
-    outcome: z.enum(['succeeded', 'partially_succeeded', 'failed', 'throw']).optional(),
-    total: z.number().int().min(1).max(1_000_000).optional(),
+    seconds: z
+      .number()
+      .min(0)
+      .max(3600)
+      .meta({ title: 'Duration (seconds)', description: 'How long the run sleeps.' }),
+    outcome: z
+      .enum(['succeeded', 'partially_succeeded', 'failed', 'throw'])
+      .optional()
+      .meta({ title: 'Outcome', description: 'How it ends ("throw" raises an error).' }),
+    total: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .meta({ title: 'Items', description: 'Report progress over this many items.' }),
     /** Anything else that should make two starts distinct (tests start many at once). */
-    tag: z.string().max(200).optional(),
+    tag: z
+      .string()
+      .max(200)
+      .optional()
+      .meta({ title: 'Tag', description: 'Makes two otherwise equal starts distinct.' }),
   }),
   identity: (input) => input,
   lifecycle: {

@@ -23,7 +23,12 @@ export function simulatedOperation(
     type: spec.type,
     label: spec.label,
     scope: spec.scope,
-    input: z.object({ scope: z.enum(['all', 'changed']).default('all') }),
+    input: z.object({
+      scope: z.enum(['all', 'changed']).default('all').meta({
+        title: 'Scope',
+        description: '"all" processes every item; "changed" only what changed since the last run.',
+      }),
+    }),
     identity: (input) => ({ scope: input.scope }),
     lifecycle: spec.lifecycle,
     run: (ctx, input) =>

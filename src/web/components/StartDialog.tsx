@@ -17,7 +17,15 @@ import { Link } from 'react-router';
 import { ApiError } from '../api/client';
 import { useOperationTypes, useStartRun } from '../api/queries';
 import type { WorkspaceAccess } from '../app/workspace';
-import { type Field, fieldsOf, initialValues, inputOf, validateField } from './schema-form';
+import {
+  type Field,
+  fieldsOf,
+  helpOf,
+  initialValues,
+  inputOf,
+  labelOf,
+  validateField,
+} from './schema-form';
 
 export function StartButton({
   workspace,
@@ -108,6 +116,7 @@ function StartForm({
 
   return (
     <form
+      noValidate
       onSubmit={(event) => {
         event.preventDefault();
         submit();
@@ -175,12 +184,13 @@ function FieldInput({
   error: string | null | undefined;
   onChange: (value: unknown) => void;
 }) {
-  const label = field.name;
+  const label = labelOf(field);
   const common = {
     label,
     error,
-    withAsterisk: field.required,
-    description: field.schema.description,
+    required: field.required,
+    description: helpOf(field),
+    'data-field': field.name,
   };
   switch (field.kind) {
     case 'enum':
@@ -199,8 +209,8 @@ function FieldInput({
         <NumberInput
           {...common}
           value={value as number | string}
-          min={field.schema.minimum}
-          max={field.schema.maximum}
+          // Never clamp: an out-of-range number stays as typed and is refused with the range.
+          clampBehavior="none"
           allowDecimal={field.kind === 'number'}
           onChange={onChange}
         />
@@ -209,6 +219,7 @@ function FieldInput({
       return (
         <Switch
           label={label}
+          description={helpOf(field)}
           checked={Boolean(value)}
           onChange={(e) => onChange(e.currentTarget.checked)}
         />

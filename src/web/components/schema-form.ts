@@ -9,6 +9,7 @@ export interface FieldSchema {
   minLength?: number;
   maxLength?: number;
   default?: unknown;
+  title?: string;
   description?: string;
 }
 
@@ -51,7 +52,61 @@ export function initialValues(fields: Field[]): Record<string, unknown> {
   );
 }
 
-/** Inline validation from the schema's own limits; the server re-validates with zod. */
+/** The field's label: the schema's title, else its name in words ("policyId" → "Policy id"). */
+export function labelOf(field: Field): string {
+  if (field.schema.title) return field.schema.title;
+  const words = field.name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1).toLowerCase();
+}
+
+/** A bound worth showing: zod gives every integer the safe-integer range, which says nothing. */
+const shown = (n: number | undefined) =>
+  n !== undefined && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined;
+
+/** The numeric range a field accepts, as schema bounds (exclusive ones kept apart). */
+function range(field: Field) {
+  const s = field.schema;
+  return {
+    min: shown(s.minimum),
+    max: shown(s.maximum),
+    above: shown(s.exclusiveMinimum),
+    below: shown(s.exclusiveMaximum),
+  };
+}
+
+/** The limits a person should see next to the field: "1–3600", "at most 200 characters". */
+export function boundsOf(field: Field): string | null {
+  if (field.kind === 'number' || field.kind === 'integer') {
+    const { min, max, above, below } = range(field);
+    if (min !== undefined && max !== undefined) return `${min}–${max}`;
+    const parts = [
+      min !== undefined ? `at least ${min}` : null,
+      above !== undefined ? `more than ${above}` : null,
+      max !== undefined ? `at most ${max}` : null,
+      below !== undefined ? `less than ${below}` : null,
+    ].filter(Boolean);
+    return parts.length ? parts.join(', ') : null;
+  }
+  if (field.kind === 'text') {
+    const { minLength: min, maxLength: max } = field.schema;
+    if (min !== undefined && max !== undefined) return `${min}–${max} characters`;
+    if (max !== undefined) return `at most ${max} characters`;
+    if (min !== undefined) return `at least ${min} characters`;
+  }
+  return null;
+}
+
+/** The help under a field: the schema's description and the bounds it accepts. */
+export function helpOf(field: Field): string | undefined {
+  const bounds = boundsOf(field);
+  const parts = [field.schema.description, bounds ? `Allowed: ${bounds}.` : null].filter(Boolean);
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+/**
+ * Inline validation from the schema's own limits; the server re-validates with zod. A value out
+ * of range is refused with a message naming the range, never clamped into it.
+ */
 export function validateField(field: Field, value: unknown): string | null {
   const empty = value === '' || value === undefined || value === null;
   if (empty) return field.required ? 'Required' : null;
@@ -60,12 +115,17 @@ export function validateField(field: Field, value: unknown): string | null {
     const n = typeof value === 'number' ? value : Number(value);
     if (!Number.isFinite(n)) return 'Enter a number';
     if (field.kind === 'integer' && !Number.isInteger(n)) return 'Enter a whole number';
-    if (s.minimum !== undefined && n < s.minimum) return `At least ${s.minimum}`;
-    if (s.maximum !== undefined && n > s.maximum) return `At most ${s.maximum}`;
-    if (s.exclusiveMinimum !== undefined && n <= s.exclusiveMinimum)
-      return `More than ${s.exclusiveMinimum}`;
-    if (s.exclusiveMaximum !== undefined && n >= s.exclusiveMaximum)
-      return `Less than ${s.exclusiveMaximum}`;
+    const { min, max, above, below } = range(field);
+    const outside =
+      (min !== undefined && n < min) ||
+      (max !== undefined && n > max) ||
+      (above !== undefined && n <= above) ||
+      (below !== undefined && n >= below);
+    if (outside) {
+      return min !== undefined && max !== undefined
+        ? `Must be between ${min} and ${max}`
+        : `Must be ${boundsOf(field)}`;
+    }
   }
   if (field.kind === 'text' && typeof value === 'string') {
     if (s.minLength !== undefined && value.length < s.minLength)
