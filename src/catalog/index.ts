@@ -36,7 +36,13 @@ export function demoCatalog(
       type: 'policy.sync_one',
       label: 'Sync one policy',
       scope: 'tenant',
-      input: z.object({ policyId: z.string().min(1).max(200) }),
+      input: z.object({
+        policyId: z
+          .string()
+          .min(1)
+          .max(200)
+          .meta({ title: 'Policy id', description: 'The id of the policy to sync.' }),
+      }),
       identity: (input) => ({ policyId: input.policyId }),
       async run(ctx) {
         await ctx.progress({ processed: 1, total: 1 });
@@ -93,6 +99,24 @@ export function demoCatalog(
       lifecycle: {
         timeoutSeconds: 1800,
         runningStaleAfterSeconds: 2400,
+        queuedStaleAfterSeconds: 1800,
+      },
+    }),
+    sim({
+      type: 'mailbox_archive.export',
+      label: 'Mailbox archive export',
+      scope: 'tenant',
+      items: 50,
+      msPerItem: 200,
+      countKey: 'mailboxes',
+      // A long export whose worker reports every two hours: a run whose worker went quiet is
+      // judged lost only after three missed reports (6 h), and a reconciler that just started
+      // gives heartbeats that long to land. So the demo's quiet export stays likely stale, not
+      // reconciled, for hours after `runwarden start`.
+      lifecycle: {
+        heartbeatSeconds: 7200,
+        timeoutSeconds: 43_200,
+        runningStaleAfterSeconds: 86_400,
         queuedStaleAfterSeconds: 1800,
       },
     }),

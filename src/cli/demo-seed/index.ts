@@ -4,6 +4,7 @@ import type { Database } from '../../db/schema.js';
 import type { OperationRegistry } from '../../execution/registry.js';
 import { startRun } from '../../execution/start.js';
 import { RunService } from '../../runs/run-service.js';
+import { readOldNotices, seedEveryClass } from './every-class.js';
 import { seedHistory } from './history.js';
 import { DEMO_LOGINS, type DemoIds, seedPeople } from './people.js';
 
@@ -57,7 +58,13 @@ export async function seedDemo(
   const ids = await seedPeople(deps.db, await hashPassword(options.password));
   say('workspaces contoso and fabrikam, 4 tenants, 5 logins');
   const now = options.now ?? new Date();
-  const runs = options.history === false ? 0 : await seedHistory(deps.db, ids, now, say);
+  let runs = 0;
+  if (options.history !== false) {
+    runs = await seedHistory(deps.db, ids, now, say);
+    runs += await seedEveryClass(deps.db, ids, now);
+    await readOldNotices(deps.db, now);
+    say('a likely-stale and a handed-back run; notices older than a day marked read');
+  }
   if (options.live) await startLive(deps, ids);
   return { seeded: true, runs };
 }
