@@ -3,6 +3,18 @@
  * See README "Defining an operation".
  */
 
+export type {
+  CallOptions as DirectoryCallOptions,
+  Directory,
+  DirectoryActor,
+  DirectoryChange,
+  DirectoryFileInput,
+  DirectoryResult,
+  Invite,
+  MemberView,
+  Outcome as DirectoryOutcome,
+} from './access/directory.js';
+export type { HostPrincipal } from './access/host-grants.js';
 export type { RunRow } from './db/schema.js';
 export { RunwardenError } from './domain/errors.js';
 export type { LifecyclePolicy } from './domain/lifecycle.js';
@@ -25,5 +37,6 @@ export {
   type Runwarden,
   type RunwardenOptions,
   type RunwardenReconcilerOptions,
+  type RunwardenStartRequest,
   type RunwardenWorkerOptions,
 } from './runwarden.js';

@@ -4,24 +4,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../src/access/tokens.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
-import { type Scope, seedScope } from '../support/fixtures.js';
 
 /**
  * DESIGN §15, a real package: `npm pack`'s tarball installs into an empty project, where a small
  * TypeScript program, type-checked against the shipped types, defines an operation, starts a run,
  * runs a worker until it succeeds (the library: `runwarden`), and reads the run over HTTP through
- * `runwarden/client` from the package's own `runwarden serve`. The tarball is packed from a copy of
+ * `runwarden/client` from the package's own `runwarden serve`; it syncs its directory first (no SQL,
+ * no seed) and mounts the API in its own Fastify server through `runwarden/fastify`. The tarball is packed from a copy of
  * the sources (the working tree's dist/ is never touched); its dependencies come from the npm cache
  * where it has them, else the package registry.
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 let t: TestDatabase;
-let scope: Scope;
-let token: string;
 let work: string;
 let tarball: string;
 let consumer: string;
@@ -47,8 +44,10 @@ export const catalog = [hello];
 `;
 
 const MAIN_TS = `
-import { createRunwarden } from 'runwarden';
+import Fastify from 'fastify';
+import { createRunwarden, type Directory, type RunwardenStartRequest } from 'runwarden';
 import { createClient } from 'runwarden/client';
+import { runwardenFastify } from 'runwarden/fastify';
 import { catalog } from './catalog.js';
 
 const env = (name: string): string => {
@@ -59,13 +58,27 @@ const env = (name: string): string => {
 
 const rw = createRunwarden({ databaseUrl: env('DATABASE_URL'), operations: catalog });
 await rw.migrate();
-const { run } = await rw.start({
-  type: 'consumer.hello',
-  workspaceId: env('WORKSPACE_ID'),
-  tenantId: env('TENANT_ID'),
-  input: { name: 'world' },
-  initiatorUserId: env('USER_ID'),
+// The host's own directory, by its own keys: no SQL, no seed.
+await rw.directory.sync({
+  workspaces: [
+    {
+      slug: 'acme',
+      name: 'Acme',
+      tenants: [{ slug: 'eu', name: 'Acme EU' }],
+      members: [{ email: 'ops@acme.test', name: 'Ops', role: 'owner', tenants: null }],
+    },
+  ],
 });
+const directory: Directory = rw.directory;
+const { token } = await directory.createToken({ workspace: 'acme', name: 'consumer', role: 'owner' });
+const request: RunwardenStartRequest = {
+  type: 'consumer.hello',
+  workspace: 'acme',
+  tenant: 'eu',
+  initiator: 'ops@acme.test',
+  input: { name: 'world' },
+};
+const { run } = await rw.start(request);
 const worker = await rw.worker({ concurrency: 1 });
 const deadline = Date.now() + 20_000;
 let done = await rw.runs.get(run.id);
@@ -76,27 +89,47 @@ while (done?.status !== 'completed') {
 }
 await worker.stop();
 
-const api = createClient({ baseUrl: env('RUNWARDEN_URL'), token: env('RUNWARDEN_TOKEN') });
+// The package's own runwarden serve, with the token the directory made.
+const api = createClient({ baseUrl: env('RUNWARDEN_URL'), token });
 const { data, error } = await api.GET('/api/operations/{id}', { params: { path: { id: run.id } } });
 if (error) throw new Error('API error: ' + JSON.stringify(error));
 const outcome: 'pending' | 'succeeded' | 'partially_succeeded' | 'failed' | 'blocked' | 'cancelled' =
   data.outcome; // typed from the OpenAPI document
 const health = await api.GET('/api/health');
-console.log('RESULT ' + JSON.stringify({ runId: run.id, ledger: done.outcome, outcome, api: data, health: health.data }));
+
+// The same API mounted in the consumer's own Fastify server, the caller taken from the host.
+const host = Fastify();
+await host.register(runwardenFastify, {
+  prefix: '/ops',
+  runwarden: rw,
+  databaseUrl: env('DATABASE_URL'),
+  webRoot: false,
+  resolvePrincipal: (request) =>
+    request.headers['x-host-user'] === 'viewer'
+      ? { email: 'viewer@acme.test', name: 'Viewer', workspaces: [{ slug: 'acme', role: 'readonly', tenants: null }], platform: [] }
+      : null,
+});
+const base = await host.listen({ port: 0, host: '127.0.0.1' });
+const mounted = createClient({ baseUrl: base + '/ops', headers: { 'x-host-user': 'viewer' } });
+const viaMount = await mounted.GET('/api/operations/{id}', { params: { path: { id: run.id } } });
+const anonymous = await createClient({ baseUrl: base + '/ops' }).GET('/api/operations/{id}', {
+  params: { path: { id: run.id } },
+});
+await host.close();
+console.log('RESULT ' + JSON.stringify({
+  runId: run.id,
+  ledger: done.outcome,
+  outcome,
+  api: data,
+  health: health.data,
+  mounted: viaMount.data?.outcome ?? { status: viaMount.response.status, error: viaMount.error },
+  anonymousStatus: anonymous.response.status,
+}));
 await rw.close();
 `;
 
 beforeAll(async () => {
   t = await freshDatabase();
-  scope = await seedScope(t.db);
-  token = (
-    await createToken(t.db, {
-      workspaceId: scope.workspaceId,
-      name: 'package test',
-      role: 'owner',
-      createdBy: scope.userId,
-    })
-  ).token;
   work = await mkdtemp(path.join(tmpdir(), 'runwarden-package-'));
 });
 afterAll(async () => {
@@ -174,13 +207,17 @@ describe('the npm package', () => {
       path.join(consumer, 'package.json'),
       JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
     );
+    // Node 20 is supported: nothing the package brings in warns that its engine is unsupported.
+    const installed = await npm(['install', '--prefer-offline', tarball], consumer);
+    expect(installed.stderr).not.toMatch(/EBADENGINE/);
+    // The consumer's own dependencies: zod for its operation's input, fastify for its server.
     await npm(
       [
         'install',
         '--prefer-offline',
-        tarball,
         `zod@${await devVersion('zod')}`,
         `@types/node@${await devVersion('@types/node')}`,
+        `fastify@${await devVersion('fastify')}`,
       ],
       consumer,
     );
@@ -251,11 +288,7 @@ describe('the npm package', () => {
         env: {
           ...base,
           DATABASE_URL: t.url,
-          WORKSPACE_ID: scope.workspaceId,
-          TENANT_ID: scope.tenantId,
-          USER_ID: scope.userId,
           RUNWARDEN_URL: `http://127.0.0.1:${port}`,
-          RUNWARDEN_TOKEN: token,
         },
       });
       const line = program.stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -267,6 +300,8 @@ describe('the npm package', () => {
         outcome: string;
         api: Record<string, unknown>;
         health: unknown;
+        mounted: unknown;
+        anonymousStatus: number;
       };
       expect(result).toMatchObject({
         ledger: 'succeeded',
@@ -280,6 +315,8 @@ describe('the npm package', () => {
           summaryCounts: { greeted: 5 },
         },
         health: { status: 'ok', database: 'ok' },
+        mounted: 'succeeded',
+        anonymousStatus: 401,
       });
     } finally {
       serve.kill('SIGTERM');
