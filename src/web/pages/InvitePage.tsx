@@ -1,0 +1,85 @@
+import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { ApiError } from '../api/client';
+import { useSetPassword } from '../api/directory-queries';
+import { useMe } from '../api/queries';
+
+/**
+ * `/invite/:token` (public, like /login): the person an owner added sets a password with the
+ * one-time link, then signs in. The API does not sign them in, so the page sends them to /login.
+ */
+export function InvitePage() {
+  const token = useParams().token ?? '';
+  // Only for a browser that is already signed in: its cookie writes need the CSRF token.
+  useMe();
+  const redeem = useSetPassword();
+  const [next, setNext] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+
+  return (
+    <Center mih="100vh" p="md">
+      <Stack w={420}>
+        <Title order={1} size="h2">
+          Set your password
+        </Title>
+        {redeem.isSuccess ? (
+          <Alert color="green" role="status" title="Your password is set" data-testid="invite-done">
+            <Stack gap="sm" align="flex-start">
+              <Text size="sm">Log in with your email address and the password you just chose.</Text>
+              <Button component={Link} to="/login" replace>
+                Go to login
+              </Button>
+            </Stack>
+          </Alert>
+        ) : (
+          <Paper withBorder p="lg">
+            <form
+              onSubmit={(event) => {
+                event.preventDefault();
+                redeem.reset();
+                setMismatch(next !== confirm);
+                if (next === confirm) redeem.mutate({ inviteToken: token, newPassword: next });
+              }}
+            >
+              <Stack>
+                <Text size="sm">
+                  You were invited to Runwarden. Choose a password to finish your account.
+                </Text>
+                <PasswordInput
+                  label="New password"
+                  description="At least 8 characters."
+                  autoComplete="new-password"
+                  required
+                  minLength={8}
+                  value={next}
+                  onChange={(e) => setNext(e.currentTarget.value)}
+                />
+                <PasswordInput
+                  label="Confirm new password"
+                  autoComplete="new-password"
+                  required
+                  value={confirm}
+                  error={mismatch ? 'The two passwords differ.' : null}
+                  onChange={(e) => setConfirm(e.currentTarget.value)}
+                />
+                {redeem.error && (
+                  <Alert color="red" role="alert" data-testid="form-error">
+                    {redeem.error.message}
+                    {redeem.error instanceof ApiError && redeem.error.status === 404
+                      ? ' Ask the person who invited you for a new link.'
+                      : ''}
+                  </Alert>
+                )}
+                <Button type="submit" loading={redeem.isPending}>
+                  Set password
+                </Button>
+              </Stack>
+            </form>
+          </Paper>
+        )}
+      </Stack>
+    </Center>
+  );
+}

@@ -1,0 +1,87 @@
+import { Button, Group, Paper, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useState } from 'react';
+import { type Role, type Tenant, useUpsertMember } from '../../api/directory-queries';
+import { FormError, ShownOnce } from './common';
+import { RoleSelect, TenantRestriction } from './member-fields';
+
+/** Adds a person by email; a new one gets a set-password link, shown here once. */
+export function MemberAddForm({ workspace, tenants }: { workspace: string; tenants: Tenant[] }) {
+  const upsert = useUpsertMember(workspace);
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('operator');
+  const [tenantIds, setTenantIds] = useState<string[]>([]);
+  const [invite, setInvite] = useState<{ email: string; url: string } | null>(null);
+
+  return (
+    <Paper withBorder p="md">
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          setInvite(null);
+          const address = email.trim();
+          upsert.mutate(
+            {
+              email: address,
+              role,
+              tenantIds: tenantIds.length ? tenantIds : null,
+              ...(name.trim() ? { name: name.trim() } : {}),
+            },
+            {
+              onSuccess: (result) => {
+                setEmail('');
+                setName('');
+                setTenantIds([]);
+                if (result.invite) setInvite({ email: result.member.email, url: result.invite });
+                else
+                  notifications.show({
+                    color: 'green',
+                    message: `${result.member.email} is a member (role ${result.member.role}).`,
+                  });
+              },
+            },
+          );
+        }}
+      >
+        <Stack>
+          <Title order={2} size="h4">
+            Add a member
+          </Title>
+          <SimpleGrid cols={{ base: 1, sm: 2 }}>
+            <TextInput
+              label="Email"
+              type="email"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.currentTarget.value)}
+            />
+            <TextInput
+              label="Name (optional)"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+            />
+          </SimpleGrid>
+          <SimpleGrid cols={{ base: 1, sm: 2 }}>
+            <RoleSelect value={role} onChange={setRole} />
+            <TenantRestriction tenants={tenants} value={tenantIds} onChange={setTenantIds} />
+          </SimpleGrid>
+          <FormError error={upsert.error} />
+          <Group>
+            <Button type="submit" loading={upsert.isPending}>
+              Add member
+            </Button>
+          </Group>
+          {invite && (
+            <ShownOnce title="Invite link" value={invite.url} testId="invite-link">
+              <Text size="sm">
+                Send it to {invite.email}: it lets them set a password and sign in. It works once,
+                for 7 days.
+              </Text>
+            </ShownOnce>
+          )}
+        </Stack>
+      </form>
+    </Paper>
+  );
+}

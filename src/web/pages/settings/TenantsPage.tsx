@@ -1,0 +1,96 @@
+import { Badge, Button, Code, Group, Loader, Stack, Table } from '@mantine/core';
+import { type Tenant, useTenants, useUpsertTenant } from '../../api/directory-queries';
+import { NotFoundPage } from '../NotFoundPage';
+import { ConfirmAction } from './ConfirmAction';
+import { FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
+import { TenantAddForm, TenantRename } from './TenantForms';
+
+/** `/settings/w/:workspace/tenants`: the managed environments of a workspace (workspace.manage). */
+export function TenantsPage() {
+  const workspace = useManagedWorkspace('workspace.manage');
+  if (!workspace) return <NotFoundPage />;
+  return <Tenants slug={workspace.slug} name={workspace.name} />;
+}
+
+function Tenants({ slug, name }: { slug: string; name: string }) {
+  const tenants = useTenants(slug);
+  if (isDenied(tenants.error)) return <NotFoundPage what="workspace" />;
+  if (tenants.isPending) return <Loader aria-label="Loading" />;
+  const items = tenants.data?.items ?? [];
+  return (
+    <Stack>
+      <SettingsTitle title="Tenants" workspace={name} />
+      <FormError error={tenants.error} />
+      <TenantAddForm workspace={slug} tenants={items} />
+      <Table.ScrollContainer minWidth={620}>
+        <Table fz="sm" data-testid="tenants-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>Slug</Table.Th>
+              <Table.Th>Status</Table.Th>
+              <Table.Th>Actions</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {items.map((tenant) => (
+              <Table.Tr key={tenant.id} data-tenant={tenant.slug}>
+                <Table.Td data-testid="tenant-name">{tenant.name}</Table.Td>
+                <Table.Td>
+                  <Code>{tenant.slug}</Code>
+                </Table.Td>
+                <Table.Td>
+                  <Badge
+                    color={tenant.status === 'active' ? 'green' : 'gray'}
+                    variant="light"
+                    data-testid="tenant-status"
+                  >
+                    {tenant.status === 'active' ? 'Active' : 'Inactive'}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>
+                  <Group gap="xs" wrap="nowrap">
+                    <TenantRename workspace={slug} tenant={tenant} />
+                    <StatusToggle workspace={slug} tenant={tenant} />
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+    </Stack>
+  );
+}
+
+/** Deactivating blocks work, so it asks first; activating again does not. */
+function StatusToggle({ workspace, tenant }: { workspace: string; tenant: Tenant }) {
+  const upsert = useUpsertTenant(workspace);
+  if (tenant.status === 'active') {
+    return (
+      <ConfirmAction
+        label="Deactivate"
+        ariaLabel={`Deactivate ${tenant.slug}`}
+        question={`Deactivate ${tenant.name}? Its new and queued runs will be blocked until it is activated again.`}
+        onConfirm={() =>
+          upsert.mutateAsync({ slug: tenant.slug, name: tenant.name, status: 'inactive' })
+        }
+      />
+    );
+  }
+  return (
+    <Stack gap={4}>
+      <Button
+        variant="light"
+        color="green"
+        size="xs"
+        aria-label={`Activate ${tenant.slug}`}
+        loading={upsert.isPending}
+        onClick={() => upsert.mutate({ slug: tenant.slug, name: tenant.name, status: 'active' })}
+      >
+        Activate
+      </Button>
+      <FormError error={upsert.error} />
+    </Stack>
+  );
+}

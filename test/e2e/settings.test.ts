@@ -1,0 +1,329 @@
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createDirectory } from '../../src/access/directory.js';
+import { DEMO_PASSWORD } from '../support/http.js';
+import { criticalViolations, e2eHarness } from './support.js';
+
+const h = await e2eHarness();
+let owner: Page;
+
+beforeAll(async () => {
+  // No demo login holds platform.directory: the platform user gets it here, as a host would.
+  await createDirectory({ db: h.db }).setPlatformStaff({
+    email: 'platform@demo.test',
+    capabilities: ['system.ops.view', 'system.ops.triage', 'platform.directory'],
+  });
+  owner = await h.page('owner@demo.test');
+});
+
+async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${h.base}/login`);
+  await page.getByRole('textbox', { name: 'Email' }).fill(email);
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+/** Chooses an option of a Mantine Select by the field's label, within `scope` (a dialog). */
+async function choose(
+  page: Page,
+  label: string,
+  option: string,
+  scope: Page | Locator = page,
+): Promise<void> {
+  await scope.getByRole('combobox', { name: label, exact: true }).click();
+  // The options list is portalled to the document, outside the dialog.
+  await page.getByRole('option', { name: option, exact: true }).click();
+}
+
+const memberRow = (email: string) => owner.locator(`tr[data-member="${email}"]`);
+const tenantRow = (slug: string) => owner.locator(`tr[data-tenant="${slug}"]`);
+const tenantStatus = async (slug: string) =>
+  (
+    await h.db
+      .selectFrom('tenants')
+      .select('status')
+      .where('slug', '=', slug)
+      .executeTakeFirstOrThrow()
+  ).status;
+
+describe('members', () => {
+  it('invites a new person once; they set a password, sign in and hold the given role', async () => {
+    await owner.goto(`${h.base}/settings/w/contoso/members`);
+    await owner.getByRole('textbox', { name: 'Email' }).fill('newbie@demo.test');
+    await choose(owner, 'Role', 'Operator');
+    await owner.getByRole('combobox', { name: 'Tenant restriction' }).click();
+    await owner.getByRole('option', { name: 'Contoso Development' }).click();
+    await owner.keyboard.press('Escape');
+    await owner.getByRole('button', { name: 'Add member' }).click();
+    const invite = (await owner.getByTestId('invite-link-value').textContent()) ?? '';
+    expect(invite).toMatch(/\/invite\/rwi_/);
+    expect(await owner.getByTestId('invite-link').textContent()).toContain('Shown once');
+    await expect.poll(() => memberRow('newbie@demo.test').count()).toBe(1);
+    await owner.reload();
+    await memberRow('newbie@demo.test').waitFor();
+    expect(await owner.getByTestId('invite-link').count()).toBe(0);
+
+    const path = `/invite/${invite.split('/invite/')[1]}`;
+    const guest = await h.page();
+    await guest.goto(`${h.base}${path}`);
+    await guest.getByRole('textbox', { name: 'New password', exact: true }).fill('newbie-secret-1');
+    await guest
+      .getByRole('textbox', { name: 'Confirm new password', exact: true })
+      .fill('newbie-secret-1');
+    await guest.getByRole('button', { name: 'Set password' }).click();
+    await guest.getByTestId('invite-done').waitFor();
+    await guest.getByRole('link', { name: 'Go to login' }).click();
+    await guest.waitForURL((url) => url.pathname === '/login');
+    await signIn(guest, 'newbie@demo.test', 'newbie-secret-1');
+    await guest.waitForURL((url) => url.pathname === '/admin/w/contoso');
+    const me = (await guest.evaluate("fetch('/api/me').then((r) => r.json())")) as {
+      workspaces: Array<{ slug: string; role: string; tenants: Array<{ slug: string }> }>;
+    };
+    expect(me.workspaces.map((w) => [w.slug, w.role, w.tenants.map((t) => t.slug)])).toEqual([
+      ['contoso', 'operator', ['contoso-dev']],
+    ]);
+    await guest.context().close();
+
+    // The link works once: a second use shows the API's refusal.
+    const again = await h.page();
+    await again.goto(`${h.base}${path}`);
+    await again
+      .getByRole('textbox', { name: 'New password', exact: true })
+      .fill('another-secret-2');
+    await again
+      .getByRole('textbox', { name: 'Confirm new password', exact: true })
+      .fill('another-secret-2');
+    await again.getByRole('button', { name: 'Set password' }).click();
+    await expect
+      .poll(() => again.getByTestId('form-error').textContent())
+      .toContain('This invite link is unknown, used or expired.');
+    await again.context().close();
+  });
+
+  it("changes a member's role, then removes them behind a confirmation", async () => {
+    await owner.goto(`${h.base}/settings/w/contoso/members`);
+    await owner.getByRole('button', { name: 'Edit newbie@demo.test' }).click();
+    const dialog = owner.getByRole('dialog');
+    await dialog.waitFor();
+    await choose(owner, 'Role', 'Manager', dialog);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(() => memberRow('newbie@demo.test').getByTestId('member-role').textContent())
+      .toBe('Manager');
+
+    await owner.getByRole('button', { name: 'Remove newbie@demo.test' }).click();
+    await owner.getByRole('dialog').getByRole('button', { name: 'Remove', exact: true }).click();
+    await expect.poll(() => memberRow('newbie@demo.test').count()).toBe(0);
+  });
+
+  it('shows the 409 message when the last owner tries to remove themselves', async () => {
+    await owner.goto(`${h.base}/settings/w/contoso/members`);
+    await owner.getByRole('button', { name: 'Remove owner@demo.test' }).click();
+    const dialog = owner.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Remove', exact: true }).click();
+    await expect
+      .poll(() => dialog.getByTestId('confirm-error').textContent())
+      .toBe('Workspace contoso would be left without an owner.');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await memberRow('owner@demo.test').count()).toBe(1);
+  });
+});
+
+describe('tenants', () => {
+  it('adds, renames, deactivates (with a warning) and reactivates a tenant', async () => {
+    await owner.goto(`${h.base}/settings/w/contoso/tenants`);
+    await owner.getByRole('textbox', { name: 'Slug' }).fill('contoso-qa');
+    await owner.getByRole('textbox', { name: 'Name' }).fill('Contoso QA');
+    await owner.getByRole('button', { name: 'Add tenant' }).click();
+    await expect
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-name').textContent())
+      .toBe('Contoso QA');
+
+    await owner.getByRole('button', { name: 'Rename contoso-qa' }).click();
+    const rename = owner.getByRole('dialog');
+    await rename.getByRole('textbox', { name: 'Name' }).fill('Contoso Quality');
+    await rename.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-name').textContent())
+      .toBe('Contoso Quality');
+
+    await owner.getByRole('button', { name: 'Deactivate contoso-qa' }).click();
+    const confirm = owner.getByRole('dialog');
+    expect(await confirm.textContent()).toContain('new and queued runs will be blocked');
+    await confirm.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await expect
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-status').textContent())
+      .toBe('Inactive');
+    expect(await tenantStatus('contoso-qa')).toBe('inactive');
+
+    await owner.getByRole('button', { name: 'Activate contoso-qa' }).click();
+    await expect
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-status').textContent())
+      .toBe('Active');
+    expect(await tenantStatus('contoso-qa')).toBe('active');
+  });
+});
+
+describe('API tokens', () => {
+  it('shows a new secret once, lists the token without it, and a revoked token answers 401', async () => {
+    await owner.goto(`${h.base}/settings/w/contoso/tokens`);
+    await owner.getByRole('textbox', { name: 'Token name' }).fill('ci-e2e');
+    await choose(owner, 'Token role', 'Read-only');
+    await owner.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await owner.getByTestId('token-secret-value').textContent()) ?? '';
+    expect(secret.length).toBeGreaterThan(20);
+    expect(await owner.getByTestId('token-secret').textContent()).toContain('Shown once');
+
+    await owner.reload();
+    const row = owner.locator('[data-testid="tokens-table"] tr', { hasText: 'ci-e2e' });
+    await row.waitFor();
+    expect(await owner.getByTestId('token-secret').count()).toBe(0);
+    expect(await owner.locator('body').textContent()).not.toContain(secret);
+    expect(await row.getByTestId('token-last-used').textContent()).toBe('Never');
+    await expect.poll(() => row.textContent()).toContain('owner@demo.test');
+
+    const use = () =>
+      fetch(`${h.base}/api/workspaces/contoso/operations`, {
+        headers: { authorization: `Bearer ${secret}` },
+      }).then((res) => res.status);
+    expect(await use()).toBe(200);
+
+    await owner.getByRole('button', { name: 'Revoke ci-e2e' }).click();
+    await owner.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+    await expect.poll(() => row.textContent()).toContain('Revoked');
+    expect(await use()).toBe(401);
+  });
+});
+
+describe('workspaces (platform staff)', () => {
+  it('creates a workspace and adds its first owner', async () => {
+    const staff = await h.page('platform@demo.test');
+    await staff.getByRole('link', { name: 'Workspaces' }).click();
+    await staff.waitForURL((url) => url.pathname === '/settings/workspaces');
+    await staff.getByRole('textbox', { name: 'Workspace slug' }).fill('northwind');
+    await staff.getByRole('textbox', { name: 'Workspace name' }).fill('Northwind');
+    await staff.getByRole('button', { name: 'Create workspace' }).click();
+    await staff.getByTestId('workspace-created').waitFor();
+    const row = await h.db
+      .selectFrom('workspaces')
+      .select('name')
+      .where('slug', '=', 'northwind')
+      .executeTakeFirst();
+    expect(row?.name).toBe('Northwind');
+
+    await staff.getByRole('link', { name: 'Add its members' }).click();
+    await staff.waitForURL((url) => url.pathname === '/settings/w/northwind/members');
+    await staff.getByRole('textbox', { name: 'Email' }).fill('boss@northwind.test');
+    await choose(staff, 'Role', 'Owner');
+    await staff.getByRole('button', { name: 'Add member' }).click();
+    await staff.getByTestId('invite-link').waitFor();
+    await expect.poll(() => staff.locator('tr[data-member="boss@northwind.test"]').count()).toBe(1);
+    expect({ violations: await criticalViolations(staff) }).toEqual({ violations: [] });
+    await staff.context().close();
+  });
+});
+
+describe('password', () => {
+  it('refuses a wrong current password inline, then changes it; the new one signs in', async () => {
+    const page = await h.page('manager@demo.test');
+    await page.getByTestId('user-menu').click();
+    await page.getByRole('menuitem', { name: 'Change password' }).click();
+    await page.waitForURL((url) => url.pathname === '/settings/password');
+    const fill = async (current: string) => {
+      await page.getByRole('textbox', { name: 'Current password', exact: true }).fill(current);
+      await page
+        .getByRole('textbox', { name: 'New password', exact: true })
+        .fill('manager-new-secret');
+      await page
+        .getByRole('textbox', { name: 'Confirm new password', exact: true })
+        .fill('manager-new-secret');
+      await page.getByRole('button', { name: 'Change password' }).click();
+    };
+    await fill('not-the-password');
+    await expect
+      .poll(() => page.getByTestId('form-error').textContent())
+      .toBe('The current password is not right.');
+    await fill(DEMO_PASSWORD);
+    await page.getByTestId('password-changed').waitFor();
+    await page.context().close();
+
+    await expect(h.login('manager@demo.test')).rejects.toThrow(/401/);
+    const fresh = await h.page();
+    await signIn(fresh, 'manager@demo.test', 'manager-new-secret');
+    await fresh.context().close();
+  });
+});
+
+describe('access', () => {
+  for (const email of ['readonly@demo.test', 'operator@demo.test']) {
+    it(`${email} sees no Settings and gets not-found on the settings URLs`, async () => {
+      const page = await h.page(email);
+      await page.getByRole('link', { name: 'Overview' }).waitFor();
+      expect(await page.getByRole('navigation').textContent()).not.toMatch(/Settings|Members/);
+      for (const path of ['members', 'tenants', 'tokens']) {
+        await page.goto(`${h.base}/settings/w/contoso/${path}`);
+        await page.getByTestId('not-found').waitFor();
+      }
+      await page.goto(`${h.base}/settings/workspaces`);
+      await page.getByTestId('not-found').waitFor();
+      await page.context().close();
+    });
+  }
+});
+
+describe('mobile shell', () => {
+  it('at 390×844 keeps the hint, bell and user menu in view and opens the navigation from the burger', async () => {
+    const session = await h.login('owner@demo.test');
+    const started = await h.request(session, {
+      method: 'POST',
+      url: '/api/workspaces/contoso/operations',
+      payload: { type: 'e2e.patient', tenantId: h.ids.prod, input: { tag: 'mobile' } },
+    });
+    expect(started.statusCode).toBe(202);
+    const context = await h.browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await signIn(page, 'owner@demo.test', DEMO_PASSWORD);
+    const inView = async (testId: string) => {
+      const box = await page.getByTestId(testId).boundingBox();
+      return Boolean(
+        box && box.x >= 0 && box.y >= 0 && box.x + box.width <= 390 && box.y + box.height <= 844,
+      );
+    };
+    await page.getByTestId('activity-hint').waitFor();
+    for (const id of ['activity-hint', 'notification-bell', 'user-menu', 'nav-burger'])
+      expect({ id, inView: await inView(id) }).toEqual({ id, inView: true });
+    // The collapsed navbar slides out of view rather than leaving the DOM.
+    const members = page.getByRole('link', { name: 'Members' });
+    const onScreen = async () => {
+      const box = await members.boundingBox();
+      return Boolean(box && box.x >= 0 && box.x + box.width <= 390);
+    };
+    expect(await onScreen()).toBe(false);
+    await page.getByTestId('nav-burger').click();
+    await expect.poll(onScreen).toBe(true);
+    await members.click();
+    await page.waitForURL((url) => url.pathname === '/settings/w/contoso/members');
+    await expect.poll(onScreen).toBe(false);
+    await context.close();
+  });
+});
+
+describe('accessibility', () => {
+  it('has no critical axe-core violations on the settings pages and the invite page', async () => {
+    const anonymous = await h.page();
+    const pages: Array<[Page, string]> = [
+      [owner, '/settings/w/contoso/members'],
+      [owner, '/settings/w/contoso/tenants'],
+      [owner, '/settings/w/contoso/tokens'],
+      [owner, '/settings/password'],
+      [anonymous, '/invite/rwi_unknown'],
+    ];
+    for (const [page, url] of pages) {
+      await page.goto(`${h.base}${url}`);
+      await page.locator('h1').first().waitFor();
+      expect({ url, violations: await criticalViolations(page) }).toEqual({ url, violations: [] });
+    }
+    await anonymous.context().close();
+  });
+});
