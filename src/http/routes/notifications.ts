@@ -69,4 +69,29 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
       return { id: read.id, readAt: read.readAt.toISOString() };
     },
   );
+
+  app.post(
+    '/api/notifications/read-all',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: "Mark all of the caller's notifications read",
+        operationId: 'markAllNotificationsRead',
+        response: { 200: z.object({ marked: z.number(), readAt: z.string() }) },
+      },
+    },
+    async (request) => {
+      const principal = authenticated(request.principal);
+      const now = ctx.now();
+      // The caller's own notices only; one they may no longer see is never listed or counted, so
+      // marking it read too changes nothing they can observe.
+      const result = await ctx.db
+        .updateTable('notifications')
+        .set({ read_at: now })
+        .where('user_id', '=', principal.userId)
+        .where('read_at', 'is', null)
+        .executeTakeFirst();
+      return { marked: Number(result.numUpdatedRows), readAt: now.toISOString() };
+    },
+  );
 };

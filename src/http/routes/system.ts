@@ -13,6 +13,7 @@ import { errorResponses } from '../openapi.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { readModelOf, startAnswer, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
+import { systemContextRoutes } from '../system-names.js';
 
 const RunParams = z.object({ id: z.uuid() });
 const Items = z.object({ items: z.array(RunViewSchema) });
@@ -30,6 +31,7 @@ const triageAnswer = (summary: string, operationId: string) => ({
 /** The system plane for platform staff: stuck and failed runs across workspaces, triage, audit. */
 export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const reads = readModelOf(ctx);
+  await systemContextRoutes(app, ctx);
   app.get(
     '/api/system/ops/stuck',
     {

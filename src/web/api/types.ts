@@ -24,3 +24,16 @@ export interface AuditEntry {
   target: { type: string; id: string } | null;
   details: Record<string, unknown>;
 }
+
+/** `GET /api/system/ops/context` (src/http/system-names.ts): names and the worker of a run. */
+export interface RunContext {
+  runId: string;
+  workspace: { id: string; slug: string; name: string };
+  tenant: { id: string; slug: string; name: string } | null;
+  worker: {
+    id: string;
+    host: string | null;
+    lastSeenAt: string | null;
+    stoppedAt: string | null;
+  } | null;
+}

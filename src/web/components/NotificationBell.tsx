@@ -1,54 +1,110 @@
-import { ActionIcon, Indicator, Menu, Stack, Text } from '@mantine/core';
+import { ActionIcon, Button, Group, Indicator, Menu, ScrollArea, Stack, Text } from '@mantine/core';
 import { useNavigate } from 'react-router';
-import { useMarkRead, useNotifications } from '../api/queries';
+import { useMarkAllRead, useNotificationFeed } from '../api/console-queries';
+import { useMarkRead, useOperationTypes } from '../api/queries';
+import type { Notification, OperationType } from '../api/types';
+import { useNow } from './RunTime';
+import { dayLabel, formatAbsolute, formatAgo } from './time';
 
-/** Terminal runs the caller started: unread count, mark read, open the canonical run. */
+/**
+ * Terminal runs the caller started, newest first and grouped by day: unread count, mark one or all
+ * read, open the canonical run. Titles name the operation type's label, not its id.
+ */
 export function NotificationBell() {
-  const notifications = useNotifications();
+  const feed = useNotificationFeed();
+  const types = useOperationTypes();
   const markRead = useMarkRead();
+  const markAll = useMarkAllRead();
   const navigate = useNavigate();
-  const unread = notifications.data?.unreadCount ?? 0;
+  const now = useNow(30_000);
+  const items = feed.data?.items ?? [];
+  const unread = feed.data?.unreadCount ?? 0;
+  const groups = byDay(items, now);
   return (
-    <Menu position="bottom-end" width={360}>
+    <Menu position="bottom-end" width={360} closeOnItemClick>
       <Menu.Target>
         <ActionIcon
           variant="subtle"
           size="lg"
           aria-label={`${unread} unread notifications`}
           data-testid="notification-bell"
+          data-unread={unread}
         >
           <Indicator label={unread} size={16} disabled={unread === 0} color="red">
             <BellIcon />
           </Indicator>
         </ActionIcon>
       </Menu.Target>
-      <Menu.Dropdown>
-        <Menu.Label>Notifications</Menu.Label>
-        {notifications.data?.items.length ? (
-          notifications.data.items.map((note) => (
-            <Menu.Item
-              key={note.id}
-              onClick={() => {
-                if (!note.readAt) markRead.mutate(note.id);
-                navigate(note.link);
-              }}
-            >
-              <Stack gap={0}>
-                <Text size="sm" fw={note.readAt ? 400 : 700}>
-                  {note.title}
-                </Text>
-                <Text size="xs" c="dimmed" lineClamp={2}>
-                  {note.body}
-                </Text>
-              </Stack>
-            </Menu.Item>
-          ))
-        ) : (
-          <Menu.Item disabled>Nothing yet.</Menu.Item>
-        )}
+      <Menu.Dropdown data-testid="notification-list" maw="calc(100vw - 16px)">
+        <Group justify="space-between" px="xs" py={4} wrap="nowrap">
+          <Text size="sm" fw={700}>
+            Notifications
+          </Text>
+          <Button
+            size="compact-xs"
+            variant="subtle"
+            disabled={unread === 0}
+            loading={markAll.isPending}
+            onClick={() => markAll.mutate(items.filter((note) => !note.readAt))}
+            data-testid="mark-all-read"
+          >
+            Mark all read
+          </Button>
+        </Group>
+        <ScrollArea.Autosize mah="min(60vh, 420px)" type="auto" data-testid="notification-scroll">
+          {groups.length ? (
+            groups.map((group) => (
+              <div key={group.day} data-testid="notification-day">
+                <Menu.Label>{group.day}</Menu.Label>
+                {group.items.map((note) => (
+                  <Menu.Item
+                    key={note.id}
+                    data-testid="notification-item"
+                    data-read={note.readAt ? 'true' : 'false'}
+                    onClick={() => {
+                      if (!note.readAt) markRead.mutate(note.id);
+                      navigate(note.link);
+                    }}
+                  >
+                    <Stack gap={0}>
+                      <Text size="sm" fw={note.readAt ? 400 : 700} data-testid="notification-title">
+                        {titleOf(note.title, types.data)}
+                      </Text>
+                      <Text size="xs" c="dimmed" lineClamp={2}>
+                        {note.body}
+                      </Text>
+                      <Text size="xs" c="dimmed" title={formatAbsolute(note.createdAt)}>
+                        {formatAgo(note.createdAt, now)}
+                      </Text>
+                    </Stack>
+                  </Menu.Item>
+                ))}
+              </div>
+            ))
+          ) : (
+            <Menu.Item disabled>Nothing yet.</Menu.Item>
+          )}
+        </ScrollArea.Autosize>
       </Menu.Dropdown>
     </Menu>
   );
+}
+
+/** A notice's title is `<type>: <state>`; a person reads the type's label there. */
+function titleOf(title: string, types: OperationType[] | undefined): string {
+  const type = types?.find((t) => title.startsWith(`${t.type}: `));
+  return type ? `${type.label}: ${title.slice(type.type.length + 2)}` : title;
+}
+
+function byDay(items: Notification[], now: number) {
+  const groups: Array<{ day: string; items: Notification[] }> = [];
+  for (const note of items) {
+    const day = dayLabel(note.createdAt, now);
+    const last = groups.at(-1);
+    if (last?.day === day) last.items.push(note);
+    else groups.push({ day, items: [note] });
+  }
+  return groups;
 }
 
 function BellIcon() {

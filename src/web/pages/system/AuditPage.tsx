@@ -1,7 +1,8 @@
-import { Code, Loader, Stack, Table, Title } from '@mantine/core';
+import { Anchor, Code, Loader, Stack, Table, Title } from '@mantine/core';
+import { Link } from 'react-router';
 import { useAudit } from '../../api/queries';
 import { useShell } from '../../app/workspace';
-import { formatTime } from '../../components/RunTable';
+import { Ago } from '../../components/RunTime';
 import { NotFoundPage } from '../NotFoundPage';
 
 /** `/system/audit`: who did what, when. */
@@ -28,7 +29,9 @@ export function AuditPage() {
           <Table.Tbody>
             {audit.data?.items.map((entry) => (
               <Table.Tr key={entry.id}>
-                <Table.Td>{formatTime(entry.at)}</Table.Td>
+                <Table.Td>
+                  <Ago iso={entry.at} size="sm" />
+                </Table.Td>
                 <Table.Td>
                   {entry.actor.email ?? entry.actor.kind}
                   {entry.actor.kind === 'token' ? ' (API token)' : ''}
@@ -37,7 +40,15 @@ export function AuditPage() {
                   <Code>{entry.action}</Code>
                 </Table.Td>
                 <Table.Td>
-                  {entry.target ? `${entry.target.type} ${entry.target.id}` : '—'}
+                  {entry.target?.type === 'run' ? (
+                    <Anchor component={Link} to={`/system/ops/runs/${entry.target.id}`} size="sm">
+                      Run {entry.target.id.slice(-8)}
+                    </Anchor>
+                  ) : entry.target ? (
+                    `${entry.target.type} ${entry.target.id}`
+                  ) : (
+                    '—'
+                  )}
                 </Table.Td>
               </Table.Tr>
             ))}

@@ -23,6 +23,8 @@ export function SystemRunPage() {
   return (
     <RunDetailView
       run={run.data}
+      plane="system"
+      member={me.workspaces.some((w) => w.id === run.data.workspaceId)}
       actions={
         mayTriage && (
           <>
