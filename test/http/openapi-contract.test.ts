@@ -126,6 +126,12 @@ describe('the OpenAPI document', () => {
     );
     expect(ids.size).toBe(Object.values(doc.paths).flatMap((m) => Object.keys(m)).length);
   });
+
+  it('is the document Swagger UI loads, so its Authorize applies the same schemes', async () => {
+    const ui = (await (await fetch(`${base}/api/docs/json`)).json()) as Document;
+    expect(ui.components.securitySchemes).toEqual(doc.components.securitySchemes);
+    expect(ui.paths).toEqual(doc.paths);
+  });
 });
 
 describe('the API answers as its document says', () => {
