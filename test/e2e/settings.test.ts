@@ -36,8 +36,8 @@ async function choose(
   await page.getByRole('option', { name: option, exact: true }).click();
 }
 
-const memberRow = (email: string) => owner.locator(`tr[data-member="${email}"]`);
-const tenantRow = (slug: string) => owner.locator(`tr[data-tenant="${slug}"]`);
+const memberRow = (email: string) => owner.locator(`[data-member="${email}"]`);
+const tenantRow = (slug: string) => owner.locator(`[data-tenant="${slug}"]`);
 const tenantStatus = async (slug: string) =>
   (
     await h.db
@@ -176,7 +176,7 @@ describe('API tokens', () => {
     expect(await owner.getByTestId('token-secret').textContent()).toContain('Shown once');
 
     await owner.reload();
-    const row = owner.locator('[data-testid="tokens-table"] tr', { hasText: 'ci-e2e' });
+    const row = owner.locator('[data-token="ci-e2e"]');
     await row.waitFor();
     expect(await owner.getByTestId('token-secret').count()).toBe(0);
     expect(await owner.locator('body').textContent()).not.toContain(secret);
@@ -218,7 +218,7 @@ describe('workspaces (platform staff)', () => {
     await choose(staff, 'Role', 'Owner');
     await staff.getByRole('button', { name: 'Add member' }).click();
     await staff.getByTestId('invite-link').waitFor();
-    await expect.poll(() => staff.locator('tr[data-member="boss@northwind.test"]').count()).toBe(1);
+    await expect.poll(() => staff.locator('[data-member="boss@northwind.test"]').count()).toBe(1);
     expect({ violations: await criticalViolations(staff) }).toEqual({ violations: [] });
     await staff.context().close();
   });
@@ -293,18 +293,25 @@ describe('mobile shell', () => {
     await page.getByTestId('activity-hint').waitFor();
     for (const id of ['activity-hint', 'notification-bell', 'user-menu', 'nav-burger'])
       expect({ id, inView: await inView(id) }).toEqual({ id, inView: true });
-    // The collapsed navbar slides out of view rather than leaving the DOM.
-    const members = page.getByRole('link', { name: 'Members' });
+    // The collapsed navbar slides out of view and is inert (no Tab stops, no screen reader).
+    const navbar = page.getByRole('navigation', { includeHidden: true });
+    const members = navbar.getByRole('link', { name: 'Members', includeHidden: true });
     const onScreen = async () => {
       const box = await members.boundingBox();
       return Boolean(box && box.x >= 0 && box.x + box.width <= 390);
     };
     expect(await onScreen()).toBe(false);
+    expect(await navbar.getAttribute('inert')).not.toBeNull();
     await page.getByTestId('nav-burger').click();
     await expect.poll(onScreen).toBe(true);
+    expect(await navbar.getAttribute('inert')).toBeNull();
     await members.click();
     await page.waitForURL((url) => url.pathname === '/settings/w/contoso/members');
     await expect.poll(onScreen).toBe(false);
+    // Narrow, the members are cards, not table rows.
+    await page.locator('[data-member="owner@demo.test"]').waitFor();
+    expect(await page.locator('tr[data-member]').count()).toBe(0);
+    expect(await criticalViolations(page)).toEqual([]);
     await context.close();
   });
 });

@@ -14,7 +14,7 @@ import {
   Text,
   UnstyledButton,
 } from '@mantine/core';
-import { useDisclosure } from '@mantine/hooks';
+import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { Notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
@@ -39,6 +39,8 @@ export function Shell() {
   const params = useParams();
   const logout = useLogout();
   const [opened, { toggle, close }] = useDisclosure(false);
+  // Below `sm` a closed navbar only slides out of view: inert keeps Tab and screen readers out.
+  const narrow = useMediaQuery('(max-width: 47.99em)');
   const [chosen, setChosen] = useState(() => localStorage.getItem(STORED) ?? '');
   useRunStream(Boolean(me.data));
 
@@ -137,7 +139,7 @@ export function Shell() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="sm" aria-label="Main">
+      <AppShell.Navbar p="sm" aria-label="Main" inert={narrow && !opened}>
         <AppShell.Section>
           <Stack gap="xs" mb="sm">
             {me.data.workspaces.length > 0 && (

@@ -1,8 +1,9 @@
-import { Badge, Button, Code, Group, Loader, Stack, Table } from '@mantine/core';
+import { Badge, Button, Code, Group, Loader, Stack } from '@mantine/core';
 import { type Tenant, useTenants, useUpsertTenant } from '../../api/directory-queries';
 import { NotFoundPage } from '../NotFoundPage';
 import { ConfirmAction } from './ConfirmAction';
 import { FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
+import { DataList } from './DataList';
 import { TenantAddForm, TenantRename } from './TenantForms';
 
 /** `/settings/w/:workspace/tenants`: the managed environments of a workspace (workspace.manage). */
@@ -22,43 +23,38 @@ function Tenants({ slug, name }: { slug: string; name: string }) {
       <SettingsTitle title="Tenants" workspace={name} />
       <FormError error={tenants.error} />
       <TenantAddForm workspace={slug} tenants={items} />
-      <Table.ScrollContainer minWidth={620}>
-        <Table fz="sm" data-testid="tenants-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Slug</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Actions</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {items.map((tenant) => (
-              <Table.Tr key={tenant.id} data-tenant={tenant.slug}>
-                <Table.Td data-testid="tenant-name">{tenant.name}</Table.Td>
-                <Table.Td>
-                  <Code>{tenant.slug}</Code>
-                </Table.Td>
-                <Table.Td>
-                  <Badge
-                    color={tenant.status === 'active' ? 'green' : 'gray'}
-                    variant="light"
-                    data-testid="tenant-status"
-                  >
-                    {tenant.status === 'active' ? 'Active' : 'Inactive'}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>
-                  <Group gap="xs" wrap="nowrap">
-                    <TenantRename workspace={slug} tenant={tenant} />
-                    <StatusToggle workspace={slug} tenant={tenant} />
-                  </Group>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+      <DataList
+        testId="tenants-table"
+        minWidth={620}
+        rows={items}
+        rowKey={(t) => t.id}
+        attrs={(t) => ({ 'data-tenant': t.slug })}
+        columns={[
+          { label: 'Name', cell: (t) => <span data-testid="tenant-name">{t.name}</span> },
+          { label: 'Slug', cell: (t) => <Code>{t.slug}</Code> },
+          {
+            label: 'Status',
+            cell: (t) => (
+              <Badge
+                color={t.status === 'active' ? 'green' : 'gray'}
+                variant="light"
+                data-testid="tenant-status"
+              >
+                {t.status === 'active' ? 'Active' : 'Inactive'}
+              </Badge>
+            ),
+          },
+          {
+            label: 'Actions',
+            cell: (t) => (
+              <Group gap="xs" wrap="nowrap">
+                <TenantRename workspace={slug} tenant={t} />
+                <StatusToggle workspace={slug} tenant={t} />
+              </Group>
+            ),
+          },
+        ]}
+      />
     </Stack>
   );
 }

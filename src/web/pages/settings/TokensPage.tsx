@@ -1,8 +1,9 @@
-import { Badge, Group, Loader, Stack, Table, Text } from '@mantine/core';
+import { Badge, Group, Loader, Stack, Text } from '@mantine/core';
 import { type ApiToken, useMembers, useRevokeToken, useTokens } from '../../api/directory-queries';
 import { NotFoundPage } from '../NotFoundPage';
 import { ConfirmAction } from './ConfirmAction';
 import { absolute, ago, FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
+import { DataList } from './DataList';
 import { roleLabel } from './member-fields';
 import { TokenCreateForm } from './TokenCreateForm';
 
@@ -26,40 +27,34 @@ function Tokens({ slug, name }: { slug: string; name: string }) {
       <SettingsTitle title="API tokens" workspace={name} />
       <FormError error={tokens.error} />
       <TokenCreateForm workspace={slug} />
-      <Table.ScrollContainer minWidth={820}>
-        <Table fz="sm" data-testid="tokens-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Role</Table.Th>
-              <Table.Th>Created by</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th>Last used</Table.Th>
-              <Table.Th>Status</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {tokens.data?.items.map((token) => (
-              <Table.Tr key={token.id} data-token-id={token.id}>
-                <Table.Td fw={600}>{token.name}</Table.Td>
-                <Table.Td>{roleLabel(token.role)}</Table.Td>
-                <Table.Td>{who(token.createdBy)}</Table.Td>
-                <Table.Td title={absolute(token.createdAt)}>{ago(token.createdAt)}</Table.Td>
-                <Table.Td data-testid="token-last-used">
-                  {token.lastUsedAt ? (
-                    <span title={absolute(token.lastUsedAt)}>{ago(token.lastUsedAt)}</span>
-                  ) : (
-                    'Never'
-                  )}
-                </Table.Td>
-                <Table.Td>
-                  <TokenStatus workspace={slug} token={token} />
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+      <DataList
+        testId="tokens-table"
+        minWidth={820}
+        rows={tokens.data?.items ?? []}
+        rowKey={(t) => t.id}
+        attrs={(t) => ({ 'data-token': t.name })}
+        columns={[
+          { label: 'Name', cell: (t) => <Text fw={600}>{t.name}</Text> },
+          { label: 'Role', cell: (t) => roleLabel(t.role) },
+          { label: 'Created by', cell: (t) => who(t.createdBy) },
+          {
+            label: 'Created',
+            cell: (t) => <span title={absolute(t.createdAt)}>{ago(t.createdAt)}</span>,
+          },
+          {
+            label: 'Last used',
+            cell: (t) => (
+              <span
+                data-testid="token-last-used"
+                title={t.lastUsedAt ? absolute(t.lastUsedAt) : undefined}
+              >
+                {t.lastUsedAt ? ago(t.lastUsedAt) : 'Never'}
+              </span>
+            ),
+          },
+          { label: 'Status', cell: (t) => <TokenStatus workspace={slug} token={t} /> },
+        ]}
+      />
       {tokens.data?.items.length === 0 && (
         <Text c="dimmed" size="sm">
           No API tokens yet.
