@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   RUNWARDEN_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   RUNWARDEN_OIDC_ROLE_CLAIM: z.string().min(1).default('groups'),
   RUNWARDEN_PASSWORD_LOGIN: z.enum(['true', 'false']).default('true'),
+  RUNWARDEN_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -53,6 +54,8 @@ export interface Config {
   oidc: OidcConfig | undefined;
   /** RUNWARDEN_PASSWORD_LOGIN=false: POST /api/auth/login answers 403 (SSO only). */
   passwordLogin: boolean;
+  /** RUNWARDEN_METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export interface OidcConfig {
@@ -105,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     passwordLogin: e.RUNWARDEN_PASSWORD_LOGIN === 'true',
+    metricsToken: e.RUNWARDEN_METRICS_TOKEN,
   };
 }
 

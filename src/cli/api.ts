@@ -22,7 +22,11 @@ export async function startApi(
     logger,
     registry: runtime.registry,
     runs: runtime.runs,
-    options: { demoLogins: demo ? [...DEMO_LOGINS] : [], trustProxy: config.trustProxy },
+    options: {
+      demoLogins: demo ? [...DEMO_LOGINS] : [],
+      trustProxy: config.trustProxy,
+      metricsToken: config.metricsToken,
+    },
   });
   await app.listen({ port: config.port, host: config.host });
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

@@ -200,12 +200,24 @@ export interface AuditLogTable {
   details: DefaultedJson<Record<string, unknown>>;
 }
 
+/** Terminal runs retention deleted, summed so `/metrics` counters never go down (migration 0010). */
+export interface RunCompletionTotalsTable {
+  type: string;
+  outcome: string;
+  reconciled: boolean;
+  runs: ColumnType<string, string | number, string | number>;
+  timed_runs: ColumnType<string, string | number, string | number>;
+  duration_seconds: number;
+  buckets: string[];
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   tenants: TenantsTable;
   users: UsersTable;
   memberships: MembershipsTable;
   operation_runs: OperationRunsTable;
+  run_completion_totals: RunCompletionTotalsTable;
   run_events: RunEventsTable;
   workers: WorkersTable;
   notifications: NotificationsTable;

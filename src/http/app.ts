@@ -74,6 +74,8 @@ export interface AppOptions {
   resolvePrincipal: ExternalCaller | undefined;
   /** Single sign-on and the password switch (DESIGN §15); default: from the environment. */
   signIn: SignInOptions | undefined;
+  /** RUNWARDEN_METRICS_TOKEN: `GET /metrics` then needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export interface SignInOptions {
@@ -95,6 +97,7 @@ const DEFAULTS: AppOptions = {
   basePath: '',
   resolvePrincipal: undefined,
   signIn: undefined,
+  metricsToken: undefined,
 };
 
 /**
@@ -188,7 +191,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('preClose', async () => hub.close());
   // Public, at the root: `GET /metrics` comes with the latency hook that must see every scope.
-  registerMetrics(app, ctx);
+  registerMetrics(app, ctx, { token: options.metricsToken });
 
   // Routes are closed by default (DESIGN §10): each plugin below lives in one of four scopes, and
   // only the first three can be reached without a caller.

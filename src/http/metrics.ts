@@ -1,9 +1,12 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
+import { RunwardenError } from '../domain/errors.js';
 import { processMetrics } from '../execution/handler-metrics.js';
 import type { OperationRegistry } from '../execution/registry.js';
+import { registerCompletionMetrics } from './completion-metrics.js';
 import { readModelOf } from './run-view.js';
 
 /**
@@ -14,6 +17,7 @@ import { readModelOf } from './run-view.js';
 export function registerMetrics(
   app: FastifyInstance,
   deps: { db: Kysely<Database>; registry: OperationRegistry },
+  options: { token?: string | undefined } = {},
 ): void {
   const reads = readModelOf(deps);
   const metrics = new Registry();
@@ -34,6 +38,7 @@ export function registerMetrics(
       for (const row of await reads.runGauges(new Date())) this.inc(row.labels, row.count);
     },
   });
+  registerCompletionMetrics(metrics, () => reads.completionTotals());
   stateGauge(
     metrics,
     'runwarden_queue_jobs',
@@ -78,11 +83,24 @@ export function registerMetrics(
     );
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    // RUNWARDEN_METRICS_TOKEN: scrapers send `Authorization: Bearer <token>`; unset, it is open.
+    if (options.token && !sameSecret(bearerOf(request.headers.authorization), options.token))
+      throw new RunwardenError('unauthenticated', 'GET /metrics needs the metrics bearer token.');
     const merged = Registry.merge([metrics, processMetrics]);
     reply.header('content-type', merged.contentType);
     return await merged.metrics();
   });
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, createHash('sha256').update(expected).digest());
+}
+
+function bearerOf(header: string | undefined): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match?.[1] ?? '';
 }
 
 /** A gauge with one value per `state`, the columns of one row read at scrape time. */

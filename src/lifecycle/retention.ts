@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { MaintenanceTask } from '../execution/task-list.js';
+import { deleteAndArchive } from '../runs/run-totals.js';
 
 /** Advisory lock key: one pruner at a time across every Runwarden process. */
 export const PRUNE_LOCK_KEY = 7_261_734_002;
@@ -16,7 +17,8 @@ export interface PruneReport {
 /**
  * Retention (DESIGN §9): deletes terminal runs completed before `now - retentionDays`, in batches
  * of 5,000 per workspace, under an advisory lock. Active runs are never touched; their events and
- * notifications go with them (foreign keys cascade). `onProgress` reports after every batch.
+ * notifications go with them (foreign keys cascade); their completions are added to the
+ * `/metrics` totals in the same statement (src/runs/run-totals.ts). `onProgress` reports after every batch.
  */
 export async function prune(
   db: Kysely<Database>,
@@ -54,20 +56,8 @@ export async function prune(
           continue;
         }
         for (;;) {
-          const result = await conn
-            .deleteFrom('operation_runs')
-            .where('id', 'in', (eb) =>
-              eb
-                .selectFrom('operation_runs')
-                .select('id')
-                .where('workspace_id', '=', workspaceId)
-                .where('status', '=', 'completed')
-                .where('completed_at', '<', cutoff)
-                .limit(batch),
-            )
-            .where('status', '=', 'completed') // never an active run, whatever happened since
-            .executeTakeFirst();
-          const deleted = Number(result.numDeletedRows);
+          // Never an active run, whatever happened since; counted into the metrics' totals.
+          const deleted = await deleteAndArchive(conn, { workspaceId, cutoff, limit: batch });
           report.deleted += deleted;
           if (deleted > 0) options.onProgress?.(report.deleted);
           if (deleted < batch) break;

@@ -16,6 +16,7 @@ import {
   type RunWithInitiator,
 } from './run-reads.js';
 import { summarize, type TerminalCountsCache } from './run-summary.js';
+import { completionTotals } from './run-totals.js';
 import { type FailureQuery, failedRuns, stuckRuns } from './system-reads.js';
 
 export interface ReadModelDeps {
@@ -81,6 +82,11 @@ export class RunReadModel {
   /** Metrics: runs reconciled in the last 24 h by reason. */
   reconciliationGauges(now: Date) {
     return reconciliationGauges(this.#deps, now);
+  }
+
+  /** Metrics: completions ever by type, outcome and reconciled, with their durations. */
+  completionTotals() {
+    return completionTotals(this.#deps.db);
   }
 
   notifications(userId: string, visibility: Visibility, limit: number) {

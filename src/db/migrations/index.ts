@@ -8,6 +8,7 @@ import * as workerSlots from './0006_worker_slots.js';
 import * as loginThrottle from './0007_login_throttle.js';
 import * as directory from './0008_directory.js';
 import * as handedBackEvent from './0009_handed_back_event.js';
+import * as completionTotals from './0010_completion_totals.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_login_throttle': loginThrottle,
   '0008_directory': directory,
   '0009_handed_back_event': handedBackEvent,
+  '0010_completion_totals': completionTotals,
 };
