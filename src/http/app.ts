@@ -24,7 +24,7 @@ import { handleError } from './errors.js';
 import { findUnstorable, registerJsonBodies, unstorableError } from './json-body.js';
 import { registerMetrics } from './metrics.js';
 import { documentScope, openApiFrame, transformObject } from './openapi.js';
-import { requestLogger } from './request-log.js';
+import { registerAccessLog, requestLogger } from './request-log.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { healthRoutes } from './routes/health.js';
@@ -76,6 +76,8 @@ export interface AppOptions {
   signIn: SignInOptions | undefined;
   /** RUNWARDEN_METRICS_TOKEN: `GET /metrics` then needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** How often the access log's summary line is written (info). */
+  accessLogSummaryMs: number;
 }
 
 export interface SignInOptions {
@@ -98,6 +100,7 @@ const DEFAULTS: AppOptions = {
   resolvePrincipal: undefined,
   signIn: undefined,
   metricsToken: undefined,
+  accessLogSummaryMs: 60_000,
 };
 
 /**
@@ -110,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const secret = deps.secret ?? (await loadHttpSecret(deps.db));
   const app = Fastify({
     loggerInstance: requestLogger(deps.logger),
+    // Per-request lines at debug and a summary a minute at info (registerAccessLog).
+    disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     trustProxy: options.trustProxy,
     // A request id unique across API processes, echoed as x-request-id and on every log line.
@@ -192,6 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => hub.close());
   // Public, at the root: `GET /metrics` comes with the latency hook that must see every scope.
   registerMetrics(app, ctx, { token: options.metricsToken });
+  registerAccessLog(app, deps.logger, options.accessLogSummaryMs);
 
   // Routes are closed by default (DESIGN §10): each plugin below lives in one of four scopes, and
   // only the first three can be reached without a caller.
