@@ -28,12 +28,12 @@ export function ActivityHint({ workspace }: { workspace: string }) {
         <Button
           variant="light"
           size="xs"
-          color={staleCount ? 'orange' : 'blue'}
+          color={staleCount ? 'yellow' : 'blue'}
           data-testid="activity-hint"
         >
           {activeCount} active
           {staleCount > 0 && (
-            <Badge ml={6} size="xs" color="orange">
+            <Badge ml={6} size="xs" color="yellow" autoContrast>
               {staleCount} likely stale
             </Badge>
           )}

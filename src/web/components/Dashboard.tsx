@@ -1,5 +1,6 @@
 import { Anchor, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { Link } from 'react-router';
+import type { ClassTone } from '../../domain/run-classes';
 import type { SummaryTiles } from '../../domain/windows';
 import { BUCKET_LABELS, listHref } from '../api/filters';
 import { useRuns, useSummary } from '../api/queries';
@@ -7,41 +8,45 @@ import type { ListBucket } from '../api/types';
 import { can, type WorkspaceAccess } from '../app/workspace';
 import { RunTable } from './RunTable';
 import { StartButton } from './StartDialog';
+import { CLASS_COLOR } from './Truth';
 
-/** A tile opens the list bucket and range its number counts (src/domain/windows.ts). */
+/**
+ * A tile opens the list bucket and range its number counts (src/domain/windows.ts), coloured in its
+ * class's tone: the one the domain's CLASS_TONE gives that bucket, as on every badge.
+ */
 type Tile = {
-  [K in keyof SummaryTiles]: { key: K; label: string; tone: string } & SummaryTiles[K];
+  [K in keyof SummaryTiles]: { key: K; label: string; tone: ClassTone } & SummaryTiles[K];
 }[keyof SummaryTiles];
 
 const TILES: Tile[] = [
-  { key: 'activeFresh', label: 'Active', bucket: 'active', range: '30d', tone: 'blue' },
+  { key: 'activeFresh', label: 'Active', bucket: 'active', range: '30d', tone: 'info' },
   {
     key: 'activeStale',
     label: 'Likely stale',
     bucket: 'active_stale',
     range: '30d',
-    tone: 'orange',
+    tone: 'caution',
   },
   {
     key: 'reconciled24h',
     label: 'Reconciled (24 h)',
     bucket: 'reconciled',
     range: '24h',
-    tone: 'orange',
+    tone: 'system',
   },
   {
     key: 'followUp7d',
     label: 'Needs follow-up (7 days)',
     bucket: 'terminal_follow_up',
     range: '7d',
-    tone: 'red',
+    tone: 'danger',
   },
   {
     key: 'succeeded7d',
     label: 'Succeeded (7 days)',
     bucket: 'succeeded',
     range: '7d',
-    tone: 'green',
+    tone: 'success',
   },
 ];
 
@@ -94,7 +99,11 @@ export function Dashboard({
             <Text
               size="xl"
               fw={700}
-              c={summary.data && summary.data[tile.key] > 0 ? tile.tone : undefined}
+              c={
+                summary.data && summary.data[tile.key] > 0
+                  ? `${CLASS_COLOR[tile.tone]}.8`
+                  : undefined
+              }
             >
               {summary.data ? summary.data[tile.key].toLocaleString() : '…'}
             </Text>

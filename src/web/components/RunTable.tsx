@@ -1,5 +1,4 @@
-import { Anchor, Group, Paper, Stack, Table, Text, useMantineTheme } from '@mantine/core';
-import { useMediaQuery } from '@mantine/hooks';
+import { Anchor, Group, Paper, Stack, Table, Text } from '@mantine/core';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import type { RunView } from '../api/types';
@@ -7,6 +6,7 @@ import { tenantName, type WorkspaceAccess } from '../app/workspace';
 import { RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
 import { formatAbsolute } from './time';
+import { useWide } from './useWide';
 
 export interface RunListProps {
   runs: RunView[];
@@ -24,10 +24,7 @@ export interface RunListProps {
  * breakpoint each run is a card instead of a row, so nothing after State is cut off on a phone.
  */
 export function RunTable(props: RunListProps) {
-  const theme = useMantineTheme();
-  const wide = useMediaQuery(`(min-width: ${theme.breakpoints.sm})`, true, {
-    getInitialValueInEffect: false,
-  });
+  const wide = useWide();
   if (!props.runs.length) {
     return (
       <Text c="dimmed" size="sm" data-testid="empty-list">

@@ -1,5 +1,5 @@
-import { Group, Text } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { Text } from '@mantine/core';
+import { Fragment, useEffect, useState } from 'react';
 import { formatAbsolute, formatAgo, type RunTimes, runTimePhrases } from './time';
 
 /** The current time, re-read every `intervalMs`, so "3 min ago" keeps up while a page is open. */
@@ -16,24 +16,23 @@ export function useNow(intervalMs = 10_000): number {
 export function RunTimeLine({ run, size = 'xs' }: { run: RunTimes; size?: string }) {
   const now = useNow();
   return (
-    <Group gap={6} wrap="wrap" data-testid="run-time">
+    <Text size={size} c="dimmed" data-testid="run-time">
       {runTimePhrases(run, now).map((phrase, i) => (
-        <Text
-          key={phrase.key}
-          size={size}
-          c="dimmed"
-          title={
-            phrase.from
-              ? `${formatAbsolute(phrase.from)} – ${formatAbsolute(phrase.at)}`
-              : formatAbsolute(phrase.at)
-          }
-          data-time={phrase.key}
-        >
-          {i > 0 ? '· ' : ''}
-          {phrase.text}
-        </Text>
+        <Fragment key={phrase.key}>
+          {i > 0 ? ' · ' : ''}
+          <span
+            title={
+              phrase.from
+                ? `${formatAbsolute(phrase.from)} – ${formatAbsolute(phrase.at)}`
+                : formatAbsolute(phrase.at)
+            }
+            data-time={phrase.key}
+          >
+            {phrase.text}
+          </span>
+        </Fragment>
       ))}
-    </Group>
+    </Text>
   );
 }
 

@@ -4,16 +4,8 @@ import type { RunView } from '../api/types';
 // Every surface renders a run through these: the words, badges and progress come from the run's
 // `truth` (the server's truth derivation). Nothing here decides what a run's state means.
 
-const TONE_COLOR = {
-  neutral: 'gray',
-  info: 'blue',
-  success: 'green',
-  warning: 'orange',
-  danger: 'red',
-} as const;
-
 /** The colour of each class's tone (`truth.tone`, one per class, from the domain). */
-const CLASS_COLOR: Record<RunView['truth']['tone'], string> = {
+export const CLASS_COLOR: Record<RunView['truth']['tone'], string> = {
   info: 'blue',
   caution: 'yellow',
   system: 'grape',
@@ -22,14 +14,18 @@ const CLASS_COLOR: Record<RunView['truth']['tone'], string> = {
   neutral: 'gray',
 };
 
-/** The state badge in the class's tone, then any further badges (cancel requested, reviewed). */
+/**
+ * The state badge filled in the class's tone, then any further badges (reconciled, cancel
+ * requested) light in the same tone, or grey when they are neutral (reviewed): a run reads in one
+ * colour, its class's.
+ */
 export function TruthBadges({ truth }: { truth: RunView['truth'] }) {
   return (
     <Group gap={4} wrap="wrap" data-testid="truth-badges" data-tone={truth.tone}>
       {truth.badges.map((badge, i) => (
         <Badge
           key={badge.label}
-          color={i === 0 ? CLASS_COLOR[truth.tone] : TONE_COLOR[badge.tone]}
+          color={i === 0 || badge.tone !== 'neutral' ? CLASS_COLOR[truth.tone] : 'gray'}
           variant={i === 0 ? 'filled' : 'light'}
           autoContrast
           size="sm"

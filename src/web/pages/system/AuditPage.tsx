@@ -1,23 +1,27 @@
-import { Anchor, Code, Loader, Stack, Table, Title } from '@mantine/core';
+import { Anchor, Code, Group, Loader, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import { Link } from 'react-router';
 import { useAudit } from '../../api/queries';
+import type { AuditEntry } from '../../api/types';
 import { useShell } from '../../app/workspace';
 import { Ago } from '../../components/RunTime';
+import { useWide } from '../../components/useWide';
 import { NotFoundPage } from '../NotFoundPage';
 
-/** `/system/audit`: who did what, when. */
+/** `/system/audit`: who did what, when; a card per entry below the `sm` breakpoint. */
 export function AuditPage() {
   const { me } = useShell();
   const audit = useAudit();
+  const wide = useWide();
   if (!me.platform.capabilities.includes('system.ops.view')) return <NotFoundPage />;
   if (audit.isPending) return <Loader aria-label="Loading" />;
+  const entries = audit.data?.items ?? [];
   return (
     <Stack>
       <Title order={1} size="h2">
         Audit log
       </Title>
-      <Table.ScrollContainer minWidth={720}>
-        <Table fz="sm">
+      {wide ? (
+        <Table fz="sm" data-testid="audit-table">
           <Table.Thead>
             <Table.Tr>
               <Table.Th>When</Table.Th>
@@ -27,34 +31,55 @@ export function AuditPage() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {audit.data?.items.map((entry) => (
+            {entries.map((entry) => (
               <Table.Tr key={entry.id}>
                 <Table.Td>
                   <Ago iso={entry.at} size="sm" />
                 </Table.Td>
-                <Table.Td>
-                  {entry.actor.email ?? entry.actor.kind}
-                  {entry.actor.kind === 'token' ? ' (API token)' : ''}
-                </Table.Td>
+                <Table.Td>{who(entry)}</Table.Td>
                 <Table.Td>
                   <Code>{entry.action}</Code>
                 </Table.Td>
                 <Table.Td>
-                  {entry.target?.type === 'run' ? (
-                    <Anchor component={Link} to={`/system/ops/runs/${entry.target.id}`} size="sm">
-                      Run {entry.target.id.slice(-8)}
-                    </Anchor>
-                  ) : entry.target ? (
-                    `${entry.target.type} ${entry.target.id}`
-                  ) : (
-                    '—'
-                  )}
+                  <Target entry={entry} />
                 </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
+      ) : (
+        <Stack gap="xs" data-testid="audit-table">
+          {entries.map((entry) => (
+            <Paper key={entry.id} withBorder p="sm">
+              <Group justify="space-between" gap="xs">
+                <Code>{entry.action}</Code>
+                <Ago iso={entry.at} />
+              </Group>
+              <Text size="sm">{who(entry)}</Text>
+              <Target entry={entry} />
+            </Paper>
+          ))}
+        </Stack>
+      )}
     </Stack>
+  );
+}
+
+function who(entry: AuditEntry): string {
+  return `${entry.actor.email ?? entry.actor.kind}${entry.actor.kind === 'token' ? ' (API token)' : ''}`;
+}
+
+function Target({ entry }: { entry: AuditEntry }) {
+  if (entry.target?.type === 'run') {
+    return (
+      <Anchor component={Link} to={`/system/ops/runs/${entry.target.id}`} size="sm">
+        Run {entry.target.id.slice(-8)}
+      </Anchor>
+    );
+  }
+  return (
+    <Text size="sm" style={{ overflowWrap: 'anywhere' }}>
+      {entry.target ? `${entry.target.type} ${entry.target.id}` : '—'}
+    </Text>
   );
 }
