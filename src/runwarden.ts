@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { z } from 'zod';
@@ -81,6 +82,11 @@ export interface Runwarden {
   worker(options?: RunwardenWorkerOptions): Promise<WorkerHandle>;
   /** Runs the reconciler loop alone (for processes without a worker); `close()` stops it too. */
   reconciler(options?: RunwardenReconcilerOptions): ReconcilerHandle;
+  /**
+   * A new connection pool on the same database (runwarden/fastify's live stream LISTENs on one);
+   * whoever opens it ends it.
+   */
+  openPool(options: { max: number; applicationName: string }): pg.Pool;
   close(): Promise<void>;
 }
 
@@ -115,6 +121,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     registry,
     runs,
     db,
+    openPool: (pool) => createPool(options.databaseUrl, pool),
     async migrate() {
       await migrateToLatest(db);
       await migrateQueue(pool);

@@ -184,7 +184,8 @@ export async function startHostApp(options: {
     await ops.register(runwardenFastify, {
       prefix: '/ops',
       runwarden: rw,
-      databaseUrl: options.databaseUrl,
+      // Where a browser whose host session ended mid-visit signs in again, and comes back.
+      loginUrl: '/login?next={from}',
       resolvePrincipal(request) {
         const who = signedIn(request);
         if (!who) return null;

@@ -22,8 +22,14 @@ export interface RunwardenFastifyOptions {
   resolvePrincipal: (
     request: FastifyRequest,
   ) => RunwardenPrincipal | null | undefined | Promise<RunwardenPrincipal | null | undefined>;
-  /** For the live stream's one LISTEN connection; default `DATABASE_URL`. */
+  /** For the live stream's one LISTEN connection; default: the library instance's database. */
   databaseUrl?: string;
+  /**
+   * The host's sign-in page: a browser whose host session ended is sent there instead of to a
+   * Runwarden login (there is none under the mount). `{from}` in it becomes the page the browser
+   * was on (URL-encoded), e.g. `/login?next={from}`; without it, `?from=<page>` is added.
+   */
+  loginUrl?: string;
   /** The built web app (default: the package's own dist/web); false: the API only. */
   webRoot?: string | false;
   /** Default: the host's logger. */
@@ -51,10 +57,10 @@ export async function runwardenFastify(
   const rw = options.runwarden;
   const prefix = scope.prefix.replace(/\/+$/, '');
   const hostRequests = new WeakMap<IncomingMessage, FastifyRequest>();
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!databaseUrl)
-    throw new Error('runwardenFastify needs databaseUrl (or DATABASE_URL) for the live stream.');
-  const pool = createPool(databaseUrl, { max: 2, applicationName: 'runwarden-stream' });
+  const streamPool = { max: 2, applicationName: 'runwarden-stream' };
+  const pool = options.databaseUrl
+    ? createPool(options.databaseUrl, streamPool)
+    : rw.openPool(streamPool);
   const inner = await buildApp({
     db: rw.db,
     pool,
@@ -63,6 +69,7 @@ export async function runwardenFastify(
     runs: rw.runs,
     options: {
       basePath: prefix,
+      ...(options.loginUrl ? { hostLoginUrl: options.loginUrl } : {}),
       // The host signs people in: no Runwarden password login or SSO under the mount, and no
       // reading of RUNWARDEN_OIDC_* from the host's environment.
       signIn: { oidc: undefined, passwordLogin: false, publicUrl: '' },

@@ -70,6 +70,8 @@ export interface AppOptions {
   webRoot: string | false | undefined;
   /** Where the app is mounted in a host's server (`/ops`); '' at the root (DESIGN §15). */
   basePath: string;
+  /** Embedded: where a browser without a host session signs in (the host's own page). */
+  hostLoginUrl: string | undefined;
   /** Embedded: the host resolves every caller (bearer tokens still work); no Runwarden login. */
   resolvePrincipal: ExternalCaller | undefined;
   /** Single sign-on and the password switch (DESIGN §15); default: from the environment. */
@@ -98,6 +100,7 @@ const DEFAULTS: AppOptions = {
   webRoot: undefined,
   basePath: '',
   resolvePrincipal: undefined,
+  hostLoginUrl: undefined,
   signIn: undefined,
   metricsToken: undefined,
   accessLogSummaryMs: 60_000,
@@ -233,6 +236,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       open,
       options.webRoot === false ? undefined : (options.webRoot ?? findWebRoot()),
       options.basePath,
+      options.hostLoginUrl,
     );
   });
   // Public, but the caller is identified: logout ends a session (a cookie write, so CSRF-checked).

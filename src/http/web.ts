@@ -22,8 +22,9 @@ export async function registerWeb(
   app: FastifyInstance,
   root: string | undefined,
   basePath = '',
+  hostLoginUrl?: string,
 ): Promise<void> {
-  const page = root && basePath ? mountedIndex(root, basePath) : undefined;
+  const page = root && basePath ? mountedIndex(root, basePath, hostLoginUrl) : undefined;
   if (root) {
     await app.register(fastifyStatic, {
       root,
@@ -55,11 +56,16 @@ export async function registerWeb(
 
 /**
  * index.html for an app mounted under `basePath` in a host's server (DESIGN §15): asset URLs get
- * the prefix, and a `<meta name="runwarden-base">` tells the SPA where its API and pages are.
+ * the prefix, a `<meta name="runwarden-base">` tells the SPA where its API and pages are, and
+ * `<meta name="runwarden-login">` where the host signs people in.
  */
-function mountedIndex(root: string, basePath: string): string {
-  const base = basePath.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+function mountedIndex(root: string, basePath: string, hostLoginUrl?: string): string {
+  const attribute = (value: string) => value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const base = attribute(basePath);
+  const login = hostLoginUrl
+    ? `\n    <meta name="runwarden-login" content="${attribute(hostLoginUrl)}" />`
+    : '';
   return readFileSync(path.join(root, 'index.html'), 'utf8')
     .replaceAll('="/assets/', `="${base}/assets/`)
-    .replace('<head>', `<head>\n    <meta name="runwarden-base" content="${base}" />`);
+    .replace('<head>', `<head>\n    <meta name="runwarden-base" content="${base}" />${login}`);
 }

@@ -136,6 +136,22 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     await anonymous.close();
   });
 
+  it("a host session that ends mid-visit sends the browser to the host's sign-in, and back", async () => {
+    const page = await signIn('ann');
+    await page.goto(`${host.url}/ops/admin/operations?ws=northwind&bucket=all`);
+    await expect.poll(() => page.getByTestId('run-table').count()).toBeGreaterThan(0);
+    // The host's session ends (its cookie gone) while Runwarden's page stays open.
+    await page.context().clearCookies();
+    await page.getByRole('link', { name: /overview/i }).first().click();
+    // Not Runwarden's login (there is none under /ops): the host's, with the way back.
+    await page.waitForURL((url) => url.pathname === '/login');
+    expect(new URL(page.url()).searchParams.get('next')).toMatch(/^\/ops\/admin\//);
+    await page.getByLabel('User').selectOption('ann');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.pathname.startsWith('/ops/admin/'));
+    await page.context().close();
+  });
+
   it('runs with the one command of its README: DATABASE_URL=… npx tsx examples/host-app/server.ts', async () => {
     const t = await freshDatabase();
     // `npx tsx` as the README says, minus npx's wrapper process (so SIGTERM reaches the app).

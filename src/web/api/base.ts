@@ -4,3 +4,22 @@
  */
 export const basePath: string =
   document.querySelector('meta[name="runwarden-base"]')?.getAttribute('content') ?? '';
+
+/**
+ * Embedded: the host's sign-in page (`<meta name="runwarden-login">`); a browser without a host
+ * session goes there, not to a Runwarden login. Undefined when Runwarden signs people in itself.
+ */
+export const hostLoginUrl: string | undefined =
+  document.querySelector('meta[name="runwarden-login"]')?.getAttribute('content') ?? undefined;
+
+/**
+ * The host's sign-in URL, returning to `from` (a page under the mount) afterwards: `{from}` in
+ * the URL becomes that path, else it is added as `?from=`.
+ */
+export function hostLogin(loginUrl: string, from: string): string {
+  const page = `${basePath}${from}`;
+  if (loginUrl.includes('{from}')) return loginUrl.replaceAll('{from}', encodeURIComponent(page));
+  const url = new URL(loginUrl, window.location.origin);
+  url.searchParams.set('from', page);
+  return url.origin === window.location.origin ? `${url.pathname}${url.search}` : url.toString();
+}

@@ -17,12 +17,13 @@ import {
 import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { Notifications } from '@mantine/notifications';
 import { useState } from 'react';
-import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
+import { Link, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { useLogout, useMe } from '../api/queries';
 import { useRunStream } from '../api/stream';
 import { ActivityHint } from '../components/ActivityHint';
 import { NotificationBell } from '../components/NotificationBell';
 import { ShellLink, settingsLinks } from '../pages/settings/SettingsLinks';
+import { SignInRedirect } from './SignInRedirect';
 import { type ShellContext, tenantBySlugOrId } from './workspace';
 
 const STORED = 'runwarden.workspace';
@@ -51,10 +52,7 @@ export function Shell() {
       </Center>
     );
   }
-  if (!me.data) {
-    const from = encodeURIComponent(location.pathname + location.search);
-    return <Navigate to={`/login?from=${from}`} replace />;
-  }
+  if (!me.data) return <SignInRedirect from={location.pathname + location.search} />;
   const fromUrl =
     new URLSearchParams(location.search).get('ws') ??
     params.workspace ??
