@@ -236,7 +236,8 @@ export class DirectoryWriter {
     await this.#trx
       .insertInto('settings')
       .values({ key: DIRECTORY_MARKER, value: this.#now.toISOString() })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value: this.#now.toISOString() }))
+      // When the directory was first managed: a write that changes nothing leaves it as it was.
+      .onConflict((oc) => oc.column('key').doNothing())
       .execute();
   }
 

@@ -41,7 +41,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         tags: ['directory'],
         summary: 'Create or rename a workspace (platform.directory)',
         operationId: 'upsertWorkspace',
-        body: z.object({ slug: Slug, name: z.string().trim().min(1).max(200) }),
+        body: z.strictObject({ slug: Slug, name: z.string().trim().min(1).max(200) }),
         response: { 200: WorkspaceSchema, 201: WorkspaceSchema, ...errorResponses(403, 404) },
       },
     },

@@ -55,7 +55,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         summary: 'Create or update a tenant by slug (workspace.manage)',
         operationId: 'upsertTenant',
         params: WsParam.extend({ slug: Slug }),
-        body: z.object({
+        body: z.strictObject({
           name: z.string().trim().min(1).max(200),
           status: z.enum(['active', 'inactive']).optional(),
         }),
@@ -108,7 +108,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         operationId: 'upsertMember',
         // One path for both member routes (OpenAPI names a path's parameters once): here an email.
         params: WsParam.extend({ member: Email.describe("The member's email") }),
-        body: z.object({
+        body: z.strictObject({
           role: z.enum(ROLES),
           tenantIds: z.array(z.uuid()).max(1000).nullable(),
           name: z.string().trim().min(1).max(200).optional(),

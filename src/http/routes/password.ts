@@ -21,7 +21,7 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
         summary: 'Set a password from an invite link, or change your own',
         operationId: 'setPassword',
         body: z
-          .object({
+          .strictObject({
             newPassword: z.string().min(8).max(1000),
             currentPassword: z.string().max(1000).optional(),
             inviteToken: z.string().min(1).max(200).optional(),

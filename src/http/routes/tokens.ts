@@ -17,7 +17,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
         summary: 'Create an API token; its secret is shown only in this answer (tokens.manage)',
         operationId: 'createToken',
         params: z.object({ ws: z.string().min(1).max(100) }),
-        body: z.object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES) }),
+        body: z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES) }),
         response: {
           201: z.object({ id: z.string(), token: z.string() }),
           ...errorResponses(403, 404),
