@@ -1,10 +1,14 @@
 import type { Locator, Page } from 'playwright-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
 import { DEMO_PASSWORD } from '../support/http.js';
 import { criticalViolations, e2eHarness } from './support.js';
 
 const h = await e2eHarness();
+// Under a loaded machine a re-render can take a while: polls wait as long as a locator does.
+const soon = { timeout: 10_000 };
+// Each scenario drives several pages in a row; 30 s is tight when other suites share the CPU.
+vi.setConfig({ testTimeout: 90_000 });
 let owner: Page;
 
 beforeAll(async () => {
@@ -18,9 +22,8 @@ beforeAll(async () => {
 
 async function signIn(page: Page, email: string, password: string): Promise<void> {
   await page.goto(`${h.base}/login`);
-  await page.getByRole('textbox', { name: 'Email' }).fill(email);
-  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await fill(page, { Email: email, Password: password });
+  await press(page, 'Log in');
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
 }
 
@@ -36,30 +39,38 @@ async function choose(
   await page.getByRole('option', { name: option, exact: true }).click();
 }
 
+/** Fills text fields (password fields too) by their exact accessible names. */
+async function fill(scope: Page | Locator, fields: Record<string, string>): Promise<void> {
+  for (const [name, value] of Object.entries(fields))
+    await scope.getByRole('textbox', { name, exact: true }).fill(value);
+}
+
+const press = (scope: Page | Locator, name: string) =>
+  scope.getByRole('button', { name, exact: true }).click();
+
+const twice = (password: string) => ({
+  'New password': password,
+  'Confirm new password': password,
+});
+
 const memberRow = (email: string) => owner.locator(`[data-member="${email}"]`);
 const tenantRow = (slug: string) => owner.locator(`[data-tenant="${slug}"]`);
 const tenantStatus = async (slug: string) =>
-  (
-    await h.db
-      .selectFrom('tenants')
-      .select('status')
-      .where('slug', '=', slug)
-      .executeTakeFirstOrThrow()
-  ).status;
+  (await h.db.selectFrom('tenants').select('status').where('slug', '=', slug).execute())[0]?.status;
 
 describe('members', () => {
   it('invites a new person once; they set a password, sign in and hold the given role', async () => {
     await owner.goto(`${h.base}/settings/w/contoso/members`);
-    await owner.getByRole('textbox', { name: 'Email' }).fill('newbie@demo.test');
+    await fill(owner, { Email: 'newbie@demo.test' });
     await choose(owner, 'Role', 'Operator');
     await owner.getByRole('combobox', { name: 'Tenant restriction' }).click();
     await owner.getByRole('option', { name: 'Contoso Development' }).click();
     await owner.keyboard.press('Escape');
-    await owner.getByRole('button', { name: 'Add member' }).click();
+    await press(owner, 'Add member');
     const invite = (await owner.getByTestId('invite-link-value').textContent()) ?? '';
     expect(invite).toMatch(/\/invite\/rwi_/);
     expect(await owner.getByTestId('invite-link').textContent()).toContain('Shown once');
-    await expect.poll(() => memberRow('newbie@demo.test').count()).toBe(1);
+    await expect.poll(() => memberRow('newbie@demo.test').count(), soon).toBe(1);
     await owner.reload();
     await memberRow('newbie@demo.test').waitFor();
     expect(await owner.getByTestId('invite-link').count()).toBe(0);
@@ -67,11 +78,8 @@ describe('members', () => {
     const path = `/invite/${invite.split('/invite/')[1]}`;
     const guest = await h.page();
     await guest.goto(`${h.base}${path}`);
-    await guest.getByRole('textbox', { name: 'New password', exact: true }).fill('newbie-secret-1');
-    await guest
-      .getByRole('textbox', { name: 'Confirm new password', exact: true })
-      .fill('newbie-secret-1');
-    await guest.getByRole('button', { name: 'Set password' }).click();
+    await fill(guest, twice('newbie-secret-1'));
+    await press(guest, 'Set password');
     await guest.getByTestId('invite-done').waitFor();
     await guest.getByRole('link', { name: 'Go to login' }).click();
     await guest.waitForURL((url) => url.pathname === '/login');
@@ -88,44 +96,43 @@ describe('members', () => {
     // The link works once: a second use shows the API's refusal.
     const again = await h.page();
     await again.goto(`${h.base}${path}`);
-    await again
-      .getByRole('textbox', { name: 'New password', exact: true })
-      .fill('another-secret-2');
-    await again
-      .getByRole('textbox', { name: 'Confirm new password', exact: true })
-      .fill('another-secret-2');
-    await again.getByRole('button', { name: 'Set password' }).click();
+    await fill(again, twice('another-secret-2'));
+    await press(again, 'Set password');
     await expect
-      .poll(() => again.getByTestId('form-error').textContent())
+      .poll(() => again.getByTestId('form-error').textContent(), soon)
       .toContain('This invite link is unknown, used or expired.');
     await again.context().close();
   });
 
   it("changes a member's role, then removes them behind a confirmation", async () => {
     await owner.goto(`${h.base}/settings/w/contoso/members`);
-    await owner.getByRole('button', { name: 'Edit newbie@demo.test' }).click();
+    // Adding an existing member's address would silently change their role: the form says so.
+    await fill(owner, { Email: 'newbie@demo.test' });
+    await owner.getByText('Already a member').waitFor();
+    await fill(owner, { Email: '' });
+    await press(owner, 'Edit newbie@demo.test');
     const dialog = owner.getByRole('dialog');
     await dialog.waitFor();
     await choose(owner, 'Role', 'Manager', dialog);
-    await dialog.getByRole('button', { name: 'Save' }).click();
+    await press(dialog, 'Save');
     await expect
-      .poll(() => memberRow('newbie@demo.test').getByTestId('member-role').textContent())
+      .poll(() => memberRow('newbie@demo.test').getByTestId('member-role').textContent(), soon)
       .toBe('Manager');
 
-    await owner.getByRole('button', { name: 'Remove newbie@demo.test' }).click();
-    await owner.getByRole('dialog').getByRole('button', { name: 'Remove', exact: true }).click();
-    await expect.poll(() => memberRow('newbie@demo.test').count()).toBe(0);
+    await press(owner, 'Remove newbie@demo.test');
+    await press(owner.getByRole('dialog'), 'Remove');
+    await expect.poll(() => memberRow('newbie@demo.test').count(), soon).toBe(0);
   });
 
   it('shows the 409 message when the last owner tries to remove themselves', async () => {
     await owner.goto(`${h.base}/settings/w/contoso/members`);
-    await owner.getByRole('button', { name: 'Remove owner@demo.test' }).click();
+    await press(owner, 'Remove owner@demo.test');
     const dialog = owner.getByRole('dialog');
-    await dialog.getByRole('button', { name: 'Remove', exact: true }).click();
+    await press(dialog, 'Remove');
     await expect
-      .poll(() => dialog.getByTestId('confirm-error').textContent())
+      .poll(() => dialog.getByTestId('confirm-error').textContent(), soon)
       .toBe('Workspace contoso would be left without an owner.');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await press(dialog, 'Cancel');
     expect(await memberRow('owner@demo.test').count()).toBe(1);
   });
 });
@@ -133,33 +140,32 @@ describe('members', () => {
 describe('tenants', () => {
   it('adds, renames, deactivates (with a warning) and reactivates a tenant', async () => {
     await owner.goto(`${h.base}/settings/w/contoso/tenants`);
-    await owner.getByRole('textbox', { name: 'Slug' }).fill('contoso-qa');
-    await owner.getByRole('textbox', { name: 'Name' }).fill('Contoso QA');
-    await owner.getByRole('button', { name: 'Add tenant' }).click();
+    await fill(owner, { Slug: 'contoso-qa', Name: 'Contoso QA' });
+    await press(owner, 'Add tenant');
     await expect
-      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-name').textContent())
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-name').textContent(), soon)
       .toBe('Contoso QA');
 
-    await owner.getByRole('button', { name: 'Rename contoso-qa' }).click();
+    await press(owner, 'Rename contoso-qa');
     const rename = owner.getByRole('dialog');
-    await rename.getByRole('textbox', { name: 'Name' }).fill('Contoso Quality');
-    await rename.getByRole('button', { name: 'Save' }).click();
+    await fill(rename, { Name: 'Contoso Quality' });
+    await press(rename, 'Save');
     await expect
-      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-name').textContent())
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-name').textContent(), soon)
       .toBe('Contoso Quality');
 
-    await owner.getByRole('button', { name: 'Deactivate contoso-qa' }).click();
+    await press(owner, 'Deactivate contoso-qa');
     const confirm = owner.getByRole('dialog');
     expect(await confirm.textContent()).toContain('new and queued runs will be blocked');
-    await confirm.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await press(confirm, 'Deactivate');
     await expect
-      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-status').textContent())
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-status').textContent(), soon)
       .toBe('Inactive');
     expect(await tenantStatus('contoso-qa')).toBe('inactive');
 
-    await owner.getByRole('button', { name: 'Activate contoso-qa' }).click();
+    await press(owner, 'Activate contoso-qa');
     await expect
-      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-status').textContent())
+      .poll(() => tenantRow('contoso-qa').getByTestId('tenant-status').textContent(), soon)
       .toBe('Active');
     expect(await tenantStatus('contoso-qa')).toBe('active');
   });
@@ -168,9 +174,9 @@ describe('tenants', () => {
 describe('API tokens', () => {
   it('shows a new secret once, lists the token without it, and a revoked token answers 401', async () => {
     await owner.goto(`${h.base}/settings/w/contoso/tokens`);
-    await owner.getByRole('textbox', { name: 'Token name' }).fill('ci-e2e');
+    await fill(owner, { 'Token name': 'ci-e2e' });
     await choose(owner, 'Token role', 'Read-only');
-    await owner.getByRole('button', { name: 'Create token' }).click();
+    await press(owner, 'Create token');
     const secret = (await owner.getByTestId('token-secret-value').textContent()) ?? '';
     expect(secret.length).toBeGreaterThan(20);
     expect(await owner.getByTestId('token-secret').textContent()).toContain('Shown once');
@@ -181,7 +187,7 @@ describe('API tokens', () => {
     expect(await owner.getByTestId('token-secret').count()).toBe(0);
     expect(await owner.locator('body').textContent()).not.toContain(secret);
     expect(await row.getByTestId('token-last-used').textContent()).toBe('Never');
-    await expect.poll(() => row.textContent()).toContain('owner@demo.test');
+    await expect.poll(() => row.textContent(), soon).toContain('owner@demo.test');
 
     const use = () =>
       fetch(`${h.base}/api/workspaces/contoso/operations`, {
@@ -189,9 +195,9 @@ describe('API tokens', () => {
       }).then((res) => res.status);
     expect(await use()).toBe(200);
 
-    await owner.getByRole('button', { name: 'Revoke ci-e2e' }).click();
-    await owner.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
-    await expect.poll(() => row.textContent()).toContain('Revoked');
+    await press(owner, 'Revoke ci-e2e');
+    await press(owner.getByRole('dialog'), 'Revoke');
+    await expect.poll(() => row.textContent(), soon).toContain('Revoked');
     expect(await use()).toBe(401);
   });
 });
@@ -201,9 +207,8 @@ describe('workspaces (platform staff)', () => {
     const staff = await h.page('platform@demo.test');
     await staff.getByRole('link', { name: 'Workspaces' }).click();
     await staff.waitForURL((url) => url.pathname === '/settings/workspaces');
-    await staff.getByRole('textbox', { name: 'Workspace slug' }).fill('northwind');
-    await staff.getByRole('textbox', { name: 'Workspace name' }).fill('Northwind');
-    await staff.getByRole('button', { name: 'Create workspace' }).click();
+    await fill(staff, { 'Workspace slug': 'northwind', 'Workspace name': 'Northwind' });
+    await press(staff, 'Create workspace');
     await staff.getByTestId('workspace-created').waitFor();
     const row = await h.db
       .selectFrom('workspaces')
@@ -214,11 +219,13 @@ describe('workspaces (platform staff)', () => {
 
     await staff.getByRole('link', { name: 'Add its members' }).click();
     await staff.waitForURL((url) => url.pathname === '/settings/w/northwind/members');
-    await staff.getByRole('textbox', { name: 'Email' }).fill('boss@northwind.test');
+    await fill(staff, { Email: 'boss@northwind.test' });
     await choose(staff, 'Role', 'Owner');
-    await staff.getByRole('button', { name: 'Add member' }).click();
+    await press(staff, 'Add member');
     await staff.getByTestId('invite-link').waitFor();
-    await expect.poll(() => staff.locator('[data-member="boss@northwind.test"]').count()).toBe(1);
+    await expect
+      .poll(() => staff.locator('[data-member="boss@northwind.test"]').count(), soon)
+      .toBe(1);
     expect({ violations: await criticalViolations(staff) }).toEqual({ violations: [] });
     await staff.context().close();
   });
@@ -230,21 +237,15 @@ describe('password', () => {
     await page.getByTestId('user-menu').click();
     await page.getByRole('menuitem', { name: 'Change password' }).click();
     await page.waitForURL((url) => url.pathname === '/settings/password');
-    const fill = async (current: string) => {
-      await page.getByRole('textbox', { name: 'Current password', exact: true }).fill(current);
-      await page
-        .getByRole('textbox', { name: 'New password', exact: true })
-        .fill('manager-new-secret');
-      await page
-        .getByRole('textbox', { name: 'Confirm new password', exact: true })
-        .fill('manager-new-secret');
-      await page.getByRole('button', { name: 'Change password' }).click();
+    const change = async (current: string) => {
+      await fill(page, { 'Current password': current, ...twice('manager-new-secret') });
+      await press(page, 'Change password');
     };
-    await fill('not-the-password');
+    await change('not-the-password');
     await expect
-      .poll(() => page.getByTestId('form-error').textContent())
+      .poll(() => page.getByTestId('form-error').textContent(), soon)
       .toBe('The current password is not right.');
-    await fill(DEMO_PASSWORD);
+    await change(DEMO_PASSWORD);
     await page.getByTestId('password-changed').waitFor();
     await page.context().close();
 
@@ -303,11 +304,11 @@ describe('mobile shell', () => {
     expect(await onScreen()).toBe(false);
     expect(await navbar.getAttribute('inert')).not.toBeNull();
     await page.getByTestId('nav-burger').click();
-    await expect.poll(onScreen).toBe(true);
+    await expect.poll(onScreen, soon).toBe(true);
     expect(await navbar.getAttribute('inert')).toBeNull();
     await members.click();
     await page.waitForURL((url) => url.pathname === '/settings/w/contoso/members');
-    await expect.poll(onScreen).toBe(false);
+    await expect.poll(onScreen, soon).toBe(false);
     // Narrow, the members are cards, not table rows.
     await page.locator('[data-member="owner@demo.test"]').waitFor();
     expect(await page.locator('tr[data-member]').count()).toBe(0);

@@ -1,18 +1,30 @@
 import { Button, Group, Paper, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
-import { type Role, type Tenant, useUpsertMember } from '../../api/directory-queries';
+import { type Member, type Role, type Tenant, useUpsertMember } from '../../api/directory-queries';
 import { FormError, ShownOnce } from './common';
 import { RoleSelect, TenantRestriction } from './member-fields';
 
-/** Adds a person by email; a new one gets a set-password link, shown here once. */
-export function MemberAddForm({ workspace, tenants }: { workspace: string; tenants: Tenant[] }) {
+/**
+ * Adds a person by email; a new one gets a set-password link, shown here once. The API upserts
+ * by email, so an existing member's address would silently change their role: refused here.
+ */
+export function MemberAddForm({
+  workspace,
+  tenants,
+  members,
+}: {
+  workspace: string;
+  tenants: Tenant[];
+  members: Member[];
+}) {
   const upsert = useUpsertMember(workspace);
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('operator');
   const [tenantIds, setTenantIds] = useState<string[]>([]);
   const [invite, setInvite] = useState<{ email: string; url: string } | null>(null);
+  const existing = members.some((m) => m.email === email.trim().toLowerCase());
 
   return (
     <Paper withBorder p="md">
@@ -20,6 +32,7 @@ export function MemberAddForm({ workspace, tenants }: { workspace: string; tenan
         onSubmit={(event) => {
           event.preventDefault();
           setInvite(null);
+          if (existing) return;
           const address = email.trim();
           upsert.mutate(
             {
@@ -54,6 +67,7 @@ export function MemberAddForm({ workspace, tenants }: { workspace: string; tenan
               type="email"
               required
               value={email}
+              error={existing ? 'Already a member: change their role with Edit below.' : null}
               onChange={(e) => setEmail(e.currentTarget.value)}
             />
             <TextInput

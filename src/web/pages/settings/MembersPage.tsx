@@ -26,7 +26,7 @@ function Members({ slug, name }: { slug: string; name: string }) {
     <Stack>
       <SettingsTitle title="Members" workspace={name} />
       <FormError error={members.error ?? tenants.error} />
-      <MemberAddForm workspace={slug} tenants={tenantList} />
+      <MemberAddForm workspace={slug} tenants={tenantList} members={members.data?.items ?? []} />
       <DataList
         testId="members-table"
         minWidth={720}
