@@ -5,12 +5,12 @@ import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { REASON_COPY } from '../domain/reason-copy.js';
 import { type Clock, systemClock } from '../domain/run.js';
 import { sqlJudge } from '../domain/run-classes.js';
-import { staleness } from '../domain/staleness.js';
+import { staleness, staleWindows, windowOpened } from '../domain/staleness.js';
 import type { OperationDefinition } from '../execution/operation.js';
 import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { RunService } from '../runs/run-service.js';
-import { staleRunsQuery } from '../runs/system-reads.js';
+import { quietRunsQuery, staleRunsQuery } from '../runs/system-reads.js';
 
 /** One advisory lock key for "a sweep is running" across every Runwarden process. */
 export const RECONCILE_LOCK_KEY = 7_261_734_001;
@@ -161,7 +161,43 @@ async function sweep(
     action.result = moved ? 'failed' : 'skipped';
     if (!moved) action.note = 'it changed while the sweep looked at it';
   }
+  if (!dryRun) await askWaitingAdapters(deps, report, now);
   if (!dryRun) report.unlockedWorkers = await releaseDeadWorkers(deps, now, connectedFor);
+}
+
+/**
+ * `reconcile_only` runs whose worker has gone quiet (typically: the handler returned and the run
+ * awaits its source of truth) are asked about once silent for a heartbeat interval, every sweep,
+ * not only once stale: the adapter's "still running" is their heartbeat, so an honest wait never
+ * reads as likely stale, and "finished" ends the run within a sweep.
+ */
+async function askWaitingAdapters(
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+  now: Date,
+): Promise<void> {
+  const asked = new Set(report.actions.map((a) => a.runId));
+  for (const operation of deps.registry.list()) {
+    if (operation.policy.terminalTruth !== 'reconcile_only' || !operation.reconcile) continue;
+    const quietSince = windowOpened(now, operation.policy.heartbeatSeconds);
+    const waiting = await quietRunsQuery(deps.db, operation.type, quietSince).execute();
+    for (const run of waiting) {
+      if (asked.has(run.id)) continue;
+      const action: ReconcileAction = {
+        runId: run.id,
+        type: run.type,
+        status: 'running',
+        reasonCode: 'run.heartbeat_lost',
+        thresholdSeconds: staleWindows(operation.policy).lost,
+        sinceSeconds: Math.round(
+          (now.getTime() - (run.last_heartbeat_at ?? run.started_at ?? run.created_at).getTime()) /
+            1000,
+        ),
+        result: 'skipped',
+      };
+      if (await askAdapter(deps, operation.reconcile, run, action)) report.actions.push(action);
+    }
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { problemSql, RUN_CLASSES, type SqlJudge } from '../domain/run-classes.js';
 import { SEE_ALL, type Visibility, visibleSql } from '../domain/visibility.js';
@@ -16,6 +16,17 @@ export function staleRunsQuery(db: Kysely<Database>, judge: SqlJudge) {
 }
 
 /** The system plane's stuck list: stale active runs, oldest first. */
+/** Running runs of one type silent since before `quietSince` (no heartbeat, start or creation after). */
+export function quietRunsQuery(db: Kysely<Database>, type: string, quietSince: Date) {
+  return db
+    .selectFrom('operation_runs')
+    .selectAll()
+    .where('status', '=', 'running')
+    .where('type', '=', type)
+    .where(sql<boolean>`coalesce(last_heartbeat_at, started_at, created_at) < ${quietSince}`)
+    .limit(1000);
+}
+
 export async function stuckRuns(
   deps: ReadDeps,
   now: Date,

@@ -100,6 +100,49 @@ describe("terminalTruth 'reconcile_only'", () => {
     ]);
   });
 
+  it('asks the adapter of a silent waiting run every sweep, before it could read as likely stale', async () => {
+    const { run: started } = await startRun(
+      { db: t.db, runs, registry },
+      {
+        type: 'fleet.deploy',
+        workspaceId: scope.workspaceId,
+        tenantId: scope.tenantId,
+        input: { tag: 'v2' },
+        initiatorUserId: scope.userId,
+      },
+    );
+    await until(async () => (await events(started.id)).some((e) => e.kind === 'handler_returned'), {
+      what: 'the handler result on the timeline',
+    });
+    const before = (await runs.get(started.id))?.last_heartbeat_at as Date;
+    sourceStates.set(started.id, { status: 'running' });
+    // Silent for 2 s: past one heartbeat interval (1 s), short of the loss window (3 s).
+    const soon = new Date(before.getTime() + 2_000);
+    const report = await reconcile(
+      { db: t.db, runs, registry, logger: quietLogger, clock: () => soon },
+      { lock: false },
+    );
+    const action = report.actions.find((a) => a.runId === started.id);
+    expect(action).toMatchObject({
+      result: 'skipped',
+      note: 'the source of truth says it is running',
+    });
+    const after = await runs.get(started.id);
+    if (!after?.last_heartbeat_at) throw new Error('the run has no heartbeat');
+    expect(after.status).toBe('running');
+    expect(after.last_heartbeat_at.getTime()).toBeGreaterThan(before.getTime());
+
+    // The source finishes between two sweeps: the next one ends the run, still never stale.
+    sourceStates.set(started.id, { status: 'completed', outcome: 'succeeded' });
+    const next = new Date(after.last_heartbeat_at.getTime() + 2_000);
+    const done = await reconcile(
+      { db: t.db, runs, registry, logger: quietLogger, clock: () => next },
+      { lock: false },
+    );
+    expect(done.actions.find((a) => a.runId === started.id)?.result).toBe('adapter');
+    expect(await runs.get(started.id)).toMatchObject({ status: 'completed', outcome: 'succeeded' });
+  });
+
   it('is refused at boot without a reconcile(run) adapter', () => {
     const withoutAdapter = defineOperation({
       type: 'fleet.deploy',
