@@ -147,6 +147,12 @@ async function resolveWorkspaces(
     .sort((a, b) => a.slug.localeCompare(b.slug));
 }
 
+/**
+ * What only a member with every tenant may do: managing the workspace's tenants, members and tokens
+ * reaches beyond any one tenant (DESIGN §10), so a tenant-restricted member, even an owner, lacks it.
+ */
+const WORKSPACE_WIDE: readonly Capability[] = ['workspace.manage', 'tokens.manage'];
+
 function toAccess(
   grant: MembershipGrant,
   ws: { id: string; slug: string; name: string },
@@ -158,7 +164,10 @@ function toAccess(
     slug: ws.slug,
     name: ws.name,
     role: grant.role,
-    capabilities: roleCapabilities(grant.role),
+    capabilities:
+      grant.tenantIds === null
+        ? roleCapabilities(grant.role)
+        : roleCapabilities(grant.role).filter((c) => !WORKSPACE_WIDE.includes(c)),
     restrictedTo: grant.tenantIds,
     tenants: visible.map(({ id, slug, name, status }) => ({ id, slug, name, status })),
   };

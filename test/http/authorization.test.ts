@@ -4,6 +4,8 @@ import { uuidv7 } from '../../src/domain/uuid.js';
 import { startRun } from '../../src/execution/start.js';
 import { apiHarness, type Caller } from '../support/http.js';
 
+// The directory routes (tenants, members, tokens, workspaces, passwords) have their own matrix,
+// with more kinds of caller: authorization-directory.test.ts.
 const h = await apiHarness();
 
 const ACTORS = [

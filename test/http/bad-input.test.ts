@@ -5,7 +5,8 @@ import { apiHarness, type Caller, rowCounts } from '../support/http.js';
 
 // DESIGN §11: "bad input never yields a 500 and never changes stored state". Every case below
 // is a request a client could send; each must answer a 4xx `{error:{code,message}}` and leave
-// the database exactly as it was.
+// the database exactly as it was. The directory routes' tables: bad-input-directory.test.ts and
+// bad-input-access.test.ts.
 
 const h = await apiHarness();
 

@@ -1,14 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authorize } from '../../access/authorize.js';
+import { findWorkspace } from '../../access/authorize.js';
+import { directoryReads } from '../../access/directory-reads.js';
 import { createToken } from '../../access/tokens.js';
 import { ROLES } from '../../domain/capabilities.js';
+import { RunwardenError } from '../../domain/errors.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
+import { workspaceManager } from './directory-access.js';
 
 /** API tokens for machine clients and external runs: shown once, stored hashed (DESIGN §10). */
 export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+  const managed = workspaceManager(directoryReads(ctx.db));
   app.post(
     '/api/workspaces/:ws/tokens',
     {
@@ -25,11 +29,20 @@ export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
       },
     },
     async (request, reply) => {
-      const { principal, access } = authorize(
+      // 404 when the caller may not see the workspace, as for listing its tokens; platform staff
+      // see it, but a token acts for a member who manages tokens there, which they are not: 403.
+      const { caller: principal, workspace } = await managed(
         request.principal,
-        { kind: 'workspace', ref: request.params.ws },
+        request.params.ws,
         'tokens.manage',
       );
+      const access = findWorkspace(principal, workspace.id);
+      if (!access?.capabilities.includes('tokens.manage'))
+        throw new RunwardenError(
+          'forbidden',
+          'An API token acts for a member who manages tokens here; you are not one.',
+          { details: { capability: 'tokens.manage' } },
+        );
       const created = await createToken(ctx.db, {
         workspaceId: access.id,
         name: request.body.name,

@@ -1,0 +1,252 @@
+import type { InjectOptions } from 'fastify';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CATALOG } from '../../src/domain/errors.js';
+import { uuidv7 } from '../../src/domain/uuid.js';
+import { apiHarness, type Caller, DEMO_PASSWORD } from '../support/http.js';
+import { bearer, directoryOf, directoryStaff, inviteTokenOf } from './directory-support.js';
+
+// The authorization matrix of the directory routes (DESIGN §10, §11; issue #12): every route ×
+// every kind of caller. Not entitled to see the workspace → 404; entitled but lacking the
+// capability → 403; anonymous → 401. Beside authorization.test.ts, which covers the run routes.
+
+const h = await apiHarness();
+const directory = directoryOf(h);
+
+const ACTORS = [
+  'owner',
+  'manager',
+  'operator',
+  'readonly',
+  'restricted',
+  'restrictedOwner',
+  'staff',
+  'platform',
+  'outsider',
+  'anonymous',
+  'ownerToken',
+  'readonlyToken',
+] as const;
+type Actor = (typeof ACTORS)[number];
+type Expect = Record<Actor, number>;
+const callers = {} as Record<Actor, Caller | undefined>;
+
+beforeAll(async () => {
+  for (const actor of ['owner', 'manager', 'operator', 'readonly', 'restricted', 'outsider'])
+    callers[actor as Actor] = await h.login(`${actor}@demo.test`);
+  callers.platform = await h.login('platform@demo.test');
+  callers.staff = await directoryStaff(h);
+  // An owner restricted to one tenant: the directory is workspace-wide, beyond their restriction.
+  const added = await directory.upsertMember({
+    workspace: 'contoso',
+    email: 'restricted-owner@demo.test',
+    role: 'owner',
+    tenants: ['contoso-dev'],
+  });
+  const set = await h.request(undefined, {
+    method: 'POST',
+    url: '/api/auth/password',
+    payload: { inviteToken: inviteTokenOf(added.invite?.url), newPassword: DEMO_PASSWORD },
+  });
+  expect(set.statusCode).toBe(204);
+  callers.restrictedOwner = await h.login('restricted-owner@demo.test');
+  callers.anonymous = undefined;
+  callers.ownerToken = await bearer(h, callers.owner as Caller, 'owner');
+  callers.readonlyToken = await bearer(h, callers.owner as Caller, 'readonly');
+});
+
+// owner manager operator readonly restricted restrictedOwner staff platform outsider anonymous ownerToken readonlyToken
+const row = (...s: number[]): Expect =>
+  Object.fromEntries(ACTORS.map((a, i) => [a, s[i]])) as Expect;
+/** A workspace route only its owners (and platform.directory staff) may use. */
+const manage = (ok: number, staff = ok) =>
+  row(ok, 403, 403, 403, 403, 403, staff, 404, 404, 401, ok, 403);
+const key = (actor: Actor) => actor.toLowerCase();
+const C = '/api/workspaces/contoso';
+
+const MATRIX: Array<{
+  name: string;
+  request: (a: Actor) => Promise<InjectOptions>;
+  expect: Expect;
+}> = [
+  {
+    name: 'POST /api/workspaces',
+    request: async (a) => ({
+      method: 'POST',
+      url: '/api/workspaces',
+      payload: { slug: `ws-${key(a)}`, name: `Workspace of ${a}` },
+    }),
+    expect: row(404, 404, 404, 404, 404, 404, 201, 403, 404, 401, 404, 404),
+  },
+  {
+    name: 'GET /api/workspaces/:ws/tenants',
+    request: async () => ({ method: 'GET', url: `${C}/tenants` }),
+    expect: manage(200),
+  },
+  {
+    name: 'PUT /api/workspaces/:ws/tenants/:slug',
+    request: async (a) => ({
+      method: 'PUT',
+      url: `${C}/tenants/t-${key(a)}`,
+      payload: { name: `Tenant of ${a}` },
+    }),
+    expect: manage(201),
+  },
+  {
+    name: 'GET /api/workspaces/:ws/members',
+    request: async () => ({ method: 'GET', url: `${C}/members` }),
+    expect: manage(200),
+  },
+  {
+    name: 'PUT /api/workspaces/:ws/members/:email',
+    request: async (a) => ({
+      method: 'PUT',
+      url: `${C}/members/m-${key(a)}@demo.test`,
+      payload: { role: 'readonly', tenantIds: null },
+    }),
+    expect: manage(201),
+  },
+  {
+    name: 'DELETE /api/workspaces/:ws/members/:userId',
+    request: async (a) => {
+      const { member } = await directory.upsertMember({
+        workspace: 'contoso',
+        email: `gone-${key(a)}@demo.test`,
+        role: 'readonly',
+      });
+      return { method: 'DELETE', url: `${C}/members/${member.userId}` };
+    },
+    expect: manage(204),
+  },
+  {
+    name: 'POST /api/workspaces/:ws/tokens',
+    request: async (a) => ({
+      method: 'POST',
+      url: `${C}/tokens`,
+      payload: { name: `token of ${a}`, role: 'readonly' },
+    }),
+    // Staff see the workspace's tokens but a token acts for a member, which they are not.
+    expect: manage(201, 403),
+  },
+  {
+    name: 'GET /api/workspaces/:ws/tokens',
+    request: async () => ({ method: 'GET', url: `${C}/tokens` }),
+    expect: manage(200),
+  },
+  {
+    name: 'DELETE /api/workspaces/:ws/tokens/:id',
+    request: async (a) => {
+      const { id } = await directory.createToken({
+        workspace: 'contoso',
+        name: `revoked by ${a}`,
+        role: 'readonly',
+        as: 'owner@demo.test',
+      });
+      return { method: 'DELETE', url: `${C}/tokens/${id}` };
+    },
+    expect: manage(204),
+  },
+  {
+    name: 'POST /api/auth/password {currentPassword}',
+    request: async () => ({
+      method: 'POST',
+      url: '/api/auth/password',
+      payload: { currentPassword: DEMO_PASSWORD, newPassword: DEMO_PASSWORD },
+    }),
+    // Your own password, from a signed-in session: an API token may not change it.
+    expect: row(204, 204, 204, 204, 204, 204, 204, 204, 204, 401, 403, 403),
+  },
+  {
+    name: 'POST /api/auth/password {inviteToken}',
+    request: async (a) => {
+      const added = await directory.upsertMember({
+        workspace: 'fabrikam',
+        email: `invited-${key(a)}@demo.test`,
+        role: 'readonly',
+      });
+      return {
+        method: 'POST',
+        url: '/api/auth/password',
+        payload: { inviteToken: inviteTokenOf(added.invite?.url), newPassword: DEMO_PASSWORD },
+      };
+    },
+    // The one-time token is the credential: whoever holds it sets the password.
+    expect: row(204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204),
+  },
+];
+
+const codeOf = (status: number) =>
+  Object.entries(ERROR_CATALOG).find(([, e]) => e.status === status)?.[0];
+
+describe('directory authorization matrix: every directory route × every kind of caller', () => {
+  for (const entry of MATRIX) {
+    it(entry.name, async () => {
+      const got = {} as Expect;
+      for (const actor of ACTORS) {
+        const res = await h.request(callers[actor], await entry.request(actor));
+        got[actor] = res.statusCode;
+        if (res.statusCode >= 400) {
+          expect(Object.keys(res.json()), `${actor}: ${res.body}`).toEqual(['error']);
+          expect(res.json().error.code, `${actor}: ${res.body}`).toBe(codeOf(res.statusCode));
+        }
+      }
+      expect(got).toEqual(entry.expect);
+    });
+  }
+});
+
+describe('deny as not found, for the directory', () => {
+  it("answers an outsider's request for a real workspace byte-for-byte like a missing one", async () => {
+    const routes: Array<[InjectOptions['method'], string, object?]> = [
+      ['GET', 'tenants'],
+      ['PUT', 'tenants/qa', { name: 'QA' }],
+      ['GET', 'members'],
+      ['PUT', 'members/x@demo.test', { role: 'readonly', tenantIds: null }],
+      ['DELETE', `members/${callers.owner?.userId}`],
+      ['POST', 'tokens', { name: 'x', role: 'readonly' }],
+      ['GET', 'tokens'],
+      ['DELETE', `tokens/${uuidv7()}`],
+    ];
+    for (const [method, path, payload] of routes) {
+      const ask = (ws: string) =>
+        h.request(callers.outsider, {
+          method,
+          url: `/api/workspaces/${ws}/${path}`,
+          ...(payload ? { payload } : {}),
+        });
+      const real = await ask('contoso');
+      const missing = await ask('nowhere');
+      expect([method, path, real.statusCode]).toEqual([method, path, 404]);
+      expect(real.body, `${method} ${path}`).toBe(missing.body);
+    }
+  });
+});
+
+describe('a tenant-restricted owner', () => {
+  it('cannot lift their own restriction, and /api/me offers them no management', async () => {
+    const lift = await h.request(callers.restrictedOwner, {
+      method: 'PUT',
+      url: `${C}/members/restricted-owner@demo.test`,
+      payload: { role: 'owner', tenantIds: null },
+    });
+    expect(lift.statusCode, lift.body).toBe(403);
+    const membership = await h.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select('memberships.tenant_ids')
+      .where('users.email', '=', 'restricted-owner@demo.test')
+      .executeTakeFirstOrThrow();
+    expect(membership.tenant_ids).toEqual([h.ids.dev]);
+    const me = await h.request(callers.restrictedOwner, { url: '/api/me' });
+    const contoso = me.json().workspaces.find((w: { slug: string }) => w.slug === 'contoso');
+    expect(contoso).toMatchObject({
+      role: 'owner',
+      tenants: [expect.objectContaining({ slug: 'contoso-dev' })],
+    });
+    expect(contoso.tenants).toHaveLength(1);
+    expect(contoso.capabilities).toEqual([
+      'operations.view',
+      'operations.start',
+      'operations.cancel',
+    ]);
+  });
+});
