@@ -194,6 +194,10 @@ describe('API tokens', () => {
         headers: { authorization: `Bearer ${secret}` },
       }).then((res) => res.status);
     expect(await use()).toBe(200);
+    await owner.reload();
+    await expect
+      .poll(() => row.getByTestId('token-last-used').textContent(), soon)
+      .toBe('just now');
 
     await press(owner, 'Revoke ci-e2e');
     await press(owner.getByRole('dialog'), 'Revoke');

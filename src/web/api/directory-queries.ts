@@ -1,4 +1,5 @@
 import { type QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { RoleName } from '../../domain/capabilities';
 import { basePath } from './base';
 import { ApiError } from './client';
 import type { Me } from './types';
@@ -7,7 +8,7 @@ import type { Me } from './types';
 // queries. `api()` in client.ts speaks GET/POST with a JSON answer; these routes also use PUT,
 // DELETE and 204, hence one small request function of their own.
 
-export type Role = 'owner' | 'manager' | 'operator' | 'readonly';
+export type Role = RoleName;
 export const ROLE_OPTIONS: Array<{ value: Role; label: string }> = [
   { value: 'owner', label: 'Owner' },
   { value: 'manager', label: 'Manager' },
