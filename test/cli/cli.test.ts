@@ -45,7 +45,7 @@ describe('runwarden CLI', () => {
     const cli = spawnCli(['validate']);
     expect((await cli.exited).code, cli.output()).toBe(0);
     expect(cli.output()).toMatch(
-      /catalog ok: 12 operation types, 1 schedule\(s\); policies aligned/,
+      /catalog ok: 13 operation types, 1 schedule\(s\); policies aligned/,
     );
   });
 
