@@ -39,7 +39,10 @@ export class DirectoryWriter {
   readonly #actor: DirectoryActor;
   readonly #publicUrl: string;
   readonly #now = new Date();
-  /** Workspaces where an owner was removed or demoted: each must still have an owner at commit. */
+  /**
+   * Workspaces where an owner was removed, demoted or restricted to some tenants: each must still
+   * have an owner with every tenant (one who can manage it) at commit.
+   */
   readonly #ownersToCheck = new Map<string, string>();
   readonly #ctx: WriteContext;
 
@@ -227,6 +230,8 @@ export class DirectoryWriter {
         .select('id')
         .where('workspace_id', '=', workspaceId)
         .where('role', '=', 'owner')
+        // one who can manage it: an owner restricted to some tenants cannot (DESIGN §10)
+        .where('tenant_ids', 'is', null)
         .executeTakeFirst();
       if (!owner)
         throw new RunwardenError('conflict', `Workspace ${slug} would be left without an owner.`, {

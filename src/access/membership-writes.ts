@@ -58,7 +58,10 @@ export async function upsertMember(
     diff.tenantIds = { from: existing.tenant_ids, to: tenantIds };
   if (!Object.keys(diff).length)
     return { role: existing.role, tenantIds: before, outcome: 'unchanged' };
-  if (existing.role === 'owner' && input.role !== 'owner') ctx.ownerLost(ws.id, ws.slug);
+  // An owner restricted to some tenants cannot manage the workspace (DESIGN §10): losing the
+  // role or gaining a restriction both lose an owner who can.
+  const couldManage = existing.role === 'owner' && existing.tenant_ids === null;
+  if (couldManage && (input.role !== 'owner' || tenantIds !== null)) ctx.ownerLost(ws.id, ws.slug);
   await ctx.trx
     .updateTable('memberships')
     .set({ role: input.role, tenant_ids: tenantIds })
@@ -79,10 +82,10 @@ export async function removeMember(
     .deleteFrom('memberships')
     .where('workspace_id', '=', ws.id)
     .where('user_id', '=', user.id)
-    .returning('role')
+    .returning(['role', 'tenant_ids'])
     .executeTakeFirst();
   if (!removed) return false;
-  if (removed.role === 'owner') ctx.ownerLost(ws.id, ws.slug);
+  if (removed.role === 'owner' && removed.tenant_ids === null) ctx.ownerLost(ws.id, ws.slug);
   const ended = await endAccess(ctx, user.id, ws.id);
   await ctx.record(
     ws.id,

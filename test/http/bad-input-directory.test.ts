@@ -161,6 +161,24 @@ const CASES: Case[] = [
     status: 409,
     code: 'conflict',
   },
+  {
+    name: 'member: the only owner restricting themselves to one tenant (an owner who could manage lost)',
+    request: () => member('owner@demo.test', { role: 'owner', tenantIds: [h.ids.dev] }),
+    status: 409,
+    code: 'conflict',
+  },
+  v('member: a name holding a NUL byte', () =>
+    member('new@demo.test', { role: 'readonly', tenantIds: null, name: 'Nul\u0000l' }),
+  ),
+  v('member: an email holding a NUL byte', () =>
+    member('new%00@demo.test', { role: 'readonly', tenantIds: null }),
+  ),
+  v('tenant: a name holding a NUL byte', () => tenant('contoso-qa', { name: 'QA\u0000' })),
+  v(
+    'workspace: a name holding a NUL byte',
+    () => send('POST', WS, { slug: 'initech', name: 'I\u0000' }),
+    'staff',
+  ),
   denied('member: an operator adding a member', 'operator', () =>
     member('new@demo.test', { role: 'readonly', tenantIds: null }),
   ),
