@@ -142,7 +142,10 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     await expect.poll(() => page.getByTestId('run-table').count()).toBeGreaterThan(0);
     // The host's session ends (its cookie gone) while Runwarden's page stays open.
     await page.context().clearCookies();
-    await page.getByRole('link', { name: /overview/i }).first().click();
+    await page
+      .getByRole('link', { name: /overview/i })
+      .first()
+      .click();
     // Not Runwarden's login (there is none under /ops): the host's, with the way back.
     await page.waitForURL((url) => url.pathname === '/login');
     expect(new URL(page.url()).searchParams.get('next')).toMatch(/^\/ops\/admin\//);

@@ -207,6 +207,25 @@ describe('API tokens', () => {
 });
 
 describe('workspaces (platform staff)', () => {
+  it('a staff member holding only platform.directory lands on the workspaces page', async () => {
+    const directory = createDirectory({ db: h.db });
+    const made = await directory.setPlatformStaff({
+      email: 'directory-only@demo.test',
+      capabilities: ['platform.directory'],
+    });
+    const invite = made.invites[0];
+    if (!invite) throw new Error('a new staff member gets an invite');
+    await directory.redeemInvite(
+      new URL(invite.url).pathname.split('/').pop() as string,
+      DEMO_PASSWORD,
+    );
+    const staff = await h.page();
+    await signIn(staff, 'directory-only@demo.test', DEMO_PASSWORD);
+    await staff.waitForURL((url) => url.pathname === '/settings/workspaces');
+    await staff.getByRole('button', { name: 'Create workspace' }).waitFor();
+    await staff.context().close();
+  });
+
   it('creates a workspace and adds its first owner', async () => {
     const staff = await h.page('platform@demo.test');
     await staff.getByRole('link', { name: 'Workspaces' }).click();
