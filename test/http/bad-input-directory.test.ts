@@ -179,6 +179,42 @@ const CASES: Case[] = [
     () => send('POST', WS, { slug: 'initech', name: 'I\u0000' }),
     'staff',
   ),
+  {
+    name: 'member: malformed JSON',
+    request: () => ({
+      ...member('new@demo.test', undefined),
+      payload: '{"role":"owner",',
+      headers: { 'content-type': 'application/json' },
+    }),
+    status: 400,
+    code: 'invalid_json',
+  },
+  {
+    name: 'member: a body that is not JSON',
+    request: () => ({
+      ...member('new@demo.test', undefined),
+      payload: 'role=owner',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    }),
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  v('member: a JSON array as body', () =>
+    member('new@demo.test', [{ role: 'owner', tenantIds: null }]),
+  ),
+  {
+    name: 'tenants list: another workspace by its id',
+    request: () => send('GET', `${WS}/${h.ids.fabrikam}/tenants`),
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    // Fastify refuses a path parameter over 100 characters itself (414), before the schema.
+    name: 'tenants list: a workspace reference of 101 characters',
+    request: () => send('GET', `${WS}/${'w'.repeat(101)}/tenants`),
+    status: [400, 414],
+    code: ['validation_failed', 'bad_url'],
+  },
   denied('member: an operator adding a member', 'operator', () =>
     member('new@demo.test', { role: 'readonly', tenantIds: null }),
   ),
