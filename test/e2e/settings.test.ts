@@ -197,7 +197,7 @@ describe('API tokens', () => {
     await owner.reload();
     await expect
       .poll(() => row.getByTestId('token-last-used').textContent(), soon)
-      .toBe('just now');
+      .toMatch(/^(just now|\d+ s ago)$/);
 
     await press(owner, 'Revoke ci-e2e');
     await press(owner.getByRole('dialog'), 'Revoke');

@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useParams } from 'react-router';
 import { ApiError } from '../../api/client';
 import { can, useShell } from '../../app/workspace';
+import { formatAbsolute, formatAgo } from '../../components/time';
 
 /** An API error, inline next to the form that caused it (the API's own message). */
 export function FormError({ error }: { error: Error | null | undefined }) {
@@ -91,15 +92,11 @@ export function SettingsTitle({ title, workspace }: { title: string; workspace?:
   );
 }
 
-/** "3 min ago" for a past instant, from the browser's clock (display only). */
+/** "3 min ago" for a past instant, from the browser's clock (display only): the one time module. */
 export function ago(iso: string, now = Date.now()): string {
-  const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
-  if (seconds < 60) return 'just now';
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86_400)} d ago`;
+  return formatAgo(iso, now);
 }
 
 export function absolute(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return formatAbsolute(iso);
 }
