@@ -206,6 +206,9 @@ describe('bad input to the directory routes never yields a 500 and never changes
   });
 });
 
+// 404, not 400: an expired invite is deleted by the access pruner and a disabled user's invites at
+// once, so a used, expired or voided link must answer exactly like one that never existed (the
+// invite page's "ask for a new link" hint keys on 404); only a malformed body is a 400.
 describe('an invite that no longer works answers 404 like an unknown one and changes nothing', () => {
   const redeem = (inviteToken: string) =>
     h.request(undefined, {

@@ -29,7 +29,8 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
           .refine((b) => (b.currentPassword === undefined) !== (b.inviteToken === undefined), {
             message: 'send currentPassword or inviteToken (one of them)',
           }),
-        // 403 a wrong current password, or not from a session; 404 an unknown or used invite.
+        // 403 a wrong current password, or not from a session; 404 an invite that is unknown, used,
+        // expired or of a user disabled since (one answer for all: it does not work).
         response: { 204: NoContent, ...errorResponses(403, 404) },
       },
     },
