@@ -2937,6 +2937,8 @@ export interface operations {
             timeline: {
               id: string;
               kind: string;
+              title: string;
+              detail: string | null;
               at: string;
               payload: {
                 [key: string]: unknown;
@@ -4734,6 +4736,8 @@ export interface operations {
             timeline: {
               id: string;
               kind: string;
+              title: string;
+              detail: string | null;
               at: string;
               payload: {
                 [key: string]: unknown;

@@ -1,3 +1,4 @@
+import { eventCopy } from '../domain/event-copy.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { RunReadModel } from '../runs/read-model.js';
 import type { RunWithInitiator } from '../runs/run-reads.js';
@@ -19,6 +20,7 @@ export async function toRunDetail(
     timeline: around.timeline.map((e) => ({
       id: String(e.id),
       kind: e.kind,
+      ...eventCopy(e.kind, e.payload),
       at: e.at.toISOString(),
       payload: e.payload,
     })),

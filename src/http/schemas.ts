@@ -80,6 +80,9 @@ export const RunDetailSchema = RunViewSchema.extend({
     z.object({
       id: z.string(),
       kind: z.string(),
+      /** What a person reads (src/domain/event-copy.ts), never the raw kind. */
+      title: z.string(),
+      detail: z.string().nullable(),
       at: z.string(),
       payload: z.record(z.string(), z.unknown()),
     }),

@@ -62,7 +62,7 @@ describe('running operations started over the API', () => {
         (
           await h.request(operator, { method: 'GET', url: `/api/operations/${id}` })
         ).json() as RunView & {
-          timeline: Array<{ kind: string }>;
+          timeline: Array<{ kind: string; title: string; detail: string | null }>;
         };
       const done = await until(async () => {
         const d = await detail(ok.id);
@@ -70,6 +70,12 @@ describe('running operations started over the API', () => {
       });
       expect(done.outcome).toBe('succeeded');
       expect(done.timeline.map((e) => e.kind)).toEqual(['created', 'running', 'completed']);
+      // A person reads words, never the raw kinds.
+      expect(done.timeline.map((e) => e.title)).toEqual([
+        'Started',
+        'Attempt 1 running',
+        'Finished: succeeded',
+      ]);
       const failed = await until(async () => {
         const d = await detail(bad.id);
         return d.status === 'completed' ? d : undefined;

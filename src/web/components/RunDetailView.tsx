@@ -127,7 +127,8 @@ export function RunDetailView({
         </Title>
         <Timeline bulletSize={14} lineWidth={2} active={run.timeline.length - 1}>
           {run.timeline.map((event) => (
-            <Timeline.Item key={event.id} title={event.kind.replace(/_/g, ' ')}>
+            <Timeline.Item key={event.id} title={event.title} data-kind={event.kind}>
+              {event.detail && <Text size="sm">{event.detail}</Text>}
               <Text size="xs" c="dimmed">
                 <Ago iso={event.at} />
               </Text>

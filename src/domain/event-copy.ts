@@ -1,0 +1,80 @@
+import type { ReasonCode } from './reason-codes.js';
+import { REASON_COPY } from './reason-copy.js';
+
+/** What a person reads for one timeline entry: a title, and a line of detail when there is one. */
+export interface EventCopy {
+  title: string;
+  detail: string | null;
+}
+
+const OUTCOME_WORDS: Record<string, string> = {
+  succeeded: 'succeeded',
+  partially_succeeded: 'partially succeeded',
+  failed: 'failed',
+  blocked: 'was blocked',
+  cancelled: 'was cancelled',
+};
+
+const text = (value: unknown): string | null =>
+  typeof value === 'string' && value.trim() ? value : null;
+const attemptOf = (payload: Record<string, unknown>) =>
+  typeof payload.attempt === 'number' ? ` ${payload.attempt}` : '';
+const outcomeOf = (payload: Record<string, unknown>) =>
+  OUTCOME_WORDS[String(payload.outcome)] ?? String(payload.outcome ?? 'ended');
+
+/**
+ * The one wording of the run timeline (every surface shows these, never the raw event kind):
+ * a hand-back says why, a reconciliation names its reason, a late result says it changed nothing.
+ */
+export function eventCopy(kind: string, payload: Record<string, unknown>): EventCopy {
+  switch (kind) {
+    case 'created':
+      return { title: 'Started', detail: null };
+    case 'start_reused':
+      return {
+        title: 'Start reused this run',
+        detail: 'A start with the same identity found it still active.',
+      };
+    case 'running': {
+      const worker = text(payload.workerId);
+      return {
+        title: `Attempt${attemptOf(payload)} running`,
+        detail: worker ? `on worker ${worker}` : null,
+      };
+    }
+    case 'attempt_failed':
+      return {
+        title: `Attempt${attemptOf(payload)} failed`,
+        detail: text(payload.code)
+          ? `${payload.code}; the run went back to the queue to retry`
+          : null,
+      };
+    case 'handed_back':
+      return {
+        title: `Attempt${attemptOf(payload)} handed back`,
+        detail: text(payload.message) ?? text(payload.reason),
+      };
+    case 'cancel_requested':
+      return { title: 'Cancel requested', detail: null };
+    case 'reconciled': {
+      const reason = REASON_COPY[payload.reasonCode as ReasonCode];
+      return { title: 'Reconciled', detail: reason?.operator ?? text(payload.reasonCode) };
+    }
+    case 'completed':
+      return { title: `Finished: ${outcomeOf(payload)}`, detail: null };
+    case 'late_completion':
+      return {
+        title: 'Late result recorded',
+        detail: `The handler returned (${outcomeOf(payload)}) after the run had ended; the run keeps its result.`,
+      };
+    case 'handler_returned':
+      return {
+        title: 'Handler returned',
+        detail: `It reported ${outcomeOf(payload)}; the run awaits its source of truth to end it.`,
+      };
+    case 'reviewed':
+      return { title: 'Marked reviewed', detail: null };
+    default:
+      return { title: kind.replace(/_/g, ' '), detail: null };
+  }
+}
