@@ -43,18 +43,22 @@ export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
           'An API token acts for a member who manages tokens here; you are not one.',
           { details: { capability: 'tokens.manage' } },
         );
-      const created = await createToken(ctx.db, {
-        workspaceId: access.id,
-        name: request.body.name,
-        role: request.body.role,
-        createdBy: principal.userId,
-      });
-      await recordAudit(ctx.db, {
-        actor: { userId: principal.userId, kind: principal.via === 'token' ? 'token' : 'user' },
-        action: 'token.create',
-        workspaceId: access.id,
-        target: { type: 'api_token', id: created.id },
-        details: { name: request.body.name, role: request.body.role },
+      // The token and its audit entry in one transaction: never a token nobody audited.
+      const created = await ctx.db.transaction().execute(async (trx) => {
+        const token = await createToken(trx, {
+          workspaceId: access.id,
+          name: request.body.name,
+          role: request.body.role,
+          createdBy: principal.userId,
+        });
+        await recordAudit(trx, {
+          actor: { userId: principal.userId, kind: principal.via === 'token' ? 'token' : 'user' },
+          action: 'token.create',
+          workspaceId: access.id,
+          target: { type: 'api_token', id: token.id },
+          details: { name: request.body.name, role: request.body.role },
+        });
+        return token;
       });
       return reply.status(201).send(created);
     },
