@@ -3,6 +3,7 @@ import { demoCatalog } from '../src/catalog/index.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createDb, createPool, type Db } from '../src/db/pool.js';
 import { uuidv7 } from '../src/domain/uuid.js';
+import type { OperationDefinition } from '../src/execution/operation.js';
 import { migrateQueue } from '../src/execution/queue.js';
 import { OperationRegistry } from '../src/execution/registry.js';
 import { startRun } from '../src/execution/start.js';
@@ -10,11 +11,17 @@ import { startWorker, type WorkerOptions } from '../src/execution/worker.js';
 import { RunService } from '../src/runs/run-service.js';
 import { benchDatabase } from './support.js';
 
-/** A migrated database with one workspace and tenant, the demo catalog, and a quiet logger. */
-export async function queueFixture(label: string) {
-  const target = await benchDatabase(label);
-  const pool = createPool(target.url, { max: 20 });
-  const db: Db = createDb(pool);
+/**
+ * A migrated database with one workspace and tenant, the demo catalog (plus `operations`), and a
+ * quiet logger. `statements`: an embedded cluster with pg_stat_statements loaded.
+ */
+export async function queueFixture(
+  label: string,
+  options: { statements?: boolean; operations?: OperationDefinition[] } = {},
+) {
+  const target = await benchDatabase(label, { statements: options.statements });
+  let pool = createPool(target.url, { max: 20 });
+  let db: Db = createDb(pool);
   await migrateToLatest(db);
   await migrateQueue(pool);
   const workspaceId = uuidv7();
@@ -27,40 +34,56 @@ export async function queueFixture(label: string) {
     .insertInto('tenants')
     .values({ id: tenantId, workspace_id: workspaceId, slug: 't', name: 'T' })
     .execute();
-  const runs = new RunService({ db });
-  const registry = new OperationRegistry(demoCatalog());
+  let runs = new RunService({ db });
+  const registry = new OperationRegistry([...demoCatalog(), ...(options.operations ?? [])]);
   const logger = pino({ level: 'silent' });
   return {
     url: target.url,
-    pool,
-    db,
-    runs,
+    postmasterPid: target.postmasterPid,
+    get pool() {
+      return pool;
+    },
+    get db() {
+      return db;
+    },
+    get runs() {
+      return runs;
+    },
+    /** Closes this fixture's connections (their backends report their statistics) and opens new ones. */
+    async reopen() {
+      await db.destroy();
+      pool = createPool(target.url, { max: 20 });
+      db = createDb(pool);
+      runs = new RunService({ db });
+    },
     registry,
     workspaceId,
     tenantId,
     logger,
     /** Starts a system `demo.sleep` run through the real start path (`tag` keeps starts distinct). */
     async startSleep(seconds: number, tag: string) {
+      return await this.start('demo.sleep', { seconds, tag });
+    },
+    /** Starts a system run of `type` through the real start path. */
+    async start(type: string, input: Record<string, unknown>) {
       const { run } = await startRun(
         { db, runs, registry },
-        {
-          type: 'demo.sleep',
-          workspaceId,
-          tenantId,
-          input: { seconds, tag },
-          initiatorUserId: null,
-        },
+        { type, workspaceId, tenantId, input, initiatorUserId: null },
       );
       return run;
     },
-    /** A Runwarden worker on its own pool, as a worker process would run it. */
+    /**
+     * A Runwarden worker with pools of its own (the queue's and the run writes'), as a worker
+     * process runs it; `stop()` closes them.
+     */
     async startWorker(options: Partial<WorkerOptions> & { concurrency: number }) {
       const workerPool = createPool(target.url, { max: options.concurrency + 2 });
+      const workerDb = createDb(target.url, { max: options.concurrency + 3 });
       const handle = await startWorker({
-        db,
+        db: workerDb,
         pgPool: workerPool,
         databaseUrl: target.url,
-        runs,
+        runs: new RunService({ db: workerDb }),
         registry,
         logger,
         ...options,
@@ -70,6 +93,7 @@ export async function queueFixture(label: string) {
         async stop() {
           await handle.stop();
           await workerPool.end();
+          await workerDb.destroy();
         },
       };
     },

@@ -8,6 +8,8 @@ import { freePort } from '../src/db/embedded/recovery.js';
 
 export interface BenchDatabase {
   url: string;
+  /** The embedded cluster's postmaster (undefined on DATABASE_URL): its CPU is PostgreSQL's. */
+  postmasterPid?: number;
   close(): Promise<void>;
 }
 
@@ -15,7 +17,10 @@ export interface BenchDatabase {
  * A throwaway database for one benchmark: a new database on DATABASE_URL's server, or a new
  * embedded cluster with default (durable) settings in a temp directory.
  */
-export async function benchDatabase(label: string): Promise<BenchDatabase> {
+export async function benchDatabase(
+  label: string,
+  options: { statements?: boolean } = {},
+): Promise<BenchDatabase> {
   const name = `bench_${label}_${Date.now()}`;
   if (process.env.DATABASE_URL) {
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
@@ -37,20 +42,42 @@ export async function benchDatabase(label: string): Promise<BenchDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'runwarden-bench-'));
   await chmod(dataDir, 0o755);
   progress('starting an embedded PostgreSQL for the benchmark…');
-  const cluster = await startEmbeddedPostgres({
-    dataDir,
-    port: await freePort(),
-    logger: pino({ level: 'warn' }),
-    database: name,
-    ephemeral: process.env.BENCH_FSYNC_OFF === '1',
-  });
+  const start = async (port: number) =>
+    await startEmbeddedPostgres({
+      dataDir,
+      port,
+      logger: pino({ level: 'warn' }),
+      database: name,
+      ephemeral: process.env.BENCH_FSYNC_OFF === '1',
+    });
+  const port = await freePort();
+  let cluster = await start(port);
+  if (options.statements) {
+    // pg_stat_statements must be preloaded: the cluster's own configuration, then a restart.
+    await withClient(cluster.url, (c) =>
+      c.query(`alter system set shared_preload_libraries = 'pg_stat_statements'`),
+    );
+    await cluster.stop();
+    cluster = await start(port);
+  }
   return {
     url: cluster.url,
+    postmasterPid: cluster.pid,
     close: async () => {
       await cluster.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export async function withClient<T>(url: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
 }
 
 export function progress(message: string): void {

@@ -3,76 +3,170 @@ import { run as runQueue, type WorkerEvents } from 'graphile-worker';
 import { sql } from 'kysely';
 import { createPool } from '../src/db/pool.js';
 import { graphileLogger } from '../src/execution/graphile-logger.js';
+import { benchProgress, PROGRESS_REPORTS } from './bench-operations.js';
+import { type PhaseProfile, Profiler, profileTable } from './profile.js';
 import { queueFixture } from './queue-fixture.js';
 import { fmt, progress } from './support.js';
+import { drainWithProcesses } from './worker-processes.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+/** Worker processes for the process mode (each runs CONCURRENCY / PROCESSES); 0 skips it. */
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
+
+type Fixture = Awaited<ReturnType<typeof queueFixture>>;
 
 /**
- * Drain rate, one process, one database, same worker settings: raw graphile-worker no-op jobs/s
- * against Runwarden tracked `demo.sleep {seconds: 0}` runs/s (gate, running, complete, events).
+ * Drain rate on one database with the same concurrency (DESIGN §14): raw graphile-worker no-op
+ * jobs/s, then Runwarden tracked runs/s — `demo.sleep {seconds: 0}` in-process, a progress-heavy
+ * variant (PROGRESS_REPORTS `ctx.progress` calls per run), and through real `runwarden worker`
+ * processes — each with its per-unit profile (statements, commits, WAL, rows, CPU).
  */
 export async function main(): Promise<void> {
-  const f = await queueFixture('throughput');
+  const f = await queueFixture('throughput', { statements: true, operations: [benchProgress] });
+  const profiler = await Profiler.open(f.url, f.postmasterPid);
+  if (!profiler.statements) progress('pg_stat_statements is not loaded: no statement counts');
+  const phases: PhaseProfile[] = [];
+  if (process.env.BENCH_NO_NOTIFY === '1') {
+    // Experiment only: what the run-change NOTIFY trigger costs the hot path.
+    await sql`alter table operation_runs disable trigger operation_runs_notify_update`.execute(
+      f.db,
+    );
+    progress('BENCH_NO_NOTIFY=1: the run-change NOTIFY trigger is disabled (an experiment)');
+  }
   try {
-    progress(`queueing ${fmt(JOBS)} raw no-op jobs…`);
-    await sql`select graphile_worker.add_jobs(array(
-      select json_populate_record(null::graphile_worker.job_spec, json_build_object('identifier', 'noop', 'payload', '{}'::json))
-      from generate_series(1, ${JOBS})))`.execute(f.db);
-    const rawPool = createPool(f.url, { max: CONCURRENCY + 2 });
-    const events: WorkerEvents = new EventEmitter();
-    let rawDone = 0;
-    const rawFinished = new Promise<void>((resolve) =>
-      events.on('job:complete', () => {
-        rawDone += 1;
-        if (rawDone === JOBS) resolve();
-      }),
+    phases.push(await rawPhase(f, profiler));
+    phases.push(
+      await trackedPhase(f, profiler, 'tracked', 'demo.sleep', (i) => ({
+        seconds: 0,
+        tag: `p${i}`,
+      })),
     );
-    const rawStart = performance.now();
-    const raw = await runQueue({
-      pgPool: rawPool,
-      events,
-      concurrency: CONCURRENCY,
-      noHandleSignals: true,
-      pollInterval: 1000,
-      taskList: { noop: async () => undefined },
-      logger: graphileLogger(f.logger),
-    });
-    await rawFinished;
-    const rawRate = JOBS / ((performance.now() - rawStart) / 1000);
-    await raw.stop();
-    await rawPool.end();
-    progress(`raw graphile-worker: ${fmt(rawRate)} jobs/s`);
+    phases.push(
+      await trackedPhase(f, profiler, 'progress x20', 'bench.progress', (i) => ({ tag: `g${i}` })),
+    );
+    if (PROCESSES > 0) phases.push(await processPhase(f, profiler));
 
-    progress(`starting ${fmt(JOBS)} demo.sleep runs (not timed)…`);
-    const ids: string[] = [];
-    for (let i = 0; i < JOBS; i += 50) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(50, JOBS - i) }, (_, k) => f.startSleep(0, String(i + k))),
-      );
-      ids.push(...batch.map((run) => run.id));
-    }
-    const ourStart = performance.now();
-    const worker = await f.startWorker({ concurrency: CONCURRENCY });
-    for (;;) {
-      const left = await f.db
-        .selectFrom('operation_runs')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('status', '!=', 'completed')
-        .executeTakeFirstOrThrow();
-      if (Number(left.n) === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const ourRate = JOBS / ((performance.now() - ourStart) / 1000);
-    await worker.stop();
-    progress(`runwarden tracked runs: ${fmt(ourRate)} runs/s`);
+    const [raw, tracked, heavy, processes] = phases as [
+      PhaseProfile,
+      PhaseProfile,
+      PhaseProfile,
+      PhaseProfile | undefined,
+    ];
+    const rate = (p: PhaseProfile) => p.units / p.seconds;
+    console.log(profileTable(phases));
     console.log(
-      `raw graphile-worker no-op: ${fmt(rawRate)} jobs/s (${fmt(JOBS)} jobs, concurrency ${CONCURRENCY})`,
+      `raw graphile-worker no-op: ${fmt(rate(raw))} jobs/s (${fmt(JOBS)} jobs, concurrency ${CONCURRENCY})`,
     );
-    console.log(`runwarden demo.sleep 0: ${fmt(ourRate)} runs/s (target >= 1,000)`);
-    console.log(`ratio runwarden/raw: ${(ourRate / rawRate).toFixed(2)} (target >= 0.8)`);
+    console.log(
+      `runwarden demo.sleep 0, in-process: ${fmt(rate(tracked))} runs/s (target >= 1,500)`,
+    );
+    console.log(
+      `runwarden ${PROGRESS_REPORTS} progress reports per run, in-process: ${fmt(rate(heavy))} runs/s; ratio progress/plain ${(rate(heavy) / rate(tracked)).toFixed(2)} (target >= 0.7)`,
+    );
+    if (processes)
+      console.log(
+        `runwarden demo.sleep 0, ${PROCESSES} worker processes x ${CONCURRENCY / PROCESSES}: ${fmt(rate(processes))} runs/s; ratio processes/raw ${(rate(processes) / rate(raw)).toFixed(2)} (target >= 0.5)`,
+      );
+    console.log(
+      `ratio runwarden/raw, in-process: ${(rate(tracked) / rate(raw)).toFixed(2)} (target >= 0.5, compass 0.8)`,
+    );
   } finally {
+    await profiler.close();
     await f.close();
   }
+}
+
+async function rawPhase(f: Fixture, profiler: Profiler): Promise<PhaseProfile> {
+  progress(`queueing ${fmt(JOBS)} raw no-op jobs…`);
+  await sql`select graphile_worker.add_jobs(array(
+    select json_populate_record(null::graphile_worker.job_spec, json_build_object('identifier', 'noop', 'payload', '{}'::json))
+    from generate_series(1, ${JOBS})))`.execute(f.db);
+  await f.reopen();
+  const mark = await profiler.begin();
+  const rawPool = createPool(f.url, { max: CONCURRENCY + 2 });
+  const events: WorkerEvents = new EventEmitter();
+  let rawDone = 0;
+  const rawFinished = new Promise<void>((resolve) =>
+    events.on('job:complete', () => {
+      rawDone += 1;
+      if (rawDone === JOBS) resolve();
+    }),
+  );
+  const rawStart = performance.now();
+  const raw = await runQueue({
+    pgPool: rawPool,
+    events,
+    concurrency: CONCURRENCY,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    taskList: { noop: async () => undefined },
+    logger: graphileLogger(f.logger),
+  });
+  await rawFinished;
+  const seconds = (performance.now() - rawStart) / 1000;
+  await raw.stop();
+  await rawPool.end();
+  progress(`raw graphile-worker: ${fmt(JOBS / seconds)} jobs/s`);
+  return await profiler.end(mark, 'raw', JOBS, { seconds });
+}
+
+async function startMany(f: Fixture, type: string, input: (i: number) => Record<string, unknown>) {
+  progress(`starting ${fmt(JOBS)} ${type} runs (not timed)…`);
+  for (let i = 0; i < JOBS; i += 50)
+    await Promise.all(
+      Array.from({ length: Math.min(50, JOBS - i) }, (_, k) => f.start(type, input(i + k))),
+    );
+  await f.reopen();
+}
+
+/** Polls until no run is active; returns how many polls it took (each is one transaction). */
+async function drained(f: Fixture): Promise<number> {
+  for (let polls = 1; ; polls++) {
+    const left = await sql<{ n: number }>`/* bench-probe */ select count(*)::int as n
+      from operation_runs where status <> 'completed'`.execute(f.db);
+    if (left.rows[0]?.n === 0) return polls;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function trackedPhase(
+  f: Fixture,
+  profiler: Profiler,
+  label: string,
+  type: string,
+  input: (i: number) => Record<string, unknown>,
+): Promise<PhaseProfile> {
+  await startMany(f, type, input);
+  const mark = await profiler.begin();
+  const started = performance.now();
+  const worker = await f.startWorker({ concurrency: CONCURRENCY });
+  const polls = await drained(f);
+  const seconds = (performance.now() - started) / 1000;
+  await worker.stop();
+  await f.reopen();
+  progress(`runwarden ${label}: ${fmt(JOBS / seconds)} runs/s`);
+  return await profiler.end(mark, label, JOBS, { seconds, extraCommits: polls });
+}
+
+async function processPhase(f: Fixture, profiler: Profiler): Promise<PhaseProfile> {
+  await startMany(f, 'demo.sleep', (i) => ({ seconds: 0, tag: `w${i}` }));
+  const mark = await profiler.begin();
+  const drain = await drainWithProcesses(f.url, {
+    processes: PROCESSES,
+    concurrency: CONCURRENCY / PROCESSES,
+    drained: () => drained(f),
+  });
+  // From the first pickup to the last completion: the processes' start-up is not counted.
+  const span = await sql<{ seconds: number }>`/* bench-probe */ select
+      extract(epoch from max(completed_at) - min(started_at))::float8 as seconds
+    from operation_runs where type = 'demo.sleep' and input->>'tag' like 'w%'`.execute(f.db);
+  const seconds = span.rows[0]?.seconds ?? Number.NaN;
+  await f.reopen();
+  progress(`runwarden worker processes: ${fmt(JOBS / seconds)} runs/s`);
+  return await profiler.end(mark, 'processes', JOBS, {
+    seconds,
+    extraCommits: drain.polls + 1,
+    extraCpuMs: drain.workerCpuMs,
+  });
 }
