@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { RunRow } from '../db/schema.js';
+import { validateProgress } from '../runs/run-checks.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunContext } from './operation.js';
+import type { ProgressCoalescer } from './progress-coalescer.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
 
@@ -30,7 +32,8 @@ export function persistentRuns(
     retryWhileUnavailable(write, { until, log, what });
   return {
     persist,
-    complete: (id, result) => persist('completion', () => runs.complete(id, result)),
+    complete: (id, result, options) =>
+      persist('completion', () => runs.complete(id, result, options)),
     recordAttemptFailure: (id, error) =>
       persist('attempt failure', () => runs.recordAttemptFailure(id, error)),
     recordLateCompletion: (id, result) =>
@@ -43,10 +46,15 @@ export function persistentRuns(
   };
 }
 
+/**
+ * The handler's context. Progress goes through `reports` (coalesced: it never waits for the
+ * database); an invalid report still throws at the call.
+ */
 export function contextFor(
   run: RunRow,
   signal: AbortSignal,
   runs: PersistentRuns,
+  reports: ProgressCoalescer,
   log: Logger,
 ): RunContext {
   return {
@@ -55,7 +63,7 @@ export function contextFor(
     signal,
     log,
     async progress(progress) {
-      await runs.reportProgress(run.id, progress);
+      reports.report(validateProgress(progress));
     },
     async count(key, n = 1) {
       await runs.addCounts(run.id, { [key]: n });

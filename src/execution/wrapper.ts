@@ -7,6 +7,7 @@ import type { RunService } from '../runs/run-service.js';
 import { checkGate } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
 import { contextFor, type PersistentRuns, persistentRuns } from './persistent-runs.js';
+import { type Progress, ProgressCoalescer } from './progress-coalescer.js';
 import { enqueueRun, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
@@ -81,7 +82,8 @@ async function execute(
   const stopped = new Promise<typeof STOPPED>((resolve) =>
     controller.signal.addEventListener('abort', () => resolve(STOPPED), { once: true }),
   );
-  const ctx = contextFor(run, controller.signal, runs, log);
+  const reports = new ProgressCoalescer((p) => runs.reportProgress(run.id, p), { log });
+  const ctx = contextFor(run, controller.signal, runs, reports, log);
   const handler = (async () => operation.run!(ctx, run.input))().then(
     (result): Settled => ({ ok: true, result }),
     (error: unknown): Settled => ({ ok: false, error }),
@@ -104,11 +106,18 @@ async function execute(
         });
       }
       const cooperative = stop === GRACE_OVER ? undefined : stop;
-      await onStopped(reason, operation, deps, runs, run, finalAttempt, log, cooperative);
+      const progress = await reports.take();
+      await onStopped(reason, operation, deps, runs, run, finalAttempt, log, {
+        cooperative,
+        progress,
+      });
       return;
     }
+    // From here on no progress write starts: the last unwritten report goes with the completion.
+    const progress = await reports.take();
     if (settled.ok && operation.policy.terminalTruth === 'reconcile_only') {
       // Only the reconciler or the type's adapter may declare the end: the result is evidence.
+      if (progress) await runs.reportProgress(run.id, progress);
       const recorded = await runs.recordHandlerResult(run.id, {
         outcome: settled.result.outcome,
         counts: settled.result.counts,
@@ -124,11 +133,11 @@ async function execute(
     }
     if (settled.ok) {
       const result = settled.result;
-      const done = await runs.complete(run.id, {
-        outcome: result.outcome,
-        counts: result.counts,
-        failures: result.failures,
-      });
+      const done = await runs.complete(
+        run.id,
+        { outcome: result.outcome, counts: result.counts, failures: result.failures },
+        { progress },
+      );
       if (done.moved)
         log.info(
           { outcome: result.outcome, ms: Math.round(performance.now() - startedAt) },
@@ -138,10 +147,11 @@ async function execute(
       return;
     }
     if (finalAttempt) {
-      await runs.complete(run.id, {
-        outcome: 'failed',
-        failures: [sanitizeFailure(settled.error, 'handler.error')],
-      });
+      await runs.complete(
+        run.id,
+        { outcome: 'failed', failures: [sanitizeFailure(settled.error, 'handler.error')] },
+        { progress },
+      );
       log.warn(
         { failure: sanitizeFailure(settled.error).message },
         'run failed on its last attempt',
@@ -152,6 +162,7 @@ async function execute(
     log.warn({ attempt: run.attempt }, 'attempt failed; the queue will retry');
     throw settled.error instanceof Error ? settled.error : new Error('attempt failed');
   } finally {
+    void reports.take(); // whatever path ended the attempt, no progress write starts after it
     clearTimeout(timer);
     deps.inflight.delete(run.id);
     handlerSeconds.observe({ type: operation.type }, (performance.now() - startedAt) / 1000);
@@ -167,16 +178,25 @@ async function onStopped(
   run: RunRow,
   finalAttempt: boolean,
   log: Logger,
-  /** What the handler settled with within the grace (undefined: it ignored the signal). */
-  cooperative?: Settled,
+  end: {
+    /** What the handler settled with within the grace (undefined: it ignored the signal). */
+    cooperative?: Settled;
+    /** Its last progress report not yet written (a requeue resets progress: dropped there). */
+    progress?: Progress;
+  },
 ): Promise<void> {
+  const { cooperative, progress } = end;
   const counts = cooperative?.ok ? cooperative.result.counts : undefined;
   if (reason === 'cancel') {
-    await runs.complete(run.id, {
-      outcome: 'cancelled',
-      counts,
-      failures: [{ code: 'run.cancelled', message: 'Cancelled while running.' }],
-    });
+    await runs.complete(
+      run.id,
+      {
+        outcome: 'cancelled',
+        counts,
+        failures: [{ code: 'run.cancelled', message: 'Cancelled while running.' }],
+      },
+      { progress },
+    );
     log.info('run cancelled');
     return;
   }
@@ -202,7 +222,7 @@ async function onStopped(
     message: `The handler did not finish within its ${operation.policy.timeoutSeconds} s timeout.`,
   };
   if (finalAttempt) {
-    await runs.complete(run.id, { outcome: 'failed', counts, failures: [failure] });
+    await runs.complete(run.id, { outcome: 'failed', counts, failures: [failure] }, { progress });
     log.warn({ timeoutSeconds: operation.policy.timeoutSeconds }, 'run timed out');
     return;
   }

@@ -4,7 +4,7 @@ import { terminalNotice } from '../domain/notice.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
-import type { Completion, CompletionGuard, EventSpec } from './run-queries.js';
+import type { Completion, CompletionFields, CompletionGuard, EventSpec } from './run-queries.js';
 
 // The terminal transitions RunService applies, built here: what a run ends with, its events and
 // its notice. Nothing here writes; RunService stays the only writer of run state.
@@ -39,7 +39,7 @@ export function checkedResult(result: CompleteRun): {
 
 export function handlerCompletion(
   id: string,
-  fields: ReturnType<typeof checkedResult>,
+  fields: ReturnType<typeof checkedResult> & Pick<CompletionFields, 'progress'>,
   at: Date,
 ): Completion {
   return {

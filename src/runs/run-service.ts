@@ -43,6 +43,14 @@ export interface CallOptions {
   trx?: Transaction<Database>;
 }
 
+export interface CompleteOptions extends CallOptions {
+  /**
+   * The handler's last progress report that is not written yet (the worker coalesces reports):
+   * written by the completion's own statement, so no progress write can land after it.
+   */
+  progress?: { processed: number; total?: number | null };
+}
+
 /** Why a running run went back to the queue without a failed attempt. */
 export type HandBackReason = 'worker_shutdown';
 const HAND_BACK_COPY: Record<HandBackReason, string> = {
@@ -214,9 +222,14 @@ export class RunService {
     return await q.insertHandlerResult(options.trx ?? this.#db, id, checked, now);
   }
 
-  async complete(id: string, result: CompleteRun, options: CallOptions = {}): Promise<Transition> {
+  async complete(
+    id: string,
+    result: CompleteRun,
+    options: CompleteOptions = {},
+  ): Promise<Transition> {
     const checked = checkedResult(result);
-    const completion = handlerCompletion(id, checked, this.#clock());
+    const progress = options.progress ? validateProgress(options.progress) : undefined;
+    const completion = handlerCompletion(id, { ...checked, progress }, this.#clock());
     return await this.#transition(options, id, (db) =>
       withCountsCheck(() => q.completeRun(db, completion)),
     );

@@ -87,6 +87,8 @@ export interface CompletionFields {
   failures: RunFailure[];
   /** Reconciliation metadata; `lastHeartbeatAt` is filled from the row as it was. */
   reconciliation?: Omit<Reconciliation, 'lastHeartbeatAt'>;
+  /** The handler's last progress report, not yet written: written with the completion. */
+  progress?: { processed: number; total: number | null };
 }
 
 export interface CompletionGuard {
@@ -119,6 +121,9 @@ export async function completeRun(
         ? sql<string>`${jsonb(fields.reconciliation)} || jsonb_build_object('lastHeartbeatAt',
             to_char(last_heartbeat_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`
         : null,
+      ...(fields.progress
+        ? { progress_processed: fields.progress.processed, progress_total: fields.progress.total }
+        : {}),
       worker_id: null,
       completed_at: at,
       updated_at: at,
