@@ -4,6 +4,7 @@ import {
   type Capability,
   PLATFORM_CAPABILITIES,
   type PlatformCapability,
+  ROLES,
   roleCapabilities,
 } from '../domain/capabilities.js';
 
@@ -89,7 +90,8 @@ export async function loadUserPrincipal(
 
 /**
  * A token acts in its one workspace with its role, and only while its creator is still a member
- * there (it inherits the creator's tenant restriction). It never carries platform capabilities.
+ * there: it inherits the creator's tenant restriction, and never acts with more than the
+ * creator's role there now. It never carries platform capabilities.
  */
 export async function loadTokenPrincipal(
   db: Kysely<Database>,
@@ -98,7 +100,7 @@ export async function loadTokenPrincipal(
   const creator = await db
     .selectFrom('users')
     .innerJoin('memberships', 'memberships.user_id', 'users.id')
-    .select(['users.id', 'users.email', 'users.name', 'memberships.tenant_ids'])
+    .select(['users.id', 'users.email', 'users.name', 'memberships.role', 'memberships.tenant_ids'])
     .where('users.id', '=', token.createdBy)
     .where('users.disabled_at', 'is', null)
     .where('memberships.workspace_id', '=', token.workspaceId)
@@ -108,7 +110,12 @@ export async function loadTokenPrincipal(
     via: 'token',
     tokenId: token.id,
     workspaces: await resolveWorkspaces(db, [
-      { workspaceId: token.workspaceId, role: token.role, tenantIds: creator.tenant_ids },
+      {
+        workspaceId: token.workspaceId,
+        // Never more than its creator holds now: a demoted owner's token is demoted with them.
+        role: ROLES.indexOf(token.role) < ROLES.indexOf(creator.role) ? creator.role : token.role,
+        tenantIds: creator.tenant_ids,
+      },
     ]),
     platform: [],
   });

@@ -250,3 +250,45 @@ describe('a tenant-restricted owner', () => {
     ]);
   });
 });
+
+describe("a token never has more than its creator's role now", () => {
+  it("an owner's owner-role token, after the owner is demoted, acts as what they are now", async () => {
+    const added = await directory.upsertMember({
+      workspace: 'contoso',
+      email: 'second-owner@demo.test',
+      role: 'owner',
+    });
+    const set = await h.request(undefined, {
+      method: 'POST',
+      url: '/api/auth/password',
+      payload: { inviteToken: inviteTokenOf(added.invite?.url), newPassword: DEMO_PASSWORD },
+    });
+    expect(set.statusCode).toBe(204);
+    const token = await bearer(h, await h.login('second-owner@demo.test'), 'owner');
+    const promote = (email: string) =>
+      h.request(token, {
+        method: 'PUT',
+        url: `${C}/members/${email}`,
+        payload: { role: 'owner', tenantIds: null },
+      });
+    expect((await promote('readonly@demo.test')).statusCode).toBe(200);
+    await directory.upsertMember({
+      workspace: 'contoso',
+      email: 'readonly@demo.test',
+      role: 'readonly',
+    });
+    // Demoted: the token they made as an owner must not win their rights back.
+    await directory.upsertMember({
+      workspace: 'contoso',
+      email: 'second-owner@demo.test',
+      role: 'readonly',
+    });
+    const me = await h.request(token, { url: '/api/me' });
+    expect(me.statusCode).toBe(200);
+    expect(me.json().workspaces[0]).toMatchObject({ slug: 'contoso', role: 'readonly' });
+    const again = await promote('second-owner@demo.test');
+    expect(again.statusCode, again.body).toBe(403);
+    const list = await h.request(token, { url: `${C}/tokens` });
+    expect(list.statusCode).toBe(403);
+  });
+});
