@@ -279,3 +279,17 @@ describe('revoking a token that is already revoked', () => {
     expect(await directoryState(h)).toEqual(before);
   });
 });
+
+describe('guessing the current password from a session', () => {
+  it('is throttled like logins: after 10 wrong guesses even the right one answers 429', async () => {
+    const guess = (currentPassword: string) =>
+      h.request(callers.operator, send('POST', PASSWORD, { currentPassword, newPassword }));
+    for (let i = 0; i < 10; i++) expect((await guess(`wrong-${i}`)).statusCode).toBe(403);
+    const before = await directoryState(h);
+    const refused = await guess(DEMO_PASSWORD);
+    expect(refused.statusCode, refused.body).toBe(429);
+    expect(refused.json().error.code).toBe('rate_limited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await directoryState(h)).toEqual(before);
+  });
+});

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated } from '../../access/authorize.js';
 import { createDirectory } from '../../access/directory.js';
+import { LoginThrottle } from '../../access/login-throttle.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
@@ -13,6 +14,10 @@ import { actorOf, NoContent } from './directory-access.js';
  */
 export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const directory = createDirectory({ db: ctx.db });
+  // Guessing the current password from a session is throttled like logins (DESIGN §16): wrong
+  // guesses per user per 15 minutes, counted before the check, a right one taken back.
+  const throttle = new LoginThrottle(ctx.db, ctx.now);
+  const byUser = { name: 'password-change', max: 10, windowMs: 15 * 60_000 };
   app.post(
     '/api/auth/password',
     {
@@ -30,8 +35,9 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
             message: 'send currentPassword or inviteToken (one of them)',
           }),
         // 403 a wrong current password, or not from a session; 404 an invite that is unknown, used,
-        // expired or of a user disabled since (one answer for all: it does not work).
-        response: { 204: NoContent, ...errorResponses(403, 404) },
+        // expired or of a user disabled since (one answer for all: it does not work); 429 too
+        // many wrong current passwords.
+        response: { 204: NoContent, ...errorResponses(403, 404, 429) },
       },
     },
     async (request, reply) => {
@@ -43,10 +49,24 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
       const caller = authenticated(request.principal);
       if (caller.via !== 'session')
         throw new RunwardenError('forbidden', 'Change a password from a signed-in session.');
+      const attempt = await throttle.count(byUser, caller.userId);
+      if (!attempt.allowed) {
+        const seconds = attempt.retryAfterSeconds;
+        return reply
+          .status(429)
+          .header('retry-after', String(seconds))
+          .send({
+            error: {
+              code: 'rate_limited',
+              message: `Too many wrong passwords; try again in ${seconds} s.`,
+            },
+          });
+      }
       await directory.changePassword(
         { userId: caller.userId, currentPassword: currentPassword ?? '', newPassword },
         { actor: actorOf(caller) },
       );
+      await throttle.forgive(attempt);
       return reply.status(204).send(null);
     },
   );
