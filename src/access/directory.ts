@@ -246,7 +246,7 @@ export function createDirectory(options: {
       return await write(call, (w) => revokeTokenWith(w, data));
     },
 
-    /** A signed-in user changes their own password, proving the current one. */
+    /** A signed-in user changes their own password, proving the current one; voids their invites. */
     async changePassword(
       input: { userId: string; currentPassword: string; newPassword: string },
       call: CallOptions = {},
@@ -272,6 +272,8 @@ export function createDirectory(options: {
             .executeTakeFirstOrThrow()),
           password: data.newPassword,
         });
+        // A pending set-password link would undo the change: it is void now.
+        await w.db.deleteFrom('invites').where('user_id', '=', changed.id).execute();
         return { userId: changed.id };
       });
     },
