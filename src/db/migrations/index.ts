@@ -9,6 +9,7 @@ import * as loginThrottle from './0007_login_throttle.js';
 import * as directory from './0008_directory.js';
 import * as handedBackEvent from './0009_handed_back_event.js';
 import * as completionTotals from './0010_completion_totals.js';
+import * as deferredRunNotify from './0011_deferred_run_notify.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_directory': directory,
   '0009_handed_back_event': handedBackEvent,
   '0010_completion_totals': completionTotals,
+  '0011_deferred_run_notify': deferredRunNotify,
 };
