@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RunRow } from '../db/schema.js';
+import type { RunChanges } from '../runs/run-change-publisher.js';
 import { validateProgress } from '../runs/run-checks.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunContext } from './operation.js';
@@ -22,10 +23,12 @@ export type PersistentRuns = Pick<
   | 'heartbeat'
 > & { persist<T>(what: string, write: () => Promise<T>): Promise<T> };
 
+/** `changes`: completions and progress announce themselves there, not by NOTIFY (RunChangePublisher). */
 export function persistentRuns(
   runs: RunService,
   operation: RegisteredOperation,
   log: Logger,
+  changes?: RunChanges,
 ): PersistentRuns {
   const until = Date.now() + operation.policy.runningStaleAfterSeconds * 1000;
   const persist = <T>(what: string, write: () => Promise<T>) =>
@@ -33,14 +36,15 @@ export function persistentRuns(
   return {
     persist,
     complete: (id, result, options) =>
-      persist('completion', () => runs.complete(id, result, options)),
+      persist('completion', () => runs.complete(id, result, { changes, ...options })),
     recordAttemptFailure: (id, error) =>
       persist('attempt failure', () => runs.recordAttemptFailure(id, error)),
     recordLateCompletion: (id, result) =>
       persist('late completion', () => runs.recordLateCompletion(id, result)),
     recordHandlerResult: (id, result) =>
       persist('handler result', () => runs.recordHandlerResult(id, result)),
-    reportProgress: (id, progress) => persist('progress', () => runs.reportProgress(id, progress)),
+    reportProgress: (id, progress, options) =>
+      persist('progress', () => runs.reportProgress(id, progress, { changes, ...options })),
     addCounts: (id, counts) => persist('count', () => runs.addCounts(id, counts)),
     heartbeat: (id) => persist('heartbeat', () => runs.heartbeat(id)),
   };

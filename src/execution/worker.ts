@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
+import { RunChangePublisher } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
 import { failedJobBridge } from './failed-job-bridge.js';
 import { InflightRuns, startInflightHeartbeat } from './inflight-runs.js';
@@ -65,8 +66,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const writeWindowMs = Math.max(60, ...policies.map((p) => p.runningStaleAfterSeconds)) * 1000;
   const heartbeatMs = Math.min(...policies.map((p) => p.heartbeatSeconds), 5) * 1000;
 
+  // The hot path's transitions announce themselves in batches, not by a NOTIFY each.
+  const changes = new RunChangePublisher(db, logger);
   const tasks = workerTasks(
-    { db, runs, registry, logger, workerId: id, inflight },
+    { db, runs, registry, logger, workerId: id, inflight, changes },
     options.schedules ?? [],
     options.maintenance ?? [],
   );
@@ -102,6 +105,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     { concurrency, types: registry.queueOperations().map((op) => op.type) },
     'worker started',
   );
-  const stop = workerShutdown({ db, id, logger, inflight, graceSeconds, slots, heartbeat });
+  const shutdown = workerShutdown({ db, id, logger, inflight, graceSeconds, slots, heartbeat });
+  const stop = async () => {
+    try {
+      await shutdown();
+    } finally {
+      await changes.close();
+    }
+  };
   return { id, liveSlots: () => slots.live, stop };
 }

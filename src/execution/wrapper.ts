@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, RunRow } from '../db/schema.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
+import type { RunChanges } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
 import { checkGate } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
@@ -22,6 +23,11 @@ export interface WrapperDeps {
   workerId: string;
   /** Live handlers of this process, so heartbeats (cancel) and shutdown can abort them. */
   inflight: Map<string, AbortController>;
+  /**
+   * Where the hot path's transitions (running, progress, completion) announce themselves instead
+   * of a NOTIFY in their own commit (RunChangePublisher). Unset: the trigger notifies.
+   */
+  changes?: RunChanges;
 }
 
 const STOPPED = Symbol('stopped');
@@ -47,17 +53,25 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
     const verdict = await persist('gate check', log, () => checkGate(deps.db, run));
     if (!verdict.pass) {
       await persist('gate outcome', log, () =>
-        deps.runs.complete(run.id, {
-          outcome: verdict.outcome,
-          failures: [{ code: verdict.code, message: verdict.message }],
-        }),
+        deps.runs.complete(
+          run.id,
+          {
+            outcome: verdict.outcome,
+            failures: [{ code: verdict.code, message: verdict.message }],
+          },
+          { changes: deps.changes },
+        ),
       );
       log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
       return;
     }
 
     const started = await persist('start', log, () =>
-      deps.runs.markRunning(run.id, { workerId: deps.workerId, queueJobId: helpers.job.id }),
+      deps.runs.markRunning(
+        run.id,
+        { workerId: deps.workerId, queueJobId: helpers.job.id },
+        { changes: deps.changes },
+      ),
     );
     if (!started.moved) return;
     log.info({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
@@ -72,7 +86,7 @@ async function execute(
   helpers: JobHelpers,
   log: Logger,
 ): Promise<void> {
-  const runs = persistentRuns(deps.runs, operation, log);
+  const runs = persistentRuns(deps.runs, operation, log, deps.changes);
   const controller = new AbortController();
   deps.inflight.set(run.id, controller);
   const timer = setTimeout(

@@ -5,6 +5,14 @@ import type { RunEventKind } from '../domain/run.js';
 // A transition and its `run_events` row are one statement (a data-modifying CTE): atomic
 // without a transaction of its own, and one round trip on the hot path.
 
+/**
+ * A `where` condition that is always true and, for the rest of the statement's own transaction,
+ * tells the run-change trigger not to NOTIFY (migration 0011): the caller announces the change
+ * through a RunChangePublisher once it committed. Only for a statement that is its own
+ * transaction: inside a longer one it would silence the statements after it too.
+ */
+export const deferNotify = sql<boolean>`set_config('runwarden.notify', 'deferred', true) = 'deferred'`;
+
 /** A JSON value as a jsonb parameter. */
 export const jsonb = (value: unknown) => sql<never>`${JSON.stringify(value)}::jsonb`;
 

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import { validateCounts } from '../domain/counts.js';
 import { RunwardenError } from '../domain/errors.js';
@@ -6,6 +6,7 @@ import { identityHash } from '../domain/identity.js';
 import { type Clock, systemClock } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import { uuidv7 } from '../domain/uuid.js';
+import type { CallOptions, CompleteOptions, DeferredOptions } from './call-options.js';
 import {
   type CompleteRun,
   cancelBeforeStart,
@@ -15,6 +16,7 @@ import {
   handlerCompletion,
   reconciledFailure,
 } from './completions.js';
+import { writeProgress } from './progress-writes.js';
 import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
 
@@ -38,18 +40,7 @@ export type Transition =
   | { moved: true; run: RunRow }
   | { moved: false; reason: NotMovedReason; run: RunRow | undefined };
 
-export interface CallOptions {
-  /** Run inside the caller's transaction (e.g. the start path enqueues its job in it). */
-  trx?: Transaction<Database>;
-}
-
-export interface CompleteOptions extends CallOptions {
-  /**
-   * The handler's last progress report that is not written yet (the worker coalesces reports):
-   * written by the completion's own statement, so no progress write can land after it.
-   */
-  progress?: { processed: number; total?: number | null };
-}
+export type { CallOptions, CompleteOptions, DeferredOptions } from './call-options.js';
 
 /** Why a running run went back to the queue without a failed attempt. */
 export type HandBackReason = 'worker_shutdown';
@@ -124,10 +115,12 @@ export class RunService {
   async markRunning(
     id: string,
     worker: { workerId: string; queueJobId?: string | null },
-    options: CallOptions = {},
+    options: DeferredOptions = {},
   ): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, (db) => q.markRunning(db, id, worker, now));
+    return await this.#transition(options, id, (db, deferNotify) =>
+      q.markRunning(db, id, worker, now, { deferNotify }),
+    );
   }
 
   /** Evidence of life for one run (external runs report it while queued, too). */
@@ -148,11 +141,13 @@ export class RunService {
   async reportProgress(
     id: string,
     progress: { processed: number; total?: number | null },
-    options: CallOptions = {},
+    options: DeferredOptions = {},
   ): Promise<Transition> {
     const checked = validateProgress(progress);
     const now = this.#clock();
-    return await this.#transition(options, id, (db) => q.setProgress(db, id, checked, now));
+    return await this.#transition(options, id, (db, deferNotify) =>
+      writeProgress(db, id, checked, now, { deferNotify }),
+    );
   }
 
   /** Adds to the run's counts (`{items: 3}` twice → `{items: 6}`). */
@@ -230,8 +225,8 @@ export class RunService {
     const checked = checkedResult(result);
     const progress = options.progress ? validateProgress(options.progress) : undefined;
     const completion = handlerCompletion(id, { ...checked, progress }, this.#clock());
-    return await this.#transition(options, id, (db) =>
-      withCountsCheck(() => q.completeRun(db, completion)),
+    return await this.#transition(options, id, (db, deferNotify) =>
+      withCountsCheck(() => q.completeRun(db, { ...completion, deferNotify })),
     );
   }
 
@@ -278,14 +273,20 @@ export class RunService {
     return await q.findRun(options.trx ?? this.#db, id);
   }
 
-  /** Applies one compare-and-set statement; when it moves nothing, reports how the run stands. */
+  /**
+   * Applies one compare-and-set statement; when it moves nothing, reports how the run stands.
+   * With `changes` (and no transaction) the statement does not NOTIFY: the moved run is handed
+   * to `changes` once the statement committed.
+   */
   async #transition(
-    options: CallOptions,
+    options: DeferredOptions,
     id: string,
-    apply: (db: Kysely<Database>) => Promise<RunRow | undefined>,
+    apply: (db: Kysely<Database>, deferNotify: boolean) => Promise<RunRow | undefined>,
   ): Promise<Transition> {
     const db = options.trx ?? this.#db;
-    const moved = await apply(db);
+    const changes = options.trx ? undefined : options.changes;
+    const moved = await apply(db, changes !== undefined);
+    if (moved) changes?.changed(moved);
     if (moved) return { moved: true, run: moved };
     const current = await q.findRun(db, id);
     if (!current) return { moved: false, reason: 'not_found', run: undefined };

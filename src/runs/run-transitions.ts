@@ -3,7 +3,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
-import { type Appended, type EventSpec, jsonb, withEvents } from './run-events.js';
+import { type Appended, deferNotify, type EventSpec, jsonb, withEvents } from './run-events.js';
 
 // The transitions of a run's status (and its review), one compare-and-set statement each: the
 // `where` names the states it expects, and an empty result means someone else moved the run
@@ -16,6 +16,7 @@ export async function markRunning(
   id: string,
   worker: { workerId: string; queueJobId?: string | null },
   now: Date,
+  options: { deferNotify?: boolean } = {},
 ): Promise<RunRow | undefined> {
   const update = db
     .updateTable('operation_runs')
@@ -31,6 +32,7 @@ export async function markRunning(
     .where('id', '=', id)
     .where('status', '=', 'queued')
     .where('cancel_requested_at', 'is', null)
+    .$if(options.deferNotify === true, (qb) => qb.where(deferNotify))
     .returningAll();
   return await withEvents(db, update, {
     at: now,
@@ -103,12 +105,14 @@ export interface Completion extends Appended {
   fields: CompletionFields;
   /** Default: only from an active state, whatever its heartbeat. */
   guard?: CompletionGuard;
+  /** The caller announces the change itself (see `deferNotify`). */
+  deferNotify?: boolean;
 }
 
 /** active → completed, with its events and the initiator's notice, as one statement. */
 export async function completeRun(
   db: Executor,
-  { id, fields, at, events, guard = {}, notice }: Completion,
+  { id, fields, at, events, guard = {}, notice, deferNotify: defer }: Completion,
 ): Promise<RunRow | undefined> {
   let update = db
     .updateTable('operation_runs')
@@ -129,7 +133,8 @@ export async function completeRun(
       updated_at: at,
     })
     .where('id', '=', id)
-    .where('status', 'in', guard.status ? [guard.status] : ACTIVE_STATUSES);
+    .where('status', 'in', guard.status ? [guard.status] : ACTIVE_STATUSES)
+    .$if(defer === true, (qb) => qb.where(deferNotify));
   if (guard.noHeartbeatAfter !== undefined) {
     const after = guard.noHeartbeatAfter;
     update =
