@@ -227,7 +227,7 @@ describe('API tokens', () => {
     const audit = await h.t.db
       .selectFrom('audit_log')
       .select(['action', 'actor_kind'])
-      .where('action', '=', 'token.create')
+      .where('action', '=', 'token.created')
       .execute();
     expect(audit.length).toBeGreaterThan(0);
   });

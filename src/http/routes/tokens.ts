@@ -1,18 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findWorkspace } from '../../access/authorize.js';
+import { createDirectory } from '../../access/directory.js';
 import { directoryReads } from '../../access/directory-reads.js';
-import { createToken } from '../../access/tokens.js';
 import { ROLES } from '../../domain/capabilities.js';
 import { RunwardenError } from '../../domain/errors.js';
-import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
-import { workspaceManager } from './directory-access.js';
+import { actorOf, workspaceManager } from './directory-access.js';
 
 /** API tokens for machine clients and external runs: shown once, stored hashed (DESIGN §10). */
 export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const managed = workspaceManager(directoryReads(ctx.db));
+  const directory = createDirectory({ db: ctx.db });
   app.post(
     '/api/workspaces/:ws/tokens',
     {
@@ -43,24 +43,13 @@ export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
           'An API token acts for a member who manages tokens here; you are not one.',
           { details: { capability: 'tokens.manage' } },
         );
-      // The token and its audit entry in one transaction: never a token nobody audited.
-      const created = await ctx.db.transaction().execute(async (trx) => {
-        const token = await createToken(trx, {
-          workspaceId: access.id,
-          name: request.body.name,
-          role: request.body.role,
-          createdBy: principal.userId,
-        });
-        await recordAudit(trx, {
-          actor: { userId: principal.userId, kind: principal.via === 'token' ? 'token' : 'user' },
-          action: 'token.create',
-          workspaceId: access.id,
-          target: { type: 'api_token', id: token.id },
-          details: { name: request.body.name, role: request.body.role },
-        });
-        return token;
-      });
-      return reply.status(201).send(created);
+      // Through the directory, as from the CLI and the library: the token and its audit entry
+      // (`token.created`) in one transaction, acting for the caller and never above their role.
+      const created = await directory.createToken(
+        { workspace: access.id, name: request.body.name, role: request.body.role },
+        { actor: actorOf(principal) },
+      );
+      return reply.status(201).send({ id: created.id, token: created.token });
     },
   );
 };
