@@ -73,8 +73,7 @@ export async function redeemInvite(
       )
       .returning('user_id')
       .executeTakeFirst();
-    if (!invite)
-      throw new RunwardenError('not_found', 'This invite link is unknown, used or expired.');
+    if (!invite) throw new RunwardenError('invite_invalid');
     await trx
       .updateTable('users')
       .set({ password_hash: hash })

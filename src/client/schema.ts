@@ -605,6 +605,7 @@ export interface components {
           | 'unauthenticated'
           | 'forbidden'
           | 'csrf_invalid'
+          | 'invite_invalid'
           | 'not_found'
           | 'conflict'
           | 'tenant_inactive'
@@ -971,15 +972,6 @@ export interface operations {
       };
       /** @description Lacking the permission, or a cookie write without its x-csrf-token */
       403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Not found, or not visible to the caller (the same answer) */
-      404: {
         headers: {
           [name: string]: unknown;
         };

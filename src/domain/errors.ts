@@ -26,6 +26,10 @@ export const ERROR_CATALOG = {
     status: 403,
     message: 'Send the x-csrf-token header you got at login with each change.',
   },
+  invite_invalid: {
+    status: 400,
+    message: 'This invite link is unknown, used, expired or revoked: ask for a new one.',
+  },
   not_found: { status: 404, message: 'Not found.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   tenant_inactive: { status: 409, message: 'The tenant is inactive.' },

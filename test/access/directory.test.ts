@@ -130,7 +130,7 @@ describe('directory upserts', () => {
       .executeTakeFirstOrThrow();
     expect(await verifyPassword(user.password_hash as string, 'correct horse battery')).toBe(true);
     expect(user.external_id).toBe('host-1');
-    await refused(dir.redeemInvite(token, 'another password'), 'not_found');
+    await refused(dir.redeemInvite(token, 'another password'), 'invite_invalid');
   });
 
   it('restricts a member to tenants by slug; an unknown slug is refused and writes nothing', async () => {

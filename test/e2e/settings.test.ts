@@ -100,7 +100,7 @@ describe('members', () => {
     await press(again, 'Set password');
     await expect
       .poll(() => again.getByTestId('form-error').textContent(), soon)
-      .toContain('This invite link is unknown, used or expired.');
+      .toContain('This invite link is unknown, used, expired or revoked: ask for a new one.');
     await again.context().close();
   });
 

@@ -22,10 +22,10 @@ beforeAll(async () => {
   callers = await badInputCallers(h);
 });
 
-// 404, not 400: an expired invite is deleted by the access pruner and a disabled user's invites at
-// once, so a used, expired or voided link must answer exactly like one that never existed (the
-// invite page's "ask for a new link" hint keys on 404); only a malformed body is a 400.
-describe('an invite that no longer works answers 404 like an unknown one and changes nothing', () => {
+// One answer, 400 `invite_invalid`: an expired invite is deleted by the access pruner and a disabled
+// user's invites at once, so a used, expired or voided link must answer exactly like one that never
+// existed (the invite page's "ask for a new link" hint keys on that code).
+describe('an invite that no longer works answers 400 like an unknown one and changes nothing', () => {
   const redeem = (inviteToken: string) =>
     h.request(undefined, {
       method: 'POST',
@@ -41,7 +41,8 @@ describe('an invite that no longer works answers 404 like an unknown one and cha
     const unknown = await redeem('rwi_not-a-real-one');
     const before = await directoryState(h);
     const res = await redeem(token);
-    expect(res.statusCode, res.body).toBe(404);
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: 'invite_invalid' } });
     expect(res.body).toBe(unknown.body);
     expect(await directoryState(h)).toEqual(before);
   };
@@ -107,7 +108,8 @@ describe('changing your own password', () => {
       undefined,
       send('POST', PASSWORD, { inviteToken: inviteTokenOf(invite.url), newPassword }),
     );
-    expect(res.statusCode, res.body).toBe(404);
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: 'invite_invalid' } });
     expect(await directoryState(h)).toEqual(before);
   });
 });

@@ -72,7 +72,7 @@ describe('POST /api/workspaces', () => {
         payload: { inviteToken, newPassword: DEMO_PASSWORD },
       });
     expect((await redeem()).statusCode).toBe(204);
-    expect((await redeem()).statusCode).toBe(404);
+    expect((await redeem()).statusCode).toBe(400);
     const peter = await h.login('peter@initech.example');
     const again = await h.request(peter, {
       method: 'PUT',
@@ -275,6 +275,6 @@ describe('POST /api/auth/password', () => {
     expect(
       (await post(undefined, { newPassword: 'long enough now', inviteToken: 'rwi_not-a-real-one' }))
         .statusCode,
-    ).toBe(404);
+    ).toBe(400);
   });
 });

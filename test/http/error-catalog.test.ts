@@ -72,6 +72,7 @@ describe('the error catalog', () => {
       unauthenticated: 401,
       forbidden: 403,
       csrf_invalid: 403,
+      invite_invalid: 400,
       not_found: 404,
       conflict: 409,
       tenant_inactive: 409,

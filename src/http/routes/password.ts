@@ -34,10 +34,10 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
           .refine((b) => (b.currentPassword === undefined) !== (b.inviteToken === undefined), {
             message: 'send currentPassword or inviteToken (one of them)',
           }),
-        // 403 a wrong current password, or not from a session; 404 an invite that is unknown, used,
-        // expired or of a user disabled since (one answer for all: it does not work); 429 too
-        // many wrong current passwords.
-        response: { 204: NoContent, ...errorResponses(403, 404, 429) },
+        // 400 `invite_invalid` an invite that is unknown, used, expired or of a user disabled since
+        // (one answer for all: it does not work); 403 a wrong current password, or not from a
+        // session; 429 too many wrong current passwords.
+        response: { 204: NoContent, ...errorResponses(403, 429) },
       },
     },
     async (request, reply) => {

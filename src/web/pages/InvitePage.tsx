@@ -1,7 +1,6 @@
 import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { ApiError } from '../api/client';
 import { useSetPassword } from '../api/directory-queries';
 import { useMe } from '../api/queries';
 
@@ -67,9 +66,6 @@ export function InvitePage() {
                 {redeem.error && (
                   <Alert color="red" role="alert" data-testid="form-error">
                     {redeem.error.message}
-                    {redeem.error instanceof ApiError && redeem.error.status === 404
-                      ? ' Ask the person who invited you for a new link.'
-                      : ''}
                   </Alert>
                 )}
                 <Button type="submit" loading={redeem.isPending}>
