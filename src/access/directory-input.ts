@@ -48,6 +48,8 @@ export const PasswordChangeInput = z.strictObject({
   userId: z.uuid(),
   currentPassword: z.string().max(1000),
   newPassword: z.string().min(8).max(1000),
+  /** The session the change was made from: it stays signed in; every other one of theirs ends. */
+  keepSession: z.string().min(1).max(200).optional(),
 });
 export const UserRefInput = z.strictObject({ email: Email });
 export const PlatformStaffInput = z.strictObject({

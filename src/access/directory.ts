@@ -248,7 +248,7 @@ export function createDirectory(options: {
 
     /** A signed-in user changes their own password, proving the current one; voids their invites. */
     async changePassword(
-      input: { userId: string; currentPassword: string; newPassword: string },
+      input: { userId: string; currentPassword: string; newPassword: string; keepSession?: string },
       call: CallOptions = {},
     ) {
       const data = parseInput(PasswordChangeInput, input, 'password change');
@@ -272,8 +272,16 @@ export function createDirectory(options: {
             .executeTakeFirstOrThrow()),
           password: data.newPassword,
         });
-        // A pending set-password link would undo the change: it is void now.
+        // A pending set-password link would undo the change: it is void now. So is every other
+        // session of theirs (whoever knew the old password is signed out).
         await w.db.deleteFrom('invites').where('user_id', '=', changed.id).execute();
+        await w.db
+          .deleteFrom('sessions')
+          .where('user_id', '=', changed.id)
+          .$if(data.keepSession !== undefined, (q) =>
+            q.where('sid', '!=', data.keepSession as string),
+          )
+          .execute();
         return { userId: changed.id };
       });
     },

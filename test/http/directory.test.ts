@@ -277,4 +277,19 @@ describe('POST /api/auth/password', () => {
         .statusCode,
     ).toBe(400);
   });
+
+  it('signs out every other session of the person; the one it was changed from stays', async () => {
+    const here = await h.login('operator@demo.test');
+    const elsewhere = await h.login('operator@demo.test');
+    const me = (c: Caller) => h.request(c, { method: 'GET', url: '/api/me' });
+    expect((await me(elsewhere)).statusCode).toBe(200);
+    const changed = await h.request(here, {
+      method: 'POST',
+      url: '/api/auth/password',
+      payload: { currentPassword: DEMO_PASSWORD, newPassword: 'a brand new password' },
+    });
+    expect(changed.statusCode).toBe(204);
+    expect((await me(here)).statusCode).toBe(200);
+    expect((await me(elsewhere)).statusCode).toBe(401);
+  });
 });

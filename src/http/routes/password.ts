@@ -63,7 +63,12 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
           });
       }
       await directory.changePassword(
-        { userId: caller.userId, currentPassword: currentPassword ?? '', newPassword },
+        {
+          userId: caller.userId,
+          currentPassword: currentPassword ?? '',
+          newPassword,
+          keepSession: request.session.sessionId,
+        },
         { actor: actorOf(caller) },
       );
       await throttle.forgive(attempt);
