@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
-import { type RoleName, roleCan } from '../domain/capabilities.js';
+import { ROLES, type RoleName, roleCan } from '../domain/capabilities.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 
 export type GateVerdict =
@@ -59,4 +59,24 @@ async function initiatorMayStart(db: Kysely<Database>, run: RunRow): Promise<boo
   if (run.tenant_id && membership.tenant_ids && !membership.tenant_ids.includes(run.tenant_id))
     return false;
   return true;
+}
+
+const START_ROLES = ROLES.filter((role) => roleCan(role, 'operations.start'));
+
+/**
+ * The gate as a condition on the `operation_runs` row, for the worker's one-statement start (gate
+ * and `running` together): true exactly when checkGate passes (markRunning itself requires no
+ * cancel request). When it is false the worker reads the run and asks checkGate for the verdict
+ * and its reason, so the two forms must stay equivalent: change them together.
+ */
+export function gatePasses() {
+  return sql<boolean>`(operation_runs.tenant_id is null or exists (
+      select 1 from tenants t where t.id = operation_runs.tenant_id and t.status = 'active'))
+    and (operation_runs.initiator_user_id is null or exists (
+      select 1 from memberships m
+      where m.workspace_id = operation_runs.workspace_id
+        and m.user_id = operation_runs.initiator_user_id
+        and m.role = any(${START_ROLES}::text[])
+        and (operation_runs.tenant_id is null or m.tenant_ids is null
+          or operation_runs.tenant_id = any(m.tenant_ids))))`;
 }

@@ -38,6 +38,17 @@ export async function enqueueRun(
   return id;
 }
 
+/**
+ * The queue's completion of the job a worker is running, as a statement for the run's completion
+ * to include (`sameCommit`): the run's end and its job's end become one commit instead of two.
+ * graphile-worker's own completion afterwards finds the row gone and changes nothing (no second
+ * commit to flush). Jobs in a named queue are left to graphile-worker (it unlocks the queue).
+ */
+export function finishJobWith(jobId: string) {
+  return sql`delete from graphile_worker._private_jobs
+    where id = ${jobId}::bigint and job_queue_id is null and exists (select 1 from moved)`;
+}
+
 /** Removes a run's job unless a worker holds it (then the worker's gate sees the run's state). */
 export async function removeQueuedJob(db: Kysely<Database>, runId: string): Promise<void> {
   await sql`select graphile_worker.remove_job(${runId}::text)`.execute(db);

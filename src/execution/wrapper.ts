@@ -5,11 +5,11 @@ import type { Database, RunRow } from '../db/schema.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import type { RunChanges } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
-import { checkGate } from './gate.js';
+import { checkGate, gatePasses } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
 import { contextFor, type PersistentRuns, persistentRuns } from './persistent-runs.js';
 import { type Progress, ProgressCoalescer } from './progress-coalescer.js';
-import { enqueueRun, isJobPayload } from './queue.js';
+import { enqueueRun, finishJobWith, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
 import { GRACE_OVER, type Settled, type StopReason, withinGrace } from './stop-grace.js';
@@ -45,35 +45,42 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
     const until = Date.now() + operation.policy.queuedStaleAfterSeconds * 1000;
     const persist = <T>(what: string, log: Logger, write: () => Promise<T>) =>
       retryWhileUnavailable(write, { until, log, what });
-    const run = await persist('run read', deps.logger, () => deps.runs.get(payload.runId));
-    // Gone, finished, or owned by another attempt: the run already has its truth.
-    if (run?.status !== 'queued') return;
-    const log = deps.logger.child({ runId: run.id, type: run.type });
-
-    const verdict = await persist('gate check', log, () => checkGate(deps.db, run));
-    if (!verdict.pass) {
-      await persist('gate outcome', log, () =>
-        deps.runs.complete(
-          run.id,
-          {
-            outcome: verdict.outcome,
-            failures: [{ code: verdict.code, message: verdict.message }],
-          },
-          { changes: deps.changes },
-        ),
-      );
-      log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
-      return;
-    }
-
-    const started = await persist('start', log, () =>
-      deps.runs.markRunning(
-        run.id,
-        { workerId: deps.workerId, queueJobId: helpers.job.id },
-        { changes: deps.changes },
-      ),
+    const worker = { workerId: deps.workerId, queueJobId: helpers.job.id };
+    // One statement in the common case: the gate (in SQL) and queued → running together.
+    let started = await persist('start', deps.logger, () =>
+      deps.runs.markRunning(payload.runId, worker, {
+        changes: deps.changes,
+        onlyIf: gatePasses(),
+      }),
     );
+    if (!started.moved) {
+      // Not started: the re-read run says why. Gone, finished, or owned by another attempt: the
+      // run already has its truth. Still queued: the gate's verdict, with its reason.
+      const run = started.run;
+      if (run?.status !== 'queued') return;
+      const log = deps.logger.child({ runId: run.id, type: run.type });
+      const verdict = await persist('gate check', log, () => checkGate(deps.db, run));
+      if (!verdict.pass) {
+        await persist('gate outcome', log, () =>
+          deps.runs.complete(
+            run.id,
+            {
+              outcome: verdict.outcome,
+              failures: [{ code: verdict.code, message: verdict.message }],
+            },
+            { changes: deps.changes, sameCommit: finishJobWith(helpers.job.id) },
+          ),
+        );
+        log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
+        return;
+      }
+      // The gate passes now (it changed in between): start without it.
+      started = await persist('start', log, () =>
+        deps.runs.markRunning(run.id, worker, { changes: deps.changes }),
+      );
+    }
     if (!started.moved) return;
+    const log = deps.logger.child({ runId: started.run.id, type: started.run.type });
     log.info({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
     await execute(operation, deps, started.run, helpers, log);
   };
@@ -103,6 +110,8 @@ async function execute(
     (error: unknown): Settled => ({ ok: false, error }),
   );
   const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+  // A terminal write also ends the queue's job, in the same commit.
+  const sameCommit = finishJobWith(helpers.job.id);
   const startedAt = performance.now();
   try {
     // Past its deadline (or on cancel/shutdown) the signal aborts; the handler then has the stop
@@ -124,6 +133,7 @@ async function execute(
       await onStopped(reason, operation, deps, runs, run, finalAttempt, log, {
         cooperative,
         progress,
+        sameCommit,
       });
       return;
     }
@@ -150,7 +160,7 @@ async function execute(
       const done = await runs.complete(
         run.id,
         { outcome: result.outcome, counts: result.counts, failures: result.failures },
-        { progress },
+        { progress, sameCommit },
       );
       if (done.moved)
         log.info(
@@ -164,7 +174,7 @@ async function execute(
       await runs.complete(
         run.id,
         { outcome: 'failed', failures: [sanitizeFailure(settled.error, 'handler.error')] },
-        { progress },
+        { progress, sameCommit },
       );
       log.warn(
         { failure: sanitizeFailure(settled.error).message },
@@ -197,9 +207,11 @@ async function onStopped(
     cooperative?: Settled;
     /** Its last progress report not yet written (a requeue resets progress: dropped there). */
     progress?: Progress;
+    /** The queue's job completion, written with a terminal completion. */
+    sameCommit: ReturnType<typeof finishJobWith>;
   },
 ): Promise<void> {
-  const { cooperative, progress } = end;
+  const { cooperative, progress, sameCommit } = end;
   const counts = cooperative?.ok ? cooperative.result.counts : undefined;
   if (reason === 'cancel') {
     await runs.complete(
@@ -209,7 +221,7 @@ async function onStopped(
         counts,
         failures: [{ code: 'run.cancelled', message: 'Cancelled while running.' }],
       },
-      { progress },
+      { progress, sameCommit },
     );
     log.info('run cancelled');
     return;
@@ -236,7 +248,11 @@ async function onStopped(
     message: `The handler did not finish within its ${operation.policy.timeoutSeconds} s timeout.`,
   };
   if (finalAttempt) {
-    await runs.complete(run.id, { outcome: 'failed', counts, failures: [failure] }, { progress });
+    await runs.complete(
+      run.id,
+      { outcome: 'failed', counts, failures: [failure] },
+      { progress, sameCommit },
+    );
     log.warn({ timeoutSeconds: operation.policy.timeoutSeconds }, 'run timed out');
     return;
   }

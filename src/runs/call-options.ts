@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { RunChanges } from './run-change-publisher.js';
 
@@ -23,4 +23,9 @@ export interface CompleteOptions extends DeferredOptions {
    * written by the completion's own statement, so no progress write can land after it.
    */
   progress?: { processed: number; total?: number | null };
+  /**
+   * Written in the completion's own statement when the run moves (may refer to it as `moved`):
+   * the queue's job completion, so a run's end and its job's end are one commit.
+   */
+  sameCommit?: RawBuilder<unknown>;
 }

@@ -35,13 +35,18 @@ export interface Appended {
   events: EventSpec[];
   /** Only with a terminal transition: the initiator's notification (none for system runs). */
   notice?: NoticeSpec;
+  /**
+   * A data-modifying statement that belongs to the same commit, run only when the run moved (it
+   * may refer to the moved row as `moved`): e.g. the queue's job completion.
+   */
+  sameCommit?: RawBuilder<unknown>;
 }
 
 /** Runs `mutation` (returning the run row) and appends `events` (and `notice`) for the row it returns. */
 export async function withEvents(
   db: Kysely<Database>,
   mutation: Compilable<unknown>,
-  { at, events, notice }: Appended,
+  { at, events, notice, sameCommit }: Appended,
 ): Promise<RunRow | undefined> {
   const payloadOf = (e: EventSpec) =>
     e.payload === undefined ? sql`'{}'::jsonb` : isRaw(e.payload) ? e.payload : jsonb(e.payload);
@@ -62,6 +67,11 @@ export async function withEvents(
       select gen_random_uuid(), moved.initiator_user_id, moved.id, moved.type || ': ' || ${notice.label}::text, ${notice.body}::text,
              '/admin/operations/' || moved.id, ${at.toISOString()}::timestamptz
       from moved where moved.initiator_user_id is not null)`
+        : sql``
+    }${
+      sameCommit
+        ? sql`,
+    same_commit as (${sameCommit})`
         : sql``
     }
     select * from moved`.execute(db);

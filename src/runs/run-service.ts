@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import { validateCounts } from '../domain/counts.js';
 import { RunwardenError } from '../domain/errors.js';
@@ -112,14 +112,15 @@ export class RunService {
     );
   }
 
+  /** queued → running. `onlyIf`: a further condition on the row (the worker's gate, in SQL). */
   async markRunning(
     id: string,
     worker: { workerId: string; queueJobId?: string | null },
-    options: DeferredOptions = {},
+    options: DeferredOptions & { onlyIf?: RawBuilder<boolean> } = {},
   ): Promise<Transition> {
     const now = this.#clock();
     return await this.#transition(options, id, (db, deferNotify) =>
-      q.markRunning(db, id, worker, now, { deferNotify }),
+      q.markRunning(db, id, worker, now, { deferNotify, onlyIf: options.onlyIf }),
     );
   }
 
@@ -226,7 +227,9 @@ export class RunService {
     const progress = options.progress ? validateProgress(options.progress) : undefined;
     const completion = handlerCompletion(id, { ...checked, progress }, this.#clock());
     return await this.#transition(options, id, (db, deferNotify) =>
-      withCountsCheck(() => q.completeRun(db, { ...completion, deferNotify })),
+      withCountsCheck(() =>
+        q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit }),
+      ),
     );
   }
 

@@ -1,4 +1,4 @@
-import { type Kysely, sql, type UpdateObject } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type UpdateObject } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
@@ -16,8 +16,9 @@ export async function markRunning(
   id: string,
   worker: { workerId: string; queueJobId?: string | null },
   now: Date,
-  options: { deferNotify?: boolean } = {},
+  options: { deferNotify?: boolean; onlyIf?: RawBuilder<boolean> } = {},
 ): Promise<RunRow | undefined> {
+  const { onlyIf } = options;
   const update = db
     .updateTable('operation_runs')
     .set((eb) => ({
@@ -32,6 +33,7 @@ export async function markRunning(
     .where('id', '=', id)
     .where('status', '=', 'queued')
     .where('cancel_requested_at', 'is', null)
+    .$if(onlyIf !== undefined, (qb) => qb.where(onlyIf as RawBuilder<boolean>))
     .$if(options.deferNotify === true, (qb) => qb.where(deferNotify))
     .returningAll();
   return await withEvents(db, update, {
@@ -112,7 +114,7 @@ export interface Completion extends Appended {
 /** active → completed, with its events and the initiator's notice, as one statement. */
 export async function completeRun(
   db: Executor,
-  { id, fields, at, events, guard = {}, notice, deferNotify: defer }: Completion,
+  { id, fields, at, events, guard = {}, notice, deferNotify: defer, sameCommit }: Completion,
 ): Promise<RunRow | undefined> {
   let update = db
     .updateTable('operation_runs')
@@ -148,7 +150,7 @@ export async function completeRun(
             ]),
           );
   }
-  return await withEvents(db, update.returningAll(), { at, events, notice });
+  return await withEvents(db, update.returningAll(), { at, events, notice, sameCommit });
 }
 
 /**

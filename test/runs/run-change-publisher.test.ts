@@ -106,7 +106,8 @@ describe('deferred run-change notices', () => {
 
   it('changes of one run in a batch are announced once', async () => {
     const run = await queuedRun();
-    const before = noticesOf(run.id).length;
+    await until(() => noticesOf(run.id).length === 1, { what: 'the creation notice' });
+    const before = 1;
     const publisher = new RunChangePublisher(t.db, quietLogger, { batchMs: 60_000 });
     await runs.markRunning(run.id, { workerId: 'w' }, { changes: publisher });
     await runs.reportProgress(run.id, { processed: 1 }, { changes: publisher });
