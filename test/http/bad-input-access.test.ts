@@ -191,8 +191,8 @@ const CASES: Case[] = [
     name: 'password: an unknown invite token',
     as: 'anonymous',
     request: () => send('POST', PASSWORD, { newPassword, inviteToken: 'rwi_not-a-real-one' }),
-    status: 404,
-    code: 'not_found',
+    status: 400,
+    code: 'invite_invalid',
   },
   denied('password: cookie without x-csrf-token', 'noCsrf', () =>
     send('POST', PASSWORD, { newPassword, currentPassword: DEMO_PASSWORD }),
