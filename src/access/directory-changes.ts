@@ -1,11 +1,14 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 
-/** Who changes the directory: a user (HTTP) or nobody in particular (CLI, library), and through what. */
+/**
+ * Who changes the directory: a user (HTTP) or nobody in particular (CLI, library), and through
+ * what. `demo`: the demo seed, whose writes do not make the directory "managed" (DESIGN §13).
+ */
 export interface DirectoryActor {
   userId: string | null;
   kind: 'user' | 'token' | 'system';
-  source: 'cli' | 'library' | 'http';
+  source: 'cli' | 'library' | 'http' | 'demo';
 }
 
 export type ChangeKind = 'workspace' | 'tenant' | 'member' | 'user' | 'platform_staff' | 'token';

@@ -238,6 +238,7 @@ export class DirectoryWriter {
           details: { reason: 'last_owner', workspace: slug },
         });
     }
+    if (this.#actor.source === 'demo') return; // the demo is not a managed directory
     await this.#trx
       .insertInto('settings')
       .values({ key: DIRECTORY_MARKER, value: this.#now.toISOString() })

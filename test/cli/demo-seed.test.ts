@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { directoryManaged } from '../../src/access/directory.js';
+import { verifyPassword } from '../../src/access/passwords.js';
 import { demoCatalog } from '../../src/catalog/index.js';
-import { seedDemo } from '../../src/cli/demo-seed/index.js';
+import { DEMO_LOGINS, seedDemo } from '../../src/cli/demo-seed/index.js';
 import type { RunRow } from '../../src/db/schema.js';
 import { type Bucket, bucketOf, RUN_CLASSES } from '../../src/domain/run-classes.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
@@ -82,5 +84,41 @@ describe('the seeded demo', () => {
       .executeTakeFirstOrThrow();
     expect(Number(total.n)).toBeGreaterThan(10); // the history is still there, read
     for (const row of unread) expect(Number(row.n), row.email).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('the demo directory', () => {
+  it('is written through the directory module (audited as the demo) and is not a managed directory', async () => {
+    const audited = await db
+      .selectFrom('audit_log')
+      .select(['action', 'details'])
+      .where('action', 'in', ['workspace.created', 'tenant.created', 'member.created'])
+      .execute();
+    expect(audited.length).toBeGreaterThanOrEqual(2 + 4 + 4);
+    expect(new Set(audited.map((a) => (a.details as { source?: string }).source))).toEqual(
+      new Set(['demo']),
+    );
+    expect(await directoryManaged(db)).toBe(false);
+  });
+
+  it('every login signs in with the demo password, and a second seed with a new one resets them all', async () => {
+    for (const { email } of DEMO_LOGINS) {
+      const user = await db
+        .selectFrom('users')
+        .select('password_hash')
+        .where('email', '=', email)
+        .executeTakeFirstOrThrow();
+      expect(await verifyPassword(user.password_hash ?? '', 'demo-seed-test')).toBe(true);
+    }
+    const again = await seedDemo({ db, registry }, { password: 'a newer demo password' });
+    expect(again.seeded).toBe(false);
+    for (const { email } of DEMO_LOGINS) {
+      const user = await db
+        .selectFrom('users')
+        .select('password_hash')
+        .where('email', '=', email)
+        .executeTakeFirstOrThrow();
+      expect(await verifyPassword(user.password_hash ?? '', 'a newer demo password')).toBe(true);
+    }
   });
 });

@@ -1,12 +1,11 @@
 import type { Kysely } from 'kysely';
-import { hashPassword } from '../../access/passwords.js';
 import type { Database } from '../../db/schema.js';
 import type { OperationRegistry } from '../../execution/registry.js';
 import { startRun } from '../../execution/start.js';
 import { RunService } from '../../runs/run-service.js';
 import { readOldNotices, seedEveryClass } from './every-class.js';
 import { seedHistory } from './history.js';
-import { DEMO_LOGINS, type DemoIds, seedPeople } from './people.js';
+import { type DemoIds, resetDemoPasswords, seedPeople } from './people.js';
 
 export { DEMO_LOGINS } from './people.js';
 
@@ -40,22 +39,13 @@ export async function seedDemo(
     .executeTakeFirst();
   if (exists) {
     if (options.password) {
-      const hash = await hashPassword(options.password);
-      await deps.db
-        .updateTable('users')
-        .set({ password_hash: hash })
-        .where(
-          'email',
-          'in',
-          DEMO_LOGINS.map((l) => l.email),
-        )
-        .execute();
+      await resetDemoPasswords(deps.db, options.password);
       say('demo already seeded; demo password updated');
     } else say('demo already seeded; nothing to do');
     return { seeded: false, runs: 0 };
   }
   if (!options.password) throw new Error('seedDemo needs a password for the demo logins');
-  const ids = await seedPeople(deps.db, await hashPassword(options.password));
+  const ids = await seedPeople(deps.db, options.password);
   say('workspaces contoso and fabrikam, 4 tenants, 5 logins');
   const now = options.now ?? new Date();
   let runs = 0;

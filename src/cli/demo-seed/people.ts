@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database, Role } from '../../db/schema.js';
-import { uuidv7 } from '../../domain/uuid.js';
+import { createDirectory } from '../../access/directory.js';
+import type { Database } from '../../db/schema.js';
 
 /** The demo logins (DESIGN §13); all share one password. */
 export const DEMO_LOGINS = [
@@ -23,111 +23,102 @@ export interface DemoIds {
   operator: string;
 }
 
-/** Workspaces, tenants, the five logins and their memberships, in one transaction. */
-export async function seedPeople(db: Kysely<Database>, passwordHash: string): Promise<DemoIds> {
-  const ids: DemoIds = {
-    contoso: uuidv7(),
-    fabrikam: uuidv7(),
-    prod: uuidv7(),
-    dev: uuidv7(),
-    legacy: uuidv7(),
-    fabrikamProd: uuidv7(),
-    owner: uuidv7(),
-    operator: uuidv7(),
-  };
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('workspaces')
-      .values([
-        { id: ids.contoso, slug: 'contoso', name: 'Contoso' },
-        { id: ids.fabrikam, slug: 'fabrikam', name: 'Fabrikam' },
-      ])
-      .execute();
-    await trx
-      .insertInto('tenants')
-      .values([
+/** The demo's directory, as a host platform would sync its own (`directory.json`, DESIGN §13). */
+const DEMO_DIRECTORY = {
+  workspaces: [
+    {
+      slug: 'contoso',
+      name: 'Contoso',
+      tenants: [
+        { slug: 'contoso-prod', name: 'Contoso Production' },
+        { slug: 'contoso-dev', name: 'Contoso Development' },
+        { slug: 'contoso-legacy', name: 'Contoso Legacy', status: 'inactive' as const },
+      ],
+      members: [
+        { email: 'owner@demo.test', name: 'Olivia Owner', role: 'owner' as const, tenants: null },
         {
-          id: ids.prod,
-          workspace_id: ids.contoso,
-          slug: 'contoso-prod',
-          name: 'Contoso Production',
-        },
-        {
-          id: ids.dev,
-          workspace_id: ids.contoso,
-          slug: 'contoso-dev',
-          name: 'Contoso Development',
-        },
-        {
-          id: ids.legacy,
-          workspace_id: ids.contoso,
-          slug: 'contoso-legacy',
-          name: 'Contoso Legacy',
-          status: 'inactive',
-        },
-        {
-          id: ids.fabrikamProd,
-          workspace_id: ids.fabrikam,
-          slug: 'fabrikam-prod',
-          name: 'Fabrikam Production',
-        },
-      ])
-      .execute();
-    const readonly = uuidv7();
-    const outsider = uuidv7();
-    const platform = uuidv7();
-    await trx
-      .insertInto('users')
-      .values([
-        {
-          id: ids.owner,
-          email: 'owner@demo.test',
-          name: 'Olivia Owner',
-          password_hash: passwordHash,
-        },
-        {
-          id: ids.operator,
           email: 'operator@demo.test',
           name: 'Oscar Operator',
-          password_hash: passwordHash,
+          role: 'operator' as const,
+          tenants: null,
         },
         {
-          id: readonly,
           email: 'readonly@demo.test',
           name: 'Rita Readonly',
-          password_hash: passwordHash,
+          role: 'readonly' as const,
+          tenants: null,
         },
+      ],
+    },
+    {
+      slug: 'fabrikam',
+      name: 'Fabrikam',
+      tenants: [{ slug: 'fabrikam-prod', name: 'Fabrikam Production' }],
+      members: [
         {
-          id: outsider,
           email: 'outsider@demo.test',
           name: 'Otto Outsider',
-          password_hash: passwordHash,
+          role: 'owner' as const,
+          tenants: null,
         },
-        {
-          id: platform,
-          email: 'platform@demo.test',
-          name: 'Pat Platform',
-          password_hash: passwordHash,
-          platform_capabilities: ['system.ops.view', 'system.ops.triage'],
-        },
-      ])
-      .execute();
-    const member = (workspace_id: string, user_id: string, role: Role) => ({
-      id: uuidv7(),
-      workspace_id,
-      user_id,
-      role,
-      tenant_ids: null,
-    });
-    await trx
-      .insertInto('memberships')
-      .values([
-        member(ids.contoso, ids.owner, 'owner'),
-        member(ids.contoso, ids.operator, 'operator'),
-        member(ids.contoso, readonly, 'readonly'),
-        member(ids.fabrikam, outsider, 'owner'),
-      ])
-      .execute();
-  });
-  return ids;
+      ],
+    },
+  ],
+  platformStaff: [
+    {
+      email: 'platform@demo.test',
+      name: 'Pat Platform',
+      capabilities: ['system.ops.view' as const, 'system.ops.triage' as const],
+    },
+  ],
+};
+
+/**
+ * Workspaces, tenants, the five logins and their memberships, written through the directory
+ * module like any host's sync (one transaction, audited as `source: demo`, which does not mark the
+ * directory as managed); each login's password is set by redeeming its one-time invite.
+ */
+export async function seedPeople(db: Kysely<Database>, password: string): Promise<DemoIds> {
+  const directory = demoDirectory(db);
+  const synced = await directory.sync(DEMO_DIRECTORY);
+  for (const invite of synced.invites)
+    await directory.redeemInvite(inviteToken(invite.url), password);
+  return await demoIds(db);
+}
+
+/** Sets every demo login's password again (a second `runwarden start` with a new password). */
+export async function resetDemoPasswords(db: Kysely<Database>, password: string): Promise<void> {
+  const directory = demoDirectory(db);
+  for (const { email } of DEMO_LOGINS) {
+    const { invites } = await directory.invite({ email });
+    for (const invite of invites) await directory.redeemInvite(inviteToken(invite.url), password);
+  }
+}
+
+const demoDirectory = (db: Kysely<Database>) =>
+  createDirectory({ db, actor: { userId: null, kind: 'system', source: 'demo' } });
+
+const inviteToken = (url: string) => url.slice(url.lastIndexOf('/') + 1);
+
+async function demoIds(db: Kysely<Database>): Promise<DemoIds> {
+  const [workspaces, tenants, users] = await Promise.all([
+    db.selectFrom('workspaces').select(['id', 'slug']).execute(),
+    db.selectFrom('tenants').select(['id', 'slug']).execute(),
+    db.selectFrom('users').select(['id', 'email']).execute(),
+  ]);
+  const id = (rows: Array<{ id: string }>, key: 'slug' | 'email', value: string): string => {
+    const row = rows.find((r) => (r as Record<string, unknown>)[key] === value);
+    if (!row) throw new Error(`the demo directory has no ${value}`);
+    return row.id;
+  };
+  return {
+    contoso: id(workspaces, 'slug', 'contoso'),
+    fabrikam: id(workspaces, 'slug', 'fabrikam'),
+    prod: id(tenants, 'slug', 'contoso-prod'),
+    dev: id(tenants, 'slug', 'contoso-dev'),
+    legacy: id(tenants, 'slug', 'contoso-legacy'),
+    fabrikamProd: id(tenants, 'slug', 'fabrikam-prod'),
+    owner: id(users, 'email', 'owner@demo.test'),
+    operator: id(users, 'email', 'operator@demo.test'),
+  };
 }
