@@ -11,6 +11,8 @@ const MARK = '/* bench-probe */';
 interface Counters {
   statements: number;
   commits: number;
+  /** Transaction ids handed out: commits that wrote something (and flushed the WAL). */
+  xids: number;
   inserted: number;
   updated: number;
   hotUpdated: number;
@@ -33,6 +35,7 @@ export interface PhaseProfile {
   /** Per unit: */
   statements: number;
   commits: number;
+  writeCommits: number;
   walBytes: number;
   inserted: number;
   updated: number;
@@ -106,6 +109,7 @@ export class Profiler {
       seconds: options.seconds,
       statements: per(now.statements - mark.at.statements),
       commits: per(now.commits - mark.at.commits - (options.extraCommits ?? 0)),
+      writeCommits: per(now.xids - mark.at.xids),
       walBytes: per(Number(walBytes.rows[0]?.bytes ?? 0)),
       inserted: per(now.inserted - mark.at.inserted),
       updated: per(updated),
@@ -140,7 +144,8 @@ export class Profiler {
          tup_updated::text as updated, tup_deleted::text as deleted,
          (select coalesce(sum(n_tup_hot_upd), 0)::text from pg_stat_all_tables
            where relname in ('operation_runs', '_private_jobs', 'run_events')) as hot,
-         pg_current_wal_insert_lsn()::text as lsn
+         pg_current_wal_insert_lsn()::text as lsn,
+         pg_snapshot_xmax(pg_current_snapshot())::text as xids
        from pg_stat_database where datname = current_database()`,
     );
     const row = db.rows[0] ?? {};
@@ -157,6 +162,7 @@ export class Profiler {
     return {
       statements,
       commits: Number(row.commits),
+      xids: Number(row.xids),
       inserted: Number(row.inserted),
       updated: Number(row.updated),
       hotUpdated: Number(row.hot),
@@ -212,6 +218,7 @@ export function profileTable(phases: PhaseProfile[]): string {
     ['rate /s', (p) => num(0)(p.units / p.seconds)],
     ['SQL statements', (p) => num(1)(p.statements)],
     ['commits', (p) => num(2)(p.commits)],
+    ['  that wrote (xids)', (p) => num(2)(p.writeCommits)],
     ['WAL bytes', (p) => num(0)(p.walBytes)],
     ['rows inserted', (p) => num(2)(p.inserted)],
     ['rows updated', (p) => num(2)(p.updated)],
