@@ -37,7 +37,7 @@ export class DirectoryWriter {
   readonly invites: Invite[] = [];
   readonly #trx: Transaction<Database>;
   readonly #actor: DirectoryActor;
-  readonly #publicUrl: string;
+  readonly #publicUrl: string | null;
   readonly #now = new Date();
   /**
    * Workspaces where an owner was removed, demoted or restricted to some tenants: each must still
@@ -46,7 +46,7 @@ export class DirectoryWriter {
   readonly #ownersToCheck = new Map<string, string>();
   readonly #ctx: WriteContext;
 
-  constructor(trx: Transaction<Database>, actor: DirectoryActor, publicUrl: string) {
+  constructor(trx: Transaction<Database>, actor: DirectoryActor, publicUrl: string | null) {
     this.#trx = trx;
     this.#actor = actor;
     this.#publicUrl = publicUrl;
@@ -162,11 +162,17 @@ export class DirectoryWriter {
 
   /** The user with that email (or external id), created when new: a new user without a password gets an invite. */
   user(input: Parameters<typeof upsertUser>[1]): Promise<{ user: UserRow; created: boolean }> {
-    return upsertUser(this.#ctx, input);
+    // Where people sign in elsewhere (no public URL for links), nobody gets a set-password link.
+    return upsertUser(this.#ctx, this.#publicUrl === null ? { ...input, invite: false } : input);
   }
 
   /** A one-time set-password link for the user, returned once (never logged, never audited). */
   async invite(userId: string, email: string): Promise<Invite> {
+    if (this.#publicUrl === null)
+      throw new RunwardenError(
+        'conflict',
+        'People sign in through the host or single sign-on here: there are no set-password links.',
+      );
     const { token, expiresAt } = await issueInvite(this.#trx, userId, this.#now);
     const invite = { email, url: inviteUrl(this.#publicUrl, token), expiresAt };
     this.invites.push(invite);

@@ -56,12 +56,15 @@ export interface CallOptions {
  */
 export function createDirectory(options: {
   db: Kysely<Database>;
-  /** Invite links are `<publicUrl>/invite/<token>`; default RUNWARDEN_PUBLIC_URL. */
-  publicUrl?: string;
+  /**
+   * Invite links are `<publicUrl>/invite/<token>`; default RUNWARDEN_PUBLIC_URL. null: people sign
+   * in elsewhere (the host, SSO only), so new users get no set-password link.
+   */
+  publicUrl?: string | null;
   actor?: DirectoryActor;
 }) {
   const { db } = options;
-  const publicUrl = options.publicUrl ?? defaultPublicUrl();
+  const publicUrl = options.publicUrl === undefined ? defaultPublicUrl() : options.publicUrl;
   const defaultActor: DirectoryActor = options.actor ?? {
     userId: null,
     kind: 'system',

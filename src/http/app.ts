@@ -12,6 +12,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { createDirectory } from '../access/directory.js';
 import { loadConfig, type OidcConfig } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { OperationRegistry } from '../execution/registry.js';
@@ -188,6 +189,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     cursors: new CursorCodec(secret),
     logger: deps.logger,
     now: deps.now ?? (() => new Date()),
+    directory: createDirectory({
+      db: deps.db,
+      publicUrl: options.resolvePrincipal || !signIn.passwordLogin ? null : signIn.publicUrl,
+    }),
     terminalCache:
       options.summaryCacheMs > 0 ? new TerminalCountsCache(options.summaryCacheMs) : undefined,
   };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Directory } from '../access/directory.js';
 import type { Database } from '../db/schema.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { TerminalCountsCache } from '../lifecycle/summary.js';
@@ -14,6 +15,11 @@ export interface ApiContext {
   cursors: CursorCodec;
   logger: Logger;
   now: () => Date;
+  /**
+   * The directory module the routes write through; its invite links are built from the public URL,
+   * and there are none when people sign in elsewhere (embedded in a host, or SSO only).
+   */
+  directory: Directory;
   /** Shared by summary requests (see TerminalCountsCache); undefined counts every time. */
   terminalCache?: TerminalCountsCache;
 }

@@ -245,6 +245,37 @@ describe('runwarden/fastify under /ops', () => {
     expect(((await done.json()) as { effect: string }).effect).toBe('cancelled');
   });
 
+  it('adds a member without a set-password link: under the host, people sign in through it', async () => {
+    people.set('ophelia', {
+      email: 'ophelia@acme.test',
+      name: 'Ophelia',
+      workspaces: [{ slug: 'acme', role: 'owner', tenants: null }],
+      platform: [],
+    });
+    const meRes = await fetch(`${base}/ops/api/me`, as('ophelia'));
+    const { csrfToken } = (await meRes.json()) as { csrfToken: string };
+    const cookie = (meRes.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const added = await fetch(
+      `${base}/ops/api/workspaces/acme/members/${encodeURIComponent('newcomer@acme.test')}`,
+      as('ophelia', {
+        method: 'PUT',
+        headers: { 'x-csrf-token': csrfToken, cookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'readonly', tenantIds: null }),
+      }),
+    );
+    expect(added.status).toBe(201);
+    const body = (await added.json()) as { member: { email: string }; invite?: unknown };
+    expect(body.member.email).toBe('newcomer@acme.test');
+    expect(body.invite).toBeUndefined();
+    const invites = await rw.db
+      .selectFrom('invites')
+      .innerJoin('users', 'users.id', 'invites.user_id')
+      .select('invites.user_id')
+      .where('users.email', '=', 'newcomer@acme.test')
+      .execute();
+    expect(invites).toEqual([]);
+  });
+
   it('offers no Runwarden login under the host: the host signs people in', async () => {
     const login = await fetch(`${base}/ops/api/auth/login`, {
       method: 'POST',

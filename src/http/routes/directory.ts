@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authorize } from '../../access/authorize.js';
-import { createDirectory } from '../../access/directory.js';
 import { Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
@@ -30,7 +29,7 @@ const TokenSchema = z.object({
  * Every write goes through the directory module: one audited transaction, nothing written on error.
  */
 export const directoryRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
-  const directory = createDirectory({ db: ctx.db });
+  const { directory } = ctx;
   const reads = directoryReads(ctx.db);
   const managed = workspaceManager(reads);
 

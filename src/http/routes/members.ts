@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../access/authorize.js';
-import { createDirectory } from '../../access/directory.js';
 import { Email, Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
@@ -26,7 +25,7 @@ const MemberSchema = z.object({
 
 /** A workspace's tenants and members (workspace.manage); registered inside directoryRoutes. */
 export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
-  const directory = createDirectory({ db: ctx.db });
+  const { directory } = ctx;
   const reads = directoryReads(ctx.db);
   const managed = workspaceManager(reads);
 

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated } from '../../access/authorize.js';
-import { createDirectory } from '../../access/directory.js';
 import { LoginThrottle } from '../../access/login-throttle.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
@@ -13,7 +12,7 @@ import { actorOf, NoContent } from './directory-access.js';
  * the current one (a session). Registered where the caller is identified but not required.
  */
 export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
-  const directory = createDirectory({ db: ctx.db });
+  const { directory } = ctx;
   // Guessing the current password from a session is throttled like logins (DESIGN §16): wrong
   // guesses per user per 15 minutes, counted before the check, a right one taken back.
   const throttle = new LoginThrottle(ctx.db, ctx.now);

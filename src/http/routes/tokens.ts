@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findWorkspace } from '../../access/authorize.js';
-import { createDirectory } from '../../access/directory.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import { RunwardenError } from '../../domain/errors.js';
@@ -12,7 +11,7 @@ import { actorOf, workspaceManager } from './directory-access.js';
 /** API tokens for machine clients and external runs: shown once, stored hashed (DESIGN §10). */
 export const tokenRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const managed = workspaceManager(directoryReads(ctx.db));
-  const directory = createDirectory({ db: ctx.db });
+  const { directory } = ctx;
   app.post(
     '/api/workspaces/:ws/tokens',
     {
