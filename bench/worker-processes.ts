@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { processCpuMs } from './profile.js';
 
@@ -20,12 +23,14 @@ export async function drainWithProcesses(
   options: { processes: number; concurrency: number; drained: () => Promise<number> },
 ): Promise<ProcessDrain> {
   const children: ChildProcess[] = [];
+  const logs = await mkdtemp(path.join(tmpdir(), 'runwarden-bench-logs-'));
   try {
     const ready = await Promise.all(
-      Array.from({ length: options.processes }, async () => {
-        const child = spawnWorker(url, options.concurrency);
+      Array.from({ length: options.processes }, async (_, i) => {
+        const log = path.join(logs, `worker-${i}.log`);
+        const child = spawnWorker(url, options.concurrency, log);
         children.push(child);
-        await startedSignal(child);
+        await startedSignal(child, log);
         return processCpuMs(child.pid ?? 0);
       }),
     );
@@ -37,11 +42,14 @@ export async function drainWithProcesses(
     return { polls, workerCpuMs: cpu };
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(logs, { recursive: true, force: true });
   }
 }
 
-function spawnWorker(url: string, concurrency: number): ChildProcess {
-  return spawn(
+/** Its log goes to a file, as to a collector: reading a pipe here would be counted as its cost. */
+function spawnWorker(url: string, concurrency: number, log: string): ChildProcess {
+  const fd = openSync(log, 'a');
+  const child = spawn(
     process.execPath,
     [
       '--import',
@@ -53,27 +61,22 @@ function spawnWorker(url: string, concurrency: number): ChildProcess {
     ],
     {
       env: { ...process.env, DATABASE_URL: url, LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', fd, 'inherit'],
     },
   );
+  closeSync(fd);
+  return child;
 }
 
-/** Resolves on the worker's "worker started" line; its later lines are read and dropped. */
-function startedSignal(child: ChildProcess): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let text = '';
-    let started = false;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (started) return;
-      text += chunk.toString();
-      if (text.includes('"msg":"worker started"')) {
-        started = true;
-        text = '';
-        resolve();
-      }
-    });
-    child.once('exit', () => reject(new Error('a worker process exited during start-up')));
-  });
+/** Resolves once the worker's log has its "worker started" line. */
+async function startedSignal(child: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('a worker process exited during start-up');
+    if ((await readFile(log, 'utf8')).includes('"msg":"worker started"')) return;
+    if (Date.now() > deadline) throw new Error('a worker process did not start within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function stopped(child: ChildProcess): Promise<void> {
