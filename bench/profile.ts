@@ -25,7 +25,9 @@ interface Counters {
 export interface TopStatement {
   query: string;
   calls: number;
+  /** Executing it, and planning it (every call: our statements are not prepared). */
   ms: number;
+  planMs: number;
 }
 
 export interface PhaseProfile {
@@ -175,13 +177,24 @@ export class Profiler {
 
   async #top(): Promise<TopStatement[]> {
     if (!this.statements) return [];
-    const rows = await this.#client.query<{ query: string; calls: string; ms: number }>(
-      `${MARK} select s.query, s.calls::text as calls, s.total_exec_time as ms from pg_stat_statements s
+    const rows = await this.#client.query<{
+      query: string;
+      calls: string;
+      ms: number;
+      plan: number;
+    }>(
+      `${MARK} select s.query, s.calls::text as calls, s.total_exec_time as ms,
+         s.total_plan_time as plan from pg_stat_statements s
         where s.dbid = (select oid from pg_database where datname = current_database())
           and s.query not like '%bench-probe%'
         order by s.calls desc, s.total_exec_time desc limit 8`,
     );
-    return rows.rows.map((r) => ({ query: r.query, calls: Number(r.calls), ms: r.ms }));
+    return rows.rows.map((r) => ({
+      query: r.query,
+      calls: Number(r.calls),
+      ms: r.ms,
+      planMs: r.plan,
+    }));
   }
 }
 
@@ -237,10 +250,12 @@ export function profileTable(phases: PhaseProfile[]): string {
   ];
   for (const p of phases) {
     if (p.top.length === 0) continue;
-    lines.push(`top statements, ${p.label} (calls per unit, ms per unit, statement):`);
-    for (const t of p.top)
+    lines.push(
+      `top statements, ${p.label} (per unit: calls, execution ms, planning ms; statement):`,
+    );
+    for (const t of p.top.filter((s) => s.calls / p.units >= 0.01))
       lines.push(
-        `  ${(t.calls / p.units).toFixed(2).padStart(6)} ${(t.ms / p.units).toFixed(3).padStart(7)}  ${t.query.replace(/\s+/g, ' ').slice(0, 110)}`,
+        `  ${(t.calls / p.units).toFixed(2).padStart(6)} ${(t.ms / p.units).toFixed(3).padStart(7)} ${(t.planMs / p.units).toFixed(3).padStart(7)}  ${t.query.replace(/\s+/g, ' ').slice(0, 100)}`,
       );
   }
   return lines.join('\n');

@@ -54,9 +54,10 @@ export async function benchDatabase(
   let cluster = await start(port);
   if (options.statements) {
     // pg_stat_statements must be preloaded: the cluster's own configuration, then a restart.
-    await withClient(cluster.url, (c) =>
-      c.query(`alter system set shared_preload_libraries = 'pg_stat_statements'`),
-    );
+    await withClient(cluster.url, async (c) => {
+      await c.query(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
+      await c.query('alter system set pg_stat_statements.track_planning = on');
+    });
     await cluster.stop();
     cluster = await start(port);
   }
