@@ -1,47 +1,19 @@
-import { type Kysely, sql } from 'kysely';
-import type { Logger } from 'pino';
-import type { Database, RunRow } from '../db/schema.js';
+import { sql } from 'kysely';
+import type { RunRow } from '../db/schema.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { REASON_COPY } from '../domain/reason-copy.js';
-import { type Clock, systemClock } from '../domain/run.js';
+import { systemClock } from '../domain/run.js';
 import { sqlJudge } from '../domain/run-classes.js';
-import { staleness, staleWindows, windowOpened } from '../domain/staleness.js';
-import type { OperationDefinition } from '../execution/operation.js';
+import { staleness } from '../domain/staleness.js';
 import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js';
-import type { OperationRegistry } from '../execution/registry.js';
-import type { RunService } from '../runs/run-service.js';
-import { quietRunsQuery, staleRunsQuery } from '../runs/system-reads.js';
+import { staleRunsQuery } from '../runs/system-reads.js';
+import { askAdapter, askWaitingAdapters } from './adapters.js';
+import type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcile-report.js';
+
+export type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcile-report.js';
 
 /** One advisory lock key for "a sweep is running" across every Runwarden process. */
 export const RECONCILE_LOCK_KEY = 7_261_734_001;
-
-export interface ReconcileDeps {
-  db: Kysely<Database>;
-  runs: RunService;
-  registry: OperationRegistry;
-  logger: Logger;
-  clock?: Clock;
-}
-
-export interface ReconcileAction {
-  runId: string;
-  type: string;
-  status: 'queued' | 'running';
-  reasonCode: string;
-  thresholdSeconds: number;
-  sinceSeconds: number;
-  /** `failed`: force-failed; `adapter`: the type's adapter settled it; `skipped`: left alone (why). */
-  result: 'failed' | 'adapter' | 'skipped' | 'would_fail';
-  note?: string;
-}
-
-export interface ReconcileReport {
-  /** false when another instance held the sweep lock; nothing was examined. */
-  swept: boolean;
-  examined: number;
-  actions: ReconcileAction[];
-  unlockedWorkers: string[];
-}
 
 /**
  * One sweep (DESIGN §7.4): every active run past its lifecycle window becomes completed/failed
@@ -166,41 +138,6 @@ async function sweep(
 }
 
 /**
- * `reconcile_only` runs whose worker has gone quiet (typically: the handler returned and the run
- * awaits its source of truth) are asked about once silent for a heartbeat interval, every sweep,
- * not only once stale: the adapter's "still running" is their heartbeat, so an honest wait never
- * reads as likely stale, and "finished" ends the run within a sweep.
- */
-async function askWaitingAdapters(
-  deps: ReconcileDeps,
-  report: ReconcileReport,
-  now: Date,
-): Promise<void> {
-  const asked = new Set(report.actions.map((a) => a.runId));
-  for (const operation of deps.registry.list()) {
-    if (operation.policy.terminalTruth !== 'reconcile_only' || !operation.reconcile) continue;
-    const quietSince = windowOpened(now, operation.policy.heartbeatSeconds);
-    const waiting = await quietRunsQuery(deps.db, operation.type, quietSince).execute();
-    for (const run of waiting) {
-      if (asked.has(run.id)) continue;
-      const action: ReconcileAction = {
-        runId: run.id,
-        type: run.type,
-        status: 'running',
-        reasonCode: 'run.heartbeat_lost',
-        thresholdSeconds: staleWindows(operation.policy).lost,
-        sinceSeconds: Math.round(
-          (now.getTime() - (run.last_heartbeat_at ?? run.started_at ?? run.created_at).getTime()) /
-            1000,
-        ),
-        result: 'skipped',
-      };
-      if (await askAdapter(deps, operation.reconcile, run, action)) report.actions.push(action);
-    }
-  }
-}
-
-/**
  * The active runs of known types past their lifecycle window: the `active_stale` class itself
  * (each type judged by its own policy), which `staleness` then names the reason of. Served by the
  * partial active index, so its cost follows the active set, not history.
@@ -219,46 +156,6 @@ export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'
   // No ORDER BY: ordering by created_at lets the planner walk the whole list index (all of
   // history) to fill the limit; unordered, it reads only the partial index of active runs.
   return staleRunsQuery(deps.db, judge).limit(1000); // one sweep's worth; the next takes the rest
-}
-
-async function askAdapter(
-  deps: ReconcileDeps,
-  adapter: NonNullable<OperationDefinition['reconcile']>,
-  run: RunRow,
-  action: ReconcileAction,
-): Promise<boolean> {
-  let state: Awaited<ReturnType<typeof adapter>>;
-  try {
-    state = await adapter(run);
-  } catch (error) {
-    deps.logger.warn(
-      { runId: run.id, err: error },
-      'reconcile adapter failed; judging the run by its heartbeat',
-    );
-    return false;
-  }
-  if (!state) return false;
-  if (state.status === 'completed') {
-    const result = await deps.runs.complete(run.id, {
-      outcome: state.outcome,
-      failures:
-        state.outcome === 'failed'
-          ? [
-              {
-                code: 'adapter.source_failed',
-                message: REASON_COPY['adapter.source_failed'].operator,
-              },
-            ]
-          : [],
-    });
-    action.result = result.moved ? 'adapter' : 'skipped';
-    action.note = `the source of truth says ${state.outcome}`;
-    return true;
-  }
-  await deps.runs.heartbeat(run.id); // the source says it is alive
-  action.result = 'skipped';
-  action.note = `the source of truth says it is ${state.status}`;
-  return true;
 }
 
 /** Workers whose heartbeat is gone: release their queue locks so other workers can proceed. */
