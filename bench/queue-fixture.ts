@@ -36,7 +36,10 @@ export async function queueFixture(
     .execute();
   let runs = new RunService({ db });
   const registry = new OperationRegistry([...demoCatalog(), ...(options.operations ?? [])]);
-  const logger = pino({ level: 'silent' });
+  // BENCH_LOG=info: the worker logs as a deployed one does (JSON lines, here to /dev/null).
+  const logger = process.env.BENCH_LOG
+    ? pino({ level: process.env.BENCH_LOG }, pino.destination('/dev/null'))
+    : pino({ level: 'silent' });
   return {
     url: target.url,
     postmasterPid: target.postmasterPid,
