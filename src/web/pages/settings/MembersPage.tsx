@@ -1,7 +1,7 @@
 import { Badge, Group, Loader, Stack, Text } from '@mantine/core';
 import { useMembers, useRemoveMember, useTenants } from '../../api/directory-queries';
+import { ConfirmAction } from '../../components/ConfirmAction';
 import { NotFoundPage } from '../NotFoundPage';
-import { ConfirmAction } from './ConfirmAction';
 import { FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
 import { DataList } from './DataList';
 import { MemberAddForm } from './MemberAddForm';

@@ -1,7 +1,7 @@
 import { Badge, Button, Code, Group, Loader, Stack } from '@mantine/core';
 import { type Tenant, useTenants, useUpsertTenant } from '../../api/directory-queries';
+import { ConfirmAction } from '../../components/ConfirmAction';
 import { NotFoundPage } from '../NotFoundPage';
-import { ConfirmAction } from './ConfirmAction';
 import { FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
 import { DataList } from './DataList';
 import { TenantAddForm, TenantRename } from './TenantForms';

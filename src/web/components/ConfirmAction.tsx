@@ -4,12 +4,13 @@ import { useState } from 'react';
 
 /**
  * An action behind a confirmation dialog whose refusal stays in the dialog, next to the question
- * (a 409 "last owner" must be read, not missed in a toast as ConfirmButton would show it).
+ * (a 409 "last owner" must be read, not missed in a toast).
  */
 export function ConfirmAction({
   label,
   ariaLabel,
   confirmLabel = label,
+  dismissLabel = 'Cancel',
   question,
   color = 'red',
   size = 'xs',
@@ -19,6 +20,8 @@ export function ConfirmAction({
   /** The trigger's accessible name when the visible label alone is ambiguous (one per row). */
   ariaLabel?: string;
   confirmLabel?: string;
+  /** The button that closes the dialog doing nothing ("Keep it" where the action is a cancel). */
+  dismissLabel?: string;
   question: string;
   color?: string;
   size?: string;
@@ -50,7 +53,7 @@ export function ConfirmAction({
         )}
         <Group justify="flex-end" mt="md">
           <Button variant="default" onClick={close}>
-            Cancel
+            {dismissLabel}
           </Button>
           <Button
             color={color}
