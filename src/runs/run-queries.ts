@@ -101,20 +101,6 @@ export async function touchWorkerHeartbeats(
   return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested_at !== null }));
 }
 
-export async function setProgress(
-  db: Executor,
-  id: string,
-  progress: { processed: number; total: number | null },
-  now: Date,
-): Promise<RunRow | undefined> {
-  return await updateWhileActive(db, id, {
-    progress_processed: progress.processed,
-    progress_total: progress.total,
-    last_heartbeat_at: now,
-    updated_at: now,
-  });
-}
-
 /** Adds to existing counts in one statement (no read-modify-write race between two writers). */
 export async function incrementCounts(
   db: Executor,
