@@ -64,7 +64,7 @@ async function workerWithRun(seconds: number, tag: string, type = 'test.slow') {
 
 describe('crash bound', () => {
   it('a worker killed with SIGKILL mid-run leaves a run that is failed and reconciled within 3 × heartbeat + one sweep', async () => {
-    const { cli, runId } = await workerWithRun(60, 'sigkill');
+    const { cli, runId, workerId } = await workerWithRun(60, 'sigkill');
     cli.child.kill('SIGKILL');
     const run = await until(
       async () => {
@@ -83,12 +83,28 @@ describe('crash bound', () => {
         thresholdSeconds: 3,
       },
     });
-    // Its job can never run again, and the dead worker's locks are released.
-    const job = await sql<{ attempts: number; max_attempts: number }>`
-      select attempts, max_attempts from graphile_worker._private_jobs where id = ${run.queue_job_id}`.execute(
-      t.db,
+    // Its job can never run again: the reconciler deleted it with the verdict.
+    const job =
+      await sql`select id from graphile_worker._private_jobs where id = ${run.queue_job_id}`.execute(
+        t.db,
+      );
+    expect(job.rows).toEqual([]);
+    // And the dead worker is let go: marked stopped, no queue job left locked by its queue ids.
+    const dead = await until(
+      async () => {
+        const row = await t.db
+          .selectFrom('workers')
+          .select(['stopped_at', 'queue_worker_ids'])
+          .where('id', '=', workerId)
+          .executeTakeFirst();
+        return row?.stopped_at ? row : undefined;
+      },
+      { within: 10_000, what: 'the reconciler to mark the killed worker stopped' },
     );
-    if (job.rows[0]) expect(job.rows[0].attempts).toBe(job.rows[0].max_attempts);
+    const locked = await sql<{ n: string }>`
+      select count(*) as n from graphile_worker._private_jobs
+      where locked_by = any(${dead.queue_worker_ids}::text[])`.execute(t.db);
+    expect(Number(locked.rows[0]?.n)).toBe(0);
   });
 
   it('a worker stopped with SIGSTOP past the bound has its run reconciled; on resume its result is recorded, not applied', async () => {
