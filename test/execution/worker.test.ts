@@ -176,11 +176,11 @@ describe('worker wrapper on the real queue', () => {
     expect((await events(run.id)).map((e) => e.kind)).toEqual(['created', 'running', 'completed']);
   });
 
-  it('a demo.sleep run goes queued → running → succeeded within milliseconds of starting', async () => {
+  it('a demo.sleep run goes queued → running → succeeded (how fast: `npm run bench -- pickup`)', async () => {
     const started = await start('demo.sleep', 'fast', { seconds: 0 });
     const run = await settled(started.id, 5_000);
     expect(run.outcome).toBe('succeeded');
-    expect(run.completed_at!.getTime() - run.created_at.getTime()).toBeLessThan(2_000);
+    expect((await events(run.id)).map((e) => e.kind)).toEqual(['created', 'running', 'completed']);
   });
 
   it('a throwing handler is retried, then failed with sanitized failures', async () => {
