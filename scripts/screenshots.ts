@@ -4,7 +4,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContextOptions,
+  chromium,
+  type Locator,
+  type Page,
+  type Request,
+} from 'playwright-core';
 import { freePort } from '../src/db/embedded/recovery.js';
 
 const OUT = path.resolve('docs/screenshots');
@@ -35,8 +42,8 @@ async function main(): Promise<void> {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
     });
     try {
-      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-      const page = await context.newPage();
+      const desktop = { viewport: { width: 1400, height: 900 } };
+      const page = await newPage(browser, desktop);
       await shoot(page, base, 'login', '/login');
       await login(page, base, 'owner@demo.test');
       const reconciled = await firstRunId(page, base, 'reconciled');
@@ -50,15 +57,47 @@ async function main(): Promise<void> {
         '/admin/operations?ws=contoso&bucket=reconciled',
       );
       await shoot(page, base, 'run-reconciled', `/admin/operations/${reconciled}`, true);
+      await shoot(page, base, 'settings-members', '/settings/w/contoso/members', true);
       await page.goto(`${base}/admin/operations?ws=contoso`);
       await page.getByRole('button', { name: 'Start operation' }).first().click();
-      await page.getByRole('dialog').waitFor();
+      await settled(page, page.getByRole('dialog'));
       await page.screenshot({ path: path.join(OUT, 'start-dialog.png') });
       step('start-dialog.png');
       await page.keyboard.press('Escape');
 
-      const staff = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-      const staffPage = await staff.newPage();
+      // The app follows the system's colour scheme.
+      const dark = await newPage(browser, { ...desktop, colorScheme: 'dark' });
+      await login(dark, base, 'owner@demo.test');
+      await shoot(dark, base, 'dark-tenant-dashboard', '/admin/t/contoso-prod', true);
+      await shoot(dark, base, 'dark-run-reconciled', `/admin/operations/${reconciled}`, true);
+
+      // A phone: below `sm` the navigation folds behind the burger and run lists become cards.
+      const mobile = await newPage(browser, {
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+        deviceScaleFactor: 1,
+      });
+      await login(mobile, base, 'owner@demo.test');
+      await shoot(
+        mobile,
+        base,
+        'mobile-operations-list',
+        '/admin/operations?ws=contoso&bucket=all',
+        false,
+        {
+          ready: '[data-testid="run-table"][data-layout="cards"]',
+        },
+      );
+      await shoot(mobile, base, 'mobile-run-reconciled', `/admin/operations/${reconciled}`);
+      await mobile.goto(`${base}/admin/w/contoso`);
+      await settled(mobile, mobile.locator('h1').first());
+      await mobile.getByTestId('nav-burger').click();
+      await settled(mobile, mobile.getByRole('navigation').getByRole('link', { name: 'Members' }));
+      await mobile.screenshot({ path: path.join(OUT, 'mobile-navigation.png') });
+      step('mobile-navigation.png');
+
+      const staffPage = await newPage(browser, desktop);
       await login(staffPage, base, 'platform@demo.test');
       await shoot(staffPage, base, 'system-failures', '/system/ops/failures');
       await shoot(staffPage, base, 'system-stuck', '/system/ops/stuck');
@@ -75,13 +114,79 @@ async function main(): Promise<void> {
   step(`done: ${OUT}`);
 }
 
-async function shoot(page: Page, base: string, name: string, url: string, fullPage = false) {
+async function shoot(
+  page: Page,
+  base: string,
+  name: string,
+  url: string,
+  fullPage = false,
+  options: { ready?: string } = {},
+) {
   await page.goto(`${base}${url}`);
-  await page.locator('h1').first().waitFor();
-  await page.waitForLoadState('networkidle').catch(() => undefined);
-  await page.waitForTimeout(500); // let counts and tiles settle before the picture
+  await settled(page, page.locator(options.ready ?? 'h1').first());
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage });
   step(`${name}.png`);
+}
+
+const STILL_LOADING_IS_GONE = `(() => {
+  if (document.querySelector('[aria-label="Loading"]')) return false;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (text === '…' || text === 'Loading…') return false;
+  }
+  return true;
+})()`;
+
+// Every finite animation or transition ends, then two frames, so what the data changed is painted.
+const ANIMATIONS_END = `Promise.all(
+  document.getAnimations()
+    .filter((a) => Number.isFinite(Number(a.effect && a.effect.getComputedTiming().endTime)))
+    .map((a) => a.finished.catch(() => undefined)),
+).then(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))))`;
+
+/** Per page, its API requests in flight (the live stream aside), each with when it ends. */
+const inFlight = new WeakMap<Page, Map<Request, Promise<void>>>();
+
+async function newPage(browser: Browser, options: BrowserContextOptions): Promise<Page> {
+  // The waits below poll page-side code given as strings, which the app's CSP (no 'unsafe-eval')
+  // would refuse.
+  const context = await browser.newContext({ ...options, bypassCSP: true });
+  const page = await context.newPage();
+  const pending = new Map<Request, Promise<void>>();
+  const ends = new Map<Request, () => void>();
+  inFlight.set(page, pending);
+  page.on('request', (request) => {
+    const { pathname } = new URL(request.url());
+    if (!pathname.startsWith('/api/') || pathname === '/api/stream') return;
+    pending.set(request, new Promise((resolve) => ends.set(request, resolve)));
+  });
+  const done = (request: Request) => {
+    ends.get(request)?.();
+    ends.delete(request);
+    pending.delete(request);
+  };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  return page;
+}
+
+/**
+ * Waits until `ready` is visible, no API request is in flight, nothing on the page still says it
+ * is loading (a loader, "Loading…", a "…" placeholder), and every finite animation or transition
+ * has ended; again if the data that arrived asked for more. Element and event waits, no sleeps.
+ */
+async function settled(page: Page, ready: Locator) {
+  await ready.waitFor();
+  const pending = inFlight.get(page) ?? new Map<Request, Promise<void>>();
+  for (let round = 0; round < 20; round++) {
+    while (pending.size > 0) await Promise.all(pending.values());
+    // Page-side code as strings: this script is typed without the DOM library.
+    await page.waitForFunction(STILL_LOADING_IS_GONE);
+    await page.evaluate(ANIMATIONS_END);
+    if (pending.size === 0) return;
+  }
+  throw new Error('the page kept loading');
 }
 
 async function login(page: Page, base: string, email: string) {
