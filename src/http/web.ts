@@ -30,6 +30,8 @@ export async function registerWeb(
       root,
       wildcard: false,
       index: false,
+      // The build wrote .br and .gz copies of every asset (scripts/compress-web.ts).
+      preCompressed: true,
       setHeaders(res, file) {
         res.header(
           'cache-control',

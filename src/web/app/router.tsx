@@ -1,43 +1,131 @@
+import { Center, Loader } from '@mantine/core';
 import { createBrowserRouter } from 'react-router';
-import { InvitePage } from '../pages/InvitePage';
 import { LoginPage } from '../pages/LoginPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
-import { OperationsPage } from '../pages/OperationsPage';
-import { RunPage } from '../pages/RunPage';
-import { MembersPage } from '../pages/settings/MembersPage';
-import { PasswordPage } from '../pages/settings/PasswordPage';
-import { TenantsPage } from '../pages/settings/TenantsPage';
-import { TokensPage } from '../pages/settings/TokensPage';
-import { WorkspacesPage } from '../pages/settings/WorkspacesPage';
-import { AuditPage } from '../pages/system/AuditPage';
-import { SystemListPage } from '../pages/system/SystemListPage';
-import { SystemRunPage } from '../pages/system/SystemRunPage';
-import { TenantDashboard } from '../pages/TenantDashboard';
-import { WorkspaceOverview } from '../pages/WorkspaceOverview';
 import { HomeRedirect } from './HomeRedirect';
 import { Shell } from './Shell';
 
+// The login page and the shell come with the first load; every other page is its own chunk,
+// fetched when first visited (the first page load stays small, issue #14 point 16).
+const page = <T,>(load: () => Promise<T>, pick: (module: T) => React.ComponentType) => ({
+  lazy: async () => ({ Component: pick(await load()) }),
+});
+
+function Loading() {
+  return (
+    <Center h="100vh">
+      <Loader aria-label="Loading" />
+    </Center>
+  );
+}
+
 export const router = createBrowserRouter([
-  { path: '/login', element: <LoginPage /> },
-  { path: '/invite/:token', element: <InvitePage /> },
+  { path: '/login', element: <LoginPage />, HydrateFallback: Loading },
+  {
+    path: '/invite/:token',
+    HydrateFallback: Loading,
+    ...page(
+      () => import('../pages/InvitePage'),
+      (m) => m.InvitePage,
+    ),
+  },
   {
     path: '/',
     element: <Shell />,
+    HydrateFallback: Loading,
     children: [
       { index: true, element: <HomeRedirect /> },
-      { path: 'admin/operations', element: <OperationsPage /> },
-      { path: 'admin/operations/:id', element: <RunPage /> },
-      { path: 'admin/t/:tenant', element: <TenantDashboard /> },
-      { path: 'admin/w/:workspace', element: <WorkspaceOverview /> },
-      { path: 'system/ops/stuck', element: <SystemListPage kind="stuck" /> },
-      { path: 'system/ops/failures', element: <SystemListPage kind="failures" /> },
-      { path: 'system/ops/runs/:id', element: <SystemRunPage /> },
-      { path: 'system/audit', element: <AuditPage /> },
-      { path: 'settings/w/:workspace/members', element: <MembersPage /> },
-      { path: 'settings/w/:workspace/tenants', element: <TenantsPage /> },
-      { path: 'settings/w/:workspace/tokens', element: <TokensPage /> },
-      { path: 'settings/workspaces', element: <WorkspacesPage /> },
-      { path: 'settings/password', element: <PasswordPage /> },
+      {
+        path: 'admin/operations',
+        ...page(
+          () => import('../pages/OperationsPage'),
+          (m) => m.OperationsPage,
+        ),
+      },
+      {
+        path: 'admin/operations/:id',
+        ...page(
+          () => import('../pages/RunPage'),
+          (m) => m.RunPage,
+        ),
+      },
+      {
+        path: 'admin/t/:tenant',
+        ...page(
+          () => import('../pages/TenantDashboard'),
+          (m) => m.TenantDashboard,
+        ),
+      },
+      {
+        path: 'admin/w/:workspace',
+        ...page(
+          () => import('../pages/WorkspaceOverview'),
+          (m) => m.WorkspaceOverview,
+        ),
+      },
+      {
+        path: 'system/ops/stuck',
+        ...page(
+          () => import('../pages/system/SystemListPage'),
+          (m) => () => <m.SystemListPage kind="stuck" />,
+        ),
+      },
+      {
+        path: 'system/ops/failures',
+        ...page(
+          () => import('../pages/system/SystemListPage'),
+          (m) => () => <m.SystemListPage kind="failures" />,
+        ),
+      },
+      {
+        path: 'system/ops/runs/:id',
+        ...page(
+          () => import('../pages/system/SystemRunPage'),
+          (m) => m.SystemRunPage,
+        ),
+      },
+      {
+        path: 'system/audit',
+        ...page(
+          () => import('../pages/system/AuditPage'),
+          (m) => m.AuditPage,
+        ),
+      },
+      {
+        path: 'settings/w/:workspace/members',
+        ...page(
+          () => import('../pages/settings/MembersPage'),
+          (m) => m.MembersPage,
+        ),
+      },
+      {
+        path: 'settings/w/:workspace/tenants',
+        ...page(
+          () => import('../pages/settings/TenantsPage'),
+          (m) => m.TenantsPage,
+        ),
+      },
+      {
+        path: 'settings/w/:workspace/tokens',
+        ...page(
+          () => import('../pages/settings/TokensPage'),
+          (m) => m.TokensPage,
+        ),
+      },
+      {
+        path: 'settings/workspaces',
+        ...page(
+          () => import('../pages/settings/WorkspacesPage'),
+          (m) => m.WorkspacesPage,
+        ),
+      },
+      {
+        path: 'settings/password',
+        ...page(
+          () => import('../pages/settings/PasswordPage'),
+          (m) => m.PasswordPage,
+        ),
+      },
       { path: '*', element: <NotFoundPage /> },
     ],
   },
