@@ -48,6 +48,25 @@ describe('at 390 px wide', () => {
     await page.context().close();
   });
 
+  it('the header keeps the activity hint, bell and account inside the screen with a likely-stale run in the hint', async () => {
+    const page = await phone('owner@demo.test');
+    await page.goto(`${h.base}/admin/operations?ws=contoso&bucket=all`);
+    const hint = page.getByTestId('activity-hint');
+    await expect
+      .poll(() => hint.getAttribute('aria-label'))
+      .toMatch(/\d+ active, \d+ likely stale/);
+    for (const target of [
+      hint,
+      page.getByTestId('notification-bell'),
+      page.getByTestId('user-menu'),
+    ]) {
+      const box = await target.boundingBox();
+      expect(box).not.toBeNull();
+      expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
+    }
+    await page.context().close();
+  });
+
   it('the system stuck list is cards too, and nothing overflows', async () => {
     const page = await phone('platform@demo.test');
     await page.goto(`${h.base}/system/ops/stuck`);

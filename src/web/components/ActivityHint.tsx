@@ -22,19 +22,30 @@ export function ActivityHint({ workspace }: { workspace: string }) {
     counts.data?.counts[bucket] ?? runs.filter((run) => run.truth.bucket === bucket).length;
   const activeCount = counted('active');
   const staleCount = counted('active_stale');
+  const label = `${activeCount} active${staleCount ? `, ${staleCount} likely stale` : ''}`;
   return (
     <Popover position="bottom-end" width="min(380px, calc(100vw - 16px))" shadow="md">
       <Popover.Target>
         <Button
           variant="light"
           size="xs"
+          px={8}
           color={staleCount ? 'yellow' : 'blue'}
           data-testid="activity-hint"
+          aria-label={label}
         >
-          {activeCount} active
+          {/* Narrow headers get the numbers and the short word; the name says it all. */}
+          {activeCount}
+          <Text span inherit visibleFrom="sm">
+            &nbsp;active
+          </Text>
           {staleCount > 0 && (
             <Badge ml={6} size="xs" color="yellow" autoContrast>
-              {staleCount} likely stale
+              {staleCount}
+              <Text span inherit visibleFrom="sm">
+                &nbsp;likely
+              </Text>
+              &nbsp;stale
             </Badge>
           )}
         </Button>
