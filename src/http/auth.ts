@@ -71,12 +71,17 @@ export const authPlugin = fp<{ db: Kysely<Database>; secret: string; csrfCookieP
  * authenticated writes must then carry `x-csrf-token`; bearer requests need none, as no browser
  * sends them by itself.
  */
+/** The token of an `Authorization: Bearer <token>` header; '' for any other header or none. */
+export function bearerOf(header: string | undefined): string {
+  return /^Bearer (.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
+}
+
 export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCaller }>(
   async (scope, { db, external }) => {
     scope.addHook('onRequest', async (request) => {
-      const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      const bearer = bearerOf(request.headers.authorization);
       if (bearer) {
-        const token = await redeemToken(db, bearer.trim());
+        const token = await redeemToken(db, bearer);
         if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
         request.principal = await loadTokenPrincipal(db, token);
         if (!request.principal) {

@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { processMetrics } from '../execution/handler-metrics.js';
 import type { OperationRegistry } from '../execution/registry.js';
+import { bearerOf } from './auth.js';
 import { registerCompletionMetrics } from './completion-metrics.js';
 import { readModelOf } from './run-view.js';
 
@@ -96,11 +97,6 @@ export function registerMetrics(
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   return timingSafeEqual(a, createHash('sha256').update(expected).digest());
-}
-
-function bearerOf(header: string | undefined): string {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  return match?.[1] ?? '';
 }
 
 /** A gauge with one value per `state`, the columns of one row read at scrape time. */

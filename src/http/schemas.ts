@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES } from '../domain/capabilities.js';
 
 // The API's response shapes (DESIGN §11). Only zod here: the web app imports these types too.
 
@@ -148,3 +149,34 @@ export const SummarySchema = z.object({
   succeeded7d: z.number(),
 });
 export type Summary = z.infer<typeof SummarySchema>;
+
+// Directory and access management (DESIGN §11).
+export const TenantSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(['active', 'inactive']),
+});
+export type Tenant = z.infer<typeof TenantSchema>;
+
+export const MemberSchema = z.object({
+  userId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  tenantIds: z.array(z.string()).nullable(),
+  disabled: z.boolean(),
+});
+export type Member = z.infer<typeof MemberSchema>;
+
+/** An API token as listed: never its secret. */
+export const TokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiToken = z.infer<typeof TokenSchema>;

@@ -3,24 +3,15 @@ import { z } from 'zod';
 import { authorize } from '../../access/authorize.js';
 import { Slug } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
-import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
+import { TokenSchema } from '../schemas.js';
 import { actorOf, NoContent, WsParam, workspaceManager } from './directory-access.js';
 import { memberRoutes } from './members.js';
 
 export { passwordRoutes } from './password.js';
 
 const WorkspaceSchema = z.object({ id: z.string(), slug: z.string(), name: z.string() });
-const TokenSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  role: z.enum(ROLES),
-  createdBy: z.string(),
-  createdAt: z.string(),
-  lastUsedAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
-});
 
 /**
  * Directory and access management (DESIGN §10, §11): platform staff with platform.directory

@@ -6,22 +6,8 @@ import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
+import { MemberSchema, TenantSchema } from '../schemas.js';
 import { actorOf, NoContent, WsParam, workspaceManager } from './directory-access.js';
-
-const TenantSchema = z.object({
-  id: z.string(),
-  slug: z.string(),
-  name: z.string(),
-  status: z.enum(['active', 'inactive']),
-});
-const MemberSchema = z.object({
-  userId: z.string(),
-  email: z.string(),
-  name: z.string(),
-  role: z.enum(ROLES),
-  tenantIds: z.array(z.string()).nullable(),
-  disabled: z.boolean(),
-});
 
 /** A workspace's tenants and members (workspace.manage); registered inside directoryRoutes. */
 export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {

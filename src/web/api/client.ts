@@ -21,7 +21,7 @@ export function setCsrfToken(token: string | null): void {
 
 export async function api<T>(
   path: string,
-  options: { method?: 'GET' | 'POST'; body?: unknown } = {},
+  options: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown } = {},
 ): Promise<T> {
   const method = options.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -44,7 +44,9 @@ export async function api<T>(
       body?.error?.details,
     );
   }
-  return (await res.json()) as T;
+  // 204 (a DELETE, a password change) has no body.
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 /** Query-string from a filter object, skipping empty values. */

@@ -2,12 +2,15 @@
 
 export type { ListBucket } from '../../domain/buckets';
 export type {
+  ApiToken,
   Me,
+  Member,
   Notification,
   OperationType,
   RunDetail,
   RunView,
   Summary,
+  Tenant,
 } from '../../http/schemas';
 
 export interface RunPage {

@@ -1,8 +1,9 @@
-import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
-import { useState } from 'react';
+import { Alert, Button, Center, Paper, Stack, Text, Title } from '@mantine/core';
 import { Link, useParams } from 'react-router';
 import { useSetPassword } from '../api/directory-queries';
 import { useMe } from '../api/queries';
+import { useNewPassword } from '../components/NewPassword';
+import { FormError } from './settings/common';
 
 /**
  * `/invite/:token` (public, like /login): the person an owner added sets a password with the
@@ -13,9 +14,7 @@ export function InvitePage() {
   // Only for a browser that is already signed in: its cookie writes need the CSRF token.
   useMe();
   const redeem = useSetPassword();
-  const [next, setNext] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [mismatch, setMismatch] = useState(false);
+  const password = useNewPassword('The two passwords differ.');
 
   return (
     <Center mih="100vh" p="md">
@@ -38,36 +37,16 @@ export function InvitePage() {
               onSubmit={(event) => {
                 event.preventDefault();
                 redeem.reset();
-                setMismatch(next !== confirm);
-                if (next === confirm) redeem.mutate({ inviteToken: token, newPassword: next });
+                if (password.confirmed())
+                  redeem.mutate({ inviteToken: token, newPassword: password.value });
               }}
             >
               <Stack>
                 <Text size="sm">
                   You were invited to Runwarden. Choose a password to finish your account.
                 </Text>
-                <PasswordInput
-                  label="New password"
-                  description="At least 8 characters."
-                  autoComplete="new-password"
-                  required
-                  minLength={8}
-                  value={next}
-                  onChange={(e) => setNext(e.currentTarget.value)}
-                />
-                <PasswordInput
-                  label="Confirm new password"
-                  autoComplete="new-password"
-                  required
-                  value={confirm}
-                  error={mismatch ? 'The two passwords differ.' : null}
-                  onChange={(e) => setConfirm(e.currentTarget.value)}
-                />
-                {redeem.error && (
-                  <Alert color="red" role="alert" data-testid="form-error">
-                    {redeem.error.message}
-                  </Alert>
-                )}
+                {password.fields}
+                <FormError error={redeem.error} />
                 <Button type="submit" loading={redeem.isPending}>
                   Set password
                 </Button>

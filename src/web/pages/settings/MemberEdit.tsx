@@ -1,8 +1,8 @@
-import { Button, Group, Modal, Stack } from '@mantine/core';
+import { Button, Modal, Stack } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
 import { type Member, type Role, type Tenant, useUpsertMember } from '../../api/directory-queries';
-import { FormError } from './common';
+import { DialogFooter } from './common';
 import { RoleSelect, TenantRestriction } from './member-fields';
 
 /** Changes a member's role and tenant restriction; a refusal (last owner) stays in the dialog. */
@@ -47,15 +47,7 @@ export function MemberEdit({
           <Stack>
             <RoleSelect value={role} onChange={setRole} />
             <TenantRestriction tenants={tenants} value={tenantIds} onChange={setTenantIds} />
-            <FormError error={upsert.error} />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={close}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={upsert.isPending}>
-                Save
-              </Button>
-            </Group>
+            <DialogFooter error={upsert.error} pending={upsert.isPending} onCancel={close} />
           </Stack>
         </form>
       </Modal>

@@ -1,15 +1,14 @@
 import { Alert, Button, Paper, PasswordInput, Stack } from '@mantine/core';
 import { useState } from 'react';
 import { useSetPassword } from '../../api/directory-queries';
+import { useNewPassword } from '../../components/NewPassword';
 import { FormError, SettingsTitle } from './common';
 
 /** `/settings/password`: every signed-in user changes their own password. */
 export function PasswordPage() {
   const change = useSetPassword();
   const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [mismatch, setMismatch] = useState(false);
+  const password = useNewPassword('The two new passwords differ.');
   return (
     <Stack maw={480}>
       <SettingsTitle title="Change password" />
@@ -18,18 +17,13 @@ export function PasswordPage() {
           onSubmit={(event) => {
             event.preventDefault();
             change.reset();
-            if (next !== confirm) {
-              setMismatch(true);
-              return;
-            }
-            setMismatch(false);
+            if (!password.confirmed()) return;
             change.mutate(
-              { currentPassword: current, newPassword: next },
+              { currentPassword: current, newPassword: password.value },
               {
                 onSuccess: () => {
                   setCurrent('');
-                  setNext('');
-                  setConfirm('');
+                  password.clear();
                 },
               },
             );
@@ -43,23 +37,7 @@ export function PasswordPage() {
               value={current}
               onChange={(e) => setCurrent(e.currentTarget.value)}
             />
-            <PasswordInput
-              label="New password"
-              description="At least 8 characters."
-              autoComplete="new-password"
-              required
-              minLength={8}
-              value={next}
-              onChange={(e) => setNext(e.currentTarget.value)}
-            />
-            <PasswordInput
-              label="Confirm new password"
-              autoComplete="new-password"
-              required
-              value={confirm}
-              error={mismatch ? 'The two new passwords differ.' : null}
-              onChange={(e) => setConfirm(e.currentTarget.value)}
-            />
+            {password.fields}
             <FormError error={change.error} />
             {change.isSuccess && (
               <Alert color="green" role="status" data-testid="password-changed">

@@ -3,7 +3,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { type Tenant, useUpsertTenant } from '../../api/directory-queries';
-import { FormError } from './common';
+import { DialogFooter, FormError } from './common';
 
 /**
  * Adds a tenant. The API upserts by slug, so an existing slug would silently rename that tenant:
@@ -97,15 +97,7 @@ export function TenantRename({ workspace, tenant }: { workspace: string; tenant:
               value={name}
               onChange={(e) => setName(e.currentTarget.value)}
             />
-            <FormError error={upsert.error} />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={close}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={upsert.isPending}>
-                Save
-              </Button>
-            </Group>
+            <DialogFooter error={upsert.error} pending={upsert.isPending} onCancel={close} />
           </Stack>
         </form>
       </Modal>

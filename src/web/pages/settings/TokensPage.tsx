@@ -1,8 +1,9 @@
 import { Badge, Group, Loader, Stack, Text } from '@mantine/core';
 import { type ApiToken, useMembers, useRevokeToken, useTokens } from '../../api/directory-queries';
 import { ConfirmAction } from '../../components/ConfirmAction';
+import { Ago } from '../../components/RunTime';
 import { NotFoundPage } from '../NotFoundPage';
-import { absolute, ago, FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
+import { FormError, isDenied, SettingsTitle, useManagedWorkspace } from './common';
 import { DataList } from './DataList';
 import { roleLabel } from './member-fields';
 import { TokenCreateForm } from './TokenCreateForm';
@@ -39,16 +40,13 @@ function Tokens({ slug, name }: { slug: string; name: string }) {
           { label: 'Created by', cell: (t) => who(t.createdBy) },
           {
             label: 'Created',
-            cell: (t) => <span title={absolute(t.createdAt)}>{ago(t.createdAt)}</span>,
+            cell: (t) => <Ago iso={t.createdAt} size="sm" />,
           },
           {
             label: 'Last used',
             cell: (t) => (
-              <span
-                data-testid="token-last-used"
-                title={t.lastUsedAt ? absolute(t.lastUsedAt) : undefined}
-              >
-                {t.lastUsedAt ? ago(t.lastUsedAt) : 'Never'}
+              <span data-testid="token-last-used">
+                {t.lastUsedAt ? <Ago iso={t.lastUsedAt} size="sm" /> : 'Never'}
               </span>
             ),
           },
@@ -68,8 +66,8 @@ function TokenStatus({ workspace, token }: { workspace: string; token: ApiToken 
   const revoke = useRevokeToken(workspace);
   if (token.revokedAt)
     return (
-      <Badge color="gray" variant="light" title={absolute(token.revokedAt)}>
-        Revoked {ago(token.revokedAt)}
+      <Badge color="gray" variant="light">
+        <Ago iso={token.revokedAt} prefix="Revoked" size="xs" />
       </Badge>
     );
   return (

@@ -3,7 +3,6 @@ import type { ReactNode } from 'react';
 import { useParams } from 'react-router';
 import { ApiError } from '../../api/client';
 import { can, useShell } from '../../app/workspace';
-import { formatAbsolute, formatAgo } from '../../components/time';
 
 /** An API error, inline next to the form that caused it (the API's own message). */
 export function FormError({ error }: { error: Error | null | undefined }) {
@@ -92,11 +91,27 @@ export function SettingsTitle({ title, workspace }: { title: string; workspace?:
   );
 }
 
-/** "3 min ago" for a past instant, from the browser's clock (display only): the one time module. */
-export function ago(iso: string, now = Date.now()): string {
-  return formatAgo(iso, now);
-}
-
-export function absolute(iso: string): string {
-  return formatAbsolute(iso);
+/** A settings dialog's last row: its refusal, then Cancel and Save. */
+export function DialogFooter({
+  error,
+  pending,
+  onCancel,
+}: {
+  error: Error | null | undefined;
+  pending: boolean;
+  onCancel: () => void;
+}) {
+  return (
+    <>
+      <FormError error={error} />
+      <Group justify="flex-end">
+        <Button variant="default" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" loading={pending}>
+          Save
+        </Button>
+      </Group>
+    </>
+  );
 }
