@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Expression, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
 import {
   type Capability,
@@ -45,24 +45,28 @@ interface MembershipGrant {
   tenantIds: string[] | null;
 }
 
-/** The user and every membership, with workspace and tenants, in ONE round trip (per request). */
-export async function loadUserPrincipal(
-  db: Kysely<Database>,
-  userId: string,
-): Promise<Principal | undefined> {
-  const { rows } = await sql<{
-    id: string;
-    email: string;
-    name: string;
-    platform_capabilities: string[];
-    grants: Array<
-      MembershipGrant & {
-        slug: string;
-        name: string;
-        tenants: Array<TenantAccess & { workspace_id: string }>;
-      }
-    >;
-  }>`
+/** A user as `userRowSql` reads it: the user and every membership, with workspace and tenants. */
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  platform_capabilities: string[];
+  grants: Array<
+    MembershipGrant & {
+      slug: string;
+      name: string;
+      tenants: Array<TenantAccess & { workspace_id: string }>;
+    }
+  >;
+}
+
+/**
+ * The one statement that reads a user for a principal: no row when the user is disabled (or gone).
+ * `userId` is a value or a column (the session store reads it beside the session, in the same
+ * statement and snapshot).
+ */
+export function userRowSql(userId: Expression<string | null> | string): RawBuilder<UserRow> {
+  return sql<UserRow>`
     select u.id, u.email, u.name, u.platform_capabilities,
       coalesce((
         select json_agg(json_build_object(
@@ -74,9 +78,20 @@ export async function loadUserPrincipal(
             from tenants t where t.workspace_id = w.id), '[]'::json)))
         from memberships m join workspaces w on w.id = m.workspace_id
         where m.user_id = u.id), '[]'::json) as grants
-    from users u where u.id = ${userId} and u.disabled_at is null`.execute(db);
-  const user = rows[0];
-  if (!user) return undefined;
+    from users u where u.id = ${userId} and u.disabled_at is null`;
+}
+
+/** The user and every membership, with workspace and tenants, in ONE round trip (per request). */
+export async function loadUserPrincipal(
+  db: Kysely<Database>,
+  userId: string,
+): Promise<Principal | undefined> {
+  const { rows } = await userRowSql(userId).execute(db);
+  return rows[0] ? userPrincipal(rows[0]) : undefined;
+}
+
+/** A session caller's principal from the user row `userRowSql` read. */
+export function userPrincipal(user: UserRow): Principal {
   return principalOf(user, {
     via: 'session',
     workspaces: user.grants

@@ -246,7 +246,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Public, but the caller is identified: logout ends a session (a cookie write, so CSRF-checked).
   await app.register(async (identified) => {
-    await identified.register(authPlugin, sessions);
+    await identified.register(authPlugin, { ...sessions, callers: true });
     documentScope(identified, 'identified');
     await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
@@ -254,7 +254,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {
-    await closed.register(authPlugin, sessions);
+    await closed.register(authPlugin, { ...sessions, callers: true });
     documentScope(closed, 'closed');
     await closed.register(requireCaller, callers);
     await closed.register(meRoutes);

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import { loadTokenPrincipal, loadUserPrincipal, type Principal } from '../access/principal.js';
-import { PgSessionStore } from '../access/session-store.js';
+import { PgSessionStore, SESSION_CALLER, SessionCaller } from '../access/session-store.js';
 import { redeemToken } from '../access/tokens.js';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
@@ -16,6 +16,8 @@ declare module 'fastify' {
   }
   interface Session {
     userId?: string;
+    /** The session's user, read beside it by a caller-reading store (never stored). */
+    [SESSION_CALLER]?: SessionCaller;
   }
 }
 
@@ -31,15 +33,21 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /**
  * The session machinery every scope shares (DESIGN §10): a server-side session behind an HTTP-only,
  * SameSite=Lax cookie (Secure over HTTPS), and CSRF tokens bound to it. It looks nobody up by
- * itself: a scope that wants to know its caller registers `identifyCaller` or `requireCaller`.
+ * itself: a scope that wants to know its caller registers `identifyCaller` or `requireCaller`, and
+ * sets `callers` so the session's read brings its user along (one round trip, not two).
  */
-export const authPlugin = fp<{ db: Kysely<Database>; secret: string; csrfCookiePath?: string }>(
-  async (app: FastifyInstance, { db, secret, csrfCookiePath }) => {
+export const authPlugin = fp<{
+  db: Kysely<Database>;
+  secret: string;
+  csrfCookiePath?: string;
+  callers?: boolean;
+}>(
+  async (app: FastifyInstance, { db, secret, csrfCookiePath, callers }) => {
     await app.register(cookie, csrfCookiePath ? { secret } : {});
     await app.register(session, {
       secret,
       cookieName: SESSION_COOKIE,
-      store: new PgSessionStore(db),
+      store: new PgSessionStore(db, undefined, { callers }),
       saveUninitialized: false,
       // A session lasts 12 h from login; rolling would write the session row on every request.
       rolling: false,
@@ -95,7 +103,12 @@ export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCall
       }
       const userId = request.session.userId;
       if (!userId) return;
-      request.principal = await loadUserPrincipal(db, userId);
+      // The user as the session's own read found it (same statement, same snapshot), if it did.
+      const read = request.session[SESSION_CALLER];
+      request.principal =
+        read instanceof SessionCaller && read.userId === userId
+          ? read.principal
+          : await loadUserPrincipal(db, userId);
     });
     // The CSRF check answers 403 itself when the token is missing or wrong.
     scope.addHook('onRequest', (request, reply, done) => {
