@@ -8,6 +8,7 @@ import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { COUNT_CAP, LIST_BUCKETS, type RunFilter } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
+import { jsonSchemaSerializer } from '../json-serializer.js';
 import { errorResponses } from '../openapi.js';
 import { readModelOf, startAnswer, toRunView } from '../run-view.js';
 import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
@@ -75,6 +76,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
   app.get(
     '/api/workspaces/:ws/operations',
     {
+      serializerCompiler: jsonSchemaSerializer,
       schema: {
         tags: ['operations'],
         summary: "List a workspace's runs by bucket and filters, newest first, in keyset pages",
@@ -113,6 +115,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
   app.get(
     '/api/workspaces/:ws/operations/counts',
     {
+      serializerCompiler: jsonSchemaSerializer,
       schema: {
         tags: ['operations'],
         summary: 'Count the runs of each list bucket',
@@ -147,6 +150,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
   app.get(
     '/api/workspaces/:ws/operations/summary',
     {
+      serializerCompiler: jsonSchemaSerializer,
       schema: {
         tags: ['operations'],
         summary: "The dashboard's figures: active, stale, reconciled, follow-up, succeeded",
