@@ -34,6 +34,48 @@ export interface ReadDeps {
   policyOf: PolicyOf;
 }
 
+/**
+ * The columns a run's view reads (`toRunView`, src/http/run-view.ts): a list selects only these,
+ * never the input, context or queue facts a page of runs does not show.
+ */
+export const RUN_VIEW_COLUMNS = [
+  'id',
+  'workspace_id',
+  'tenant_id',
+  'type',
+  'status',
+  'outcome',
+  'identity_hash',
+  'initiator_user_id',
+  'summary_counts',
+  'progress_processed',
+  'progress_total',
+  'failures',
+  'reconciliation',
+  'attempt',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'last_heartbeat_at',
+  'cancel_requested_at',
+  'retry_of',
+  'reviewed_at',
+] as const satisfies ReadonlyArray<keyof RunRow>;
+
+/** A run as a list reads it: the view's columns and the initiator's name. */
+export type RunViewRow = Pick<RunRow, (typeof RUN_VIEW_COLUMNS)[number]> & {
+  initiator_name: string | null;
+};
+
+/** `selectRuns` with only the view's columns. */
+function selectRunViews(db: Kysely<Database>) {
+  return db
+    .selectFrom('operation_runs')
+    .leftJoin('users', 'users.id', 'operation_runs.initiator_user_id')
+    .select(RUN_VIEW_COLUMNS.map((column) => `operation_runs.${column}` as const))
+    .select('users.name as initiator_name');
+}
+
 /** Run rows with the initiator's display name (read-only; RunService owns every write). */
 export function selectRuns(db: Kysely<Database>) {
   return db
@@ -64,9 +106,9 @@ export async function listRuns(
   deps: ReadDeps,
   filter: ListFilter,
   now: Date = new Date(),
-): Promise<{ rows: RunWithInitiator[]; hasMore: boolean }> {
+): Promise<{ rows: RunViewRow[]; hasMore: boolean }> {
   const judge = await judgeAt(deps.db, deps.policyOf, now, judgesStaleness(filter.bucket));
-  let query = selectRuns(deps.db)
+  let query = selectRunViews(deps.db)
     .where(inBucket(filter, filter.bucket, judge))
     .orderBy('operation_runs.created_at', 'desc')
     .orderBy('operation_runs.id', 'desc');

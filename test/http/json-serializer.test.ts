@@ -5,6 +5,7 @@ import { LIST_BUCKETS } from '../../src/domain/buckets.js';
 import { zodWriter } from '../../src/http/json-serializer.js';
 import { readModelOf, toRunView } from '../../src/http/run-view.js';
 import { RunViewSchema, SummarySchema } from '../../src/http/schemas.js';
+import { RUN_VIEW_COLUMNS } from '../../src/runs/run-reads.js';
 import { apiHarness } from '../support/http.js';
 
 // The hot read routes write their answers from the response's JSON Schema instead of zod's encode
@@ -36,6 +37,22 @@ describe('the JSON Schema writer', () => {
     expect(zodWriter(Page)({ items, nextCursor: null })).toBe(
       zodWrite(Page)({ items, nextCursor: null }),
     );
+  });
+
+  it("a list row (only the view's columns) makes the same view as the whole row", async () => {
+    const reads = readModelOf(h);
+    const now = new Date();
+    const page = await reads.list(
+      { visibility: { all: true }, bucket: 'all', from: new Date(0), limit: 200 },
+      now,
+    );
+    expect(page.rows.length).toBeGreaterThan(10);
+    for (const row of page.rows) {
+      expect(Object.keys(row).sort()).toEqual([...RUN_VIEW_COLUMNS, 'initiator_name'].sort());
+      const whole = await reads.find(row.id);
+      expect(whole).toBeDefined();
+      if (whole) expect(toRunView(row, h.registry, now)).toEqual(toRunView(whole, h.registry, now));
+    }
   });
 
   it('leaves out keys the schema does not have, escapes strings, writes null, records and unions', () => {
