@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { createPool } from '../src/db/pool.js';
 import { graphileLogger } from '../src/execution/graphile-logger.js';
 import { benchProgress, PROGRESS_REPORTS } from './bench-operations.js';
+import { profiled } from './cpu-profile.js';
 import { type PhaseProfile, Profiler, profileTable } from './profile.js';
 import { queueFixture } from './queue-fixture.js';
 import { fmt, progress } from './support.js';
@@ -107,8 +108,10 @@ async function rawPhase(f: Fixture, profiler: Profiler): Promise<PhaseProfile> {
     taskList: { noop: async () => undefined },
     logger: graphileLogger(f.logger),
   });
-  await rawFinished;
-  const seconds = (performance.now() - rawStart) / 1000;
+  const seconds = await profiled('raw', async () => {
+    await rawFinished;
+    return (performance.now() - rawStart) / 1000;
+  });
   await raw.stop();
   await rawPool.end();
   progress(`raw graphile-worker: ${fmt(JOBS / seconds)} jobs/s`);
@@ -144,10 +147,13 @@ async function trackedPhase(
   await startMany(f, type, input);
   const mark = await profiler.begin();
   const started = performance.now();
-  const worker = await f.startWorker({ concurrency: CONCURRENCY });
-  const polls = await drained(f);
-  const seconds = (performance.now() - started) / 1000;
-  await worker.stop();
+  const { polls, seconds } = await profiled(label, async () => {
+    const worker = await f.startWorker({ concurrency: CONCURRENCY });
+    const polls = await drained(f);
+    const seconds = (performance.now() - started) / 1000;
+    await worker.stop();
+    return { polls, seconds };
+  });
   await f.reopen();
   progress(`runwarden ${label}: ${fmt(JOBS / seconds)} runs/s`);
   return await profiler.end(mark, label, JOBS, { seconds, extraCommits: polls });

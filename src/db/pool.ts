@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { preparingPool } from './prepared.js';
 import type { Database } from './schema.js';
 
 // bigint (int8) columns come back as strings; counts (count(*)) are parsed where they are read.
@@ -32,5 +33,5 @@ export function createPool(connectionString: string, options: DbOptions = {}): p
 /** A Kysely instance over a new pool for `connection`, or over an existing pg.Pool. */
 export function createDb(connection: string | pg.Pool, options: DbOptions = {}): Db {
   const pool = typeof connection === 'string' ? createPool(connection, options) : connection;
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
 }

@@ -230,6 +230,44 @@ export interface Database {
 }
 
 export type RunRow = Selectable<OperationRunsTable>;
+/**
+ * Every column of a run by name, for statements that return whole runs: a prepared statement's
+ * result must not change shape when a later migration adds a column (a rolling deploy).
+ */
+export const RUN_COLUMNS = [
+  'id',
+  'workspace_id',
+  'tenant_id',
+  'type',
+  'status',
+  'outcome',
+  'identity_hash',
+  'input',
+  'initiator_user_id',
+  'summary_counts',
+  'progress_processed',
+  'progress_total',
+  'failures',
+  'context',
+  'attempt',
+  'worker_id',
+  'queue_job_id',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'last_heartbeat_at',
+  'updated_at',
+  'reconciliation',
+  'cancel_requested_at',
+  'retry_of',
+  'reviewed_at',
+  'reviewed_by',
+  'reconciled',
+] as const satisfies readonly (keyof RunRow)[];
+/** Fails to compile when RunRow gains a column RUN_COLUMNS does not name. */
+export type RunColumnsComplete =
+  Exclude<keyof RunRow, (typeof RUN_COLUMNS)[number]> extends never ? true : never;
+export const runColumnsComplete: RunColumnsComplete = true;
 export type NewRunRow = Insertable<OperationRunsTable>;
 export type RunUpdate = Updateable<OperationRunsTable>;
 export type RunEventRow = Selectable<RunEventsTable>;

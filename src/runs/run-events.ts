@@ -1,5 +1,6 @@
 import { type Compilable, type Kysely, type RawBuilder, sql } from 'kysely';
-import type { Database, RunRow } from '../db/schema.js';
+import { prepared } from '../db/prepared.js';
+import { type Database, RUN_COLUMNS, type RunRow } from '../db/schema.js';
 import type { RunEventKind } from '../domain/run.js';
 
 // A transition and its `run_events` row are one statement (a data-modifying CTE): atomic
@@ -57,7 +58,7 @@ export async function withEvents(
     ),
     sql` union all `,
   );
-  const result = await sql<RunRow>`
+  const result = await prepared(sql<RunRow>`
     with moved as (${mutation}),
     event as (insert into run_events (run_id, kind, at, payload) ${rows})${
       notice
@@ -74,9 +75,11 @@ export async function withEvents(
     same_commit as (${sameCommit})`
         : sql``
     }
-    select * from moved`.execute(db);
+    select ${RETURNED} from moved`).execute(db);
   return result.rows[0];
 }
+
+const RETURNED = sql.raw(RUN_COLUMNS.map((c) => `"${c}"`).join(', '));
 
 function isRaw(value: unknown): value is RawBuilder<unknown> {
   return typeof value === 'object' && value !== null && 'toOperationNode' in value;
