@@ -15,7 +15,7 @@ import {
   type RunFilter,
   type RunWithInitiator,
 } from './run-reads.js';
-import { summarize, type TerminalCountsCache } from './run-summary.js';
+import { ActiveTypes, summarize, type TerminalCountsCache } from './run-summary.js';
 import { completionTotals } from './run-totals.js';
 import { type FailureQuery, failedRuns, stuckRuns } from './system-reads.js';
 
@@ -35,6 +35,8 @@ export interface ReadModelDeps {
  */
 export class RunReadModel {
   readonly #deps: ReadModelDeps;
+  /** The types seen with active runs, for summaries (see `summarize`). */
+  readonly #activeTypes = new ActiveTypes();
 
   constructor(deps: ReadModelDeps) {
     this.#deps = deps;
@@ -63,7 +65,7 @@ export class RunReadModel {
   }
 
   summary(visibility: Visibility, now: Date) {
-    return summarize(this.#deps, visibility, now);
+    return summarize({ ...this.#deps, activeTypes: this.#activeTypes }, visibility, now);
   }
 
   stuck(now: Date, visibility?: Visibility) {

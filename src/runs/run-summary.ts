@@ -1,5 +1,5 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
-import { judgesStaleness, type SqlJudge } from '../domain/run-classes.js';
+import { judgesStaleness, type SqlJudge, sqlJudge } from '../domain/run-classes.js';
 import { type Visibility, visibleSql } from '../domain/visibility.js';
 import { SUMMARY_TILES, type SummaryKey, WINDOW_COLUMN, windowStart } from '../domain/windows.js';
 import { judgeAt } from './judge.js';
@@ -20,16 +20,17 @@ const SETTLED = KEYS.filter((key) => !LIVE.includes(key));
  * shows 2). `test/http/dashboard-agreement.test.ts` checks it tile by tile.
  */
 export async function summarize(
-  deps: ReadDeps & { terminalCache?: TerminalCountsCache },
+  deps: ReadDeps & { terminalCache?: TerminalCountsCache; activeTypes?: ActiveTypes },
   visibility: Visibility,
   now: Date = new Date(),
 ): Promise<Summary> {
-  const count = async (keys: SummaryKey[]) => {
-    const judge = await judgeAt(deps.db, deps.policyOf, now, keys === LIVE);
+  /** The tiles' counts under `judge`, and how many of their rows are of a type it has no policy for. */
+  const count = async (keys: SummaryKey[], judge: SqlJudge) => {
     const filters = keys.map((key) => tileSql(key, visibility, judge));
     const earliest = Math.min(
       ...keys.map((key) => windowStart(SUMMARY_TILES[key].range, now).getTime()),
     );
+    const judged = judge.policies.map(([type]) => type);
     const row = await deps.db
       .selectFrom('operation_runs')
       .select(
@@ -37,21 +38,68 @@ export async function summarize(
           sql<string>`count(*) filter (where ${filters[i] as RawBuilder<SqlBool>})`.as(key),
         ),
       )
+      .select(
+        (judged.length
+          ? sql<string>`count(*) filter (where ${sql.ref('operation_runs.type')} not in (${sql.join(judged)}))`
+          : sql<string>`0`
+        ).as('unjudged'),
+      )
       // The rows every tile shares first, so the list index serves the widest window.
       .where(visibleSql(visibility))
       .where(sql.ref(`operation_runs.${WINDOW_COLUMN}`), '>=', new Date(earliest))
       .where(sql<SqlBool>`(${sql.join(filters, sql` or `)})`)
       .executeTakeFirstOrThrow();
-    return Object.fromEntries(keys.map((key) => [key, Number(row[key] ?? 0)]));
+    const counts = Object.fromEntries(keys.map((key) => [key, Number(row[key] ?? 0)]));
+    return { counts, unjudged: Number(row.unjudged) };
+  };
+  const fresh = async (keys: SummaryKey[]) => {
+    const judge = await judgeAt(deps.db, deps.policyOf, now, keys === LIVE);
+    if (keys === LIVE) deps.activeTypes?.learn(judge.policies.map(([type]) => type));
+    return (await count(keys, judge)).counts;
+  };
+  // The active tiles need the policy of each type they count. Judged first with the types seen
+  // active before (no statement to read them): exact when every row counted is of one of them
+  // (each row is then judged by its own type's policy, as a fresh judge would); else judged again.
+  const live = async () => {
+    const known = deps.activeTypes?.types() ?? [];
+    if (known.length) {
+      const guess = await count(
+        LIVE,
+        sqlJudge(
+          now,
+          known.map((t) => [t, deps.policyOf(t)]),
+        ),
+      );
+      if (guess.unjudged === 0) return guess.counts;
+    }
+    return await fresh(LIVE);
   };
   const cacheKey = JSON.stringify(visibility);
-  const [live, settled] = await Promise.all([
-    count(LIVE),
+  const [liveCounts, settled] = await Promise.all([
+    live(),
     deps.terminalCache
-      ? deps.terminalCache.get(cacheKey, now, () => count(SETTLED))
-      : count(SETTLED),
+      ? deps.terminalCache.get(cacheKey, now, () => fresh(SETTLED))
+      : fresh(SETTLED),
   ]);
-  return { ...live, ...settled } as Summary;
+  return { ...liveCounts, ...settled } as Summary;
+}
+
+/**
+ * The types a read model has seen with active runs (from its judges): what the active tiles are
+ * judged with first. It only grows (a type no longer active costs one more CASE branch), up to a
+ * bound past which it starts over.
+ */
+export class ActiveTypes {
+  readonly #types = new Set<string>();
+
+  types(): string[] {
+    return [...this.#types];
+  }
+
+  learn(types: readonly string[]): void {
+    if (this.#types.size + types.length > 1_000) this.#types.clear();
+    for (const type of types) this.#types.add(type);
+  }
 }
 
 /** The rows a tile counts: its list, from its range's start. */

@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRow } from '../../src/db/schema.js';
+import type { Database, RunRow } from '../../src/db/schema.js';
 import { DEFAULT_POLICY, type LifecyclePolicy } from '../../src/domain/lifecycle.js';
 import { deriveTruth } from '../../src/domain/truth.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
@@ -247,5 +248,45 @@ describe('the run read model', () => {
     const again = await reads.markNotificationRead(a.userId, wholeScope, hidden.id, ago(5));
     expect(again?.readAt).toEqual(now);
     expect(await reads.markNotificationRead(b.userId, wholeScope, hidden.id, now)).toBeUndefined();
+  });
+
+  it('summary: judged with the types seen active before, again when a new type is among its runs', async () => {
+    const c = await seedScope(t.db);
+    const statements: string[] = [];
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: t.url, max: 2 }) }),
+      log: (event) => {
+        if (event.level === 'query') statements.push(event.query.sql);
+      },
+    });
+    try {
+      const model = new RunReadModel({ db, policyOf });
+      const scope = seeScopes([{ workspaceId: c.workspaceId, tenantIds: null }]);
+      const summary = async () => {
+        statements.length = 0;
+        const tiles = await model.summary(scope, now);
+        return {
+          fresh: tiles.activeFresh,
+          stale: tiles.activeStale,
+          statements: statements.length,
+        };
+      };
+      await insert({ scope: c, type: 'fast.sync', status: 'queued', created: ago(30) });
+      // First: the active types are read (judge), then the active and the terminal tiles counted.
+      expect(await summary()).toEqual({ fresh: 1, stale: 0, statements: 3 });
+      // Known types now: the active tiles in one statement, the terminal tiles in another.
+      expect(await summary()).toEqual({ fresh: 1, stale: 0, statements: 2 });
+      // A type none of the earlier judges saw, stale by its own (default) policy: counted stale.
+      await insert({ scope: c, type: 'late.sync', status: 'queued', created: ago(3600) });
+      expect(await summary()).toEqual({ fresh: 1, stale: 1, statements: 4 });
+      expect(await summary()).toEqual({ fresh: 1, stale: 1, statements: 2 });
+      const staleList = await model.list(
+        { visibility: scope, bucket: 'active_stale', from: ago(30 * 86400), limit: 50 },
+        now,
+      );
+      expect(staleList.rows.map((r) => r.type)).toEqual(['late.sync']);
+    } finally {
+      await db.destroy();
+    }
   });
 });
