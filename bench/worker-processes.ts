@@ -52,6 +52,10 @@ function spawnWorker(url: string, concurrency: number, log: string): ChildProces
   const child = spawn(
     process.execPath,
     [
+      // BENCH_CPU_PROFILE=<dir>: each worker process writes its CPU profile there when it exits.
+      ...(process.env.BENCH_CPU_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
+        : []),
       '--import',
       'tsx',
       path.join(ROOT, 'src/cli/main.ts'),

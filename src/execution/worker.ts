@@ -8,6 +8,7 @@ import { failedJobBridge } from './failed-job-bridge.js';
 import { InflightRuns, startInflightHeartbeat } from './inflight-runs.js';
 import { queueSlots } from './queue-runner.js';
 import type { OperationRegistry } from './registry.js';
+import { RunLog } from './run-log.js';
 import type { ScheduleDefinition } from './schedules.js';
 import { type MaintenanceTask, workerTasks } from './task-list.js';
 import { newWorkerId, recordQueueWorkerId, registerWorker } from './worker-registration.js';
@@ -42,6 +43,8 @@ export interface WorkerOptions {
    * Default: log it and exit the process with status 1, so a supervisor restarts it.
    */
   onFatal?: (error: unknown) => void;
+  /** How often the worker logs its one `info` summary of the runs it finished, ms (default 60 000). */
+  runLogSummaryMs?: number;
 }
 
 export interface WorkerHandle {
@@ -68,8 +71,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
   // The hot path's transitions announce themselves in batches, not by a NOTIFY each.
   const changes = new RunChangePublisher(db, logger);
+  const runLog = new RunLog(logger, options.runLogSummaryMs);
   const tasks = workerTasks(
-    { db, runs, registry, logger, workerId: id, inflight, changes },
+    { db, runs, registry, logger, workerId: id, inflight, changes, runLog },
     options.schedules ?? [],
     options.maintenance ?? [],
   );
@@ -97,6 +101,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   try {
     await slots.start();
   } catch (error) {
+    runLog.close();
     await heartbeat.stop();
     throw error;
   }
@@ -110,6 +115,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     try {
       await shutdown();
     } finally {
+      runLog.close();
       await changes.close();
     }
   };

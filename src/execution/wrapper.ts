@@ -2,6 +2,7 @@ import type { JobHelpers, Task } from 'graphile-worker';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, RunRow } from '../db/schema.js';
+import type { TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import type { RunChanges } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
@@ -12,6 +13,7 @@ import { type Progress, ProgressCoalescer } from './progress-coalescer.js';
 import { enqueueRun, finishJobWith, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
+import type { RunLog } from './run-log.js';
 import { GRACE_OVER, type Settled, type StopReason, withinGrace } from './stop-grace.js';
 
 export { STOP_GRACE_MS, type StopReason } from './stop-grace.js';
@@ -28,6 +30,8 @@ export interface WrapperDeps {
    * of a NOTIFY in their own commit (RunChangePublisher). Unset: the trigger notifies.
    */
   changes?: RunChanges;
+  /** Counts the runs this worker finished for its summary line (each run's own lines are debug). */
+  runLog?: RunLog;
 }
 
 const STOPPED = Symbol('stopped');
@@ -72,6 +76,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
           ),
         );
         log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
+        deps.runLog?.finished(verdict.outcome, 0);
         return;
       }
       // The gate passes now (it changed in between): start without it.
@@ -81,7 +86,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
     }
     if (!started.moved) return;
     const log = deps.logger.child({ runId: started.run.id, type: started.run.type });
-    log.info({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
+    log.debug({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
     await execute(operation, deps, started.run, helpers, log);
   };
 }
@@ -113,6 +118,8 @@ async function execute(
   // A terminal write also ends the queue's job, in the same commit.
   const sameCommit = finishJobWith(helpers.job.id);
   const startedAt = performance.now();
+  /** What this attempt wrote as the run's end, if it did: counted in the worker's summary. */
+  let finished: TerminalOutcome | undefined;
   try {
     // Past its deadline (or on cancel/shutdown) the signal aborts; the handler then has the stop
     // grace to settle cooperatively before we stop waiting for it.
@@ -130,7 +137,7 @@ async function execute(
       }
       const cooperative = stop === GRACE_OVER ? undefined : stop;
       const progress = await reports.take();
-      await onStopped(reason, operation, deps, runs, run, finalAttempt, log, {
+      finished = await onStopped(reason, operation, deps, runs, run, finalAttempt, log, {
         cooperative,
         progress,
         sameCommit,
@@ -162,20 +169,22 @@ async function execute(
         { outcome: result.outcome, counts: result.counts, failures: result.failures },
         { progress, sameCommit },
       );
-      if (done.moved)
-        log.info(
+      if (done.moved) {
+        finished = result.outcome;
+        log.debug(
           { outcome: result.outcome, ms: Math.round(performance.now() - startedAt) },
           'run completed',
         );
-      else await recordIfLate(runs, run.id, settled, log);
+      } else await recordIfLate(runs, run.id, settled, log);
       return;
     }
     if (finalAttempt) {
-      await runs.complete(
+      const done = await runs.complete(
         run.id,
         { outcome: 'failed', failures: [sanitizeFailure(settled.error, 'handler.error')] },
         { progress, sameCommit },
       );
+      if (done.moved) finished = 'failed';
       log.warn(
         { failure: sanitizeFailure(settled.error).message },
         'run failed on its last attempt',
@@ -189,7 +198,9 @@ async function execute(
     void reports.take(); // whatever path ended the attempt, no progress write starts after it
     clearTimeout(timer);
     deps.inflight.delete(run.id);
-    handlerSeconds.observe({ type: operation.type }, (performance.now() - startedAt) / 1000);
+    const ms = performance.now() - startedAt;
+    handlerSeconds.observe({ type: operation.type }, ms / 1000);
+    if (finished) deps.runLog?.finished(finished, ms);
   }
 }
 
@@ -210,11 +221,11 @@ async function onStopped(
     /** The queue's job completion, written with a terminal completion. */
     sameCommit: ReturnType<typeof finishJobWith>;
   },
-): Promise<void> {
+): Promise<TerminalOutcome | undefined> {
   const { cooperative, progress, sameCommit } = end;
   const counts = cooperative?.ok ? cooperative.result.counts : undefined;
   if (reason === 'cancel') {
-    await runs.complete(
+    const done = await runs.complete(
       run.id,
       {
         outcome: 'cancelled',
@@ -224,7 +235,7 @@ async function onStopped(
       { progress, sameCommit },
     );
     log.info('run cancelled');
-    return;
+    return done.moved ? 'cancelled' : undefined;
   }
   if (reason === 'shutdown') {
     // Hand the run back: requeue it and give it a fresh job in one transaction, so a deploy never
@@ -241,20 +252,20 @@ async function onStopped(
       }),
     );
     log.info('worker shutting down: run handed back to the queue');
-    return;
+    return undefined;
   }
   const failure = {
     code: 'queue.timeout',
     message: `The handler did not finish within its ${operation.policy.timeoutSeconds} s timeout.`,
   };
   if (finalAttempt) {
-    await runs.complete(
+    const done = await runs.complete(
       run.id,
       { outcome: 'failed', counts, failures: [failure] },
       { progress, sameCommit },
     );
     log.warn({ timeoutSeconds: operation.policy.timeoutSeconds }, 'run timed out');
-    return;
+    return done.moved ? 'failed' : undefined;
   }
   await runs.recordAttemptFailure(run.id, failure);
   throw new Error(failure.message);
