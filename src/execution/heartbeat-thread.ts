@@ -1,12 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDb } from '../db/pool.js';
 import { RunService } from '../runs/run-service.js';
+import { readSharedIds } from './shared-ids.js';
 
 /**
  * The worker process's heartbeat, on its own thread with its own connection: a handler that
  * blocks the main event loop (CPU-bound work, a sync call) does not silence it (DESIGN §7.2).
  * One statement per interval refreshes the runs this process is executing right now — the
- * in-flight set the main thread sends on every change (DESIGN §16: heartbeats prove work) — and
+ * in-flight set the main thread keeps in shared memory (DESIGN §16: heartbeats prove work) — and
  * the process's `workers` row with its live job slots. The runs whose cancel was requested go
  * back to the main thread, which aborts their handlers.
  */
@@ -14,21 +15,23 @@ interface HeartbeatSettings {
   databaseUrl: string;
   workerId: string;
   intervalMs: number;
+  /** The in-flight run ids (see shared-ids.ts); replaced by an `inflight` message when it grows. */
+  inflight: SharedArrayBuffer;
 }
 
 type Message =
   | { kind: 'stop' }
-  | { kind: 'inflight'; runIds: string[] }
+  | { kind: 'inflight'; buffer: SharedArrayBuffer }
   | { kind: 'slots'; live: number };
 
 const settings = workerData as HeartbeatSettings;
 const db = createDb(settings.databaseUrl, { max: 1, applicationName: 'runwarden-heartbeat' });
 const runs = new RunService({ db });
-let inflight: string[] = [];
+let inflight = settings.inflight;
 let liveSlots: number | undefined;
 
 async function beat(): Promise<void> {
-  const touched = await runs.heartbeatWorker(settings.workerId, inflight);
+  const touched = await runs.heartbeatWorker(settings.workerId, readSharedIds(inflight));
   await db
     .updateTable('workers')
     .set({
@@ -59,7 +62,7 @@ const timer = setInterval(() => {
 }, settings.intervalMs);
 
 parentPort?.on('message', (message: Message) => {
-  if (message.kind === 'inflight') inflight = message.runIds;
+  if (message.kind === 'inflight') inflight = message.buffer;
   if (message.kind === 'slots') liveSlots = message.live;
   if (message.kind !== 'stop') return;
   running = false;

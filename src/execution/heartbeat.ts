@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { sharedIdsBytes, writeSharedIds } from './shared-ids.js';
 
 export interface Heartbeat {
   /** The runs this process is executing right now: the only ones its heartbeat refreshes. */
@@ -18,15 +19,17 @@ export function startHeartbeat(
   logger: Logger,
   onCancel: (runIds: string[]) => void,
 ): Heartbeat {
+  // The in-flight set lives in shared memory: written here, read by the thread when it beats.
+  let inflight = new SharedArrayBuffer(sharedIdsBytes(64));
   const fromSource = import.meta.url.endsWith('.ts');
   const file = new URL(`./heartbeat-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url);
   // Node 20 does not carry `--import tsx` into worker threads: register tsx inside the thread.
   const thread = fromSource
     ? new Worker(
         `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file.href)}); })`,
-        { eval: true, workerData: settings },
+        { eval: true, workerData: { ...settings, inflight } },
       )
-    : new Worker(file, { workerData: settings });
+    : new Worker(file, { workerData: { ...settings, inflight } });
   thread.on('message', (message: { kind: string; runIds?: string[]; message?: string }) => {
     if (message.kind === 'cancel' && message.runIds) onCancel(message.runIds);
     if (message.kind === 'error')
@@ -36,7 +39,11 @@ export function startHeartbeat(
   thread.on('error', (error) => logger.error({ err: error }, 'heartbeat thread crashed'));
   return {
     setInflight(runIds) {
-      thread.postMessage({ kind: 'inflight', runIds });
+      if (writeSharedIds(inflight, runIds)) return;
+      // More runs in flight than the buffer holds (rare: it is sized for them): a bigger one.
+      inflight = new SharedArrayBuffer(sharedIdsBytes(runIds.length));
+      writeSharedIds(inflight, runIds);
+      thread.postMessage({ kind: 'inflight', buffer: inflight });
     },
     setLiveSlots(live) {
       thread.postMessage({ kind: 'slots', live });

@@ -104,25 +104,33 @@ describe('worker processes', () => {
   it('a worker killed with SIGKILL leaves its run running and its job locked, for the reconciler', async () => {
     const victim = await spawnWorker();
     const run = await sleepRun(30, 'killed');
-    await until(async () => (await runs.get(run.id))?.worker_id === victim.workerId, {
-      within: 10_000,
-      what: 'the victim to run it',
-    });
+    const lockedBy = async () =>
+      (
+        await sql<{
+          locked_by: string | null;
+        }>`select locked_by from graphile_worker.jobs where key = ${run.id}`.execute(t.db)
+      ).rows[0]?.locked_by;
+    const queueIds = async () =>
+      (
+        await t.db
+          .selectFrom('workers')
+          .select('queue_worker_ids')
+          .where('id', '=', victim.workerId)
+          .executeTakeFirstOrThrow()
+      ).queue_worker_ids;
+    // The process records its queue ids as its job slots start, apart from the pickup: on a busy
+    // machine the run may be running before they are written, so wait for both.
+    await until(
+      async () =>
+        (await runs.get(run.id))?.worker_id === victim.workerId &&
+        (await queueIds()).includes((await lockedBy()) ?? ''),
+      { within: 10_000, what: 'the victim to run it, its queue ids recorded' },
+    );
     victim.cli.child.kill('SIGKILL');
     await victim.cli.exited;
     const after = await runs.get(run.id);
     expect(after).toMatchObject({ status: 'running', worker_id: victim.workerId });
-    const job = await sql<{
-      locked_by: string | null;
-    }>`select locked_by from graphile_worker.jobs where key = ${run.id}`.execute(t.db);
-    const queueIds = (
-      await t.db
-        .selectFrom('workers')
-        .select('queue_worker_ids')
-        .where('id', '=', victim.workerId)
-        .executeTakeFirstOrThrow()
-    ).queue_worker_ids;
-    expect(queueIds).toContain(job.rows[0]?.locked_by);
+    expect(await queueIds()).toContain(await lockedBy());
     // The lifecycle issue's reconciler turns this into a terminal run within 20 s; that is tested there.
   });
 });
