@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -37,6 +36,7 @@ import { streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { loadHttpSecret } from './secret.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { StreamHub } from './stream-hub.js';
 import { findWebRoot, registerWeb } from './web.js';
 
@@ -142,8 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // upgrade-insecure-requests and HSTS only over TLS (behind a proxy: X-Forwarded-Proto with
   // RUNWARDEN_TRUST_PROXY); over plain HTTP they would blank the web app at any non-localhost address.
-  await app.register(helmet, {
-    global: true,
+  await registerSecurityHeaders(app, {
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     strictTransportSecurity: false,
   });
