@@ -89,19 +89,30 @@ function objectWriter(schema: JsonSchema): Write {
     };
   }
   if (extra !== undefined && extra !== false) return plain;
-  const keys = Object.keys(schema.properties);
-  const prefixes = keys.map((key) => `${JSON.stringify(key)}:`);
-  const writers = Object.values(schema.properties).map(compileWriter);
-  return (object) => {
-    if (!isObject(object)) return plain(object);
-    let out = '';
-    for (let i = 0; i < keys.length; i++) {
-      const item = object[keys[i] as string];
-      if (item === undefined) continue;
-      out += (out ? ',' : '') + (prefixes[i] as string) + (writers[i] as Write)(item);
-    }
-    return `{${out}}`;
-  };
+  return fieldsWriter(Object.entries(schema.properties));
+}
+
+/**
+ * An object of known properties, written by generated code (as fast-json-stringify does): each
+ * property read once, its key a literal, a plain string field inlined; other fields call theirs.
+ */
+function fieldsWriter(fields: Array<[string, JsonSchema]>): Write {
+  const writers: Write[] = [];
+  const lines = fields.map(([key, field]) => {
+    const prefix = JSON.stringify(`${JSON.stringify(key)}:`);
+    const value =
+      field.type === 'string'
+        ? `(typeof v === 'string' && v.length < 64 && !escaped.test(v) ? '"' + v + '"' : plain(v))`
+        : `w[${writers.push(compileWriter(field)) - 1}](v)`;
+    return `v = o[${JSON.stringify(key)}]; if (v !== undefined) s += (s ? ',' : '') + ${prefix} + ${value};`;
+  });
+  const source = `return function (o) {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return plain(o);
+    let s = '', v;
+    ${lines.join('\n    ')}
+    return '{' + s + '}';
+  }`;
+  return new Function('w', 'plain', 'escaped', source)(writers, plain, ESCAPED) as Write;
 }
 
 /** Nullable (`X | null`), or objects told apart by a `const` property (a discriminated union). */
