@@ -1,5 +1,5 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
-import { judgesStaleness, type SqlJudge, sqlJudge } from '../domain/run-classes.js';
+import { activeSql, judgesStaleness, type SqlJudge, sqlJudge } from '../domain/run-classes.js';
 import { type Visibility, visibleSql } from '../domain/visibility.js';
 import { SUMMARY_TILES, type SummaryKey, WINDOW_COLUMN, windowStart } from '../domain/windows.js';
 import { judgeAt } from './judge.js';
@@ -47,7 +47,9 @@ export async function summarize(
       // The rows every tile shares first, so the list index serves the widest window.
       .where(visibleSql(visibility))
       .where(sql.ref(`operation_runs.${WINDOW_COLUMN}`), '>=', new Date(earliest))
-      .where(sql<SqlBool>`(${sql.join(filters, sql` or `)})`)
+      // Rows no tile counts are left out; for the active pair, by what both imply (active: the
+      // active index's own predicate) rather than by repeating their staleness tests here.
+      .where(keys === LIVE ? activeSql(judge) : sql<SqlBool>`(${sql.join(filters, sql` or `)})`)
       .executeTakeFirstOrThrow();
     const counts = Object.fromEntries(keys.map((key) => [key, Number(row[key] ?? 0)]));
     return { counts, unjudged: Number(row.unjudged) };
