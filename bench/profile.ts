@@ -20,6 +20,8 @@ interface Counters {
   lsn: string;
   pgCpuMs: number;
   nodeCpuMs: number;
+  /** Of nodeCpuMs, in the kernel (socket writes and reads: every round trip to PostgreSQL). */
+  nodeKernelMs: number;
 }
 
 export interface TopStatement {
@@ -46,6 +48,7 @@ export interface PhaseProfile {
   deleted: number;
   pgCpuMs: number;
   nodeCpuMs: number;
+  nodeKernelMs: number;
   top: TopStatement[];
 }
 
@@ -95,7 +98,12 @@ export class Profiler {
     mark: PhaseMark,
     label: string,
     units: number,
-    options: { seconds: number; extraCommits?: number; extraCpuMs?: number },
+    options: {
+      seconds: number;
+      extraCommits?: number;
+      extraCpuMs?: number;
+      extraKernelMs?: number;
+    },
   ): Promise<PhaseProfile> {
     await this.#quiet();
     const now = await this.#counters();
@@ -119,6 +127,7 @@ export class Profiler {
       deleted: per(now.deleted - mark.at.deleted),
       pgCpuMs: per(now.pgCpuMs - mark.at.pgCpuMs),
       nodeCpuMs: per(now.nodeCpuMs - mark.at.nodeCpuMs + (options.extraCpuMs ?? 0)),
+      nodeKernelMs: per(now.nodeKernelMs - mark.at.nodeKernelMs + (options.extraKernelMs ?? 0)),
       top: await this.#top(),
     };
   }
@@ -172,6 +181,7 @@ export class Profiler {
       lsn: row.lsn ?? '0/0',
       pgCpuMs: this.#postmasterPid ? await postgresCpuMs(this.#postmasterPid) : 0,
       nodeCpuMs: (cpu.user + cpu.system) / 1000,
+      nodeKernelMs: cpu.system / 1000,
     };
   }
 
@@ -202,12 +212,23 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** CPU of a process from /proc/<pid>/stat: its own, plus its exited children's when `children`. */
 export async function processCpuMs(pid: number, children = false): Promise<number> {
+  const { user, kernel } = await processCpu(pid, children);
+  return user + kernel;
+}
+
+/** A process's CPU split into user and kernel (system) time, ms. */
+export async function processCpu(
+  pid: number,
+  children = false,
+): Promise<{ user: number; kernel: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   // Fields after the command name (which may contain spaces) start at state (field 3).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const at = (field: number) => Number(fields[field - 3] ?? 0);
-  const own = at(14) + at(15);
-  return (children ? own + at(16) + at(17) : own) * TICK_MS;
+  return {
+    user: (at(14) + (children ? at(16) : 0)) * TICK_MS,
+    kernel: (at(15) + (children ? at(17) : 0)) * TICK_MS,
+  };
 }
 
 /** The postmaster, its live processes, and (through the postmaster) the backends that exited. */
@@ -239,6 +260,7 @@ export function profileTable(phases: PhaseProfile[]): string {
     ['rows deleted', (p) => num(2)(p.deleted)],
     ['PostgreSQL CPU ms', (p) => num(2)(p.pgCpuMs)],
     ['node CPU ms', (p) => num(2)(p.nodeCpuMs)],
+    ['  of it in the kernel', (p) => num(2)(p.nodeKernelMs)],
   ];
   const width = 16;
   const head = `${'per unit'.padEnd(24)}${phases.map((p) => p.label.padStart(width)).join('')}`;

@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { processCpuMs } from './profile.js';
+import { processCpu } from './profile.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -12,6 +12,8 @@ export interface ProcessDrain {
   polls: number;
   /** CPU the worker processes spent from ready to drained (their start-up left out). */
   workerCpuMs: number;
+  /** Of it, in the kernel. */
+  workerKernelMs: number;
 }
 
 /**
@@ -31,15 +33,19 @@ export async function drainWithProcesses(
         const child = spawnWorker(url, options.concurrency, log);
         children.push(child);
         await startedSignal(child, log);
-        return processCpuMs(child.pid ?? 0);
+        return processCpu(child.pid ?? 0);
       }),
     );
     const polls = await options.drained();
-    let cpu = 0;
-    for (const [i, child] of children.entries())
-      cpu += (await processCpuMs(child.pid ?? 0)) - (ready[i] ?? 0);
+    let user = 0;
+    let kernel = 0;
+    for (const [i, child] of children.entries()) {
+      const now = await processCpu(child.pid ?? 0);
+      user += now.user - (ready[i]?.user ?? 0);
+      kernel += now.kernel - (ready[i]?.kernel ?? 0);
+    }
     await Promise.all(children.map((child) => stopped(child)));
-    return { polls, workerCpuMs: cpu };
+    return { polls, workerCpuMs: user + kernel, workerKernelMs: kernel };
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await rm(logs, { recursive: true, force: true });
