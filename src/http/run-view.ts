@@ -1,7 +1,7 @@
 import { deriveTruth } from '../domain/truth.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { RunReadModel } from '../runs/read-model.js';
-import type { RunViewRow } from '../runs/run-reads.js';
+import type { RunViewFacts } from '../runs/run-reads.js';
 import type { ApiContext } from './context.js';
 import type { RunView } from './schemas.js';
 
@@ -17,7 +17,7 @@ export function readModelOf(
 }
 
 export function toRunView(
-  run: RunViewRow,
+  run: RunViewFacts,
   registry: OperationRegistry,
   now: Date = new Date(),
 ): RunView {

@@ -62,9 +62,15 @@ export const RUN_VIEW_COLUMNS = [
   'reviewed_at',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
-/** A run as a list reads it: the view's columns and the initiator's name. */
-export type RunViewRow = Pick<RunRow, (typeof RUN_VIEW_COLUMNS)[number]> & {
+/** What a run's view reads: the view's columns and the initiator's name. */
+export type RunViewFacts = Pick<RunRow, (typeof RUN_VIEW_COLUMNS)[number]> & {
   initiator_name: string | null;
+};
+
+/** A run as a list reads it: its view's facts and the row's version. */
+export type RunViewRow = RunViewFacts & {
+  /** The row version's transaction id (`xmin`): every write to the row gives it a new one. */
+  row_version: string;
 };
 
 /** `selectRuns` with only the view's columns. */
@@ -73,7 +79,8 @@ function selectRunViews(db: Kysely<Database>) {
     .selectFrom('operation_runs')
     .leftJoin('users', 'users.id', 'operation_runs.initiator_user_id')
     .select(RUN_VIEW_COLUMNS.map((column) => `operation_runs.${column}` as const))
-    .select('users.name as initiator_name');
+    .select('users.name as initiator_name')
+    .select(sql<string>`operation_runs.xmin::text`.as('row_version'));
 }
 
 /** Run rows with the initiator's display name (read-only; RunService owns every write). */

@@ -1,4 +1,5 @@
 import { serializerCompiler } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { LIST_BUCKETS } from '../../src/domain/buckets.js';
@@ -48,7 +49,9 @@ describe('the JSON Schema writer', () => {
     );
     expect(page.rows.length).toBeGreaterThan(10);
     for (const row of page.rows) {
-      expect(Object.keys(row).sort()).toEqual([...RUN_VIEW_COLUMNS, 'initiator_name'].sort());
+      expect(Object.keys(row).sort()).toEqual(
+        [...RUN_VIEW_COLUMNS, 'initiator_name', 'row_version'].sort(),
+      );
       const whole = await reads.find(row.id);
       expect(whole).toBeDefined();
       if (whole) expect(toRunView(row, h.registry, now)).toEqual(toRunView(whole, h.registry, now));
@@ -124,5 +127,32 @@ describe('the JSON Schema writer', () => {
     });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('a finished run kept by the list is written anew once its row or its initiator changes', async () => {
+    const owner = await h.login('owner@demo.test');
+    const url = '/api/workspaces/contoso/operations?bucket=terminal_follow_up&limit=200';
+    type Item = { id: string; reviewedAt: string | null; initiator: { name: string } | null };
+    const items = async () => {
+      const res = await h.request(owner, { method: 'GET', url });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toBe(zodWrite(Page)(res.json()));
+      return (res.json() as { items: Item[] }).items;
+    };
+    const before = await items();
+    const run = before.find((i) => i.initiator !== null && i.reviewedAt === null);
+    expect(run).toBeDefined();
+    if (!run?.initiator) return;
+    expect(await items()).toEqual(before);
+
+    await sql`update operation_runs set reviewed_at = now() where id = ${run.id}`.execute(h.db);
+    const reviewed = (await items()).find((i) => i.id === run.id);
+    expect(reviewed?.reviewedAt).not.toBeNull();
+
+    const renamed = `${run.initiator.name} (renamed)`;
+    await sql`update users set name = ${renamed} where id = (
+      select initiator_user_id from operation_runs where id = ${run.id})`.execute(h.db);
+    expect((await items()).find((i) => i.id === run.id)?.initiator?.name).toBe(renamed);
   });
 });

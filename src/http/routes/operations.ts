@@ -10,7 +10,8 @@ import { COUNT_CAP, LIST_BUCKETS, type RunFilter } from '../../runs/run-reads.js
 import type { ApiContext } from '../context.js';
 import { jsonSchemaSerializer } from '../json-serializer.js';
 import { errorResponses } from '../openapi.js';
-import { readModelOf, startAnswer, toRunView } from '../run-view.js';
+import { RunPageWriter } from '../run-page.js';
+import { readModelOf, startAnswer } from '../run-view.js';
 import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
 
 const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
@@ -21,6 +22,7 @@ const Filters = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
 });
+const ListAnswer = z.object({ items: z.array(RunViewSchema), nextCursor: z.string().nullable() });
 const ListQuery = Filters.extend({
   bucket: z.enum(LIST_BUCKETS).default('all'),
   cursor: z.string().min(1).max(500).optional(),
@@ -29,6 +31,7 @@ const ListQuery = Filters.extend({
 /** Starting, listing and summarizing a workspace's runs (DESIGN §11). */
 export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const reads = readModelOf(ctx);
+  const pages = new RunPageWriter(ctx.registry);
   app.post(
     '/api/workspaces/:ws/operations',
     {
@@ -84,12 +87,12 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         params: WorkspaceParams,
         querystring: ListQuery,
         response: {
-          200: z.object({ items: z.array(RunViewSchema), nextCursor: z.string().nullable() }),
+          200: ListAnswer,
           ...errorResponses(403, 404),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const now = ctx.now();
       const page = await reads.list(
@@ -102,13 +105,16 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         now,
       );
       const last = page.rows.at(-1);
-      return {
-        items: page.rows.map((run) => toRunView(run, ctx.registry, now)),
-        nextCursor:
-          page.hasMore && last
-            ? ctx.cursors.encode({ createdAt: last.created_at, id: last.id })
-            : null,
-      };
+      const nextCursor =
+        page.hasMore && last
+          ? ctx.cursors.encode({ createdAt: last.created_at, id: last.id })
+          : null;
+      // The answer written here as the route's schema writer writes it (finished runs' JSON is
+      // kept, see RunPageWriter): a string with a JSON content type is sent as it is.
+      const written = pages.write(page.rows, nextCursor, now);
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(written as unknown as z.infer<typeof ListAnswer>);
     },
   );
 
