@@ -16,13 +16,14 @@ export function readModelOf(
   });
 }
 
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
 export function toRunView(
   run: RunViewFacts,
   registry: OperationRegistry,
   now: Date = new Date(),
 ): RunView {
   const operation = registry.get(run.type);
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: run.id,
     workspaceId: run.workspace_id,
