@@ -3,7 +3,14 @@ import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
-import { type Appended, deferNotify, type EventSpec, jsonb, withEvents } from './run-events.js';
+import {
+  type Appended,
+  asyncCommit,
+  deferNotify,
+  type EventSpec,
+  jsonb,
+  withEvents,
+} from './run-events.js';
 
 // The transitions of a run's status (and its review), one compare-and-set statement each: the
 // `where` names the states it expects, and an empty result means someone else moved the run
@@ -34,7 +41,8 @@ export async function markRunning(
     .where('status', '=', 'queued')
     .where('cancel_requested_at', 'is', null)
     .$if(onlyIf !== undefined, (qb) => qb.where(onlyIf as RawBuilder<boolean>))
-    .$if(options.deferNotify === true, (qb) => qb.where(deferNotify))
+    // The worker's own statement (see deferNotify): it need not wait for the disk either.
+    .$if(options.deferNotify === true, (qb) => qb.where(deferNotify).where(asyncCommit))
     .returningAll();
   return await withEvents(db, update, {
     at: now,
