@@ -13,7 +13,7 @@ import type { OperationDefinition } from './execution/operation.js';
 import { migrateQueue } from './execution/queue.js';
 import { OperationRegistry } from './execution/registry.js';
 import { type StartRequest, startRun } from './execution/start.js';
-import { startWorker, type WorkerHandle } from './execution/worker.js';
+import { DEFAULT_CONCURRENCY, startWorker, type WorkerHandle } from './execution/worker.js';
 import { startReconcilerLoop } from './lifecycle/reconciler.js';
 import { dailyPrune } from './lifecycle/retention.js';
 import { RunService } from './runs/run-service.js';
@@ -29,7 +29,7 @@ export interface RunwardenOptions {
 }
 
 export interface RunwardenWorkerOptions {
-  /** Jobs this worker runs at once (default 4). */
+  /** Jobs this worker runs at once (default 8). */
   concurrency?: number;
   /** How long in-flight handlers get to finish on stop before they are handed back (default 25). */
   shutdownGraceSeconds?: number;
@@ -138,7 +138,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
     async worker({ retentionDays, reconcileIntervalSeconds, ...workerOptions } = {}) {
       const workerPool = createPool(options.databaseUrl, {
-        max: (workerOptions.concurrency ?? 4) + 2,
+        max: (workerOptions.concurrency ?? DEFAULT_CONCURRENCY) + 2,
       });
       const handle = await startWorker({
         db,

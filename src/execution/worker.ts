@@ -16,6 +16,13 @@ import { workerShutdown } from './worker-shutdown.js';
 
 export type { MaintenanceTask } from './task-list.js';
 
+/**
+ * Job slots of a worker unless told otherwise. Each slot spends most of a run waiting on the
+ * database (fetch, start, completion) or on the handler's own I/O, so one process keeps eight busy
+ * on one core; 4 left a single worker at about half of what it drains with 8 (issue #15).
+ */
+export const DEFAULT_CONCURRENCY = 8;
+
 export interface WorkerOptions {
   db: Kysely<Database>;
   /** graphile-worker takes a pg.Pool of its own (one LISTEN connection plus one per job). */
@@ -25,7 +32,7 @@ export interface WorkerOptions {
   runs: RunService;
   registry: OperationRegistry;
   logger: Logger;
-  /** Jobs this process runs at once (default 4). */
+  /** Jobs this process runs at once (default DEFAULT_CONCURRENCY, 8). */
   concurrency?: number;
   /** How long in-flight handlers get to finish on shutdown before they are handed back (default 25). */
   shutdownGraceSeconds?: number;
@@ -63,7 +70,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const logger = options.logger.child({ workerId: id });
   const inflight = new InflightRuns();
   const graceSeconds = options.shutdownGraceSeconds ?? 25;
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const policies = registry.queueOperations().map((op) => op.policy);
   // Results are retried while the database is away for as long as the reconciler would wait.
   const writeWindowMs = Math.max(60, ...policies.map((p) => p.runningStaleAfterSeconds)) * 1000;

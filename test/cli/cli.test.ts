@@ -23,6 +23,15 @@ describe('runwarden CLI', () => {
     expect(cli.output()).toMatch(/^Usage: runwarden/m);
   });
 
+  it('worker --help names its default concurrency (8) and the pool it takes', async () => {
+    const cli = spawnCli(['worker', '--help']);
+    expect((await cli.exited).code).toBe(0);
+    expect(cli.output()).toMatch(
+      /--concurrency <n>\s+jobs this process runs at once \(default: 8\)/,
+    );
+    expect(cli.output()).toMatch(/max\(10, concurrency \+ 3\)/);
+  });
+
   it('migrates a given DATABASE_URL, twice without complaint', async () => {
     const { url } = await freshDatabase({ empty: true });
     const all = Object.keys(migrations).length;

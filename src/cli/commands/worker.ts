@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
+import { DEFAULT_CONCURRENCY } from '../../execution/worker.js';
 import { createLogger } from '../../logger.js';
 import { startBackground } from '../background.js';
 import { installLifecycle } from '../lifecycle.js';
@@ -9,7 +10,12 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('Run queued operations: every registered queue type, on DATABASE_URL.')
-    .option('-c, --concurrency <n>', 'jobs this process runs at once', parsePositive, 4)
+    .option(
+      '-c, --concurrency <n>',
+      'jobs this process runs at once',
+      parsePositive,
+      DEFAULT_CONCURRENCY,
+    )
     .option(
       '--shutdown-grace <seconds>',
       'on SIGTERM/SIGINT, how long in-flight runs may finish before they are handed back',
