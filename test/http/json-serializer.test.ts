@@ -115,6 +115,16 @@ describe('the JSON Schema writer', () => {
     });
     expect(summary.statusCode).toBe(200);
     expect(summary.body).toBe(zodWrite(SummarySchema)(summary.json()));
+    const counts = await h.request(owner, {
+      method: 'GET',
+      url: '/api/workspaces/contoso/operations/counts',
+    });
+    expect(counts.statusCode).toBe(200);
+    const Counts = z.object({
+      counts: z.object(Object.fromEntries(LIST_BUCKETS.map((b) => [b, z.number()]))),
+      cap: z.number(),
+    });
+    expect(counts.body).toBe(zodWrite(Counts)(counts.json()));
     const refused = await h.request(owner, {
       method: 'GET',
       url: '/api/workspaces/contoso/operations?limit=0',
