@@ -1,5 +1,6 @@
 import type { SessionStore } from '@fastify/session';
 import { type Kysely, sql } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { deleteExpired } from './expired-rows.js';
 import { type Principal, type UserRow, userPrincipal, userRowSql } from './principal.js';
@@ -79,9 +80,14 @@ export class PgSessionStore implements SessionStore {
   }
 
   async #getWithCaller(sid: string): Promise<Stored | null> {
-    const { rows } = await sql<{ data: Stored; user_id: string | null; caller: UserRow | null }>`
+    // Every request of an identifying scope sends it: prepared (planned once per connection).
+    const { rows } = await prepared(sql<{
+      data: Stored;
+      user_id: string | null;
+      caller: UserRow | null;
+    }>`
       select s.data, s.user_id, (select row_to_json(u) from (${userRowSql(sql.ref('s.user_id'))}) u) as caller
-      from sessions s where s.sid = ${sid} and s.expires_at > ${this.#now()}`.execute(this.#db);
+      from sessions s where s.sid = ${sid} and s.expires_at > ${this.#now()}`).execute(this.#db);
     const row = rows[0];
     if (!row) return null;
     const caller = new SessionCaller(

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadUserPrincipal } from '../../src/access/principal.js';
 import { PgSessionStore, SESSION_CALLER, SessionCaller } from '../../src/access/session-store.js';
+import { createDb } from '../../src/db/pool.js';
 import type { Database } from '../../src/db/schema.js';
 import { apiHarness, type Caller } from '../support/http.js';
 
@@ -85,5 +86,31 @@ describe('a session read that brings its caller', () => {
       .executeTakeFirstOrThrow();
     expect(row.data).not.toHaveProperty(SESSION_CALLER);
     expect(row.data).toHaveProperty('userId', manager.userId);
+  });
+
+  it('is a prepared statement on its connection, and survives a migration adding columns', async () => {
+    const owner = await h.login('owner@demo.test');
+    const one = createDb(h.t.url, { max: 1 });
+    try {
+      const store = new PgSessionStore(one, undefined, { callers: true });
+      // Past five executions PostgreSQL may switch to the generic plan: the one kept.
+      for (let i = 0; i < 6; i++)
+        expect((await read(store, sid(owner)))?.userId).toBe(owner.userId);
+      const prepared = await sql<{ statement: string }>`
+        select statement from pg_prepared_statements where name like 'rw_%'`.execute(one);
+      expect(prepared.rows.some((p) => p.statement.includes('from sessions s'))).toBe(true);
+      await sql`alter table users add column added_later text`.execute(h.db);
+      await sql`alter table sessions add column added_later text`.execute(h.db);
+      try {
+        const session = await read(store, sid(owner));
+        const caller = session?.[SESSION_CALLER] as SessionCaller | undefined;
+        expect(caller?.principal?.userId).toBe(owner.userId);
+      } finally {
+        await sql`alter table users drop column added_later`.execute(h.db);
+        await sql`alter table sessions drop column added_later`.execute(h.db);
+      }
+    } finally {
+      await one.destroy();
+    }
   });
 });
