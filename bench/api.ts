@@ -10,6 +10,7 @@ import { demoCatalog } from '../src/catalog/index.js';
 import { seedDemo } from '../src/cli/demo-seed/index.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
+import { preparingPool } from '../src/db/prepared.js';
 import type { Database } from '../src/db/schema.js';
 import { migrateQueue } from '../src/execution/queue.js';
 import { OperationRegistry } from '../src/execution/registry.js';
@@ -80,7 +81,8 @@ export async function main(): Promise<void> {
   // The app's own Kysely, with a hook that records the SQL one request issues (for EXPLAIN).
   let capture: CapturedQuery[] | undefined;
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    // As createDb makes it (src/db/pool.ts): statements marked `prepared` are sent as such.
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
     log: (event) => {
       if (capture && event.level === 'query')
         capture.push({
