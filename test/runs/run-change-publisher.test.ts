@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/pool.js';
@@ -116,5 +117,28 @@ describe('deferred run-change notices', () => {
     // A later plain write is the fence: everything before it has arrived.
     await runs.reportProgress(run.id, { processed: 2 });
     await until(() => noticesOf(run.id).length === before + 2, { what: 'the fence notice' });
+  });
+});
+
+describe('the run-change trigger under a deferral (migration 0012)', () => {
+  it('is not even called for a deferred write, and is for a plain one', async () => {
+    const run = await queuedRun();
+    const calls = await t.db.transaction().execute(async (trx) => {
+      await sql`set local track_functions = 'pl'`.execute(trx);
+      const count = async () =>
+        Number(
+          (
+            await sql<{ n: string | null }>`select pg_stat_get_xact_function_calls(
+              'runwarden_notify_run_change'::regproc)::text as n`.execute(trx)
+          ).rows[0]?.n ?? 0,
+        );
+      await sql`select set_config('runwarden.notify', 'deferred', true)`.execute(trx);
+      await sql`update operation_runs set attempt = attempt + 1 where id = ${run.id}`.execute(trx);
+      const deferred = await count();
+      await sql`select set_config('runwarden.notify', '', true)`.execute(trx);
+      await sql`update operation_runs set attempt = attempt + 1 where id = ${run.id}`.execute(trx);
+      return { deferred, plain: await count() };
+    });
+    expect(calls).toEqual({ deferred: 0, plain: 1 });
   });
 });
