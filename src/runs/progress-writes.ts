@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Database, RunRow } from '../db/schema.js';
+import { type Kysely, sql } from 'kysely';
+import { prepared } from '../db/prepared.js';
+import { type Database, RUN_COLUMNS, type RunRow } from '../db/schema.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
 import { deferNotify } from './run-events.js';
 
@@ -14,7 +15,8 @@ export async function writeProgress(
   now: Date,
   options: { deferNotify?: boolean } = {},
 ): Promise<RunRow | undefined> {
-  return await db
+  // Prepared (planned once per connection): a handler may report many times a second.
+  const update = db
     .updateTable('operation_runs')
     .set({
       progress_processed: progress.processed,
@@ -25,6 +27,7 @@ export async function writeProgress(
     .where('id', '=', id)
     .where('status', 'in', ACTIVE_STATUSES)
     .$if(options.deferNotify === true, (qb) => qb.where(deferNotify))
-    .returningAll()
-    .executeTakeFirst();
+    .returning(RUN_COLUMNS);
+  const result = await prepared(sql<RunRow>`${update}`).execute(db);
+  return result.rows[0];
 }
