@@ -4,15 +4,15 @@ import type { StopReason } from './wrapper.js';
 
 /** The in-flight set: every change reaches the heartbeat thread, which refreshes only these runs. */
 export class InflightRuns extends Map<string, AbortController> {
-  onChange: (change: 'added' | 'removed') => void = () => undefined;
+  onChange: () => void = () => undefined;
   override set(runId: string, controller: AbortController): this {
     super.set(runId, controller);
-    this.onChange('added');
+    this.onChange();
     return this;
   }
   override delete(runId: string): boolean {
     const had = super.delete(runId);
-    this.onChange('removed');
+    this.onChange();
     return had;
   }
 

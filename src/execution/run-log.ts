@@ -1,5 +1,5 @@
-import type { Logger } from 'pino';
 import type { RunOutcome } from '../domain/run.js';
+import { type Logger, SummaryWindow } from '../logger.js';
 
 /**
  * A worker's log of its runs, for people: each run's start and completion at `debug`, and at
@@ -8,52 +8,32 @@ import type { RunOutcome } from '../domain/run.js';
  * second. Failures, timeouts and hand-backs keep their own lines.
  */
 export class RunLog {
-  #window = newWindow();
-  readonly #timer: NodeJS.Timeout;
+  readonly #window: SummaryWindow;
+  #closing = false;
 
-  constructor(
-    private readonly logger: Logger,
-    intervalMs = 60_000,
-  ) {
-    const every = intervalMs >= 1000 ? `${Math.round(intervalMs / 1000)} s` : `${intervalMs} ms`;
-    this.#timer = setInterval(() => this.#summarize(every), intervalMs);
-    this.#timer.unref();
+  constructor(logger: Logger, intervalMs = 60_000) {
+    this.#window = new SummaryWindow(intervalMs, ({ total, byKey, p95Ms, every }) => {
+      const outcomes = Object.entries(byKey)
+        .sort(([, a], [, b]) => b - a)
+        .map(([outcome, n]) => `${n} ${outcome.replace('_', ' ')}`)
+        .join(', ');
+      const since = this.#closing ? 'since the last summary' : `in the last ${every}`;
+      logger.info(
+        { runs: total, outcomes: byKey, p95Ms },
+        `worker: ${total} run${total === 1 ? '' : 's'} finished ${since} (${outcomes}), handler p95 ${p95Ms} ms`,
+      );
+    });
   }
 
   /** A run this worker made terminal, and how long its handler ran. */
   finished(outcome: Exclude<RunOutcome, 'pending'>, ms: number): void {
-    const window = this.#window;
-    window.runs += 1;
-    window.outcomes[outcome] = (window.outcomes[outcome] ?? 0) + 1;
-    if (window.durations.length < 10_000) window.durations.push(ms);
+    this.#window.add(outcome, ms);
   }
 
   /** Writes what is left (a worker that stops says what it did since the last summary). */
   close(): void {
-    clearInterval(this.#timer);
-    this.#summarize('last interval');
+    this.#window.stop();
+    this.#closing = true;
+    this.#window.flush();
   }
-
-  #summarize(every: string): void {
-    const done = this.#window;
-    this.#window = newWindow();
-    if (done.runs === 0) return;
-    const sorted = done.durations.sort((a, b) => a - b);
-    const p95 = Math.round(
-      sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0,
-    );
-    const outcomes = Object.entries(done.outcomes)
-      .sort(([, a], [, b]) => b - a)
-      .map(([outcome, n]) => `${n} ${outcome.replace('_', ' ')}`)
-      .join(', ');
-    const since = every === 'last interval' ? 'since the last summary' : `in the last ${every}`;
-    this.logger.info(
-      { runs: done.runs, outcomes: done.outcomes, p95Ms: p95 },
-      `worker: ${done.runs} run${done.runs === 1 ? '' : 's'} finished ${since} (${outcomes}), handler p95 ${p95} ms`,
-    );
-  }
-}
-
-function newWindow() {
-  return { runs: 0, outcomes: {} as Record<string, number>, durations: [] as number[] };
 }

@@ -73,23 +73,24 @@ export type RunViewRow = RunViewFacts & {
   row_version: string;
 };
 
-/** `selectRuns` with only the view's columns. */
-function selectRunViews(db: Kysely<Database>) {
+/** Runs joined to their initiator's display name. */
+function withInitiator(db: Kysely<Database>) {
   return db
     .selectFrom('operation_runs')
     .leftJoin('users', 'users.id', 'operation_runs.initiator_user_id')
+    .select('users.name as initiator_name');
+}
+
+/** `selectRuns` with only the view's columns, and each row's version. */
+function selectRunViews(db: Kysely<Database>) {
+  return withInitiator(db)
     .select(RUN_VIEW_COLUMNS.map((column) => `operation_runs.${column}` as const))
-    .select('users.name as initiator_name')
     .select(sql<string>`operation_runs.xmin::text`.as('row_version'));
 }
 
 /** Run rows with the initiator's display name (read-only; RunService owns every write). */
 export function selectRuns(db: Kysely<Database>) {
-  return db
-    .selectFrom('operation_runs')
-    .leftJoin('users', 'users.id', 'operation_runs.initiator_user_id')
-    .selectAll('operation_runs')
-    .select('users.name as initiator_name');
+  return withInitiator(db).selectAll('operation_runs');
 }
 
 export async function findRun(
