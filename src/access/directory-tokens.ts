@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { ROLES } from '../domain/capabilities.js';
+import { outranks } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
 import type { DirectoryActor } from './directory-changes.js';
 import type { TokenCreateInput, TokenRevokeInput } from './directory-input.js';
@@ -32,8 +32,8 @@ export async function createTokenWith(
         ? `${data.as} is not an enabled member of workspace ${ws.slug}.`
         : `Workspace ${ws.slug} has no enabled owner for the token to act for; name a member.`,
     );
-  // ROLES is ordered from most to least rights: a token never has more than its member.
-  if (ROLES.indexOf(data.role) < ROLES.indexOf(by.role))
+  // A token never has more rights than its member.
+  if (outranks(data.role, by.role))
     throw new RunwardenError(
       'validation_failed',
       `A ${data.role} token cannot act for ${by.email}, who is ${by.role} in ${ws.slug}.`,

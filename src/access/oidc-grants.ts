@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import {
+  outranks,
   PLATFORM_CAPABILITIES,
   type PlatformCapability,
   ROLES,
@@ -43,8 +44,8 @@ export function parseOidcGrants(claim: unknown): OidcGrants {
     } else if (SLUG.test(scope) && (ROLES as readonly string[]).includes(what)) {
       const role = what as RoleName;
       const held = grants.workspaces.get(scope);
-      // ROLES is ordered from most to least rights.
-      if (!held || ROLES.indexOf(role) < ROLES.indexOf(held)) grants.workspaces.set(scope, role);
+      // The higher role wins.
+      if (!held || outranks(role, held)) grants.workspaces.set(scope, role);
     } else grants.ignored.push(value);
   }
   grants.platform.sort();

@@ -2,9 +2,9 @@ import { type Expression, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
 import {
   type Capability,
+  outranks,
   PLATFORM_CAPABILITIES,
   type PlatformCapability,
-  ROLES,
   roleCapabilities,
 } from '../domain/capabilities.js';
 
@@ -128,7 +128,7 @@ export async function loadTokenPrincipal(
       {
         workspaceId: token.workspaceId,
         // Never more than its creator holds now: a demoted owner's token is demoted with them.
-        role: ROLES.indexOf(token.role) < ROLES.indexOf(creator.role) ? creator.role : token.role,
+        role: outranks(token.role, creator.role) ? creator.role : token.role,
         tenantIds: creator.tenant_ids,
       },
     ]),

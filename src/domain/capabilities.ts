@@ -19,6 +19,11 @@ export type PlatformCapability = (typeof PLATFORM_CAPABILITIES)[number];
 export const ROLES = ['owner', 'manager', 'operator', 'readonly'] as const;
 export type RoleName = (typeof ROLES)[number];
 
+/** Whether `a` has more rights than `b` (ROLES is ordered from most to least). */
+export function outranks(a: RoleName, b: RoleName): boolean {
+  return ROLES.indexOf(a) < ROLES.indexOf(b);
+}
+
 const ROLE_CAPABILITIES: Record<RoleName, readonly Capability[]> = {
   owner: CAPABILITIES,
   manager: ['operations.view', 'operations.start', 'operations.cancel'],

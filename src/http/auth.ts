@@ -28,7 +28,8 @@ declare module 'fastify' {
 export type ExternalCaller = (request: FastifyRequest) => Promise<Principal | undefined>;
 
 export const SESSION_COOKIE = 'runwarden_session';
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Methods that write: a cookie-authenticated one must carry the CSRF token. */
+export const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * The session machinery every scope shares (DESIGN §10): a server-side session behind an HTTP-only,
@@ -73,17 +74,17 @@ export const authPlugin = fp<{
   { name: 'runwarden-auth' },
 );
 
+/** The token of an `Authorization: Bearer <token>` header; '' for any other header or none. */
+export function bearerOf(header: string | undefined): string {
+  return /^Bearer (.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
+}
+
 /**
  * Sets `request.principal` for every request of the scope it is registered in: a bearer API token
  * (one that is not valid answers 401), or the session's user; anonymous otherwise. Cookie-
  * authenticated writes must then carry `x-csrf-token`; bearer requests need none, as no browser
  * sends them by itself.
  */
-/** The token of an `Authorization: Bearer <token>` header; '' for any other header or none. */
-export function bearerOf(header: string | undefined): string {
-  return /^Bearer (.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
-}
-
 export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCaller }>(
   async (scope, { db, external }) => {
     scope.addHook('onRequest', async (request) => {

@@ -12,6 +12,14 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
+/** 429 for a throttled attempt: `Too many <what>; try again in N s.`, with Retry-After. */
+export function tooManyAttempts(reply: FastifyReply, retryAfterSeconds: number, what: string) {
+  return reply
+    .status(429)
+    .header('retry-after', String(retryAfterSeconds))
+    .send(errorBody('rate_limited', `Too many ${what}; try again in ${retryAfterSeconds} s.`));
+}
+
 /** Seconds a client should wait before retrying while the database is unreachable. */
 export const RETRY_AFTER_SECONDS = ERROR_CATALOG.database_unavailable.retryAfterSeconds;
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ERROR_CATALOG } from '../domain/errors.js';
-import { SESSION_COOKIE } from './auth.js';
+import { SESSION_COOKIE, WRITE_METHODS } from './auth.js';
 
 // The OpenAPI document's frame (DESIGN §11): who may call what (security), and the error answers
 // every route shares, declared once per scope here instead of in each route file.
@@ -73,8 +73,6 @@ export const SECURITY_SCHEMES = {
   },
 } as const;
 
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 /**
  * Who may call a scope's routes: `public` (anyone; nobody is looked up), `identified` (anyone, but
  * a session or token is looked up: an invalid token is 401, a cookie write needs its CSRF token),
@@ -107,7 +105,7 @@ export function documentScope(
     const schema = route.schema;
     if (!schema || schema.hide) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const write = methods.some((m) => WRITES.has(m));
+    const write = methods.some((m) => WRITE_METHODS.has(m));
     const statuses = new Set<ErrorStatus>([500]);
     if (schema.params || schema.querystring || schema.headers || schema.body) statuses.add(400);
     if (write) for (const s of [400, 413, 415] as const) statuses.add(s);

@@ -47,9 +47,12 @@ export function registerAccessLog(app: FastifyInstance, logger: Logger, interval
     const ms = reply.elapsedTime;
     const status = reply.statusCode;
     window.add(`${Math.floor(status / 100)}xx`, ms);
+    // The line is built only when it is written (at info, the summary is all there is).
+    if (!logger.isLevelEnabled('debug')) return;
+    const url = loggableUrl(request.url);
     request.log.debug(
-      { method: request.method, url: loggableUrl(request.url), status, ms: Math.round(ms) },
-      `${request.method} ${loggableUrl(request.url)} ${status} ${Math.round(ms)} ms`,
+      { method: request.method, url, status, ms: Math.round(ms) },
+      `${request.method} ${url} ${status} ${Math.round(ms)} ms`,
     );
   });
   app.addHook('onClose', async () => window.stop());

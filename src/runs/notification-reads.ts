@@ -48,3 +48,21 @@ export async function markNotificationRead(
   await db.updateTable('notifications').set({ read_at: now }).where('id', '=', mine.id).execute();
   return { id: mine.id, readAt: now };
 }
+
+/**
+ * Marks every unread notification of the user read; how many it marked. The caller's own only; one
+ * they may no longer see is never listed or counted, so marking it too changes nothing they observe.
+ */
+export async function markAllNotificationsRead(
+  db: Kysely<Database>,
+  userId: string,
+  now: Date,
+): Promise<number> {
+  const result = await db
+    .updateTable('notifications')
+    .set({ read_at: now })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

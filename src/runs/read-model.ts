@@ -2,7 +2,11 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { PolicyOf } from '../domain/lifecycle.js';
 import type { Visibility } from '../domain/visibility.js';
-import { listNotifications, markNotificationRead } from './notification-reads.js';
+import {
+  listNotifications,
+  markAllNotificationsRead,
+  markNotificationRead,
+} from './notification-reads.js';
 import { loadRunSurroundings } from './run-detail.js';
 import { reconciliationGauges, runGauges } from './run-gauges.js';
 import {
@@ -97,6 +101,10 @@ export class RunReadModel {
 
   markNotificationRead(userId: string, visibility: Visibility, id: string, now: Date) {
     return markNotificationRead(this.#deps.db, userId, visibility, id, now);
+  }
+
+  markAllNotificationsRead(userId: string, now: Date) {
+    return markAllNotificationsRead(this.#deps.db, userId, now);
   }
 
   /** The last run change announced (the stream's replay: has anything happened since?). */

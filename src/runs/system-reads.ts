@@ -15,7 +15,6 @@ export function staleRunsQuery(db: Kysely<Database>, judge: SqlJudge) {
   return db.selectFrom('operation_runs').selectAll().where(RUN_CLASSES.active_stale.sql(judge));
 }
 
-/** The system plane's stuck list: stale active runs, oldest first. */
 /** Running runs of one type silent since before `quietSince` (no heartbeat, start or creation after). */
 export function quietRunsQuery(db: Kysely<Database>, type: string, quietSince: Date) {
   return db
@@ -27,6 +26,7 @@ export function quietRunsQuery(db: Kysely<Database>, type: string, quietSince: D
     .limit(1000);
 }
 
+/** The system plane's stuck list: stale active runs, oldest first. */
 export async function stuckRuns(
   deps: ReadDeps,
   now: Date,

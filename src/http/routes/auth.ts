@@ -1,14 +1,13 @@
-import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { startAccessPruner } from '../../access/access-pruner.js';
 import { authenticated } from '../../access/authorize.js';
-import { type Attempt, accountSubject, LoginThrottle } from '../../access/login-throttle.js';
+import { accountSubject, LoginThrottle } from '../../access/login-throttle.js';
 import { DUMMY_HASH, verifyPassword } from '../../access/passwords.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
-import { errorBody } from '../errors.js';
+import { tooManyAttempts } from '../errors.js';
 import { errorResponses } from '../openapi.js';
 import { MeSchema, UserSchema } from '../schemas.js';
 
@@ -28,14 +27,6 @@ export interface AuthRouteOptions extends ApiContext {
 }
 
 const ACCOUNT_WINDOW_MS = 15 * 60_000;
-
-function tooManyAttempts(reply: FastifyReply, attempt: Attempt) {
-  const seconds = attempt.retryAfterSeconds;
-  return reply
-    .status(429)
-    .header('retry-after', String(seconds))
-    .send(errorBody('rate_limited', `Too many login attempts; try again in ${seconds} s.`));
-}
 
 /**
  * Login and the demo logins, public routes (DESIGN §10, §11). Logins are throttled in PostgreSQL,
@@ -87,9 +78,11 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
       if (!ctx.passwordLogin)
         throw new RunwardenError('forbidden', 'Password login is turned off; sign in with SSO.');
       const address = await throttle.count(byAddress, request.ip);
-      if (!address.allowed) return tooManyAttempts(reply, address);
+      if (!address.allowed)
+        return tooManyAttempts(reply, address.retryAfterSeconds, 'login attempts');
       const account = await throttle.count(byAccount, accountSubject(email));
-      if (!account.allowed) return tooManyAttempts(reply, account);
+      if (!account.allowed)
+        return tooManyAttempts(reply, account.retryAfterSeconds, 'login attempts');
       const user = await ctx.db
         .selectFrom('users')
         .select(['id', 'email', 'name', 'password_hash'])

@@ -83,15 +83,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
     async (request) => {
       const principal = authenticated(request.principal);
       const now = ctx.now();
-      // The caller's own notices only; one they may no longer see is never listed or counted, so
-      // marking it read too changes nothing they can observe.
-      const result = await ctx.db
-        .updateTable('notifications')
-        .set({ read_at: now })
-        .where('user_id', '=', principal.userId)
-        .where('read_at', 'is', null)
-        .executeTakeFirst();
-      return { marked: Number(result.numUpdatedRows), readAt: now.toISOString() };
+      const marked = await reads.markAllNotificationsRead(principal.userId, now);
+      return { marked, readAt: now.toISOString() };
     },
   );
 };

@@ -4,6 +4,7 @@ import { authenticated } from '../../access/authorize.js';
 import { LoginThrottle } from '../../access/login-throttle.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
+import { tooManyAttempts } from '../errors.js';
 import { errorResponses } from '../openapi.js';
 import { actorOf, NoContent } from './directory-access.js';
 
@@ -49,18 +50,8 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
       if (caller.via !== 'session')
         throw new RunwardenError('forbidden', 'Change a password from a signed-in session.');
       const attempt = await throttle.count(byUser, caller.userId);
-      if (!attempt.allowed) {
-        const seconds = attempt.retryAfterSeconds;
-        return reply
-          .status(429)
-          .header('retry-after', String(seconds))
-          .send({
-            error: {
-              code: 'rate_limited',
-              message: `Too many wrong passwords; try again in ${seconds} s.`,
-            },
-          });
-      }
+      if (!attempt.allowed)
+        return tooManyAttempts(reply, attempt.retryAfterSeconds, 'wrong passwords');
       await directory.changePassword(
         {
           userId: caller.userId,
