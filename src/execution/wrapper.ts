@@ -35,6 +35,8 @@ export interface WrapperDeps {
 }
 
 const STOPPED = Symbol('stopped');
+/** One object for every start, so concurrent starts can share a statement (StartBatches). */
+const GATE = gatePasses();
 
 /**
  * Wraps an operation's handler as a queue task (DESIGN §7.2): gate, mark running, run with a
@@ -50,11 +52,13 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
     const persist = <T>(what: string, log: Logger, write: () => Promise<T>) =>
       retryWhileUnavailable(write, { until, log, what });
     const worker = { workerId: deps.workerId, queueJobId: helpers.job.id };
-    // One statement in the common case: the gate (in SQL) and queued → running together.
+    // One statement in the common case: the gate (in SQL) and queued → running together, shared
+    // with the starts of this worker that arrive while one is on its way (StartBatches).
     let started = await persist('start', deps.logger, () =>
       deps.runs.markRunning(payload.runId, worker, {
         changes: deps.changes,
-        onlyIf: gatePasses(),
+        onlyIf: GATE,
+        shared: true,
       }),
     );
     if (!started.moved) {

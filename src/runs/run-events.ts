@@ -56,9 +56,18 @@ export interface Appended {
 /** Runs `mutation` (returning the run row) and appends `events` (and `notice`) for the row it returns. */
 export async function withEvents(
   db: Kysely<Database>,
-  mutation: Compilable<unknown>,
-  { at, events, notice, sameCommit }: Appended,
+  mutation: Compilable<unknown> | RawBuilder<unknown>,
+  appended: Appended,
 ): Promise<RunRow | undefined> {
+  return (await withEventsEach(db, mutation, appended))[0];
+}
+
+/** `withEvents` for a mutation that may move several runs: each gets its events; all returned. */
+export async function withEventsEach(
+  db: Kysely<Database>,
+  mutation: Compilable<unknown> | RawBuilder<unknown>,
+  { at, events, notice, sameCommit }: Appended,
+): Promise<RunRow[]> {
   const payloadOf = (e: EventSpec) =>
     e.payload === undefined ? sql`'{}'::jsonb` : isRaw(e.payload) ? e.payload : jsonb(e.payload);
   const rows = sql.join(
@@ -86,7 +95,7 @@ export async function withEvents(
         : sql``
     }
     select ${RETURNED} from moved`).execute(db);
-  return result.rows[0];
+  return result.rows;
 }
 
 const RETURNED = sql.raw(RUN_COLUMNS.map((c) => `"${c}"`).join(', '));

@@ -19,6 +19,7 @@ import {
 import { writeProgress } from './progress-writes.js';
 import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
+import { StartBatches } from './start-batches.js';
 
 export interface StartRun {
   workspaceId: string;
@@ -63,10 +64,12 @@ export interface RunServiceDeps {
 export class RunService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
+  readonly #starts: StartBatches;
 
   constructor(deps: RunServiceDeps) {
     this.#db = deps.db;
     this.#clock = deps.clock ?? systemClock;
+    this.#starts = new StartBatches(deps.db, this.#clock);
   }
 
   /** Creates a queued run, or returns the active run with the same identity (`reused: true`). */
@@ -112,12 +115,21 @@ export class RunService {
     );
   }
 
-  /** queued → running. `onlyIf`: a further condition on the row (the worker's gate, in SQL). */
+  /**
+   * queued → running. `onlyIf`: a further condition on the row (the worker's gate, in SQL; pass
+   * the same object each time to share statements). `shared`, with `changes` and no `trx`: the
+   * start may share its statement with the other starts of this worker that arrive meanwhile
+   * (StartBatches), with the same result for this run.
+   */
   async markRunning(
     id: string,
     worker: { workerId: string; queueJobId?: string | null },
-    options: DeferredOptions & { onlyIf?: RawBuilder<boolean> } = {},
+    options: DeferredOptions & { onlyIf?: RawBuilder<boolean>; shared?: boolean } = {},
   ): Promise<Transition> {
+    if (options.shared && options.changes && !options.trx)
+      return await this.#transition(options, id, () =>
+        this.#starts.start(id, worker, options.onlyIf),
+      );
     const now = this.#clock();
     return await this.#transition(options, id, (db, deferNotify) =>
       q.markRunning(db, id, worker, now, { deferNotify, onlyIf: options.onlyIf }),

@@ -1,0 +1,147 @@
+import { sql } from 'kysely';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gatePasses } from '../../src/execution/gate.js';
+import { OperationRegistry } from '../../src/execution/registry.js';
+import { RunChangePublisher } from '../../src/runs/run-change-publisher.js';
+import { RunService, type Transition } from '../../src/runs/run-service.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { type Scope, seedScope } from '../support/fixtures.js';
+import { numberedSync, queuedRuns } from '../support/operations.js';
+import { quietLogger } from '../support/worker.js';
+
+// A worker's starts share statements while one is on its way (StartBatches): each run must still
+// get exactly the answer its own compare-and-set would have given, and a shared statement that
+// fails writes nothing for any of its runs.
+let t: TestDatabase;
+let scope: Scope;
+let runs: RunService;
+let changes: RunChangePublisher;
+const registry = new OperationRegistry([numberedSync]);
+const queued = queuedRuns(() => ({ t, scope, runs, registry }));
+const GATE = gatePasses();
+
+beforeAll(async () => {
+  t = await freshDatabase();
+  scope = await seedScope(t.db);
+  runs = new RunService({ db: t.db });
+  changes = new RunChangePublisher(t.db, quietLogger);
+  return async () => await changes.close();
+});
+
+const start = (id: string, job: string | null = null) =>
+  runs.markRunning(
+    id,
+    { workerId: 'w-batch', queueJobId: job },
+    { changes, onlyIf: GATE, shared: true },
+  );
+
+/** The transaction ids that wrote the runs' current rows: one per statement that moved them. */
+async function writers(ids: string[]): Promise<Set<string>> {
+  const rows = await sql<{ xmin: string }>`select xmin::text from operation_runs
+    where id = any(${ids}::uuid[])`.execute(t.db);
+  return new Set(rows.rows.map((r) => r.xmin));
+}
+
+async function runningEvents(id: string): Promise<number> {
+  const rows = await t.db
+    .selectFrom('run_events')
+    .select('id')
+    .where('run_id', '=', id)
+    .where('kind', '=', 'running')
+    .execute();
+  return rows.length;
+}
+
+describe("a worker's shared start statements", () => {
+  it('start every run that arrives at once, in fewer statements, each with its job and one event', async () => {
+    const batch = await Promise.all(Array.from({ length: 12 }, () => queued()));
+    const results = await Promise.all(batch.map((run, i) => start(run.id, String(1000 + i))));
+    for (const [i, result] of results.entries()) {
+      expect(result.moved).toBe(true);
+      expect(result.run).toMatchObject({
+        id: batch[i]?.id,
+        status: 'running',
+        attempt: 1,
+        worker_id: 'w-batch',
+        queue_job_id: String(1000 + i),
+      });
+      expect(await runningEvents(batch[i]!.id)).toBe(1);
+    }
+    // The first went alone; the eleven that arrived meanwhile shared the next statement.
+    expect((await writers(batch.map((r) => r.id))).size).toBeLessThan(batch.length);
+  });
+
+  it('give each run in a shared statement its own answer: gate, cancel, finished, gone, twice', async () => {
+    const plain = await queued();
+    const cancelRequested = await queued();
+    await t.db
+      .updateTable('operation_runs')
+      .set({ cancel_requested_at: new Date() })
+      .where('id', '=', cancelRequested.id)
+      .execute();
+    const finished = await queued();
+    await runs.complete(finished.id, { outcome: 'succeeded' });
+    // The gate: a tenant deactivated after the run was queued.
+    const other = await seedScope(t.db);
+    const gated = await queuedRuns(() => ({ t, scope: other, runs, registry }))();
+    await t.db
+      .updateTable('tenants')
+      .set({ status: 'inactive' })
+      .where('id', '=', other.tenantId)
+      .execute();
+    const gone = '01900000-0000-7000-8000-000000000000';
+    const twice = await queued();
+
+    // A start in flight first, so the rest wait and share the next statement.
+    const [, ...answers] = await Promise.all([
+      start((await queued()).id),
+      start(plain.id),
+      start(cancelRequested.id),
+      start(finished.id),
+      start(gated.id),
+      start(gone),
+      start(twice.id, '1'),
+      start(twice.id, '2'),
+    ]);
+    const [a, b, c, d, e, f, g] = answers as [
+      Transition,
+      Transition,
+      Transition,
+      Transition,
+      Transition,
+      Transition,
+      Transition,
+    ];
+    expect(a).toMatchObject({ moved: true, run: { status: 'running' } });
+    expect(b).toMatchObject({ moved: false, reason: 'wrong_state', run: { status: 'queued' } });
+    expect(c).toMatchObject({ moved: false, reason: 'already_terminal' });
+    expect(d).toMatchObject({ moved: false, reason: 'wrong_state', run: { status: 'queued' } });
+    expect(e).toMatchObject({ moved: false, reason: 'not_found' });
+    // The same run named twice: exactly one of its starts moved it.
+    expect([f.moved, g.moved].filter(Boolean)).toHaveLength(1);
+    expect(await runningEvents(twice.id)).toBe(1);
+    for (const id of [cancelRequested.id, finished.id, gated.id])
+      expect(await runningEvents(id)).toBe(0);
+  });
+
+  it('that fail write nothing for any of their runs, and every caller hears of it', async () => {
+    const first = await queued();
+    const batch = await Promise.all(Array.from({ length: 4 }, () => queued()));
+    const answers = await Promise.allSettled([
+      start(first.id),
+      // Not a job id: the whole shared statement fails.
+      ...batch.map((run, i) => start(run.id, i === 2 ? 'not-a-job' : String(i))),
+    ]);
+    expect(answers[0]).toMatchObject({ status: 'fulfilled', value: { moved: true } });
+    for (const answer of answers.slice(1)) expect(answer.status).toBe('rejected');
+    for (const run of batch) {
+      const now = await t.db
+        .selectFrom('operation_runs')
+        .select(['status', 'attempt'])
+        .where('id', '=', run.id)
+        .executeTakeFirstOrThrow();
+      expect(now).toEqual({ status: 'queued', attempt: 0 });
+      expect(await runningEvents(run.id)).toBe(0);
+    }
+  });
+});
