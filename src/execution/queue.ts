@@ -49,6 +49,20 @@ export function finishJobWith(jobId: string) {
     where id = ${jobId}::bigint and job_queue_id is null and exists (select 1 from moved)`;
 }
 
+/** `finishJobWith` for completions that share a statement: each moved run's own job. */
+const FINISH_SHARED_JOBS = sql`delete from graphile_worker._private_jobs as jobs using moved
+  where jobs.id = moved.finished_job_id and jobs.job_queue_id is null`;
+
+/** A completion's options that end the queue's job in its commit, alone or sharing a statement. */
+export function finishingJob(jobId: string) {
+  return {
+    sameCommit: finishJobWith(jobId),
+    shared: { jobId, sameCommit: FINISH_SHARED_JOBS },
+  };
+}
+
+export type FinishingJob = ReturnType<typeof finishingJob>;
+
 /** Removes a run's job unless a worker holds it (then the worker's gate sees the run's state). */
 export async function removeQueuedJob(db: Kysely<Database>, runId: string): Promise<void> {
   await sql`select graphile_worker.remove_job(${runId}::text)`.execute(db);

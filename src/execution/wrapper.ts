@@ -10,7 +10,7 @@ import { checkGate, gatePasses } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
 import { contextFor, type PersistentRuns, persistentRuns } from './persistent-runs.js';
 import { type Progress, ProgressCoalescer } from './progress-coalescer.js';
-import { enqueueRun, finishJobWith, isJobPayload } from './queue.js';
+import { enqueueRun, type FinishingJob, finishingJob, isJobPayload } from './queue.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
 import type { RunLog } from './run-log.js';
@@ -76,7 +76,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
               outcome: verdict.outcome,
               failures: [{ code: verdict.code, message: verdict.message }],
             },
-            { changes: deps.changes, sameCommit: finishJobWith(helpers.job.id) },
+            { changes: deps.changes, ...finishingJob(helpers.job.id) },
           ),
         );
         log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
@@ -120,7 +120,7 @@ async function execute(
   );
   const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   // A terminal write also ends the queue's job, in the same commit.
-  const sameCommit = finishJobWith(helpers.job.id);
+  const finish = finishingJob(helpers.job.id);
   const startedAt = performance.now();
   /** What this attempt wrote as the run's end, if it did: counted in the worker's summary. */
   let finished: TerminalOutcome | undefined;
@@ -144,7 +144,7 @@ async function execute(
       finished = await onStopped(reason, operation, deps, runs, run, finalAttempt, log, {
         cooperative,
         progress,
-        sameCommit,
+        finish,
       });
       return;
     }
@@ -171,7 +171,7 @@ async function execute(
       const done = await runs.complete(
         run.id,
         { outcome: result.outcome, counts: result.counts, failures: result.failures },
-        { progress, sameCommit },
+        { progress, ...finish },
       );
       if (done.moved) {
         finished = result.outcome;
@@ -186,7 +186,7 @@ async function execute(
       const done = await runs.complete(
         run.id,
         { outcome: 'failed', failures: [sanitizeFailure(settled.error, 'handler.error')] },
-        { progress, sameCommit },
+        { progress, ...finish },
       );
       if (done.moved) finished = 'failed';
       log.warn(
@@ -223,10 +223,10 @@ async function onStopped(
     /** Its last progress report not yet written (a requeue resets progress: dropped there). */
     progress?: Progress;
     /** The queue's job completion, written with a terminal completion. */
-    sameCommit: ReturnType<typeof finishJobWith>;
+    finish: FinishingJob;
   },
 ): Promise<TerminalOutcome | undefined> {
-  const { cooperative, progress, sameCommit } = end;
+  const { cooperative, progress, finish } = end;
   const counts = cooperative?.ok ? cooperative.result.counts : undefined;
   if (reason === 'cancel') {
     const done = await runs.complete(
@@ -236,7 +236,7 @@ async function onStopped(
         counts,
         failures: [{ code: 'run.cancelled', message: 'Cancelled while running.' }],
       },
-      { progress, sameCommit },
+      { progress, ...finish },
     );
     log.info('run cancelled');
     return done.moved ? 'cancelled' : undefined;
@@ -266,7 +266,7 @@ async function onStopped(
     const done = await runs.complete(
       run.id,
       { outcome: 'failed', counts, failures: [failure] },
-      { progress, sameCommit },
+      { progress, ...finish },
     );
     log.warn({ timeoutSeconds: operation.policy.timeoutSeconds }, 'run timed out');
     return done.moved ? 'failed' : undefined;

@@ -1,8 +1,28 @@
 import type { RawBuilder, Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Database, RunRow } from '../db/schema.js';
 import type { RunChanges } from './run-change-publisher.js';
 
-// The options of RunService's writes.
+// The options and answers of RunService's writes.
+
+export interface StartRun {
+  workspaceId: string;
+  tenantId: string | null;
+  type: string;
+  /** The type's identity inputs: what makes two starts "the same". */
+  identity: unknown;
+  input: Record<string, unknown>;
+  initiatorUserId: string | null;
+  context?: Record<string, unknown>;
+  retryOf?: string | null;
+}
+
+/** Why a transition did not happen. `already_terminal` is the no-op of repeating a transition. */
+export type NotMovedReason = 'already_terminal' | 'not_found' | 'wrong_state';
+
+/** A compare-and-set result: either we moved the run, or here is how it stands now. */
+export type Transition =
+  | { moved: true; run: RunRow }
+  | { moved: false; reason: NotMovedReason; run: RunRow | undefined };
 
 export interface CallOptions {
   /** Run inside the caller's transaction (e.g. the start path enqueues its job in it). */
@@ -28,4 +48,11 @@ export interface CompleteOptions extends DeferredOptions {
    * the queue's job completion, so a run's end and its job's end are one commit.
    */
   sameCommit?: RawBuilder<unknown>;
+  /**
+   * With `changes` and no `trx`: the completion may share its statement with the other
+   * completions that arrive while one is being written (SharedStatements); `sameCommit` is then
+   * this one, which refers to the runs' jobs as `moved.finished_job_id` (`jobId` here). Pass the
+   * same `sameCommit` object every time: completions share a statement only when it is the same.
+   */
+  shared?: { jobId: string | null; sameCommit?: RawBuilder<unknown> };
 }

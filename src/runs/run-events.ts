@@ -35,9 +35,9 @@ export interface EventSpec {
 
 /** A notification for the run's initiator, written with the transition that made the run terminal. */
 export interface NoticeSpec {
-  /** The title is `<run type>: <label>`. */
-  label: string;
-  body: string;
+  /** The title is `<run type>: <label>`. SQL: over the moved row (several runs, several notices). */
+  label: string | RawBuilder<string>;
+  body: string | RawBuilder<string>;
 }
 
 /** What a transition appends to the row it moved, all stamped `at`. */

@@ -6,7 +6,13 @@ import { identityHash } from '../domain/identity.js';
 import { type Clock, systemClock } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import { uuidv7 } from '../domain/uuid.js';
-import type { CallOptions, CompleteOptions, DeferredOptions } from './call-options.js';
+import type {
+  CallOptions,
+  CompleteOptions,
+  DeferredOptions,
+  StartRun,
+  Transition,
+} from './call-options.js';
 import {
   type CompleteRun,
   cancelBeforeStart,
@@ -19,29 +25,16 @@ import {
 import { writeProgress } from './progress-writes.js';
 import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
-import { StartBatches } from './start-batches.js';
+import { SharedWrites } from './shared-writes.js';
 
-export interface StartRun {
-  workspaceId: string;
-  tenantId: string | null;
-  type: string;
-  /** The type's identity inputs: what makes two starts "the same". */
-  identity: unknown;
-  input: Record<string, unknown>;
-  initiatorUserId: string | null;
-  context?: Record<string, unknown>;
-  retryOf?: string | null;
-}
-
-/** Why a transition did not happen. `already_terminal` is the no-op of repeating a transition. */
-export type NotMovedReason = 'already_terminal' | 'not_found' | 'wrong_state';
-
-/** A compare-and-set result: either we moved the run, or here is how it stands now. */
-export type Transition =
-  | { moved: true; run: RunRow }
-  | { moved: false; reason: NotMovedReason; run: RunRow | undefined };
-
-export type { CallOptions, CompleteOptions, DeferredOptions } from './call-options.js';
+export type {
+  CallOptions,
+  CompleteOptions,
+  DeferredOptions,
+  NotMovedReason,
+  StartRun,
+  Transition,
+} from './call-options.js';
 
 /** Why a running run went back to the queue without a failed attempt. */
 export type HandBackReason = 'worker_shutdown';
@@ -64,12 +57,13 @@ export interface RunServiceDeps {
 export class RunService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
-  readonly #starts: StartBatches;
+  /** A worker's starts and completions, sharing statements under load. */
+  readonly #shared: SharedWrites;
 
   constructor(deps: RunServiceDeps) {
     this.#db = deps.db;
     this.#clock = deps.clock ?? systemClock;
-    this.#starts = new StartBatches(deps.db, this.#clock);
+    this.#shared = new SharedWrites(deps.db, this.#clock);
   }
 
   /** Creates a queued run, or returns the active run with the same identity (`reused: true`). */
@@ -126,10 +120,10 @@ export class RunService {
     worker: { workerId: string; queueJobId?: string | null },
     options: DeferredOptions & { onlyIf?: RawBuilder<boolean>; shared?: boolean } = {},
   ): Promise<Transition> {
-    if (options.shared && options.changes && !options.trx)
-      return await this.#transition(options, id, () =>
-        this.#starts.start(id, worker, options.onlyIf),
-      );
+    if (options.shared && options.changes && !options.trx) {
+      const start = { id, workerId: worker.workerId, queueJobId: worker.queueJobId ?? null };
+      return await this.#transition(options, id, () => this.#shared.start(start, options.onlyIf));
+    }
     const now = this.#clock();
     return await this.#transition(options, id, (db, deferNotify) =>
       q.markRunning(db, id, worker, now, { deferNotify, onlyIf: options.onlyIf }),
@@ -237,6 +231,13 @@ export class RunService {
   ): Promise<Transition> {
     const checked = checkedResult(result);
     const progress = options.progress ? validateProgress(options.progress) : undefined;
+    const { shared } = options;
+    if (shared && options.changes && !options.trx) {
+      const completion = { id, ...checked, progress, jobId: shared.jobId };
+      return await this.#transition(options, id, () =>
+        this.#shared.complete(completion, shared.sameCommit),
+      );
+    }
     const completion = handlerCompletion(id, { ...checked, progress }, this.#clock());
     return await this.#transition(options, id, (db, deferNotify) =>
       withCountsCheck(() =>

@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql, type UpdateObject } from 'kysely';
-import { type Database, RUN_COLUMNS, type RunRow } from '../db/schema.js';
+import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
@@ -10,7 +10,6 @@ import {
   type EventSpec,
   jsonb,
   withEvents,
-  withEventsEach,
 } from './run-events.js';
 
 // The transitions of a run's status (and its review), one compare-and-set statement each: the
@@ -46,43 +45,6 @@ export async function markRunning(
     .$if(options.deferNotify === true, (qb) => qb.where(deferNotify).where(asyncCommit))
     .returningAll();
   return await withEvents(db, update, {
-    at: now,
-    events: [
-      {
-        kind: 'running',
-        payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
-      },
-    ],
-  });
-}
-
-const RETURNED = sql.raw(RUN_COLUMNS.map((c) => `operation_runs."${c}"`).join(', '));
-
-/**
- * queued → running for several runs of one worker in one statement (each run's own
- * compare-and-set, as `markRunning` with `deferNotify`): returns the runs that moved. The arrays
- * are read through sub-selects so the planner cannot count them: every batch size then costs the
- * same, and PostgreSQL keeps one generic plan (a primary-key lookup per run) instead of planning
- * each batch anew (0.15 ms a statement).
- */
-export async function markManyRunning(
-  db: Executor,
-  starts: ReadonlyArray<{ id: string; queueJobId: string | null }>,
-  workerId: string,
-  now: Date,
-  onlyIf?: RawBuilder<boolean>,
-): Promise<RunRow[]> {
-  const ids = starts.map((s) => s.id);
-  const jobIds = starts.map((s) => s.queueJobId);
-  const named = sql`(select ${ids}::uuid[])`;
-  const update = sql`update operation_runs set
-      status = 'running', attempt = attempt + 1, worker_id = ${workerId},
-      queue_job_id = (select ${jobIds}::bigint[])[array_position(${named}, operation_runs.id)],
-      started_at = coalesce(started_at, ${now}), last_heartbeat_at = ${now}, updated_at = ${now}
-    where operation_runs.id = any(${named}::uuid[]) and status = 'queued' and cancel_requested_at is null
-      and ${onlyIf ?? sql<boolean>`true`} and ${deferNotify} and ${asyncCommit}
-    returning ${RETURNED}`;
-  return await withEventsEach(db, update, {
     at: now,
     events: [
       {

@@ -1,0 +1,47 @@
+import type { Kysely, RawBuilder } from 'kysely';
+import type { Database, RunRow } from '../db/schema.js';
+import { terminalNotice } from '../domain/notice.js';
+import type { Clock } from '../domain/run.js';
+import { withCountsCheck } from './run-checks.js';
+import { SharedStatements } from './shared-statements.js';
+import {
+  completeManyRuns,
+  markManyRunning,
+  type SharedCompletion,
+  type SharedStart,
+} from './shared-transitions.js';
+
+/**
+ * RunService's worker starts and completions that share statements under load: a start shares
+ * with the starts of the same gate (`onlyIf`), a completion with those of the same `sameCommit`.
+ * Each resolves to the row it moved, or undefined (RunService re-reads the run to say why).
+ */
+export class SharedWrites {
+  readonly #starts: SharedStatements<SharedStart, RunRow>;
+  readonly #completions: SharedStatements<SharedCompletion, RunRow>;
+
+  constructor(db: Kysely<Database>, clock: Clock) {
+    this.#starts = new SharedStatements((onlyIf, batch) =>
+      markManyRunning(db, batch, clock(), onlyIf as RawBuilder<boolean> | undefined),
+    );
+    this.#completions = new SharedStatements((sameCommit, batch) =>
+      withCountsCheck(() =>
+        completeManyRuns(db, batch, clock(), sameCommit as RawBuilder<unknown> | undefined),
+      ),
+    );
+  }
+
+  start(start: SharedStart, onlyIf?: RawBuilder<boolean>): Promise<RunRow | undefined> {
+    return this.#starts.write(onlyIf, start);
+  }
+
+  complete(
+    completion: Omit<SharedCompletion, 'notice'>,
+    sameCommit?: RawBuilder<unknown>,
+  ): Promise<RunRow | undefined> {
+    return this.#completions.write(sameCommit, {
+      ...completion,
+      notice: terminalNotice(completion),
+    });
+  }
+}
