@@ -112,7 +112,9 @@ async function execute(
   const stopped = new Promise<typeof STOPPED>((resolve) =>
     controller.signal.addEventListener('abort', () => resolve(STOPPED), { once: true }),
   );
-  const reports = new ProgressCoalescer((p) => runs.reportProgress(run.id, p), { log });
+  const reports = new ProgressCoalescer((p) => runs.reportProgress(run.id, p, { shared: true }), {
+    log,
+  });
   const ctx = contextFor(run, controller.signal, runs, reports, log);
   const handler = (async () => operation.run!(ctx, run.input))().then(
     (result): Settled => ({ ok: true, result }),

@@ -145,12 +145,15 @@ export class RunService {
     return await q.touchWorkerHeartbeats(options.trx ?? this.#db, workerId, runIds, this.#clock());
   }
 
+  /** `shared`, with `changes` and no `trx`: may share its statement, as `markRunning`'s. */
   async reportProgress(
     id: string,
     progress: { processed: number; total?: number | null },
-    options: DeferredOptions = {},
+    options: DeferredOptions & { shared?: boolean } = {},
   ): Promise<Transition> {
     const checked = validateProgress(progress);
+    if (options.shared && options.changes && !options.trx)
+      return await this.#transition(options, id, () => this.#shared.progress({ id, ...checked }));
     const now = this.#clock();
     return await this.#transition(options, id, (db, deferNotify) =>
       writeProgress(db, id, checked, now, { deferNotify }),

@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import { type Database, RUN_COLUMNS, type RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
@@ -49,6 +50,30 @@ export async function markManyRunning(
       },
     ],
   });
+}
+
+export interface SharedProgress {
+  id: string;
+  processed: number;
+  total: number | null;
+}
+
+/** A progress report for each run, only while it is active (as `writeProgress`). */
+export async function writeManyProgress(
+  db: Executor,
+  reports: readonly SharedProgress[],
+  now: Date,
+): Promise<RunRow[]> {
+  const ids = sql`(select ${reports.map((r) => r.id)}::uuid[])`;
+  const at = sql`array_position(${ids}, operation_runs.id)`;
+  const result = await prepared(sql<RunRow>`update operation_runs set
+      progress_processed = (select ${reports.map((r) => r.processed)}::integer[])[${at}],
+      progress_total = (select ${reports.map((r) => r.total)}::integer[])[${at}],
+      last_heartbeat_at = ${now}, updated_at = ${now}
+    where operation_runs.id = any(${ids}::uuid[])
+      and (status in ('queued', 'running')) is true and ${deferNotify}
+    returning ${RETURNED}`).execute(db);
+  return result.rows;
 }
 
 export interface SharedCompletion {

@@ -8,17 +8,21 @@ import {
   completeManyRuns,
   markManyRunning,
   type SharedCompletion,
+  type SharedProgress,
   type SharedStart,
+  writeManyProgress,
 } from './shared-transitions.js';
 
 /**
- * RunService's worker starts and completions that share statements under load: a start shares
- * with the starts of the same gate (`onlyIf`), a completion with those of the same `sameCommit`.
+ * RunService's worker starts, progress reports and completions that share statements under load:
+ * a start shares with the starts of the same gate (`onlyIf`), a completion with those of the same
+ * `sameCommit`, a progress report with any other.
  * Each resolves to the row it moved, or undefined (RunService re-reads the run to say why).
  */
 export class SharedWrites {
   readonly #starts: SharedStatements<SharedStart, RunRow>;
   readonly #completions: SharedStatements<SharedCompletion, RunRow>;
+  readonly #progress: SharedStatements<SharedProgress, RunRow>;
 
   constructor(db: Kysely<Database>, clock: Clock) {
     this.#starts = new SharedStatements((onlyIf, batch) =>
@@ -29,6 +33,11 @@ export class SharedWrites {
         completeManyRuns(db, batch, clock(), sameCommit as RawBuilder<unknown> | undefined),
       ),
     );
+    this.#progress = new SharedStatements((_, batch) => writeManyProgress(db, batch, clock()));
+  }
+
+  progress(report: SharedProgress): Promise<RunRow | undefined> {
+    return this.#progress.write(undefined, report);
   }
 
   start(start: SharedStart, onlyIf?: RawBuilder<boolean>): Promise<RunRow | undefined> {

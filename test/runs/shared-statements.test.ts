@@ -148,4 +148,37 @@ describe("a worker's shared start statements", () => {
     expect(await runningEvents(batch[2]!.id)).toBe(0);
     for (const i of [0, 1, 3]) expect(await runningEvents(batch[i]!.id)).toBe(1);
   });
+
+  it('write each run its own progress report, in fewer statements, and none to a finished run', async () => {
+    const batch = await Promise.all(Array.from({ length: 8 }, () => queued()));
+    for (const run of batch) await runs.markRunning(run.id, { workerId: 'w-batch' });
+    await runs.complete(batch[5]!.id, { outcome: 'succeeded' });
+    const answers = await Promise.all(
+      batch.map((run, i) =>
+        runs.reportProgress(
+          run.id,
+          { processed: i, total: i % 2 ? null : 10 },
+          { changes, shared: true },
+        ),
+      ),
+    );
+    for (const [i, answer] of answers.entries()) {
+      if (i === 5) {
+        expect(answer).toMatchObject({ moved: false, reason: 'already_terminal' });
+        continue;
+      }
+      expect(answer).toMatchObject({
+        moved: true,
+        run: { id: batch[i]!.id, progress_processed: i, progress_total: i % 2 ? null : 10 },
+      });
+    }
+    const written = await t.db
+      .selectFrom('operation_runs')
+      .select(['id', 'progress_processed'])
+      .where('id', '=', batch[5]!.id)
+      .executeTakeFirstOrThrow();
+    expect(written.progress_processed).toBeNull();
+    const moved = batch.filter((_, i) => i !== 5).map((r) => r.id);
+    expect((await writers(moved)).size).toBeLessThan(moved.length);
+  });
 });
