@@ -12,8 +12,15 @@ import { drainWithProcesses } from './worker-processes.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-/** Worker processes for the process mode (each runs CONCURRENCY / PROCESSES); 0 skips it. */
-const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
+/**
+ * The process modes: how many worker processes share CONCURRENCY (each runs CONCURRENCY / n).
+ * One process at the default concurrency is what a deployment runs; two show the cost of
+ * scaling out on one machine. `0` skips them.
+ */
+const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 
 type Fixture = Awaited<ReturnType<typeof queueFixture>>;
 
@@ -46,16 +53,13 @@ export async function main(): Promise<void> {
     phases.push(
       await trackedPhase(f, profiler, 'progress x20', 'bench.progress', (i) => ({ tag: `g${i}` })),
     );
-    if (PROCESSES > 0) phases.push(await processPhase(f, profiler));
+    const processModes: PhaseProfile[] = [];
+    for (const n of PROCESSES) processModes.push(await processPhase(f, profiler, n));
+    phases.push(...processModes);
     // The machine's load drifts: raw again at the end, and the ratios use the mean of both.
     const rawAgain = await rawPhase(f, profiler);
 
-    const [first, tracked, heavy, processes] = phases as [
-      PhaseProfile,
-      PhaseProfile,
-      PhaseProfile,
-      PhaseProfile | undefined,
-    ];
+    const [first, tracked, heavy] = phases as [PhaseProfile, PhaseProfile, PhaseProfile];
     const rate = (p: PhaseProfile) => p.units / p.seconds;
     const rawRate = (rate(first) + rate(rawAgain)) / 2;
     const raw = { ...first, seconds: first.units / rawRate };
@@ -69,10 +73,12 @@ export async function main(): Promise<void> {
     console.log(
       `runwarden ${PROGRESS_REPORTS} progress reports per run, in-process: ${fmt(rate(heavy))} runs/s; ratio progress/plain ${(rate(heavy) / rate(tracked)).toFixed(2)} (target >= 0.7)`,
     );
-    if (processes)
+    for (const [i, n] of PROCESSES.entries()) {
+      const processes = processModes[i] as PhaseProfile;
       console.log(
-        `runwarden demo.sleep 0, ${PROCESSES} worker processes x ${CONCURRENCY / PROCESSES}: ${fmt(rate(processes))} runs/s; ratio processes/raw ${(rate(processes) / rate(raw)).toFixed(2)} (target >= 0.5)`,
+        `runwarden demo.sleep 0, ${n} worker process${n > 1 ? 'es' : ''} x ${CONCURRENCY / n}: ${fmt(rate(processes))} runs/s; ratio processes/raw ${(rate(processes) / rate(raw)).toFixed(2)} (target >= 0.5)`,
       );
+    }
     console.log(
       `ratio runwarden/raw, in-process: ${(rate(tracked) / rate(raw)).toFixed(2)} (target >= 0.5, compass 0.8)`,
     );
@@ -160,22 +166,25 @@ async function trackedPhase(
   return await profiler.end(mark, label, JOBS, { seconds, extraCommits: polls });
 }
 
-async function processPhase(f: Fixture, profiler: Profiler): Promise<PhaseProfile> {
-  await startMany(f, 'demo.sleep', (i) => ({ seconds: 0, tag: `w${i}` }));
+async function processPhase(f: Fixture, profiler: Profiler, count: number): Promise<PhaseProfile> {
+  const tag = `w${count}-`;
+  await startMany(f, 'demo.sleep', (i) => ({ seconds: 0, tag: `${tag}${i}` }));
   const mark = await profiler.begin();
   const drain = await drainWithProcesses(f.url, {
-    processes: PROCESSES,
-    concurrency: CONCURRENCY / PROCESSES,
+    processes: count,
+    concurrency: CONCURRENCY / count,
     drained: () => drained(f),
   });
   // From the first pickup to the last completion: the processes' start-up is not counted.
   const span = await sql<{ seconds: number }>`/* bench-probe */ select
       extract(epoch from max(completed_at) - min(started_at))::float8 as seconds
-    from operation_runs where type = 'demo.sleep' and input->>'tag' like 'w%'`.execute(f.db);
+    from operation_runs where type = 'demo.sleep' and input->>'tag' like ${`${tag}%`}`.execute(
+    f.db,
+  );
   const seconds = span.rows[0]?.seconds ?? Number.NaN;
   await f.reopen();
-  progress(`runwarden worker processes: ${fmt(JOBS / seconds)} runs/s`);
-  return await profiler.end(mark, 'processes', JOBS, {
+  progress(`runwarden ${count} worker process(es): ${fmt(JOBS / seconds)} runs/s`);
+  return await profiler.end(mark, `${count}x${CONCURRENCY / count} procs`, JOBS, {
     seconds,
     extraCommits: drain.polls + 1,
     extraCpuMs: drain.workerCpuMs,
