@@ -16,7 +16,7 @@
 
 /** Our own modules: packages resolve under node_modules/ and Node's own to bare names, never src/. */
 const ours = '^src/';
-const kernel = '^src/(config|logger)[.]ts$';
+const kernel = '^src/(config|logger|version)[.]ts$';
 const libraryRoot = '^src/(index|runwarden)[.]ts$';
 
 /** A room that may import only itself, the named rooms, and the shared kernel. */

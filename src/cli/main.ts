@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { packageVersion } from '../version.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPrune } from './commands/prune.js';
@@ -16,13 +16,7 @@ import { currentLifecycle } from './lifecycle.js';
 const program = new Command()
   .name('runwarden')
   .description('Runwarden: one honest record for every long-running operation.')
-  .version(
-    (
-      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-        version: string;
-      }
-    ).version,
-  )
+  .version(packageVersion())
   .showHelpAfterError();
 
 registerStart(program);

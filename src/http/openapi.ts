@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ERROR_CATALOG } from '../domain/errors.js';
+import { packageVersion } from '../version.js';
 import { SESSION_COOKIE, WRITE_METHODS } from './auth.js';
 
 // The OpenAPI document's frame (DESIGN §11): who may call what (security), and the error answers
@@ -136,12 +136,6 @@ const TAGS = [
     'Health, and the system plane for platform staff: stuck and failed runs, triage, audit',
   ],
 ] as const;
-
-function packageVersion(): string {
-  // ../../package.json from src/http and from dist/http alike.
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
 
 /** The `openapi` options of @fastify/swagger: the document's frame around the routes. */
 export function openApiFrame(basePath: string) {
