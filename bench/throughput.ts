@@ -21,6 +21,11 @@ const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2')
   .split(',')
   .map(Number)
   .filter((n) => n > 0);
+for (const n of PROCESSES)
+  if (CONCURRENCY % n !== 0)
+    throw new Error(
+      `BENCH_PROCESSES: ${n} processes cannot share concurrency ${CONCURRENCY} evenly`,
+    );
 
 type Fixture = Awaited<ReturnType<typeof queueFixture>>;
 

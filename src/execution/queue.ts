@@ -39,27 +39,18 @@ export async function enqueueRun(
 }
 
 /**
- * The queue's completion of the job a worker is running, as a statement for the run's completion
- * to include (`sameCommit`): the run's end and its job's end become one commit instead of two.
- * graphile-worker's own completion afterwards finds the row gone and changes nothing (no second
- * commit to flush). Jobs in a named queue are left to graphile-worker (it unlocks the queue).
+ * The queue's completion of the job a worker is running, as options for the run's completion
+ * (`sameCommit`, over `moved.finished_job_id`): the run's end and its job's end become one commit
+ * instead of two, alone or sharing a statement with other completions. graphile-worker's own
+ * completion afterwards finds the row gone and changes nothing (no second commit to flush). Jobs
+ * in a named queue are left to graphile-worker (it unlocks the queue).
  */
-export function finishJobWith(jobId: string) {
-  return sql`delete from graphile_worker._private_jobs
-    where id = ${jobId}::bigint and job_queue_id is null and exists (select 1 from moved)`;
-}
-
-/** `finishJobWith` for completions that share a statement: each moved run's own job. */
-const FINISH_SHARED_JOBS = sql`delete from graphile_worker._private_jobs as jobs using moved
-  where jobs.id = moved.finished_job_id and jobs.job_queue_id is null`;
-
-/** A completion's options that end the queue's job in its commit, alone or sharing a statement. */
 export function finishingJob(jobId: string) {
-  return {
-    sameCommit: finishJobWith(jobId),
-    shared: { jobId, sameCommit: FINISH_SHARED_JOBS },
-  };
+  return { jobId, sameCommit: FINISH_JOBS };
 }
+
+const FINISH_JOBS = sql`delete from graphile_worker._private_jobs as jobs using moved
+  where jobs.id = moved.finished_job_id and jobs.job_queue_id is null`;
 
 export type FinishingJob = ReturnType<typeof finishingJob>;
 

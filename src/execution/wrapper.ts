@@ -35,7 +35,7 @@ export interface WrapperDeps {
 }
 
 const STOPPED = Symbol('stopped');
-/** One object for every start, so concurrent starts can share a statement (StartBatches). */
+/** One object for every start, so concurrent starts can share a statement (SharedStatements). */
 const GATE = gatePasses();
 
 /**
@@ -53,7 +53,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
       retryWhileUnavailable(write, { until, log, what });
     const worker = { workerId: deps.workerId, queueJobId: helpers.job.id };
     // One statement in the common case: the gate (in SQL) and queued → running together, shared
-    // with the starts of this worker that arrive while one is on its way (StartBatches).
+    // with the starts of this worker that arrive while one is on its way (SharedStatements).
     let started = await persist('start', deps.logger, () =>
       deps.runs.markRunning(payload.runId, worker, {
         changes: deps.changes,
@@ -76,7 +76,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
               outcome: verdict.outcome,
               failures: [{ code: verdict.code, message: verdict.message }],
             },
-            { changes: deps.changes, ...finishingJob(helpers.job.id) },
+            { changes: deps.changes, ...finishingJob(helpers.job.id), shared: true },
           ),
         );
         log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
@@ -122,7 +122,8 @@ async function execute(
   );
   const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   // A terminal write also ends the queue's job, in the same commit.
-  const finish = finishingJob(helpers.job.id);
+  // Shared: this worker's completions may go together in one statement (SharedStatements).
+  const finish = { ...finishingJob(helpers.job.id), shared: true };
   const startedAt = performance.now();
   /** What this attempt wrote as the run's end, if it did: counted in the worker's summary. */
   let finished: TerminalOutcome | undefined;
@@ -225,7 +226,7 @@ async function onStopped(
     /** Its last progress report not yet written (a requeue resets progress: dropped there). */
     progress?: Progress;
     /** The queue's job completion, written with a terminal completion. */
-    finish: FinishingJob;
+    finish: FinishingJob & { shared: boolean };
   },
 ): Promise<TerminalOutcome | undefined> {
   const { cooperative, progress, finish } = end;

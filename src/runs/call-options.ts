@@ -37,22 +37,29 @@ export interface DeferredOptions extends CallOptions {
   changes?: RunChanges;
 }
 
-export interface CompleteOptions extends DeferredOptions {
+export interface CompleteOptions extends Shareable {
   /**
    * The handler's last progress report that is not written yet (the worker coalesces reports):
    * written by the completion's own statement, so no progress write can land after it.
    */
   progress?: { processed: number; total?: number | null };
   /**
-   * Written in the completion's own statement when the run moves (may refer to it as `moved`):
-   * the queue's job completion, so a run's end and its job's end are one commit.
+   * Written in the completion's own statement when the run moves (may refer to the moved runs as
+   * `moved`, and to `jobId` as `moved.finished_job_id`): the queue's job completion, so a run's
+   * end and its job's end are one commit.
    */
   sameCommit?: RawBuilder<unknown>;
-  /**
-   * With `changes` and no `trx`: the completion may share its statement with the other
-   * completions that arrive while one is being written (SharedStatements); `sameCommit` is then
-   * this one, which refers to the runs' jobs as `moved.finished_job_id` (`jobId` here). Pass the
-   * same `sameCommit` object every time: completions share a statement only when it is the same.
-   */
-  shared?: { jobId: string | null; sameCommit?: RawBuilder<unknown> };
+  /** The queue's job this attempt ran as, for `sameCommit`. */
+  jobId?: string;
+  /** A worker's completion: may share its statement, as `markRunning`'s (`Shareable`). */
+  shared?: boolean;
+}
+
+/**
+ * `shared`, with `changes` and no `trx`: the write may share its statement with the writes of its
+ * kind that arrive while one is being written (SharedStatements); its answer is the one its own
+ * statement would have given.
+ */
+export interface Shareable extends DeferredOptions {
+  shared?: boolean;
 }

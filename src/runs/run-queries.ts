@@ -90,12 +90,22 @@ export async function touchWorkerHeartbeats(
   now: Date,
 ): Promise<Array<{ id: string; cancelRequested: boolean }>> {
   if (runIds.length === 0) return [];
+  // A run another statement holds (a shared completion or progress report of this worker, which
+  // writes its heartbeat too) is skipped, not waited for: two statements locking several runs
+  // each in their own order could otherwise deadlock. Its cancel flag is read at the next beat.
   const rows = await db
     .updateTable('operation_runs')
     .set({ last_heartbeat_at: now })
-    .where('id', 'in', runIds)
-    .where('worker_id', '=', workerId)
-    .where('status', '=', 'running')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('operation_runs')
+        .select('id')
+        .where('id', 'in', runIds)
+        .where('worker_id', '=', workerId)
+        .where('status', '=', 'running')
+        .forNoKeyUpdate()
+        .skipLocked(),
+    )
     .returning(['id', 'cancel_requested_at'])
     .execute();
   return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested_at !== null }));

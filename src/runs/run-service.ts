@@ -10,6 +10,7 @@ import type {
   CallOptions,
   CompleteOptions,
   DeferredOptions,
+  Shareable,
   StartRun,
   Transition,
 } from './call-options.js';
@@ -25,7 +26,7 @@ import {
 import { writeProgress } from './progress-writes.js';
 import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
-import { SharedWrites } from './shared-writes.js';
+import { SharedWrites, sharing, startedBy } from './shared-writes.js';
 
 export type {
   CallOptions,
@@ -57,7 +58,7 @@ export interface RunServiceDeps {
 export class RunService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
-  /** A worker's starts and completions, sharing statements under load. */
+  /** A worker's starts, progress reports and completions, sharing statements under load. */
   readonly #shared: SharedWrites;
 
   constructor(deps: RunServiceDeps) {
@@ -111,23 +112,23 @@ export class RunService {
 
   /**
    * queued → running. `onlyIf`: a further condition on the row (the worker's gate, in SQL; pass
-   * the same object each time to share statements). `shared`, with `changes` and no `trx`: the
-   * start may share its statement with the other starts of this worker that arrive meanwhile
-   * (StartBatches), with the same result for this run.
+   * the same object each time to share statements, see `Shareable`).
    */
   async markRunning(
     id: string,
     worker: { workerId: string; queueJobId?: string | null },
-    options: DeferredOptions & { onlyIf?: RawBuilder<boolean>; shared?: boolean } = {},
+    options: Shareable & { onlyIf?: RawBuilder<boolean> } = {},
   ): Promise<Transition> {
-    if (options.shared && options.changes && !options.trx) {
-      const start = { id, workerId: worker.workerId, queueJobId: worker.queueJobId ?? null };
-      return await this.#transition(options, id, () => this.#shared.start(start, options.onlyIf));
-    }
     const now = this.#clock();
-    return await this.#transition(options, id, (db, deferNotify) =>
-      q.markRunning(db, id, worker, now, { deferNotify, onlyIf: options.onlyIf }),
+    const start = { id, workerId: worker.workerId, queueJobId: worker.queueJobId ?? null };
+    const started = await this.#transition(options, id, (db, deferNotify) =>
+      sharing(options)
+        ? this.#shared.start(start, options.onlyIf)
+        : q.markRunning(db, id, worker, now, { deferNotify, onlyIf: options.onlyIf }),
     );
+    if (started.moved || !startedBy(started.run, start)) return started;
+    if (!options.trx) options.changes?.changed(started.run);
+    return { moved: true, run: started.run };
   }
 
   /** Evidence of life for one run (external runs report it while queued, too). */
@@ -145,14 +146,13 @@ export class RunService {
     return await q.touchWorkerHeartbeats(options.trx ?? this.#db, workerId, runIds, this.#clock());
   }
 
-  /** `shared`, with `changes` and no `trx`: may share its statement, as `markRunning`'s. */
   async reportProgress(
     id: string,
     progress: { processed: number; total?: number | null },
-    options: DeferredOptions & { shared?: boolean } = {},
+    options: Shareable = {},
   ): Promise<Transition> {
     const checked = validateProgress(progress);
-    if (options.shared && options.changes && !options.trx)
+    if (sharing(options))
       return await this.#transition(options, id, () => this.#shared.progress({ id, ...checked }));
     const now = this.#clock();
     return await this.#transition(options, id, (db, deferNotify) =>
@@ -234,17 +234,17 @@ export class RunService {
   ): Promise<Transition> {
     const checked = checkedResult(result);
     const progress = options.progress ? validateProgress(options.progress) : undefined;
-    const { shared } = options;
-    if (shared && options.changes && !options.trx) {
-      const completion = { id, ...checked, progress, jobId: shared.jobId };
+    const jobId = options.jobId ?? null;
+    if (sharing(options)) {
+      const completion = { id, ...checked, progress, jobId };
       return await this.#transition(options, id, () =>
-        this.#shared.complete(completion, shared.sameCommit),
+        this.#shared.complete(completion, options.sameCommit),
       );
     }
     const completion = handlerCompletion(id, { ...checked, progress }, this.#clock());
     return await this.#transition(options, id, (db, deferNotify) =>
       withCountsCheck(() =>
-        q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit }),
+        q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit, jobId }),
       ),
     );
   }

@@ -117,12 +117,14 @@ export interface Completion extends Appended {
   guard?: CompletionGuard;
   /** The caller announces the change itself (see `deferNotify`). */
   deferNotify?: boolean;
+  /** The queue's job the attempt ran as: `moved.finished_job_id` for `sameCommit`. */
+  jobId?: string | null;
 }
 
 /** active → completed, with its events and the initiator's notice, as one statement. */
 export async function completeRun(
   db: Executor,
-  { id, fields, at, events, guard = {}, notice, deferNotify: defer, sameCommit }: Completion,
+  { id, fields, at, events, guard = {}, notice, deferNotify: defer, sameCommit, jobId }: Completion,
 ): Promise<RunRow | undefined> {
   let update = db
     .updateTable('operation_runs')
@@ -158,7 +160,10 @@ export async function completeRun(
             ]),
           );
   }
-  return await withEvents(db, update.returningAll(), { at, events, notice, sameCommit });
+  const returning = update
+    .returningAll()
+    .returning(sql<string | null>`${jobId ?? null}::bigint`.as('finished_job_id'));
+  return await withEvents(db, returning, { at, events, notice, sameCommit });
 }
 
 /**

@@ -1,5 +1,12 @@
+import { isDatabaseUnavailable } from '../db/unavailable.js';
+
 /** More would make one statement's locks and WAL record long; a worker rarely gets near it. */
-const MAX_SHARED = 64;
+export const MAX_SHARED = 64;
+/**
+ * A statement still on its way after this long (a lock wait, a connection gone quiet) no longer
+ * holds the writes behind it: the next statement leaves without waiting for it.
+ */
+export const STALL_MS = 2_000;
 
 interface Waiting<E, R> {
   entry: E;
@@ -17,19 +24,20 @@ interface Lane<E, R> {
  * wait and go together in the next one. No timer: a write that finds its lane idle goes at once,
  * so sharing grows only with load. `many` is one statement for a batch (each run its own
  * compare-and-set) and returns the rows it moved. When a shared statement fails, each of its
- * writes is tried again alone, so one run's bad value (a counts limit) never fails the others.
+ * writes is tried again alone, so one run's bad value (a counts limit) never fails the others;
+ * while the database is unreachable they all fail at once, and their callers retry.
  */
-export class SharedStatements<E extends { id: string }, R extends { id: string }> {
-  readonly #many: (key: unknown, batch: E[]) => Promise<R[]>;
-  /** One lane per key: writes share a statement only when their key is the same object. */
-  readonly #lanes = new Map<unknown, Lane<E, R>>();
+export class SharedStatements<K, E extends { id: string }, R extends { id: string }> {
+  readonly #many: (key: K, batch: E[]) => Promise<R[]>;
+  /** One lane per key: writes share a statement only when their key is the same value. */
+  readonly #lanes = new Map<K, Lane<E, R>>();
 
-  constructor(many: (key: unknown, batch: E[]) => Promise<R[]>) {
+  constructor(many: (key: K, batch: E[]) => Promise<R[]>) {
     this.#many = many;
   }
 
   /** The row `entry` moved, or undefined when it did not move. */
-  write(key: unknown, entry: E): Promise<R | undefined> {
+  write(key: K, entry: E): Promise<R | undefined> {
     let lane = this.#lanes.get(key);
     if (!lane) {
       lane = { busy: false, waiting: [] };
@@ -42,30 +50,42 @@ export class SharedStatements<E extends { id: string }, R extends { id: string }
     return written;
   }
 
-  async #drain(key: unknown, lane: Lane<E, R>) {
+  async #drain(key: K, lane: Lane<E, R>) {
     lane.busy = true;
     try {
       while (lane.waiting.length > 0) {
         const batch = takeBatch(lane);
-        try {
-          await this.#settle(key, batch);
-        } catch (error) {
-          if (batch.length === 1) batch[0]?.reject(error);
-          else await Promise.all(batch.map((one) => this.#settle(key, [one]).catch(one.reject)));
-        }
+        let stall: NodeJS.Timeout | undefined;
+        const stalled = new Promise<void>((resolve) => {
+          stall = setTimeout(resolve, STALL_MS);
+        });
+        await Promise.race([this.#write(key, batch), stalled]);
+        clearTimeout(stall);
       }
     } finally {
       lane.busy = false;
+      if (lane.waiting.length === 0) this.#lanes.delete(key);
     }
   }
 
-  async #settle(key: unknown, batch: Array<Waiting<E, R>>) {
+  /** Settles every write of `batch`; never rejects. */
+  async #write(key: K, batch: Array<Waiting<E, R>>): Promise<void> {
+    try {
+      await this.#settle(key, batch);
+    } catch (error) {
+      if (batch.length === 1 || isDatabaseUnavailable(error))
+        for (const one of batch) one.reject(error);
+      else await Promise.all(batch.map((one) => this.#settle(key, [one]).catch(one.reject)));
+    }
+  }
+
+  async #settle(key: K, batch: Array<Waiting<E, R>>) {
     const moved = await this.#many(
       key,
       batch.map((w) => w.entry),
     );
-    const byId = new Map(moved.map((row) => [row.id, row]));
-    for (const waiting of batch) waiting.resolve(byId.get(waiting.entry.id));
+    const byId = new Map(moved.map((row) => [row.id.toLowerCase(), row]));
+    for (const waiting of batch) waiting.resolve(byId.get(waiting.entry.id.toLowerCase()));
   }
 }
 
@@ -78,8 +98,9 @@ function takeBatch<E extends { id: string }, R>(lane: Lane<E, R>): Array<Waiting
   const ids = new Set<string>();
   const rest: Array<Waiting<E, R>> = [];
   for (const waiting of lane.waiting) {
-    if (batch.length < MAX_SHARED && !ids.has(waiting.entry.id)) {
-      ids.add(waiting.entry.id);
+    const id = waiting.entry.id.toLowerCase();
+    if (batch.length < MAX_SHARED && !ids.has(id)) {
+      ids.add(id);
       batch.push(waiting);
     } else rest.push(waiting);
   }

@@ -3,6 +3,7 @@ import { prepared } from '../db/prepared.js';
 import { type Database, RUN_COLUMNS, type RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
+import { ACTIVE_STATUSES } from '../domain/run-classes.js';
 import { asyncCommit, deferNotify, withEventsEach } from './run-events.js';
 
 // A worker's hot transitions for several runs in one statement (SharedStatements): each run keeps
@@ -15,6 +16,7 @@ import { asyncCommit, deferNotify, withEventsEach } from './run-events.js';
 
 type Executor = Kysely<Database>;
 
+const ACTIVE = sql.join(ACTIVE_STATUSES.map((s) => sql.lit(s)));
 const RETURNED = sql.raw(RUN_COLUMNS.map((c) => `operation_runs."${c}"`).join(', '));
 
 export interface SharedStart {
@@ -71,7 +73,7 @@ export async function writeManyProgress(
       progress_total = (select ${reports.map((r) => r.total)}::integer[])[${at}],
       last_heartbeat_at = ${now}, updated_at = ${now}
     where operation_runs.id = any(${ids}::uuid[])
-      and (status in ('queued', 'running')) is true and ${deferNotify}
+      and (status in (${ACTIVE})) is true and ${deferNotify}
     returning ${RETURNED}`).execute(db);
   return result.rows;
 }
@@ -122,7 +124,7 @@ export async function completeManyRuns(
       counts jsonb, failures jsonb, processed integer, total integer, label text, body text,
       job_id bigint)
     where operation_runs.id = any(${ids}::uuid[]) and operation_runs.id = d.id
-      and (operation_runs.status in ('queued', 'running')) is true and ${deferNotify}
+      and (operation_runs.status in (${ACTIVE})) is true and ${deferNotify}
     returning ${RETURNED}, d.label as notice_label, d.body as notice_body,
       d.job_id as finished_job_id`;
   return await withEventsEach(db, update, {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoSleep } from '../../src/catalog/demo-sleep.js';
-import { finishJobWith } from '../../src/execution/queue.js';
+import { finishingJob } from '../../src/execution/queue.js';
 import { startRun } from '../../src/execution/start.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -47,11 +47,7 @@ describe("a run's completion ends its queue job in the same statement", () => {
   it('deletes the job when the run moves', async () => {
     const { run, jobId } = await queued('moves');
     expect(await jobCount(jobId)).toBe(1);
-    const done = await runs.complete(
-      run.id,
-      { outcome: 'succeeded' },
-      { sameCommit: finishJobWith(jobId) },
-    );
+    const done = await runs.complete(run.id, { outcome: 'succeeded' }, finishingJob(jobId));
     expect(done.moved).toBe(true);
     expect(await jobCount(jobId)).toBe(0);
   });
@@ -65,11 +61,7 @@ describe("a run's completion ends its queue job in the same statement", () => {
       evidence: {},
       source: 'test',
     });
-    const late = await runs.complete(
-      run.id,
-      { outcome: 'succeeded' },
-      { sameCommit: finishJobWith(jobId) },
-    );
+    const late = await runs.complete(run.id, { outcome: 'succeeded' }, finishingJob(jobId));
     expect(late.moved).toBe(false);
     expect(await jobCount(jobId)).toBe(1);
   });

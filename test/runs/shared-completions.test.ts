@@ -48,12 +48,14 @@ async function running() {
 }
 
 const shared = (run: { id: string; jobId: string }, result: CompleteRun, progress?: object) =>
-  runs.complete(run.id, result, { changes, ...finishingJob(run.jobId), ...progressOf(progress) });
-const alone = (run: { id: string; jobId: string }, result: CompleteRun, progress?: object) =>
   runs.complete(run.id, result, {
-    sameCommit: finishingJob(run.jobId).sameCommit,
+    changes,
+    shared: true,
+    ...finishingJob(run.jobId),
     ...progressOf(progress),
   });
+const alone = (run: { id: string; jobId: string }, result: CompleteRun, progress?: object) =>
+  runs.complete(run.id, result, { ...finishingJob(run.jobId), ...progressOf(progress) });
 const progressOf = (progress?: object) =>
   progress ? { progress: progress as { processed: number; total: number | null } } : {};
 
@@ -116,6 +118,8 @@ describe("a worker's shared completions", () => {
       expect((await alone(twin, result, progress)).moved).toBe(true);
       pairs.push({ result, progress, twin, run: await running() });
     }
+    // A run of the same worker outside the statements keeps its job.
+    const bystander = await running();
     // One completion in flight first, so the rest arrive meanwhile and share the next statement.
     const answers = await Promise.all(pairs.map((p) => shared(p.run, p.result, p.progress)));
     for (const [i, p] of pairs.entries()) {
@@ -126,6 +130,7 @@ describe("a worker's shared completions", () => {
       expect(mine.notices).toHaveLength(1);
       expect(mine.jobsLeft).toBe(0);
     }
+    expect((await ending(bystander)).jobsLeft).toBe(1);
     const writers = await sql<{ xmin: string }>`select distinct xmin::text from operation_runs
       where id = any(${pairs.map((p) => p.run.id)}::uuid[])`.execute(t.db);
     expect(writers.rows.length).toBeLessThan(pairs.length);
@@ -156,7 +161,12 @@ describe("a worker's shared completions", () => {
     });
     expect(c).toMatchObject({ moved: false, reason: 'not_found' });
     expect([d?.moved, e?.moved].filter(Boolean)).toHaveLength(1);
+    expect([d, e].find((x) => !x?.moved)).toMatchObject({ reason: 'already_terminal' });
     expect((await ending(twice)).events).toHaveLength(1);
+    // Only the runs that moved lost their jobs; a run that did not move keeps its own.
+    expect((await ending(first)).jobsLeft).toBe(0);
+    expect((await ending(plain)).jobsLeft).toBe(0);
+    expect((await ending(finished)).jobsLeft).toBe(1);
   });
 
   it("fail only the run whose merged counts break the limit; the others' statement goes on", async () => {

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gatePasses } from '../../src/execution/gate.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import { RunChangePublisher } from '../../src/runs/run-change-publisher.js';
 import { RunService, type Transition } from '../../src/runs/run-service.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { freshDatabase, type TestDatabase, until } from '../support/db.js';
 import { type Scope, seedScope } from '../support/fixtures.js';
 import { numberedSync, queuedRuns } from '../support/operations.js';
 import { quietLogger } from '../support/worker.js';
@@ -20,12 +21,25 @@ const registry = new OperationRegistry([numberedSync]);
 const queued = queuedRuns(() => ({ t, scope, runs, registry }));
 const GATE = gatePasses();
 
+let listener: pg.Client;
+const notices: string[] = [];
+const noticesOf = (id: string) => notices.filter((n) => n === id).length;
+
 beforeAll(async () => {
   t = await freshDatabase();
   scope = await seedScope(t.db);
   runs = new RunService({ db: t.db });
   changes = new RunChangePublisher(t.db, quietLogger);
-  return async () => await changes.close();
+  listener = new pg.Client({ connectionString: t.url });
+  await listener.connect();
+  listener.on('notification', (n) =>
+    notices.push((JSON.parse(n.payload ?? '{}') as { id: string }).id),
+  );
+  await listener.query('listen runwarden_run_changes');
+  return async () => {
+    await changes.close();
+    await listener.end();
+  };
 });
 
 const start = (id: string, job: string | null = null) =>
@@ -117,8 +131,12 @@ describe("a worker's shared start statements", () => {
     expect(c).toMatchObject({ moved: false, reason: 'already_terminal' });
     expect(d).toMatchObject({ moved: false, reason: 'wrong_state', run: { status: 'queued' } });
     expect(e).toMatchObject({ moved: false, reason: 'not_found' });
-    // The same run named twice: exactly one of its starts moved it.
+    // The same run named twice: exactly one of its starts moved it; the other (another job) did not.
     expect([f.moved, g.moved].filter(Boolean)).toHaveLength(1);
+    expect([f, g].find((x) => !x.moved)).toMatchObject({
+      reason: 'wrong_state',
+      run: { status: 'running' },
+    });
     expect(await runningEvents(twice.id)).toBe(1);
     for (const id of [cancelRequested.id, finished.id, gated.id])
       expect(await runningEvents(id)).toBe(0);
@@ -180,5 +198,46 @@ describe("a worker's shared start statements", () => {
     expect(written.progress_processed).toBeNull();
     const moved = batch.filter((_, i) => i !== 5).map((r) => r.id);
     expect((await writers(moved)).size).toBeLessThan(moved.length);
+  });
+
+  it('announce each moved run once through `changes`, and never by a NOTIFY of their own', async () => {
+    const announced: string[] = [];
+    const collect = { changed: (run: { id: string }) => announced.push(run.id) };
+    const batch = await Promise.all(Array.from({ length: 6 }, () => queued()));
+    const fence = await queued();
+    await until(() => batch.concat(fence).every((r) => noticesOf(r.id) === 1), {
+      what: 'the creation notices',
+    });
+    await Promise.all(
+      batch.map((run) =>
+        runs.markRunning(run.id, { workerId: 'w-batch' }, { changes: collect, shared: true }),
+      ),
+    );
+    await Promise.all(
+      batch.map((run) =>
+        runs.reportProgress(run.id, { processed: 1 }, { changes: collect, shared: true }),
+      ),
+    );
+    // A plain write is the fence: every notice sent before it has arrived once its own has.
+    await runs.markRunning(fence.id, { workerId: 'w-plain' });
+    await until(() => noticesOf(fence.id) === 2, { what: 'the fence notice' });
+    for (const run of batch) expect(noticesOf(run.id)).toBe(1);
+    expect(announced.sort()).toEqual(batch.flatMap((r) => [r.id, r.id]).sort());
+  });
+
+  it('take a start already made by this very job of this worker as its own (its answer was lost)', async () => {
+    const run = await queued();
+    await runs.markRunning(run.id, { workerId: 'w-batch', queueJobId: '77' });
+    // The retry after a dropped connection: the same job finds the run started.
+    expect(await start(run.id, '77')).toMatchObject({ moved: true, run: { status: 'running' } });
+    // Another job, or another worker, did not start it.
+    expect(await start(run.id, '78')).toMatchObject({ moved: false, reason: 'wrong_state' });
+    const other = await runs.markRunning(
+      run.id,
+      { workerId: 'w-other', queueJobId: '77' },
+      { changes, onlyIf: GATE, shared: true },
+    );
+    expect(other).toMatchObject({ moved: false, reason: 'wrong_state' });
+    expect(await runningEvents(run.id)).toBe(1);
   });
 });
