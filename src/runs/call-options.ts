@@ -51,8 +51,6 @@ export interface CompleteOptions extends Shareable {
   sameCommit?: RawBuilder<unknown>;
   /** The queue's job this attempt ran as, for `sameCommit`. */
   jobId?: string;
-  /** A worker's completion: may share its statement, as `markRunning`'s (`Shareable`). */
-  shared?: boolean;
 }
 
 /**

@@ -119,12 +119,11 @@ export class RunService {
     worker: { workerId: string; queueJobId?: string | null },
     options: Shareable & { onlyIf?: RawBuilder<boolean> } = {},
   ): Promise<Transition> {
-    const now = this.#clock();
     const start = { id, workerId: worker.workerId, queueJobId: worker.queueJobId ?? null };
     const started = await this.#transition(options, id, (db, deferNotify) =>
       sharing(options)
         ? this.#shared.start(start, options.onlyIf)
-        : q.markRunning(db, id, worker, now, { deferNotify, onlyIf: options.onlyIf }),
+        : q.markRunning(db, id, worker, this.#clock(), { deferNotify, onlyIf: options.onlyIf }),
     );
     if (started.moved || !startedBy(started.run, start)) return started;
     if (!options.trx) options.changes?.changed(started.run);

@@ -44,16 +44,14 @@ export async function markRunning(
     // The worker's own statement (see deferNotify): it need not wait for the disk either.
     .$if(options.deferNotify === true, (qb) => qb.where(deferNotify).where(asyncCommit))
     .returningAll();
-  return await withEvents(db, update, {
-    at: now,
-    events: [
-      {
-        kind: 'running',
-        payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
-      },
-    ],
-  });
+  return await withEvents(db, update, { at: now, events: [RUNNING_EVENT] });
 }
+
+/** The event of queued → running, over the moved row (one run or several). */
+export const RUNNING_EVENT: EventSpec = {
+  kind: 'running',
+  payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
+};
 
 /**
  * running → queued for another attempt. A failed attempt keeps its failure (`attempt_failed`); a

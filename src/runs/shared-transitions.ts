@@ -5,6 +5,7 @@ import type { SummaryCounts } from '../domain/counts.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
 import { asyncCommit, deferNotify, withEventsEach } from './run-events.js';
+import { RUNNING_EVENT } from './run-transitions.js';
 
 // A worker's hot transitions for several runs in one statement (SharedStatements): each run keeps
 // the compare-and-set of its one-run form (run-transitions.ts), with `deferNotify`. The runs'
@@ -43,15 +44,7 @@ export async function markManyRunning(
       and cancel_requested_at is null
       and ${onlyIf ?? sql<boolean>`true`} and ${deferNotify} and ${asyncCommit}
     returning ${RETURNED}`;
-  return await withEventsEach(db, update, {
-    at: now,
-    events: [
-      {
-        kind: 'running',
-        payload: sql`jsonb_build_object('attempt', attempt, 'workerId', worker_id)`,
-      },
-    ],
-  });
+  return await withEventsEach(db, update, { at: now, events: [RUNNING_EVENT] });
 }
 
 export interface SharedProgress {

@@ -30,6 +30,17 @@ function controlled() {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const ids = (n: number, prefix = 'r') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
+/** `n` writes that arrived behind a lone one, now on their way as the second, shared statement. */
+async function sharedBehindOne(n: number) {
+  const { statements, lanes } = controlled();
+  const first = lanes.write('k', { id: 'first' });
+  const shared = ids(n).map((id) => lanes.write('k', { id }));
+  statements[0]?.settle();
+  await first;
+  await tick();
+  return { statements, lanes, shared };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -73,12 +84,7 @@ describe('shared statement lanes', () => {
   });
 
   it('try each write of a failed statement alone, and keep the lane going', async () => {
-    const { statements, lanes } = controlled();
-    const first = lanes.write('k', { id: 'first' });
-    const shared = ids(3).map((id) => lanes.write('k', { id }));
-    statements[0]?.settle();
-    await first;
-    await tick();
+    const { statements, lanes, shared } = await sharedBehindOne(3);
     statements[1]?.fail(new Error('counts limit'));
     await tick();
     expect(statements.slice(2).map((s) => s.ids)).toEqual([['r0'], ['r1'], ['r2']]);
@@ -95,12 +101,7 @@ describe('shared statement lanes', () => {
   });
 
   it('fail every write at once while the database is unreachable (their callers retry)', async () => {
-    const { statements, lanes } = controlled();
-    const first = lanes.write('k', { id: 'first' });
-    const shared = ids(3).map((id) => lanes.write('k', { id }));
-    statements[0]?.settle();
-    await first;
-    await tick();
+    const { statements, shared } = await sharedBehindOne(3);
     const gone = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     statements[1]?.fail(gone);
     const answers = await Promise.allSettled(shared);
