@@ -33,6 +33,18 @@ export function coversScope(restriction: readonly string[] | null, tenantId: str
   return restriction === null || (tenantId !== null && restriction.includes(tenantId));
 }
 
+/** Whether two visibilities show the same runs (a live stream's re-check). */
+export function sameVisibility(a: Visibility, b: Visibility): boolean {
+  const key = (v: Visibility) =>
+    v.all
+      ? '*'
+      : v.scopes
+          .map((s) => `${s.workspaceId}:${s.tenantIds ? [...s.tenantIds].sort().join(',') : '*'}`)
+          .sort()
+          .join(' ');
+  return key(a) === key(b);
+}
+
 /** Whether a run in this workspace and tenant is visible (the stream's per-event check). */
 export function canSee(
   visibility: Visibility,
