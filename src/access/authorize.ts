@@ -1,6 +1,8 @@
 import type { Capability, PlatformCapability } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
+import { startDenial } from '../domain/start-rights.js';
 import { isUuid } from '../domain/uuid.js';
+import { coversScope } from '../domain/visibility.js';
 import type { Principal, WorkspaceAccess } from './principal.js';
 
 export type Target =
@@ -41,6 +43,34 @@ export function authorize(
     if (!principal.platform.includes(capability as PlatformCapability)) throw lacking(capability);
     return { principal };
   }
+  const access = entitled(principal, target);
+  if (!access.capabilities.includes(capability as Capability)) throw lacking(capability);
+  return { principal, access };
+}
+
+/**
+ * Starting (or reusing) a run of `tenantId` (null: a workspace-level run) in a workspace, by the
+ * execution gate's own rule (`startDenial`). A scope the caller's tenant restriction does not
+ * cover answers 404 as a hidden tenant does, so the answer never hands them another's run.
+ */
+export function authorizeStart(
+  principal: Principal | undefined,
+  ref: string,
+  tenantId: string | null,
+): { principal: Principal; access: WorkspaceAccess } {
+  const caller = authenticated(principal);
+  const access = entitled(caller, { kind: 'workspace', ref, tenantId });
+  const denial = startDenial({ role: access.role, tenantIds: access.restrictedTo }, { tenantId });
+  if (denial === 'scope') throw notFound('tenant');
+  if (denial === 'role') throw lacking('operations.start');
+  return { principal: caller, access };
+}
+
+/** The caller's access to a target, if they may see it at all; otherwise the target's 404. */
+function entitled(
+  principal: Principal,
+  target: Exclude<Target, { kind: 'platform' }>,
+): WorkspaceAccess {
   const [what, access] =
     target.kind === 'workspace'
       ? ['workspace', findWorkspace(principal, target.ref)]
@@ -49,10 +79,10 @@ export function authorize(
   if (target.tenantId && !access.tenants.some((t) => t.id === target.tenantId)) {
     throw notFound(target.kind === 'workspace' ? 'tenant' : what);
   }
-  // A tenant-restricted member sees only their tenants' runs, not workspace-wide ones.
-  if (target.kind === 'scoped' && !target.tenantId && access.restrictedTo) throw notFound(what);
-  if (!access.capabilities.includes(capability as Capability)) throw lacking(capability);
-  return { principal, access };
+  // A tenant-restricted member sees only their tenants' runs, not workspace-level ones.
+  if (target.kind === 'scoped' && !coversScope(access.restrictedTo, target.tenantId))
+    throw notFound(what);
+  return access;
 }
 
 export function findWorkspace(principal: Principal, ref: string): WorkspaceAccess | undefined {

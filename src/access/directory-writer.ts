@@ -3,6 +3,7 @@ import type { Database, TenantStatus, UserRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/uuid.js';
 import { recordAudit } from '../runs/audit.js';
+import { announceDirectoryChange } from './directory-announce.js';
 import type {
   DirectoryActor,
   DirectoryChange,
@@ -228,7 +229,10 @@ export class DirectoryWriter {
     await this.#record(workspaceId, change, details);
   }
 
-  /** What must hold at commit; then marks the database as directory-managed. */
+  /**
+   * What must hold at commit; then announces the change to live streams and marks the database as
+   * directory-managed.
+   */
   async finish(): Promise<void> {
     for (const [workspaceId, slug] of this.#ownersToCheck) {
       const owner = await this.#trx
@@ -244,6 +248,7 @@ export class DirectoryWriter {
           details: { reason: 'last_owner', workspace: slug },
         });
     }
+    if (this.changes.length) await announceDirectoryChange(this.#trx);
     if (this.#actor.source === 'demo') return; // the demo is not a managed directory
     await this.#trx
       .insertInto('settings')

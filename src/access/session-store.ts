@@ -2,6 +2,7 @@ import type { SessionStore } from '@fastify/session';
 import { type Kysely, sql } from 'kysely';
 import { prepared } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
+import { DIRECTORY_CHANNEL } from './directory-announce.js';
 import { deleteExpired } from './expired-rows.js';
 import { type Principal, type UserRow, userPrincipal, userRowSql } from './principal.js';
 
@@ -80,30 +81,52 @@ export class PgSessionStore implements SessionStore {
   }
 
   async #getWithCaller(sid: string): Promise<Stored | null> {
-    // Every request of an identifying scope sends it: prepared (planned once per connection).
-    const { rows } = await prepared(sql<{
-      data: Stored;
-      user_id: string | null;
-      caller: UserRow | null;
-    }>`
-      select s.data, s.user_id, (select row_to_json(u) from (${userRowSql(sql.ref('s.user_id'))}) u) as caller
-      from sessions s where s.sid = ${sid} and s.expires_at > ${this.#now()}`).execute(this.#db);
-    const row = rows[0];
-    if (!row) return null;
-    const caller = new SessionCaller(
-      row.user_id,
-      row.caller ? userPrincipal(row.caller) : undefined,
-    );
-    return { ...row.data, [SESSION_CALLER]: caller } as Stored;
+    const read = await readSession(this.#db, sid, this.#now());
+    return read ? ({ ...read.data, [SESSION_CALLER]: read.caller } as Stored) : null;
   }
 
+  /** Logging out ends the session's live streams too: the deletion is announced (DESIGN §10). */
   destroy(sid: string, callback: (err?: unknown) => void): void {
-    this.#db
-      .deleteFrom('sessions')
-      .where('sid', '=', sid)
-      .execute()
+    sql`with gone as (delete from sessions where sid = ${sid} returning sid)
+      select pg_notify(${DIRECTORY_CHANNEL}, '') from gone`
+      .execute(this.#db)
       .then(() => callback(), callback);
   }
+}
+
+/** A live session and its user in one statement (every request of an identifying scope reads it). */
+async function readSession(
+  db: Kysely<Database>,
+  sid: string,
+  now: Date,
+): Promise<{ data: Stored; caller: SessionCaller } | undefined> {
+  // Prepared: planned once per connection.
+  const { rows } = await prepared(sql<{
+    data: Stored;
+    user_id: string | null;
+    caller: UserRow | null;
+  }>`
+    select s.data, s.user_id, (select row_to_json(u) from (${userRowSql(sql.ref('s.user_id'))}) u) as caller
+    from sessions s where s.sid = ${sid} and s.expires_at > ${now}`).execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    data: row.data,
+    caller: new SessionCaller(row.user_id, row.caller ? userPrincipal(row.caller) : undefined),
+  };
+}
+
+/**
+ * The principal of `userId`'s session `sid`, read as a request reads it; undefined once the
+ * session ended (logout, expiry, the user's sessions ended) or the user is disabled.
+ */
+export async function sessionPrincipal(
+  db: Kysely<Database>,
+  sid: string,
+  userId: string,
+): Promise<Principal | undefined> {
+  const read = await readSession(db, sid, new Date());
+  return read?.caller.userId === userId ? read.caller.principal : undefined;
 }
 
 /**

@@ -25,6 +25,26 @@ export function visibleWorkspaces(visibility: Visibility): string[] | undefined 
   return visibility.all ? undefined : visibility.scopes.map((s) => s.workspaceId);
 }
 
+/**
+ * Whether a tenant restriction (null: none) covers a run's scope: a tenant-restricted member is
+ * entitled only to their tenants' runs, never to workspace-level ones (tenant null).
+ */
+export function coversScope(restriction: readonly string[] | null, tenantId: string | null) {
+  return restriction === null || (tenantId !== null && restriction.includes(tenantId));
+}
+
+/** Whether two visibilities show the same runs (a live stream's re-check). */
+export function sameVisibility(a: Visibility, b: Visibility): boolean {
+  const key = (v: Visibility) =>
+    v.all
+      ? '*'
+      : v.scopes
+          .map((s) => `${s.workspaceId}:${s.tenantIds ? [...s.tenantIds].sort().join(',') : '*'}`)
+          .sort()
+          .join(' ');
+  return key(a) === key(b);
+}
+
 /** Whether a run in this workspace and tenant is visible (the stream's per-event check). */
 export function canSee(
   visibility: Visibility,
@@ -32,9 +52,7 @@ export function canSee(
 ): boolean {
   if (visibility.all) return true;
   return visibility.scopes.some(
-    (s) =>
-      s.workspaceId === run.workspaceId &&
-      (s.tenantIds === null || (run.tenantId !== null && s.tenantIds.includes(run.tenantId))),
+    (s) => s.workspaceId === run.workspaceId && coversScope(s.tenantIds, run.tenantId),
   );
 }
 

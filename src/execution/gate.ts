@@ -1,7 +1,8 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
-import { ROLES, type RoleName, roleCan } from '../domain/capabilities.js';
+import type { RoleName } from '../domain/capabilities.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
+import { mayStart, mayStartSql } from '../domain/start-rights.js';
 
 export type GateVerdict =
   | { pass: true }
@@ -9,7 +10,8 @@ export type GateVerdict =
 
 /**
  * The legitimacy gate (DESIGN §7.2), checked before every attempt: the run is still active and
- * not cancel-requested, its tenant is active, and its initiator (if any) may still start it.
+ * not cancel-requested, its tenant is active, and its initiator (if any) is an enabled user who
+ * may still start it (`mayStart`: role, and a restriction that covers the run's scope).
  * `undefined` run means it no longer exists: nothing to do.
  */
 export async function checkGate(db: Kysely<Database>, run: RunRow): Promise<GateVerdict> {
@@ -47,21 +49,28 @@ export async function checkGate(db: Kysely<Database>, run: RunRow): Promise<Gate
   return { pass: true };
 }
 
-async function initiatorMayStart(db: Kysely<Database>, run: RunRow): Promise<boolean> {
-  if (!run.initiator_user_id) return true;
-  const membership = await db
-    .selectFrom('memberships')
-    .select(['role', 'tenant_ids'])
-    .where('workspace_id', '=', run.workspace_id)
-    .where('user_id', '=', run.initiator_user_id)
-    .executeTakeFirst();
-  if (!membership || !roleCan(membership.role as RoleName, 'operations.start')) return false;
-  if (run.tenant_id && membership.tenant_ids && !membership.tenant_ids.includes(run.tenant_id))
-    return false;
-  return true;
+/**
+ * The initiator's membership in the run's workspace while it stands: an enabled user's. Both
+ * forms of the gate read it here, so a further condition on memberships is one line.
+ */
+function standingMembership(user: RawBuilder<unknown>, workspace: RawBuilder<unknown>) {
+  return sql`memberships m join users u on u.id = m.user_id
+    where m.user_id = ${user} and m.workspace_id = ${workspace} and u.disabled_at is null`;
 }
 
-const START_ROLES = ROLES.filter((role) => roleCan(role, 'operations.start'));
+async function initiatorMayStart(db: Kysely<Database>, run: RunRow): Promise<boolean> {
+  if (!run.initiator_user_id) return true;
+  const { rows } = await sql<{ role: RoleName; tenant_ids: string[] | null }>`
+    select m.role, m.tenant_ids
+    from ${standingMembership(sql.val(run.initiator_user_id), sql.val(run.workspace_id))}`.execute(
+    db,
+  );
+  const grant = rows[0];
+  return (
+    grant !== undefined &&
+    mayStart({ role: grant.role, tenantIds: grant.tenant_ids }, { tenantId: run.tenant_id })
+  );
+}
 
 /**
  * The gate as a condition on the `operation_runs` row, for the worker's one-statement start (gate
@@ -73,10 +82,8 @@ export function gatePasses() {
   return sql<boolean>`(operation_runs.tenant_id is null or exists (
       select 1 from tenants t where t.id = operation_runs.tenant_id and t.status = 'active'))
     and (operation_runs.initiator_user_id is null or exists (
-      select 1 from memberships m
-      where m.workspace_id = operation_runs.workspace_id
-        and m.user_id = operation_runs.initiator_user_id
-        and m.role = any(${START_ROLES}::text[])
-        and (operation_runs.tenant_id is null or m.tenant_ids is null
-          or operation_runs.tenant_id = any(m.tenant_ids))))`;
+      select 1 from ${standingMembership(
+        sql.ref('operation_runs.initiator_user_id'),
+        sql.ref('operation_runs.workspace_id'),
+      )} and ${mayStartSql('m', 'operation_runs')}))`;
 }

@@ -5,7 +5,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import { loadTokenPrincipal, loadUserPrincipal, type Principal } from '../access/principal.js';
-import { PgSessionStore, SESSION_CALLER, SessionCaller } from '../access/session-store.js';
+import {
+  PgSessionStore,
+  SESSION_CALLER,
+  SessionCaller,
+  sessionPrincipal,
+} from '../access/session-store.js';
 import { redeemToken } from '../access/tokens.js';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
@@ -13,6 +18,11 @@ import { RunwardenError } from '../domain/errors.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /**
+     * Reads the caller again the way this request found them (the same session, token or host
+     * resolver); undefined once they are no longer a caller. A live stream re-checks with it.
+     */
+    reloadPrincipal?: () => Promise<Principal | undefined>;
   }
   interface Session {
     userId?: string;
@@ -70,6 +80,7 @@ export const authPlugin = fp<{
         : { sessionPlugin: '@fastify/session', getToken },
     );
     app.decorateRequest('principal', undefined);
+    app.decorateRequest('reloadPrincipal', undefined);
   },
   { name: 'runwarden-auth' },
 );
@@ -90,16 +101,20 @@ export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCall
     scope.addHook('onRequest', async (request) => {
       const bearer = bearerOf(request.headers.authorization);
       if (bearer) {
-        const token = await redeemToken(db, bearer);
-        if (!token) throw new RunwardenError('unauthenticated', 'The API token is not valid.');
-        request.principal = await loadTokenPrincipal(db, token);
+        const tokenCaller = async () => {
+          const token = await redeemToken(db, bearer);
+          return token ? await loadTokenPrincipal(db, token) : undefined;
+        };
+        request.principal = await tokenCaller();
         if (!request.principal) {
           throw new RunwardenError('unauthenticated', 'The API token is not valid.');
         }
+        request.reloadPrincipal = tokenCaller;
         return;
       }
       if (external) {
         request.principal = await external(request);
+        request.reloadPrincipal = () => external(request);
         return;
       }
       const userId = request.session.userId;
@@ -110,6 +125,8 @@ export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCall
         read instanceof SessionCaller && read.userId === userId
           ? read.principal
           : await loadUserPrincipal(db, userId);
+      const sid = request.session.sessionId;
+      request.reloadPrincipal = () => sessionPrincipal(db, sid, userId);
     });
     // The CSRF check answers 403 itself when the token is missing or wrong.
     scope.addHook('onRequest', (request, reply, done) => {

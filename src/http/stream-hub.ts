@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
+import { DIRECTORY_CHANNEL } from '../access/directory-announce.js';
 import type { Database } from '../db/schema.js';
 import { canSee, type Visibility } from '../domain/visibility.js';
 import type { OperationRegistry } from '../execution/registry.js';
@@ -23,12 +24,15 @@ export interface StreamClient {
   /** Which runs the client may see (src/access makes it from the caller). */
   scope: Visibility;
   send(event: { id?: number; event: string; data: unknown }): void;
+  /** Checks the caller again: who may see what changed (a directory change was announced). */
+  recheck?(): void;
 }
 
 /**
  * Live push (DESIGN §11): ONE LISTEN connection per process, however many clients. Changes are
  * batched, each run is read once per batch, and each client gets only the runs its scope allows.
- * A ring of recent changes lets a reconnecting client resume from its Last-Event-ID.
+ * A ring of recent changes lets a reconnecting client resume from its Last-Event-ID. The same
+ * connection hears directory changes, and has every client re-check its caller (DESIGN §10).
  */
 export class StreamHub {
   readonly #deps: {
@@ -132,6 +136,7 @@ export class StreamHub {
     const client = await this.#deps.pool.connect();
     let released = false;
     const onNotification = (message: pg.Notification) => {
+      if (message.channel === DIRECTORY_CHANNEL) this.#recheckAll();
       if (message.channel !== RUN_CHANNEL || !message.payload) return;
       this.#receive(JSON.parse(message.payload) as RunChange);
     };
@@ -146,7 +151,7 @@ export class StreamHub {
       async stop() {
         if (released) return;
         detach();
-        const failed = await client.query(`unlisten ${RUN_CHANNEL}`).then(
+        const failed = await client.query('unlisten *').then(
           () => undefined,
           (error: Error) => error,
         );
@@ -165,7 +170,7 @@ export class StreamHub {
     client.on('error', onError);
     client.on('end', onEnd);
     try {
-      await client.query(`listen ${RUN_CHANNEL}`);
+      await client.query(`listen ${RUN_CHANNEL}; listen ${DIRECTORY_CHANNEL}`);
     } catch (error) {
       onError(error as Error);
       throw error;
@@ -179,7 +184,13 @@ export class StreamHub {
       this.#resyncOwed = false;
       this.#deps.logger.info('listening for run changes again; clients will resync');
       for (const c of this.#clients) c.send({ event: 'resync', data: {} });
+      // Directory changes during the gap were not heard either.
+      this.#recheckAll();
     }
+  }
+
+  #recheckAll(): void {
+    for (const c of this.#clients) c.recheck?.();
   }
 
   #lost(error: Error): void {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, authorize } from '../../access/authorize.js';
+import { authenticated, authorize, authorizeStart } from '../../access/authorize.js';
 import { actorOf, type Principal } from '../../access/principal.js';
 import { workspaceVisibility } from '../../access/visibility.js';
 import { DEFAULT_RANGE, windowStart } from '../../domain/windows.js';
@@ -53,15 +53,12 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
       },
     },
     async (request, reply) => {
-      const { principal, access } = authorize(
-        request.principal,
-        { kind: 'workspace', ref: request.params.ws, tenantId: request.body.tenantId },
-        'operations.start',
-      );
+      const tenantId = request.body.tenantId ?? null;
+      const { principal, access } = authorizeStart(request.principal, request.params.ws, tenantId);
       const started = await startRun(ctx, {
         type: request.body.type,
         workspaceId: access.id,
-        tenantId: request.body.tenantId ?? null,
+        tenantId,
         input: request.body.input,
         initiatorUserId: principal.userId,
       });

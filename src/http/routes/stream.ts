@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated, authorize } from '../../access/authorize.js';
+import type { Principal } from '../../access/principal.js';
 import { principalVisibility, workspaceVisibility } from '../../access/visibility.js';
 import { visibleWorkspaces } from '../../domain/visibility.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
 import { type SseEvent, SseWriter } from '../sse-writer.js';
-import type { StreamHub } from '../stream-hub.js';
+import { streamRecheck } from '../stream-caller.js';
+import type { StreamClient, StreamHub } from '../stream-hub.js';
 
 /** Live changes kept while a resuming client's replay is read; more than this is a `resync`. */
 const MAX_HELD = 1000;
@@ -19,7 +21,8 @@ export interface StreamRouteOptions extends ApiContext {
 /**
  * `GET /api/stream` (Server-Sent Events): `run` events carry the changed run as every response
  * does (with `truth`); `resync` asks the client to reload; a comment line every 15 s keeps proxies
- * from closing an idle stream. Resumes from `Last-Event-ID`.
+ * from closing an idle stream. Resumes from `Last-Event-ID`. The caller is checked again on every
+ * directory change and heartbeat; the stream ends once they may not see what it shows.
  */
 export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (app, ctx) => {
   app.get(
@@ -44,15 +47,14 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
     },
     async (request, reply) => {
       const principal = authenticated(request.principal);
-      const scope = request.query.workspace
-        ? workspaceVisibility(
-            authorize(
-              principal,
-              { kind: 'workspace', ref: request.query.workspace },
-              'operations.view',
-            ).access,
-          )
-        : principalVisibility(principal, 'operations.view');
+      const workspace = request.query.workspace;
+      const visibilityOf = (caller: Principal) =>
+        workspace
+          ? workspaceVisibility(
+              authorize(caller, { kind: 'workspace', ref: workspace }, 'operations.view').access,
+            )
+          : principalVisibility(caller, 'operations.view');
+      const scope = visibilityOf(principal);
       const lastEventId = request.headers['last-event-id'];
 
       // Listening, subscribing and the replay come before the response is taken over, so a
@@ -62,7 +64,7 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       let held: SseEvent[] | undefined = [];
       let heldTooMany = false;
       let writer: SseWriter | undefined;
-      const client = {
+      const client: StreamClient = {
         scope,
         send(event: SseEvent) {
           if (writer) writer.send(event);
@@ -100,7 +102,6 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       });
       const out = new SseWriter(raw);
       out.write('retry: 2000\n\n');
-      const heartbeat = setInterval(() => out.writeIfIdle(': heartbeat\n\n'), ctx.heartbeatMs);
       let forget: (() => void) | undefined;
       const stop = () => {
         clearInterval(heartbeat);
@@ -108,6 +109,19 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
         forget?.();
         out.end();
       };
+      const recheck = streamRecheck({
+        principal,
+        scope,
+        reload: request.reloadPrincipal,
+        visibilityOf,
+        end: stop,
+        logger: ctx.logger,
+      });
+      const heartbeat = setInterval(() => {
+        out.writeIfIdle(': heartbeat\n\n');
+        recheck();
+      }, ctx.heartbeatMs);
+      client.recheck = recheck;
       forget = ctx.hub.onClose(stop);
       request.raw.on('close', stop);
       if (missed?.resync || heldTooMany) out.send({ event: 'resync', data: {} });
