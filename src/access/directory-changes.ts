@@ -11,11 +11,19 @@ export interface DirectoryActor {
   source: 'cli' | 'library' | 'http' | 'demo';
 }
 
-export type ChangeKind = 'workspace' | 'tenant' | 'member' | 'user' | 'platform_staff' | 'token';
+export type ChangeKind =
+  | 'workspace'
+  | 'tenant'
+  | 'member'
+  | 'user'
+  | 'platform_staff'
+  | 'token'
+  /** A membership a workspace owner offered (pending until the person accepts it). */
+  | 'invitation';
 
 /** One change the directory made (or, in a dry run, would make). */
 export interface DirectoryChange {
-  action: 'created' | 'changed' | 'removed' | 'deactivated' | 'disabled' | 'revoked';
+  action: 'created' | 'changed' | 'removed' | 'deactivated' | 'disabled' | 'revoked' | 'accepted';
   kind: ChangeKind;
   /** The host's key: `acme`, `acme/prod`, `acme/alice@example.com`, `alice@example.com`. */
   key: string;

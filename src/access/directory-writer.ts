@@ -11,6 +11,7 @@ import type {
   WriteContext,
 } from './directory-changes.js';
 import { findUser, findWorkspace, tenantIds, tenantIdsById } from './directory-lookups.js';
+import type { MemberView } from './directory-members.js';
 import { inviteUrl, issueInvite } from './invites.js';
 import {
   type MemberChange,
@@ -18,6 +19,7 @@ import {
   removeMember,
   upsertMember,
 } from './membership-writes.js';
+import { type Offer, offerMembership, withdrawOffer } from './pending-memberships.js';
 import { disableUser, enableUser, setPlatformStaff, upsertUser } from './user-writes.js';
 
 export type { ChangeKind, DirectoryActor, DirectoryChange, Invite } from './directory-changes.js';
@@ -197,7 +199,36 @@ export class DirectoryWriter {
     return upsertMember(this.#ctx, ws, user, input);
   }
 
-  /** Removes the membership, ends the user's sessions and revokes the tokens they created here. */
+  /**
+   * Offers `ws` membership to an email (a workspace owner adding someone): pending, it grants
+   * nothing until accepted through its link (returned once, like an invite).
+   */
+  async offer(
+    ws: WorkspaceRef,
+    offer: Offer,
+    invitedBy: string | null,
+  ): Promise<{ member: MemberView; invite?: Invite }> {
+    const { member, token } = await offerMembership(this.#ctx, ws, offer, invitedBy);
+    if (!token || this.#publicUrl === null) return { member };
+    const invite = {
+      email: offer.email,
+      url: inviteUrl(this.#publicUrl, token.token),
+      expiresAt: token.expiresAt,
+    };
+    this.invites.push(invite);
+    return { member, invite };
+  }
+
+  /** Withdraws an offered membership (by id or email); false when there is none. */
+  withdrawOffer(
+    ws: WorkspaceRef,
+    ref: { id: string } | { email: string },
+    reason?: 'withdrawn' | 'superseded' | 'accepted',
+  ): Promise<boolean> {
+    return withdrawOffer(this.#ctx, ws, ref, reason);
+  }
+
+  /** Removes the membership and revokes the tokens they created here; their sessions stay. */
   removeMember(
     ws: WorkspaceRef,
     user: { id: string; email: string },
