@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Database, Role } from '../db/schema.js';
 
 /**
  * Who changes the directory: a user (HTTP) or nobody in particular (CLI, library), and through
@@ -38,6 +38,18 @@ export interface Invite {
   email: string;
   url: string;
   expiresAt: Date;
+}
+
+/** A member as the directory answers and lists them (never a secret). */
+export interface MemberView {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  tenantIds: string[] | null;
+  disabled: boolean;
+  /** Offered by a workspace owner and not yet accepted: it grants nothing. */
+  pending: boolean;
 }
 
 export type WorkspaceRef = { id: string; slug: string; name: string };

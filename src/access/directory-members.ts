@@ -1,19 +1,10 @@
 import { sql } from 'kysely';
 import type { Role, UserRow } from '../db/schema.js';
-import type { Invite } from './directory-changes.js';
+import type { Invite, MemberView } from './directory-changes.js';
 import type { MemberInput } from './directory-input.js';
 import type { DirectoryWriter } from './directory-writer.js';
 
-export interface MemberView {
-  userId: string;
-  email: string;
-  name: string;
-  role: Role;
-  tenantIds: string[] | null;
-  disabled: boolean;
-  /** Offered by a workspace owner and not yet accepted: it grants nothing. */
-  pending: boolean;
-}
+export type { MemberView } from './directory-changes.js';
 
 export async function upsertMemberWith(
   w: DirectoryWriter,

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, TenantStatus } from '../db/schema.js';
 import { isUuid } from '../domain/uuid.js';
-import type { MemberView } from './directory-members.js';
+import type { MemberView } from './directory-changes.js';
 import { pendingView } from './pending-memberships.js';
 
 /** The directory as the settings pages and `GET /api/workspaces/:ws/…` show it (never a secret). */

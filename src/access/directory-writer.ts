@@ -7,11 +7,11 @@ import type {
   DirectoryActor,
   DirectoryChange,
   Invite,
+  MemberView,
   WorkspaceRef,
   WriteContext,
 } from './directory-changes.js';
 import { findUser, findWorkspace, tenantIds, tenantIdsById } from './directory-lookups.js';
-import type { MemberView } from './directory-members.js';
 import { inviteUrl, issueInvite } from './invites.js';
 import {
   type MemberChange,

@@ -2,8 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, PendingMembershipsTable, Role } from '../db/schema.js';
 import { uuidv7 } from '../domain/uuid.js';
-import type { WorkspaceRef, WriteContext } from './directory-changes.js';
-import type { MemberView } from './directory-members.js';
+import type { MemberView, WorkspaceRef, WriteContext } from './directory-changes.js';
 import { INVITE_TTL_MS } from './invites.js';
 
 /**
