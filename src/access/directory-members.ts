@@ -34,7 +34,6 @@ export async function upsertMemberWith(
 export async function offerMemberWith(
   w: DirectoryWriter,
   input: ReturnType<typeof MemberInput.parse>,
-  invitedBy: string | null,
 ): Promise<{ member: MemberView; invite?: Invite; offered: boolean }> {
   const ws = await w.findWorkspace(input.workspace);
   const tenantIds =
@@ -54,13 +53,12 @@ export async function offerMemberWith(
     const m = await w.member(ws, user, { role: input.role, tenantIds });
     return { member: memberView(user, m), offered: false };
   }
-  const before = w.changes.length;
-  const offer = await w.offer(
-    ws,
-    { email: input.email, name: input.name, role: input.role, tenantIds },
-    invitedBy,
-  );
-  const created = w.changes.slice(before).some((c) => c.action === 'created');
+  const { created, ...offer } = await w.offer(ws, {
+    email: input.email,
+    name: input.name,
+    role: input.role,
+    tenantIds,
+  });
   return { ...offer, offered: created };
 }
 

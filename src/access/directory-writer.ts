@@ -206,17 +206,16 @@ export class DirectoryWriter {
   async offer(
     ws: WorkspaceRef,
     offer: Offer,
-    invitedBy: string | null,
-  ): Promise<{ member: MemberView; invite?: Invite }> {
-    const { member, token } = await offerMembership(this.#ctx, ws, offer, invitedBy);
-    if (!token || this.#publicUrl === null) return { member };
+  ): Promise<{ member: MemberView; invite?: Invite; created: boolean }> {
+    const { member, token } = await offerMembership(this.#ctx, ws, offer);
+    if (!token || this.#publicUrl === null) return { member, created: token !== undefined };
     const invite = {
       email: offer.email,
       url: inviteUrl(this.#publicUrl, token.token),
       expiresAt: token.expiresAt,
     };
     this.invites.push(invite);
-    return { member, invite };
+    return { member, invite, created: true };
   }
 
   /** Withdraws an offered membership (by id or email); false when there is none. */

@@ -164,10 +164,10 @@ export function createDirectory(options: {
         role: Role;
         tenantIds?: string[] | null;
       },
-      call: CallOptions & { invitedBy?: string | null } = {},
+      call: CallOptions = {},
     ) {
       const data = parseInput(MemberInput, input, 'member');
-      return await write(call, (w) => offerMemberWith(w, data, call.invitedBy ?? null));
+      return await write(call, (w) => offerMemberWith(w, data));
     },
 
     /**

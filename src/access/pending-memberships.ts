@@ -51,7 +51,6 @@ export async function offerMembership(
   ctx: WriteContext,
   ws: WorkspaceRef,
   offer: Offer,
-  invitedBy: string | null,
 ): Promise<{ member: MemberView; token?: { token: string; expiresAt: Date } }> {
   const key = `${ws.slug}/${offer.email}`;
   const existing = await ctx.trx
@@ -76,7 +75,6 @@ export async function offerMembership(
       .values({
         ...row,
         token_hash: membershipTokenHash(token),
-        invited_by: invitedBy,
         created_at: ctx.now,
         expires_at: expiresAt,
       })

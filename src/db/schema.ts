@@ -83,7 +83,6 @@ export interface PendingMembershipsTable {
   role: Role;
   tenant_ids: string[] | null;
   token_hash: string;
-  invited_by: string | null;
   created_at: DefaultedTimestamp;
   expires_at: Timestamp;
 }

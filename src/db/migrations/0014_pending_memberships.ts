@@ -16,7 +16,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('role', 'text', (c) => c.notNull())
     .addColumn('tenant_ids', sql`uuid[]`)
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
-    .addColumn('invited_by', 'uuid', (c) => c.references('users.id').onDelete('set null'))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .addUniqueConstraint('pending_memberships_workspace_email_key', ['workspace_id', 'email'])

@@ -141,7 +141,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
           });
         return reply.status(200).send({ member: result.member });
       }
-      const result = await directory.offerMember(input, { ...call, invitedBy: caller.userId });
+      const result = await directory.offerMember(input, call);
       if (!result.offered) return reply.status(200).send({ member: result.member });
       return reply.status(201).send({
         member: result.member,
