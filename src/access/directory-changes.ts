@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Database, Role } from '../db/schema.js';
 
 /**
  * Who changes the directory: a user (HTTP) or nobody in particular (CLI, library), and through
@@ -11,11 +11,19 @@ export interface DirectoryActor {
   source: 'cli' | 'library' | 'http' | 'demo';
 }
 
-export type ChangeKind = 'workspace' | 'tenant' | 'member' | 'user' | 'platform_staff' | 'token';
+export type ChangeKind =
+  | 'workspace'
+  | 'tenant'
+  | 'member'
+  | 'user'
+  | 'platform_staff'
+  | 'token'
+  /** A membership a workspace owner offered (pending until the person accepts it). */
+  | 'invitation';
 
 /** One change the directory made (or, in a dry run, would make). */
 export interface DirectoryChange {
-  action: 'created' | 'changed' | 'removed' | 'deactivated' | 'disabled' | 'revoked';
+  action: 'created' | 'changed' | 'removed' | 'deactivated' | 'disabled' | 'revoked' | 'accepted';
   kind: ChangeKind;
   /** The host's key: `acme`, `acme/prod`, `acme/alice@example.com`, `alice@example.com`. */
   key: string;
@@ -30,6 +38,18 @@ export interface Invite {
   email: string;
   url: string;
   expiresAt: Date;
+}
+
+/** A member as the directory answers and lists them (never a secret). */
+export interface MemberView {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  tenantIds: string[] | null;
+  disabled: boolean;
+  /** Offered by a workspace owner and not yet accepted: it grants nothing. */
+  pending: boolean;
 }
 
 export type WorkspaceRef = { id: string; slug: string; name: string };

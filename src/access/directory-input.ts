@@ -43,6 +43,11 @@ export const RemoveMemberInput = z.union([
   z.strictObject({ workspace: WorkspaceRef, email: Email }),
   z.strictObject({ workspace: WorkspaceRef, userId: z.uuid() }),
 ]);
+/** Accepting an offered membership: as a signed-in user, or creating the account. */
+export const AcceptInput = z.union([
+  z.strictObject({ token: z.string().min(1).max(200), userId: z.uuid() }),
+  z.strictObject({ token: z.string().min(1).max(200), newPassword: z.string().min(8).max(1000) }),
+]);
 export const WorkspaceRefInput = z.strictObject({ workspace: WorkspaceRef });
 export const PasswordChangeInput = z.strictObject({
   userId: z.uuid(),

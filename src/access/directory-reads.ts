@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, TenantStatus } from '../db/schema.js';
 import { isUuid } from '../domain/uuid.js';
-import type { MemberView } from './directory-members.js';
+import type { MemberView } from './directory-changes.js';
+import { pendingView } from './pending-memberships.js';
 
 /** The directory as the settings pages and `GET /api/workspaces/:ws/…` show it (never a secret). */
 export function directoryReads(db: Kysely<Database>) {
@@ -26,29 +27,40 @@ export function directoryReads(db: Kysely<Database>) {
         .execute();
     },
 
+    /** Members, and the memberships owners offered (as typed: nothing of anyone's account). */
     async members(workspaceId: string): Promise<MemberView[]> {
-      const rows = await db
-        .selectFrom('memberships')
-        .innerJoin('users', 'users.id', 'memberships.user_id')
-        .select([
-          'users.id',
-          'users.email',
-          'users.name',
-          'users.disabled_at',
-          'memberships.role',
-          'memberships.tenant_ids',
-        ])
-        .where('memberships.workspace_id', '=', workspaceId)
-        .orderBy('users.email')
-        .execute();
-      return rows.map((r) => ({
-        userId: r.id,
-        email: r.email,
-        name: r.name,
-        role: r.role,
-        tenantIds: r.tenant_ids,
-        disabled: r.disabled_at !== null,
-      }));
+      const [rows, offers] = await Promise.all([
+        db
+          .selectFrom('memberships')
+          .innerJoin('users', 'users.id', 'memberships.user_id')
+          .select([
+            'users.id',
+            'users.email',
+            'users.name',
+            'users.disabled_at',
+            'memberships.role',
+            'memberships.tenant_ids',
+          ])
+          .where('memberships.workspace_id', '=', workspaceId)
+          .execute(),
+        db
+          .selectFrom('pending_memberships')
+          .select(['id', 'workspace_id', 'email', 'name', 'role', 'tenant_ids'])
+          .where('workspace_id', '=', workspaceId)
+          .execute(),
+      ]);
+      return [
+        ...rows.map((r) => ({
+          userId: r.id,
+          email: r.email,
+          name: r.name,
+          role: r.role,
+          tenantIds: r.tenant_ids,
+          disabled: r.disabled_at !== null,
+          pending: false,
+        })),
+        ...offers.map(pendingView),
+      ].sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
     },
 
     async tokens(workspaceId: string) {

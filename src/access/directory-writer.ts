@@ -8,6 +8,7 @@ import type {
   DirectoryActor,
   DirectoryChange,
   Invite,
+  MemberView,
   WorkspaceRef,
   WriteContext,
 } from './directory-changes.js';
@@ -19,6 +20,7 @@ import {
   removeMember,
   upsertMember,
 } from './membership-writes.js';
+import { type Offer, offerMembership, withdrawOffer } from './pending-memberships.js';
 import { disableUser, enableUser, setPlatformStaff, upsertUser } from './user-writes.js';
 
 export type { ChangeKind, DirectoryActor, DirectoryChange, Invite } from './directory-changes.js';
@@ -198,7 +200,35 @@ export class DirectoryWriter {
     return upsertMember(this.#ctx, ws, user, input);
   }
 
-  /** Removes the membership, ends the user's sessions and revokes the tokens they created here. */
+  /**
+   * Offers `ws` membership to an email (a workspace owner adding someone): pending, it grants
+   * nothing until accepted through its link (returned once, like an invite).
+   */
+  async offer(
+    ws: WorkspaceRef,
+    offer: Offer,
+  ): Promise<{ member: MemberView; invite?: Invite; created: boolean }> {
+    const { member, token } = await offerMembership(this.#ctx, ws, offer);
+    if (!token || this.#publicUrl === null) return { member, created: token !== undefined };
+    const invite = {
+      email: offer.email,
+      url: inviteUrl(this.#publicUrl, token.token),
+      expiresAt: token.expiresAt,
+    };
+    this.invites.push(invite);
+    return { member, invite, created: true };
+  }
+
+  /** Withdraws an offered membership (by id or email); false when there is none. */
+  withdrawOffer(
+    ws: WorkspaceRef,
+    ref: { id: string } | { email: string },
+    reason?: 'withdrawn' | 'superseded' | 'accepted',
+  ): Promise<boolean> {
+    return withdrawOffer(this.#ctx, ws, ref, reason);
+  }
+
+  /** Removes the membership and revokes the tokens they created here; their sessions stay. */
   removeMember(
     ws: WorkspaceRef,
     user: { id: string; email: string },

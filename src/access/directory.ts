@@ -2,9 +2,11 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
 import type { PlatformCapability } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
+import { acceptWith, accountExists } from './accept-invitation.js';
 import { bootstrapWith } from './directory-bootstrap.js';
 import { applyDirectoryFile } from './directory-file-sync.js';
 import {
+  AcceptInput,
   BootstrapInput,
   DirectoryFile,
   MemberInput,
@@ -18,7 +20,7 @@ import {
   UserRefInput,
   WorkspaceInput,
 } from './directory-input.js';
-import { upsertMemberWith } from './directory-members.js';
+import { offerMemberWith, upsertMemberWith } from './directory-members.js';
 import { createTokenWith, revokeTokenWith } from './directory-tokens.js';
 import {
   type DirectoryActor,
@@ -27,7 +29,8 @@ import {
   type Invite,
 } from './directory-writer.js';
 import { defaultPublicUrl, redeemInvite } from './invites.js';
-import { DUMMY_HASH, verifyPassword } from './passwords.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+import { findOffer } from './pending-memberships.js';
 
 export { BOOTSTRAP_CAPABILITIES } from './directory-bootstrap.js';
 export type { DirectoryFileInput } from './directory-input.js';
@@ -147,6 +150,46 @@ export function createDirectory(options: {
       });
     },
 
+    /**
+     * A workspace owner adds someone (DESIGN §10, "tenancy is a boundary"): a member of this
+     * workspace gets the role and tenants, nothing of their account changes; anyone else is
+     * offered a pending membership (`offered`, with its one-time link), alike whether or not the
+     * email has an account anywhere.
+     */
+    async offerMember(
+      input: {
+        workspace: string;
+        email: string;
+        name?: string;
+        role: Role;
+        tenantIds?: string[] | null;
+      },
+      call: CallOptions = {},
+    ) {
+      const data = parseInput(MemberInput, input, 'member');
+      return await write(call, (w) => offerMemberWith(w, data));
+    },
+
+    /**
+     * Accepts an offered membership with its link's token: as the signed-in user the offer names
+     * (`userId`), or, when no account has that email yet, by creating it with `newPassword`. An
+     * existing account's password is never set this way (`conflict`: sign in and accept).
+     */
+    async acceptInvitation(
+      input: { token: string; userId: string } | { token: string; newPassword: string },
+      call: CallOptions = {},
+    ) {
+      const data = parseInput(AcceptInput, input, 'invitation');
+      // Looked up before any hashing: an unknown link costs one indexed read.
+      const offer = await findOffer(db, data.token, new Date());
+      if (!offer) throw new RunwardenError('invite_invalid');
+      const passwordHash =
+        'newPassword' in data && !(await accountExists(db, offer.email))
+          ? await hashPassword(data.newPassword)
+          : undefined;
+      return await write(call, (w) => acceptWith(w, data, passwordHash));
+    },
+
     /** Idempotent: removing someone who is not a member changes nothing (`removed: false`). */
     async removeMember(
       input: { workspace: string; email: string } | { workspace: string; userId: string },
@@ -164,7 +207,15 @@ export function createDirectory(options: {
                 .where('id', '=', data.userId)
                 .executeTakeFirst();
         const removed = user ? await w.removeMember(ws, user) : false;
-        return { removed };
+        // An offer not yet accepted goes too (by its email; by its id, which the list shows).
+        const withdrawn =
+          'email' in data || !removed
+            ? await w.withdrawOffer(
+                ws,
+                'email' in data ? { email: data.email } : { id: data.userId },
+              )
+            : false;
+        return { removed: removed || withdrawn };
       });
     },
 

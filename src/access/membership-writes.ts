@@ -1,7 +1,7 @@
 import type { Role, UserRow } from '../db/schema.js';
 import { uuidv7 } from '../domain/uuid.js';
 import type { WorkspaceRef, WriteContext } from './directory-changes.js';
-import { endAccess } from './user-writes.js';
+import { revokeTokens } from './user-writes.js';
 
 export interface MemberChange {
   role: Role;
@@ -71,7 +71,10 @@ export async function upsertMember(
   return { role: input.role, tenantIds, outcome: 'changed' };
 }
 
-/** Removes the membership, ends the user's sessions and revokes the tokens they created here. */
+/**
+ * Removes the membership and revokes the tokens they created here. Their sessions stay: the next
+ * request finds no membership here (404), and their other workspaces are untouched (DESIGN §10).
+ */
 export async function removeMember(
   ctx: WriteContext,
   ws: WorkspaceRef,
@@ -86,7 +89,7 @@ export async function removeMember(
     .executeTakeFirst();
   if (!removed) return false;
   if (removed.role === 'owner' && removed.tenant_ids === null) ctx.ownerLost(ws.id, ws.slug);
-  const ended = await endAccess(ctx, user.id, ws.id);
+  const ended = await revokeTokens(ctx, user.id, ws.id);
   await ctx.record(
     ws.id,
     {

@@ -13,6 +13,8 @@ export async function upsertUser(
     name?: string | undefined;
     externalId?: string | undefined;
     password?: string | undefined;
+    /** A password hashed already (outside the directory's lock). */
+    passwordHash?: string | undefined;
     /** false: no set-password link for a new user (one who signs in through the host or SSO). */
     invite?: boolean;
   },
@@ -40,7 +42,8 @@ export async function upsertUser(
       `${input.email} already has another external id (${byEmail.external_id}).`,
     );
   const existing = byExternal ?? byEmail;
-  const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+  const passwordHash =
+    input.passwordHash ?? (input.password ? await hashPassword(input.password) : undefined);
   if (!existing) {
     const row = {
       id: uuidv7(),
@@ -98,7 +101,7 @@ export async function disableUser(ctx: WriteContext, user: UserRow): Promise<boo
     .where('id', '=', user.id)
     .execute();
   await ctx.trx.deleteFrom('invites').where('user_id', '=', user.id).execute();
-  const ended = await endAccess(ctx, user.id, null);
+  const ended = await endAccess(ctx, user.id);
   await ctx.record(null, { action: 'disabled', kind: 'user', key: user.email, id: user.id }, ended);
   return true;
 }
@@ -145,21 +148,30 @@ export async function setPlatformStaff(
   return true;
 }
 
-/** Ends every session of the user and revokes their live tokens (in one workspace, or all). */
-export async function endAccess(ctx: WriteContext, userId: string, workspaceId: string | null) {
+/** Ends every session of the user and revokes every live token they created (disabling them). */
+export async function endAccess(ctx: WriteContext, userId: string) {
   const sessions = await ctx.trx
     .deleteFrom('sessions')
     .where('user_id', '=', userId)
     .executeTakeFirst();
-  let revoke = ctx.trx
+  return {
+    sessionsEnded: Number(sessions.numDeletedRows),
+    ...(await revokeTokens(ctx, userId, null)),
+  };
+}
+
+/**
+ * Revokes the live tokens the user created (in one workspace, or all). Leaving a workspace ends
+ * no session: access is re-checked per request, and their other workspaces are not its business.
+ */
+export async function revokeTokens(ctx: WriteContext, userId: string, workspaceId: string | null) {
+  const tokens = await ctx.trx
     .updateTable('api_tokens')
     .set({ revoked_at: ctx.now })
     .where('created_by', '=', userId)
-    .where('revoked_at', 'is', null);
-  if (workspaceId) revoke = revoke.where('workspace_id', '=', workspaceId);
-  const tokens = await revoke.returning('id').execute();
-  return {
-    sessionsEnded: Number(sessions.numDeletedRows),
-    tokensRevoked: tokens.map((t) => t.id),
-  };
+    .where('revoked_at', 'is', null)
+    .$if(workspaceId !== null, (q) => q.where('workspace_id', '=', workspaceId as string))
+    .returning('id')
+    .execute();
+  return { tokensRevoked: tokens.map((t) => t.id) };
 }

@@ -90,6 +90,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/invitations/accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Accept a membership a workspace owner offered, with its one-time link
+     * @description Without `newPassword`: as the signed-in user the invitation names (a session). With it: creates the account when no account has that email (then log in); an existing account is never given a password this way (409: sign in with it and accept).
+     */
+    post: operations['acceptInvitation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/me': {
     parameters: {
       query?: never;
@@ -201,10 +221,13 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Add or update a member by email; a new person gets a one-time set-password link (workspace.manage) */
+    /**
+     * Add a member by email (pending until they accept its one-time link) or change a member's role and tenants (workspace.manage)
+     * @description A workspace owner changes memberships of this workspace only, never a person's account. Anyone not yet a member here is offered a pending membership that grants nothing until they accept its link (signed in as that email, or by setting a password when the email has no account): 201 {member, invite} alike whether or not the email has an account anywhere. Platform staff (platform.directory) write memberships directly, as the host directory does.
+     */
     put: operations['upsertMember'];
     post?: never;
-    /** Remove a member: ends their sessions and revokes the tokens they created here (workspace.manage) */
+    /** Remove a member (or withdraw a pending one): revokes the tokens they created here; their sessions and other workspaces stay (workspace.manage) */
     delete: operations['removeMember'];
     options?: never;
     head?: never;
@@ -1026,6 +1049,114 @@ export interface operations {
       };
     };
   };
+  acceptInvitation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          token: string;
+          newPassword?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': null;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   getMe: {
     parameters: {
       query?: never;
@@ -1692,6 +1823,7 @@ export interface operations {
               role: 'owner' | 'manager' | 'operator' | 'readonly';
               tenantIds: string[] | null;
               disabled: boolean;
+              pending: boolean;
             }[];
           };
         };
@@ -1778,6 +1910,7 @@ export interface operations {
           /** @enum {string} */
           role: 'owner' | 'manager' | 'operator' | 'readonly';
           tenantIds: string[] | null;
+          /** @description Names a person whose account accepting creates; never renames an account */
           name?: string;
         };
       };
@@ -1798,6 +1931,7 @@ export interface operations {
               role: 'owner' | 'manager' | 'operator' | 'readonly';
               tenantIds: string[] | null;
               disabled: boolean;
+              pending: boolean;
             };
           };
         };
@@ -1817,6 +1951,7 @@ export interface operations {
               role: 'owner' | 'manager' | 'operator' | 'readonly';
               tenantIds: string[] | null;
               disabled: boolean;
+              pending: boolean;
             };
             invite?: string;
           };
@@ -1920,7 +2055,7 @@ export interface operations {
       header?: never;
       path: {
         ws: string;
-        /** @description The member's user id */
+        /** @description The member's user id (a pending member's: as listed) */
         member: string;
       };
       cookie?: never;

@@ -72,6 +72,21 @@ export interface MembershipsTable {
   created_at: DefaultedTimestamp;
 }
 
+/** A membership a workspace owner offered, granting nothing until accepted (DESIGN §10). */
+export interface PendingMembershipsTable {
+  id: string;
+  workspace_id: string;
+  /** Lower-cased, as the owner typed it. */
+  email: string;
+  /** The name the owner gave: names the account only if accepting creates it. */
+  name: string | null;
+  role: Role;
+  tenant_ids: string[] | null;
+  token_hash: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface OperationRunsTable {
   /** uuid v7, time-ordered; the canonical id in every link. */
   id: string;
@@ -227,6 +242,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   settings: SettingsTable;
   invites: InvitesTable;
+  pending_memberships: PendingMembershipsTable;
 }
 
 export type RunRow = Selectable<OperationRunsTable>;

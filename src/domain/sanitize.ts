@@ -27,8 +27,8 @@ const REDACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
     '[redacted-key]',
   ],
   [/\bAIza[0-9A-Za-z_-]{30,}\b/g, '[redacted-key]'],
-  // ours: API tokens rwt_…, invite tokens rwi_… (base64url: may end in - or _), older rw_…
-  [/\brw[ti]?_[A-Za-z0-9_-]{16,}/g, '[redacted-key]'],
+  // ours: API tokens rwt_…, invite tokens rwi_… and rwm_… (base64url: may end in - or _), older rw_…
+  [/\brw[tim]?_[A-Za-z0-9_-]{16,}/g, '[redacted-key]'],
   // key=value, key: value and "key":"value" pairs for secret-ish names
   [
     /\b((?:[a-z0-9_-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth))("?\s*[=:]\s*"?)([^\s"'&;,}]+)/gi,

@@ -28,6 +28,7 @@ import { registerAccessLog, requestLogger } from './request-log.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { healthRoutes } from './routes/health.js';
+import { invitationRoutes } from './routes/invitations.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { operationRoutes } from './routes/operations.js';
@@ -250,6 +251,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
     await identified.register(passwordRoutes, ctx);
+    await identified.register(invitationRoutes, ctx);
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {

@@ -166,6 +166,8 @@ export const MemberSchema = z.object({
   role: z.enum(ROLES),
   tenantIds: z.array(z.string()).nullable(),
   disabled: z.boolean(),
+  /** Offered by an owner, not yet accepted: it grants nothing; shows only what the owner typed. */
+  pending: z.boolean(),
 });
 export type Member = z.infer<typeof MemberSchema>;
 

@@ -173,7 +173,7 @@ describe('directory upserts', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('removing a member ends their sessions and revokes the tokens they created in that workspace only', async () => {
+  it('removing a member revokes the tokens they created in that workspace only; their sessions stay', async () => {
     await dir.upsertWorkspace({ slug: 'other', name: 'Other' });
     await dir.upsertMember({ workspace: 'other', email: 'bob@example.com', role: 'owner' });
     await dir.upsertMember({ workspace: 'acme', email: 'bob@example.com', role: 'owner' });
@@ -199,11 +199,13 @@ describe('directory upserts', () => {
       action: 'removed',
       kind: 'member',
       key: 'acme/bob@example.com',
-      details: { sessionsEnded: 1, tokensRevoked: [here.id] },
+      details: { tokensRevoked: [here.id] },
     });
+    expect(result.changes[0]?.details).not.toHaveProperty('sessionsEnded');
+    // Signed in still: the next request finds no membership in acme, and other is untouched.
     expect(
       await t.db.selectFrom('sessions').select('sid').where('sid', '=', sid).execute(),
-    ).toEqual([]);
+    ).toEqual([{ sid }]);
     expect(await redeemToken(t.db, here.token)).toBeUndefined();
     expect(await redeemToken(t.db, there.token)).toBeDefined();
     // idempotent
@@ -395,5 +397,67 @@ describe('directory upserts', () => {
       .where('user_id', '=', users[0]?.id as string)
       .execute();
     expect(memberships).toHaveLength(1);
+  });
+});
+
+describe("a workspace owner's offered memberships (issue 20)", () => {
+  const offers = (email: string) =>
+    t.db
+      .selectFrom('pending_memberships')
+      .select(['email', 'role'])
+      .where('email', '=', email)
+      .execute();
+  const member = (email: string) =>
+    t.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['users.name', 'memberships.role'])
+      .where('users.email', '=', email)
+      .execute();
+
+  it('an offer writes nothing of the account; the host directory supersedes it; removal withdraws it', async () => {
+    await dir.upsertWorkspace({ slug: 'offers', name: 'Offers' });
+    await dir.upsertMember({ workspace: 'offers', email: 'boss@example.com', role: 'owner' });
+    await dir.upsertMember({
+      workspace: 'acme',
+      email: 'known@example.com',
+      name: 'Known',
+      role: 'operator',
+    });
+    const users = await t.db.selectFrom('users').selectAll().orderBy('id').execute();
+
+    const offered = await dir.offerMember({
+      workspace: 'offers',
+      email: 'Known@Example.com',
+      name: 'Other Name',
+      role: 'manager',
+    });
+    expect(offered).toMatchObject({
+      offered: true,
+      member: { email: 'known@example.com', name: 'Other Name', role: 'manager', pending: true },
+      invite: { url: expect.stringMatching(/\/invite\/rwm_/) },
+    });
+    expect(offered.changes.map((c) => `${c.kind}.${c.action}`)).toEqual(['invitation.created']);
+    expect(await t.db.selectFrom('users').selectAll().orderBy('id').execute()).toEqual(users);
+    expect(await member('known@example.com')).toEqual([{ name: 'Known', role: 'operator' }]);
+    // Offered again: changed, no new link.
+    const again = await dir.offerMember({
+      workspace: 'offers',
+      email: 'known@example.com',
+      role: 'readonly',
+    });
+    expect(again).toMatchObject({ offered: false, member: { name: 'Other Name', pending: true } });
+    expect(again).not.toHaveProperty('invite');
+
+    // The host's own directory writes the membership directly: the offer goes.
+    await dir.upsertMember({ workspace: 'offers', email: 'known@example.com', role: 'readonly' });
+    expect(await offers('known@example.com')).toEqual([]);
+
+    await dir.offerMember({ workspace: 'offers', email: 'new@example.com', role: 'readonly' });
+    expect(await offers('new@example.com')).toHaveLength(1);
+    expect(
+      (await dir.removeMember({ workspace: 'offers', email: 'new@example.com' })).removed,
+    ).toBe(true);
+    expect(await offers('new@example.com')).toEqual([]);
   });
 });

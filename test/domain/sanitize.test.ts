@@ -170,6 +170,11 @@ describe('sanitizeMessage: a corpus of real secret formats', () => {
       'invite link /invite/rwi_3kT9vQ2mZx8yW1pL0nB7cR4sD6fG5hJ_aE-uI9oPqw expired',
       'rwi_3kT9vQ',
     ],
+    [
+      "an owner's invitation token",
+      'accept rwm_9xQ2mZk8yW1pL0nB7cR4sD6fG5hJ_aE-uI9oPqw3kT failed',
+      'rwm_9xQ2mZ',
+    ],
   ])('%s', (_name, input, secret) => {
     const clean = sanitizeMessage(input);
     expect(clean).not.toContain(secret);

@@ -68,7 +68,7 @@ describe('members', () => {
     await owner.keyboard.press('Escape');
     await press(owner, 'Add member');
     const invite = (await owner.getByTestId('invite-link-value').textContent()) ?? '';
-    expect(invite).toMatch(/\/invite\/rwi_/);
+    expect(invite).toMatch(/\/invite\/rwm_/);
     expect(await owner.getByTestId('invite-link').textContent()).toContain('Shown once');
     await expect.poll(() => memberRow('newbie@demo.test').count(), soon).toBe(1);
     await owner.reload();
@@ -102,6 +102,46 @@ describe('members', () => {
       .poll(() => again.getByTestId('form-error').textContent(), soon)
       .toContain('This invite link is unknown, used, expired or revoked: ask for a new one.');
     await again.context().close();
+  });
+
+  it('an existing account joins by accepting signed in; its link sets no password', async () => {
+    await owner.goto(`${h.base}/settings/w/contoso/members`);
+    await fill(owner, { Email: 'outsider@demo.test', 'Name (optional)': 'Typed by Olivia' });
+    await press(owner, 'Add member');
+    const invite = (await owner.getByTestId('invite-link-value').textContent()) ?? '';
+    expect(invite).toMatch(/\/invite\/rwm_/);
+    const row = memberRow('outsider@demo.test');
+    await row.getByTestId('member-pending').waitFor();
+    expect(await row.textContent()).toContain('Typed by Olivia');
+    expect(await row.textContent()).not.toContain('Otto');
+    const path = `/invite/${invite.split('/invite/')[1]}`;
+
+    // Whoever holds the link (the owner, here) cannot give the account a password.
+    const holder = await h.page();
+    await holder.goto(`${h.base}${path}`);
+    await fill(holder, twice('taken-over-1'));
+    await press(holder, 'Set password');
+    await expect
+      .poll(() => holder.getByTestId('form-error').textContent(), soon)
+      .toContain('already has an account');
+    await holder.context().close();
+
+    const otto = await h.page('outsider@demo.test');
+    await otto.goto(`${h.base}${path}`);
+    await press(otto, 'Accept invitation');
+    await otto.waitForURL((url) => !url.pathname.startsWith('/invite'));
+    const me = (await otto.evaluate("fetch('/api/me').then((r) => r.json())")) as {
+      workspaces: Array<{ slug: string; role: string }>;
+    };
+    expect(me.workspaces.map((w) => `${w.slug}:${w.role}`)).toEqual([
+      'contoso:operator',
+      'fabrikam:owner',
+    ]);
+    await otto.context().close();
+    await owner.reload();
+    await memberRow('outsider@demo.test').waitFor();
+    expect(await memberRow('outsider@demo.test').getByTestId('member-pending').count()).toBe(0);
+    expect(await memberRow('outsider@demo.test').textContent()).toContain('Otto Outsider');
   });
 
   it("changes a member's role, then removes them behind a confirmation", async () => {

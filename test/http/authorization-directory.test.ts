@@ -25,10 +25,12 @@ const ACTORS = [
   'anonymous',
   'ownerToken',
   'readonlyToken',
+  'pending',
 ] as const;
 type Actor = (typeof ACTORS)[number];
 type Expect = Record<Actor, number>;
 const callers = {} as Record<Actor, Caller | undefined>;
+let pendingLink = '';
 
 beforeAll(async () => {
   for (const actor of ['owner', 'manager', 'operator', 'readonly', 'restricted', 'outsider'])
@@ -52,14 +54,29 @@ beforeAll(async () => {
   callers.anonymous = undefined;
   callers.ownerToken = await bearer(h, callers.owner as Caller, 'owner');
   callers.readonlyToken = await bearer(h, callers.owner as Caller, 'readonly');
+  // Offered contoso's owner role by its owner and not accepted: it grants nothing (DESIGN §10).
+  const elsewhere = await directory.upsertMember({
+    workspace: 'fabrikam',
+    email: 'pending@demo.test',
+    role: 'readonly',
+  });
+  await directory.redeemInvite(inviteTokenOf(elsewhere.invite?.url), DEMO_PASSWORD);
+  const offered = await h.request(callers.owner, {
+    method: 'PUT',
+    url: `${C}/members/pending@demo.test`,
+    payload: { role: 'owner', tenantIds: null },
+  });
+  expect(offered.statusCode, offered.body).toBe(201);
+  pendingLink = inviteTokenOf(offered.json().invite);
+  callers.pending = await h.login('pending@demo.test');
 });
 
-// owner manager operator readonly restricted restrictedOwner staff platform outsider anonymous ownerToken readonlyToken
+// owner manager operator readonly restricted restrictedOwner staff platform outsider anonymous ownerToken readonlyToken pending
 const row = (...s: number[]): Expect =>
   Object.fromEntries(ACTORS.map((a, i) => [a, s[i]])) as Expect;
 /** A workspace route only its owners (and platform.directory staff) may use. */
 const manage = (ok: number, staff = ok) =>
-  row(ok, 403, 403, 403, 403, 403, staff, 404, 404, 401, ok, 403);
+  row(ok, 403, 403, 403, 403, 403, staff, 404, 404, 401, ok, 403, 404);
 const key = (actor: Actor) => actor.toLowerCase();
 const C = '/api/workspaces/contoso';
 
@@ -75,7 +92,7 @@ const MATRIX: Array<{
       url: '/api/workspaces',
       payload: { slug: `ws-${key(a)}`, name: `Workspace of ${a}` },
     }),
-    expect: row(404, 404, 404, 404, 404, 404, 201, 403, 404, 401, 404, 404),
+    expect: row(404, 404, 404, 404, 404, 404, 201, 403, 404, 401, 404, 404, 404),
   },
   {
     name: 'GET /api/workspaces/:ws/tenants',
@@ -118,6 +135,47 @@ const MATRIX: Array<{
     expect: manage(204),
   },
   {
+    // Tenancy is a boundary (issue 20): adding someone who has an account elsewhere answers as for
+    // a new email; the follow-up test checks their account was not touched.
+    name: 'PUT /api/workspaces/:ws/members/:email of a member of another workspace',
+    request: async (a) => {
+      await directory.upsertMember({
+        workspace: 'fabrikam',
+        email: `theirs-${key(a)}@demo.test`,
+        name: 'Fay Fabrikam',
+        role: 'readonly',
+      });
+      return {
+        method: 'PUT',
+        url: `${C}/members/theirs-${key(a)}@demo.test`,
+        payload: { role: 'owner', tenantIds: null, name: `Renamed by ${a}` },
+      };
+    },
+    expect: manage(201),
+  },
+  {
+    name: 'PUT /api/workspaces/:ws/members/:email of a platform staff account',
+    request: async (a) => {
+      await directory.setPlatformStaff({
+        email: `ops-${key(a)}@demo.test`,
+        name: 'Sam Staff',
+        capabilities: ['system.ops.triage'],
+      });
+      return {
+        method: 'PUT',
+        url: `${C}/members/ops-${key(a)}@demo.test`,
+        payload: { role: 'owner', tenantIds: null, name: `Renamed by ${a}` },
+      };
+    },
+    expect: manage(201),
+  },
+  {
+    // Not a member here: nothing to remove (their Fabrikam membership is not contoso's business).
+    name: 'DELETE /api/workspaces/:ws/members/:userId of a member of another workspace',
+    request: async () => ({ method: 'DELETE', url: `${C}/members/${callers.outsider?.userId}` }),
+    expect: manage(404),
+  },
+  {
     name: 'POST /api/workspaces/:ws/tokens',
     request: async (a) => ({
       method: 'POST',
@@ -153,7 +211,7 @@ const MATRIX: Array<{
       payload: { currentPassword: DEMO_PASSWORD, newPassword: DEMO_PASSWORD },
     }),
     // Your own password, from a signed-in session: an API token may not change it.
-    expect: row(204, 204, 204, 204, 204, 204, 204, 204, 204, 401, 403, 403),
+    expect: row(204, 204, 204, 204, 204, 204, 204, 204, 204, 401, 403, 403, 204),
   },
   {
     name: 'POST /api/auth/password {inviteToken}',
@@ -170,7 +228,7 @@ const MATRIX: Array<{
       };
     },
     // The one-time token is the credential: whoever holds it sets the password.
-    expect: row(204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204),
+    expect: row(204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204),
   },
 ];
 
@@ -195,7 +253,7 @@ describe('directory authorization matrix: every directory route × every kind of
 });
 
 describe('deny as not found, for the directory', () => {
-  it("answers an outsider's request for a real workspace byte-for-byte like a missing one", async () => {
+  it("answers an outsider's (and a pending member's) request for a real workspace byte-for-byte like a missing one", async () => {
     const routes: Array<[InjectOptions['method'], string, object?]> = [
       ['GET', 'tenants'],
       ['PUT', 'tenants/qa', { name: 'QA' }],
@@ -206,18 +264,77 @@ describe('deny as not found, for the directory', () => {
       ['GET', 'tokens'],
       ['DELETE', `tokens/${uuidv7()}`],
     ];
-    for (const [method, path, payload] of routes) {
-      const ask = (ws: string) =>
-        h.request(callers.outsider, {
-          method,
-          url: `/api/workspaces/${ws}/${path}`,
-          ...(payload ? { payload } : {}),
-        });
-      const real = await ask('contoso');
-      const missing = await ask('nowhere');
-      expect([method, path, real.statusCode]).toEqual([method, path, 404]);
-      expect(real.body, `${method} ${path}`).toBe(missing.body);
+    for (const who of [callers.outsider, callers.pending])
+      for (const [method, path, payload] of routes) {
+        const ask = (ws: string) =>
+          h.request(who, {
+            method,
+            url: `/api/workspaces/${ws}/${path}`,
+            ...(payload ? { payload } : {}),
+          });
+        const real = await ask('contoso');
+        const missing = await ask('nowhere');
+        expect([method, path, real.statusCode]).toEqual([method, path, 404]);
+        expect(real.body, `${method} ${path}`).toBe(missing.body);
+      }
+  });
+});
+
+describe("a workspace owner and other workspaces' people (issue 20)", () => {
+  const account = (email: string) =>
+    h.db
+      .selectFrom('users')
+      .leftJoin('memberships', (j) =>
+        j
+          .onRef('memberships.user_id', '=', 'users.id')
+          .on('memberships.workspace_id', '=', h.ids.contoso),
+      )
+      .select(['users.name', 'memberships.role'])
+      .where('users.email', '=', email)
+      .executeTakeFirstOrThrow();
+
+  it("an owner's adds (session or token) touch no account and grant nothing; staff's are authoritative", async () => {
+    for (const a of ['owner', 'ownerToken'] as const) {
+      expect(await account(`theirs-${key(a)}@demo.test`)).toEqual({
+        name: 'Fay Fabrikam',
+        role: null,
+      });
+      expect(await account(`ops-${key(a)}@demo.test`)).toEqual({ name: 'Sam Staff', role: null });
     }
+    expect(await account('theirs-staff@demo.test')).toEqual({
+      name: 'Renamed by staff',
+      role: 'owner',
+    });
+    const list = await h.request(callers.owner, { url: `${C}/members` });
+    expect(list.json().items).toContainEqual({
+      userId: expect.any(String),
+      email: 'theirs-owner@demo.test',
+      name: 'Renamed by owner',
+      role: 'owner',
+      tenantIds: null,
+      disabled: false,
+      pending: true,
+    });
+  });
+
+  it('a pending member holds nothing until they accept, signed in as themselves', async () => {
+    const me = await h.request(callers.pending, { url: '/api/me' });
+    expect(me.json().workspaces.map((w: { slug: string }) => w.slug)).toEqual(['fabrikam']);
+    const accept = (c: Caller | undefined) =>
+      h.request(c, {
+        method: 'POST',
+        url: '/api/invitations/accept',
+        payload: { token: pendingLink },
+      });
+    // The owner holds the link but cannot accept it for them; a token cannot; nor can nobody.
+    expect((await accept(callers.owner)).statusCode).toBe(403);
+    expect((await accept(callers.ownerToken)).statusCode).toBe(403);
+    expect((await accept(undefined)).statusCode).toBe(401);
+    expect((await accept(callers.pending)).statusCode).toBe(204);
+    const after = await h.request(callers.pending, { url: '/api/me' });
+    expect(
+      after.json().workspaces.map((w: { slug: string; role: string }) => `${w.slug}:${w.role}`),
+    ).toEqual(['contoso:owner', 'fabrikam:readonly']);
   });
 });
 

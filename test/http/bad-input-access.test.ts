@@ -29,6 +29,7 @@ const WS = '/api/workspaces';
 const MEMBERS = '/api/workspaces/contoso/members';
 const TOKENS = '/api/workspaces/contoso/tokens';
 const PASSWORD = '/api/auth/password';
+const ACCEPT = '/api/invitations/accept';
 const newPassword = 'a new long password';
 
 beforeAll(async () => {
@@ -196,6 +197,50 @@ const CASES: Case[] = [
   },
   denied('password: cookie without x-csrf-token', 'noCsrf', () =>
     send('POST', PASSWORD, { newPassword, currentPassword: DEMO_PASSWORD }),
+  ),
+
+  // ── POST /api/invitations/accept ───────────────────────────────────────────────────────────
+  v('accept: no token', () => send('POST', ACCEPT, { newPassword }), 'anonymous'),
+  v(
+    'accept: a new password of 7 characters',
+    () => send('POST', ACCEPT, { token: 'rwm_x', newPassword: 'short12' }),
+    'anonymous',
+  ),
+  v(
+    'accept: a token of 201 characters',
+    () => send('POST', ACCEPT, { token: `rwm_${'x'.repeat(197)}`, newPassword }),
+    'anonymous',
+  ),
+  v('accept: an unknown field', () => send('POST', ACCEPT, { token: 'rwm_x', email: 'x@y.z' })),
+  {
+    name: 'accept: an unknown token, with a password',
+    as: 'anonymous',
+    request: () => send('POST', ACCEPT, { token: 'rwm_not-a-real-one', newPassword }),
+    status: 400,
+    code: 'invite_invalid',
+  },
+  {
+    name: 'accept: an unknown token, signed in',
+    request: () => send('POST', ACCEPT, { token: 'rwm_not-a-real-one' }),
+    status: 400,
+    code: 'invite_invalid',
+  },
+  {
+    name: 'accept: anonymous without a password',
+    as: 'anonymous',
+    request: () => send('POST', ACCEPT, { token: 'rwm_not-a-real-one' }),
+    status: 401,
+    code: 'unauthenticated',
+  },
+  {
+    name: 'accept: an API token',
+    as: 'readonlyToken',
+    request: () => send('POST', ACCEPT, { token: 'rwm_not-a-real-one' }),
+    status: 403,
+    code: 'forbidden',
+  },
+  denied('accept: cookie without x-csrf-token', 'noCsrf', () =>
+    send('POST', ACCEPT, { token: 'rwm_not-a-real-one' }),
   ),
 ];
 

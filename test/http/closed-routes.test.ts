@@ -36,6 +36,8 @@ const PUBLIC = new Set([
   'POST /api/auth/logout',
   // Invite redemption needs no login (an owner's own password change still needs a session).
   'POST /api/auth/password',
+  // An owner's invitation is accepted signed in, or, by someone new, with a password (no login).
+  'POST /api/invitations/accept',
   'GET /api/auth/demo',
   'GET /api/openapi.json',
   'GET /metrics',

@@ -50,8 +50,8 @@ describe('a write whose audit entry fails leaves nothing behind (one transaction
       async () => send('POST', TOKENS, { name: 'audit-fails', role: 'readonly' }),
     ],
     [
-      'PUT a new member (user, invite and membership, or none)',
-      "new.action = 'member.created'",
+      'PUT a new member (the pending membership and its link, or none)',
+      "new.action = 'invitation.created'",
       async () =>
         send('PUT', `${MEMBERS}/audit-fails@demo.test`, { role: 'readonly', tenantIds: null }),
     ],
@@ -96,6 +96,37 @@ describe('a write whose audit entry fails leaves nothing behind (one transaction
       'anonymous',
     ],
     [
+      'POST /api/invitations/accept creating the account (no user, no membership, offer kept)',
+      "new.action = 'invitation.accepted'",
+      async () => {
+        const offered = await h.request(callers.owner, {
+          method: 'PUT',
+          url: `${MEMBERS}/joins@demo.test`,
+          payload: { role: 'readonly', tenantIds: null },
+        });
+        return send('POST', '/api/invitations/accept', {
+          token: inviteTokenOf(offered.json().invite),
+          newPassword,
+        });
+      },
+      'anonymous',
+    ],
+    [
+      'POST /api/invitations/accept signed in (no membership, offer kept)',
+      "new.action = 'invitation.accepted'",
+      async () => {
+        const offered = await h.request(callers.owner, {
+          method: 'PUT',
+          url: `${MEMBERS}/outsider@demo.test`,
+          payload: { role: 'readonly', tenantIds: null },
+        });
+        return send('POST', '/api/invitations/accept', {
+          token: inviteTokenOf(offered.json().invite),
+        });
+      },
+      'outsider',
+    ],
+    [
       "POST /api/auth/password changing one's own (the old one still works)",
       "new.action = 'user.changed'",
       async () => send('POST', PASSWORD, { currentPassword: DEMO_PASSWORD, newPassword }),
@@ -108,7 +139,7 @@ describe('a write whose audit entry fails leaves nothing behind (one transaction
       const res = await h.request(callers[as ?? 'owner'], request);
       expect(res.statusCode, res.body).toBe(500);
       expect(res.json().error.code).toBe('internal');
-      expect(res.body).not.toMatch(/rw[it]_/);
+      expect(res.body).not.toMatch(/rw[itm]_/);
       expect(await directoryState(h)).toEqual(before);
     });
   });

@@ -105,8 +105,8 @@ beforeAll(async () => {
   const redeem = (password: string) =>
     record(undefined, {
       method: 'POST',
-      url: '/api/auth/password',
-      payload: { inviteToken, newPassword: password },
+      url: '/api/invitations/accept',
+      payload: { token: inviteToken, newPassword: password },
     });
   expect((await redeem('short')).statusCode).toBe(400);
   expect((await redeem(newPassword)).statusCode).toBe(204);
@@ -121,7 +121,7 @@ beforeAll(async () => {
 
 describe('secrets are shown once', () => {
   it('the invite link and the API token were shown (the one showing this test relies on)', () => {
-    expect(invite).toMatch(/\/invite\/rwi_[\w-]{40,}$/);
+    expect(invite).toMatch(/\/invite\/rwm_[\w-]{40,}$/);
     expect(apiToken).toMatch(/^rwt_[\w-]{40,}$/);
   });
 
@@ -143,7 +143,15 @@ describe('secrets are shown once', () => {
   });
 
   it('no stored row carries either secret in the clear (only hashes are kept)', async () => {
-    const tables = ['audit_log', 'invites', 'api_tokens', 'users', 'settings', 'sessions'];
+    const tables = [
+      'audit_log',
+      'invites',
+      'pending_memberships',
+      'api_tokens',
+      'users',
+      'settings',
+      'sessions',
+    ];
     for (const table of tables) {
       const rows = await h.db
         .selectFrom(table as 'audit_log')

@@ -71,6 +71,7 @@ export async function directoryState(h: ApiHarness) {
       .orderBy('id')
       .execute(),
     invites: await db.selectFrom('invites').selectAll().orderBy('token_hash').execute(),
+    pending: await db.selectFrom('pending_memberships').selectAll().orderBy('id').execute(),
     marker: await db
       .selectFrom('settings')
       .selectAll()

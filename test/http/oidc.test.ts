@@ -321,8 +321,8 @@ describe('single sign-on with a real OpenID provider (runwarden serve, HTTPS pro
       workspaces: ['fabrikam:readonly'],
       platform: ['system.ops.view'],
     });
-    // Removing the membership ended her older sessions (as the directory always does).
-    expect((await me(before.jar)).status).toBe(401);
+    // Leaving a workspace ends no session (DESIGN §10): her older one sees what she holds now.
+    expect(await me(before.jar)).toMatchObject({ status: 200, workspaces: ['fabrikam:readonly'] });
     const members = await t.db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.user_id')

@@ -89,14 +89,26 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       schema: {
         tags: ['directory'],
         summary:
-          'Add or update a member by email; a new person gets a one-time set-password link (workspace.manage)',
+          "Add a member by email (pending until they accept its one-time link) or change a member's role and tenants (workspace.manage)",
+        description:
+          "A workspace owner changes memberships of this workspace only, never a person's account. " +
+          'Anyone not yet a member here is offered a pending membership that grants nothing until they ' +
+          'accept its link (signed in as that email, or by setting a password when the email has no ' +
+          'account): 201 {member, invite} alike whether or not the email has an account anywhere. ' +
+          'Platform staff (platform.directory) write memberships directly, as the host directory does.',
         operationId: 'upsertMember',
         // One path for both member routes (OpenAPI names a path's parameters once): here an email.
         params: WsParam.extend({ member: Email.describe("The member's email") }),
         body: z.strictObject({
           role: z.enum(ROLES),
           tenantIds: z.array(z.uuid()).max(1000).nullable(),
-          name: z.string().trim().min(1).max(200).optional(),
+          name: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .optional()
+            .describe('Names a person whose account accepting creates; never renames an account'),
         }),
         response: {
           200: z.object({ member: MemberSchema }),
@@ -112,22 +124,29 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
         request.params.ws,
         'workspace.manage',
       );
-      const result = await directory.upsertMember(
-        {
-          workspace: workspace.id,
-          email: request.params.member,
-          role: request.body.role,
-          tenantIds: request.body.tenantIds,
-          ...(request.body.name ? { name: request.body.name } : {}),
-        },
-        { actor: actorOf(caller) },
-      );
-      if (result.outcome === 'created')
-        return reply.status(201).send({
-          member: result.member,
-          ...(result.invite ? { invite: result.invite.url } : {}),
-        });
-      return reply.status(200).send({ member: result.member });
+      const input = {
+        workspace: workspace.id,
+        email: request.params.member,
+        role: request.body.role,
+        tenantIds: request.body.tenantIds,
+        ...(request.body.name ? { name: request.body.name } : {}),
+      };
+      const call = { actor: actorOf(caller) };
+      if (caller.platform.includes('platform.directory')) {
+        const result = await directory.upsertMember(input, call);
+        if (result.outcome === 'created')
+          return reply.status(201).send({
+            member: result.member,
+            ...(result.invite ? { invite: result.invite.url } : {}),
+          });
+        return reply.status(200).send({ member: result.member });
+      }
+      const result = await directory.offerMember(input, call);
+      if (!result.offered) return reply.status(200).send({ member: result.member });
+      return reply.status(201).send({
+        member: result.member,
+        ...(result.invite ? { invite: result.invite.url } : {}),
+      });
     },
   );
 
@@ -137,9 +156,11 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       schema: {
         tags: ['directory'],
         summary:
-          'Remove a member: ends their sessions and revokes the tokens they created here (workspace.manage)',
+          'Remove a member (or withdraw a pending one): revokes the tokens they created here; their sessions and other workspaces stay (workspace.manage)',
         operationId: 'removeMember',
-        params: WsParam.extend({ member: z.uuid().describe("The member's user id") }),
+        params: WsParam.extend({
+          member: z.uuid().describe("The member's user id (a pending member's: as listed)"),
+        }),
         // 409: it would leave the workspace without an owner.
         response: { 204: NoContent, ...errorResponses(403, 404, 409) },
       },

@@ -135,6 +135,14 @@ export function useCreateWorkspace() {
 }
 
 /** Changes one's own password (currentPassword) or redeems an invite (inviteToken). */
+/** Joins a workspace through an owner's invitation: signed in, or creating the account. */
+export function useAcceptInvitation() {
+  return useMutation({
+    mutationFn: (body: { token: string; newPassword?: string }) =>
+      api<void>('/api/invitations/accept', { method: 'POST', body }),
+  });
+}
+
 export function useSetPassword() {
   return useMutation({
     mutationFn: (

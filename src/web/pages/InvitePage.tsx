@@ -3,14 +3,31 @@ import { Link, useParams } from 'react-router';
 import { useSetPassword } from '../api/directory-queries';
 import { useMe } from '../api/queries';
 import { useNewPassword } from '../components/NewPassword';
+import { JoinWorkspace } from './JoinWorkspace';
 import { FormError } from './settings/common';
 
 /**
- * `/invite/:token` (public, like /login): the person an owner added sets a password with the
- * one-time link, then signs in. The API does not sign them in, so the page sends them to /login.
+ * `/invite/:token` (public, like /login): a set-password link the host's directory issued, or a
+ * workspace owner's invitation (`rwm_…`, JoinWorkspace). The API does not sign anyone in, so the
+ * page sends them to /login.
  */
 export function InvitePage() {
   const token = useParams().token ?? '';
+  if (token.startsWith('rwm_'))
+    return (
+      <Center mih="100vh" p="md">
+        <Stack w={420}>
+          <Title order={1} size="h2">
+            Join a workspace
+          </Title>
+          <JoinWorkspace token={token} />
+        </Stack>
+      </Center>
+    );
+  return <SetPassword token={token} />;
+}
+
+function SetPassword({ token }: { token: string }) {
   // Only for a browser that is already signed in: its cookie writes need the CSRF token.
   useMe();
   const redeem = useSetPassword();

@@ -6,8 +6,9 @@ import { FormError, ShownOnce } from './common';
 import { RoleSelect, TenantRestriction } from './member-fields';
 
 /**
- * Adds a person by email; a new one gets a set-password link, shown here once. The API upserts
- * by email, so an existing member's address would silently change their role: refused here.
+ * Adds a person by email: a pending member until they accept the invite link shown here once
+ * (the same whether or not they already use Runwarden). The API upserts by email, so an existing
+ * member's address would silently change their role: refused here.
  */
 export function MemberAddForm({
   workspace,
@@ -89,8 +90,8 @@ export function MemberAddForm({
           {invite && (
             <ShownOnce title="Invite link" value={invite.url} testId="invite-link">
               <Text size="sm">
-                Send it to {invite.email}: it lets them set a password and sign in. It works once,
-                for 7 days.
+                Send it to {invite.email}: they join by opening it signed in with that email, or,
+                new to Runwarden, by choosing a password. It works once, for 7 days.
               </Text>
             </ShownOnce>
           )}

@@ -49,6 +49,11 @@ function Members({ slug, name }: { slug: string; name: string }) {
                     Disabled
                   </Badge>
                 )}
+                {m.pending && (
+                  <Badge color="yellow" size="xs" data-testid="member-pending">
+                    Invited
+                  </Badge>
+                )}
               </>
             ),
           },
@@ -65,7 +70,11 @@ function Members({ slug, name }: { slug: string; name: string }) {
                 <ConfirmAction
                   label="Remove"
                   ariaLabel={`Remove ${m.email}`}
-                  question={`Remove ${m.email} from ${name}? Their sessions end and the API tokens they created here are revoked at once.`}
+                  question={
+                    m.pending
+                      ? `Withdraw the invitation of ${m.email} to ${name}? Its link stops working.`
+                      : `Remove ${m.email} from ${name}? The API tokens they created here are revoked at once; nothing else of theirs changes.`
+                  }
                   onConfirm={() => remove.mutateAsync(m.userId)}
                 />
               </Group>
