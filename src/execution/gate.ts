@@ -36,12 +36,17 @@ export async function checkGate(db: Kysely<Database>, run: RunRow): Promise<Gate
       };
     }
   }
-  if (run.initiator_user_id && !(await initiatorMayStart(db, run))) {
+  if (
+    (run.initiator_user_id && !(await initiatorMayStart(db, run))) ||
+    (run.initiator_token_id && !(await serviceTokenLive(db, run.initiator_token_id)))
+  ) {
     return {
       pass: false,
       outcome: 'blocked',
       code: 'gate.initiator_unauthorized',
-      message: 'The person who started this operation may no longer start it, so it was not run.',
+      message: run.initiator_token_id
+        ? 'The service token that started this operation was revoked, so it was not run.'
+        : 'The person who started this operation may no longer start it, so it was not run.',
     };
   }
   return { pass: true };
@@ -61,6 +66,17 @@ async function initiatorMayStart(db: Kysely<Database>, run: RunRow): Promise<boo
   return true;
 }
 
+/** A service token's run (DESIGN §10) runs while the token is not revoked. */
+async function serviceTokenLive(db: Kysely<Database>, tokenId: string): Promise<boolean> {
+  const token = await db
+    .selectFrom('api_tokens')
+    .select('id')
+    .where('id', '=', tokenId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return token !== undefined;
+}
+
 const START_ROLES = ROLES.filter((role) => roleCan(role, 'operations.start'));
 
 /**
@@ -78,5 +94,8 @@ export function gatePasses() {
         and m.user_id = operation_runs.initiator_user_id
         and m.role = any(${START_ROLES}::text[])
         and (operation_runs.tenant_id is null or m.tenant_ids is null
-          or operation_runs.tenant_id = any(m.tenant_ids))))`;
+          or operation_runs.tenant_id = any(m.tenant_ids))))
+    and (operation_runs.initiator_token_id is null or exists (
+      select 1 from api_tokens k
+      where k.id = operation_runs.initiator_token_id and k.revoked_at is null))`;
 }
