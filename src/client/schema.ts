@@ -117,7 +117,10 @@ export interface paths {
     /** List a workspace's API tokens, never their secrets (tokens.manage) */
     get: operations['listTokens'];
     put?: never;
-    /** Create an API token; its secret is shown only in this answer (tokens.manage) */
+    /**
+     * Create an API token; its secret is shown only in this answer (tokens.manage; service: platform.directory)
+     * @description A member who manages tokens gets a person token acting for themselves. Platform staff (platform.directory) send `service: true` for a service token acting for the workspace itself: it outlives people leaving and its actions are audited as `service:<name>`.
+     */
     post: operations['createToken'];
     delete?: never;
     options?: never;
@@ -1128,7 +1131,9 @@ export interface operations {
               name: string;
               /** @enum {string} */
               role: 'owner' | 'manager' | 'operator' | 'readonly';
-              createdBy: string;
+              createdBy: string | null;
+              /** @enum {string} */
+              kind: 'person' | 'service';
               createdAt: string;
               lastUsedAt: string | null;
               revokedAt: string | null;
@@ -1216,6 +1221,7 @@ export interface operations {
           name: string;
           /** @enum {string} */
           role: 'owner' | 'manager' | 'operator' | 'readonly';
+          service?: boolean;
         };
       };
     };
@@ -1229,6 +1235,8 @@ export interface operations {
           'application/json': {
             id: string;
             token: string;
+            /** @enum {string} */
+            kind: 'person' | 'service';
           };
         };
       };
@@ -2185,6 +2193,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -2373,6 +2383,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -2847,6 +2859,8 @@ export interface operations {
             initiator: {
               id: string;
               name: string;
+              /** @enum {string} */
+              kind: 'person' | 'service';
             } | null;
             summaryCounts: {
               [key: string]: number;
@@ -3055,6 +3069,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -3265,6 +3281,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -3486,6 +3504,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -3711,6 +3731,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -4304,6 +4326,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -4472,6 +4496,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -4646,6 +4672,8 @@ export interface operations {
             initiator: {
               id: string;
               name: string;
+              /** @enum {string} */
+              kind: 'person' | 'service';
             } | null;
             summaryCounts: {
               [key: string]: number;
@@ -4854,6 +4882,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -5066,6 +5096,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -5268,6 +5300,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
