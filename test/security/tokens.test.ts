@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { redeemToken } from '../../src/access/tokens.js';
+import { checkGate, gatePasses } from '../../src/execution/gate.js';
 import { defineOperation } from '../../src/execution/operation.js';
 import { directoryOf, inviteTokenOf } from '../http/directory-support.js';
 import { until } from '../support/db.js';
@@ -155,6 +156,17 @@ describe('service tokens (made without a person)', () => {
       outcome: 'blocked',
       failures: [expect.objectContaining({ code: 'gate.initiator_unauthorized' })],
     });
+    // Both forms of the gate agree (the worker's one-statement start uses the SQL one).
+    expect(await checkGate(h.db, blocked)).toMatchObject({
+      pass: false,
+      code: 'gate.initiator_unauthorized',
+    });
+    const inSql = await h.db
+      .selectFrom('operation_runs')
+      .select(gatePasses().as('passes'))
+      .where('id', '=', blocked.id)
+      .executeTakeFirstOrThrow();
+    expect(inSql.passes).toBe(false);
     await worker.close();
     worker = undefined;
   });
