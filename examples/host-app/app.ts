@@ -24,6 +24,13 @@ export const HOST_USERS = {
 } as const;
 type HostUser = keyof typeof HOST_USERS;
 
+/** The host's roles that may start operations: operator or higher, as in Runwarden. */
+const STARTERS: ReadonlySet<string> = new Set(['owner', 'manager', 'operator']);
+const mayStart = (user: HostUser) => {
+  const { ops, role } = HOST_USERS[user];
+  return ops && STARTERS.has(role);
+};
+
 /** The host's tenants, synced into Runwarden's directory at boot. */
 export const WORKSPACE = { slug: 'northwind', name: 'Northwind Platform' };
 export const TENANTS = [
@@ -143,19 +150,25 @@ export async function startHostApp(options: {
         `Northwind — ${user.name}`,
         `<p>Signed in as ${user.name}. ${user.ops ? '<a href="/ops/">Operations</a>' : ''}</p>
         <ul>${TENANTS.map(
-          (t) => `<li>${t.name}
-            <form method="post" action="/tenants/${t.slug}/backup" style="display:inline">
-              <button type="submit">Back up ${t.name}</button></form></li>`,
+          (t) =>
+            `<li>${t.name}${
+              mayStart(who)
+                ? `<form method="post" action="/tenants/${t.slug}/backup" style="display:inline">
+              <button type="submit">Back up ${t.name}</button></form>`
+                : ''
+            }</li>`,
         ).join('')}</ul>
         <form method="post" action="/logout"><button type="submit">Sign out</button></form>`,
       ),
     );
   });
 
-  // The host's own route starting a Runwarden run (the host checks its own rights first).
+  // The host's own route starting a Runwarden run: the host checks its own rights first (only
+  // the operators and owners it grants may start one), and the run is theirs.
   app.post('/tenants/:slug/backup', async (request, reply) => {
     const who = signedIn(request);
     if (!who) return reply.code(401).send('Sign in first');
+    if (!mayStart(who)) return reply.code(403).send('Only operators and owners start backups');
     const { slug } = request.params as { slug: string };
     if (!TENANTS.some((t) => t.slug === slug)) return reply.code(404).send('No such tenant');
     const { run } = await rw.start({
@@ -163,13 +176,9 @@ export async function startHostApp(options: {
       workspace: WORKSPACE.slug,
       tenant: slug,
       input: { reason: 'requested from the host' },
-      // Runwarden knows the host's operations staff (synced above); others start as the system.
-      initiator: HOST_USERS[who].ops ? HOST_USERS[who].email : null,
+      initiator: HOST_USERS[who].email,
     });
-    const user = HOST_USERS[who];
-    return user.ops
-      ? reply.redirect(`/ops/admin/operations/${run.id}`)
-      : reply.type('text/html').send(page('Backup started', `<p>Backup ${run.id} started.</p>`));
+    return reply.redirect(`/ops/admin/operations/${run.id}`);
   });
 
   // Runwarden under /ops, authenticated by the host's cookie: who the host says is signed in,
@@ -217,9 +226,17 @@ function page(title: string, body: string): string {
 <body><h1>${title}</h1>${body}</body></html>`;
 }
 
-/** A path on this site (`/ops/…`), never another origin: the login's `next` is user input. */
-function localPath(next: string | undefined): string {
-  return next?.startsWith('/') && !next.startsWith('//') ? next : '/';
+/**
+ * A path on this site (`/ops/…`), never another origin: the login's `next` is user input. Browsers
+ * read `\` as `/` and drop tabs and newlines, so `/\evil.test` or `/\t/evil.test` would leave the
+ * site; an encoded slash or backslash may be decoded later by someone else. Any of these, or a
+ * `//` anywhere, gives `/` instead.
+ */
+export function localPath(next: string | undefined): string {
+  if (!next?.startsWith('/') || next.includes('//')) return '/';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  if (/[\\\u0000-\u001f\u007f]|%(2f|5c|0[0-9a-f]|1[0-9a-f]|7f)/i.test(next)) return '/';
+  return next;
 }
 
 function escapeHtml(text: string): string {

@@ -7,7 +7,7 @@ import type { Database, Role } from '../db/schema.js';
  */
 export interface DirectoryActor {
   userId: string | null;
-  kind: 'user' | 'token' | 'system';
+  kind: 'user' | 'token' | 'system' | `service:${string}`;
   source: 'cli' | 'library' | 'http' | 'demo';
 }
 

@@ -71,7 +71,7 @@ export const TokenCreateInput = z.strictObject({
   workspace: z.union([Slug, z.uuid()]),
   name: Name,
   role: RoleInput,
-  /** The member the token acts for; default: the workspace's longest-standing owner. */
+  /** The member a person token acts for; without it, a service token acting for the workspace. */
   as: Email.optional(),
 });
 export const TokenRevokeInput = z.strictObject({

@@ -66,7 +66,16 @@ export function directoryReads(db: Kysely<Database>) {
     async tokens(workspaceId: string) {
       const rows = await db
         .selectFrom('api_tokens')
-        .select(['id', 'name', 'role', 'created_by', 'created_at', 'last_used_at', 'revoked_at'])
+        .select([
+          'id',
+          'name',
+          'role',
+          'kind',
+          'created_by',
+          'created_at',
+          'last_used_at',
+          'revoked_at',
+        ])
         .where('workspace_id', '=', workspaceId)
         .orderBy('created_at', 'desc')
         .execute();
@@ -75,6 +84,7 @@ export function directoryReads(db: Kysely<Database>) {
         name: r.name,
         role: r.role,
         createdBy: r.created_by,
+        kind: r.kind,
         createdAt: r.created_at.toISOString(),
         lastUsedAt: r.last_used_at?.toISOString() ?? null,
         revokedAt: r.revoked_at?.toISOString() ?? null,

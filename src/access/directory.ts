@@ -285,7 +285,10 @@ export function createDirectory(options: {
       });
     },
 
-    /** A new API token acting for `as` (default: the workspace's longest-standing owner); shown once. */
+    /**
+     * A new API token, shown once: with `as`, a person token acting for that member; without, a
+     * service token acting for the workspace (it outlives people leaving; DESIGN §10).
+     */
     async createToken(
       input: { workspace: string; name: string; role: Role; as?: string },
       call: CallOptions = {},

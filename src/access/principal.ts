@@ -7,6 +7,7 @@ import {
   type PlatformCapability,
   roleCapabilities,
 } from '../domain/capabilities.js';
+import { RunwardenError } from '../domain/errors.js';
 
 export interface TenantAccess {
   id: string;
@@ -30,11 +31,14 @@ export interface WorkspaceAccess {
 
 /** Who is calling, resolved once per request from a session or an API token. */
 export interface Principal {
-  userId: string;
+  /** null for a service token: it acts for its workspace, not a person (no email either). */
+  userId: string | null;
   email: string;
   name: string;
   via: 'session' | 'token';
   tokenId?: string;
+  /** A service token's name: its actions are audited as `service:<name>`. */
+  service?: { name: string };
   workspaces: WorkspaceAccess[];
   platform: PlatformCapability[];
 }
@@ -110,8 +114,9 @@ export function userPrincipal(user: UserRow): Principal {
  */
 export async function loadTokenPrincipal(
   db: Kysely<Database>,
-  token: { id: string; workspaceId: string; role: Role; createdBy: string },
+  token: { id: string; workspaceId: string; name: string; role: Role; createdBy: string | null },
 ): Promise<Principal | undefined> {
+  if (token.createdBy === null) return await servicePrincipal(db, token);
   const creator = await db
     .selectFrom('users')
     .innerJoin('memberships', 'memberships.user_id', 'users.id')
@@ -134,6 +139,25 @@ export async function loadTokenPrincipal(
     ]),
     platform: [],
   });
+}
+
+/** A service token acts for its workspace with its role over every tenant, for nobody in person. */
+async function servicePrincipal(
+  db: Kysely<Database>,
+  token: { id: string; workspaceId: string; name: string; role: Role },
+): Promise<Principal> {
+  return {
+    userId: null,
+    email: '',
+    name: token.name,
+    via: 'token',
+    tokenId: token.id,
+    service: { name: token.name },
+    workspaces: await resolveWorkspaces(db, [
+      { workspaceId: token.workspaceId, role: token.role, tenantIds: null },
+    ]),
+    platform: [],
+  };
 }
 
 function principalOf(
@@ -196,6 +220,22 @@ function toAccess(
 }
 
 /** How the audit log names a caller. */
-export function actorOf(principal: Principal): { userId: string; kind: 'user' | 'token' } {
+export function actorOf(principal: Principal): {
+  userId: string | null;
+  kind: 'user' | 'token' | ServiceActor;
+} {
+  if (principal.service) return { userId: null, kind: `service:${principal.service.name}` };
   return { userId: principal.userId, kind: principal.via === 'token' ? 'token' : 'user' };
+}
+
+/** How the audit log names a service token's actions. */
+export type ServiceActor = `service:${string}`;
+
+/** The person calling: a service token acts for its workspace and is nobody (403). */
+export function personId(principal: Principal): string {
+  if (principal.userId !== null) return principal.userId;
+  throw new RunwardenError(
+    'forbidden',
+    'A service token acts for its workspace, not a person; this needs a signed-in person.',
+  );
 }

@@ -4,15 +4,20 @@ import type { Database, Role } from '../db/schema.js';
 import { uuidv7 } from '../domain/uuid.js';
 
 const PREFIX = 'rwt_';
+/** `last_used_at` is a hint for people, not a log: written at most this often per token. */
+export const LAST_USED_EVERY_MS = 60_000;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** A new API token: random, stored only as its hash; the caller shows it once. */
+/**
+ * A new API token: random, stored only as its hash; the caller shows it once. `createdBy` null
+ * makes a service token, acting for the workspace rather than a person (DESIGN §10).
+ */
 export async function createToken(
   db: Kysely<Database>,
-  spec: { workspaceId: string; name: string; role: Role; createdBy: string },
+  spec: { workspaceId: string; name: string; role: Role; createdBy: string | null },
 ): Promise<{ id: string; token: string }> {
   const token = PREFIX + randomBytes(32).toString('base64url');
   const id = uuidv7();
@@ -25,19 +30,56 @@ export async function createToken(
       role: spec.role,
       token_hash: hashToken(token),
       created_by: spec.createdBy,
+      kind: spec.createdBy === null ? 'service' : 'person',
     })
     .execute();
   return { id, token };
 }
 
-/** The live token for a bearer value, marking it used; undefined when unknown or revoked. */
-export async function redeemToken(db: Kysely<Database>, token: string) {
+/** A live token as a bearer presents it. */
+export interface RedeemedToken {
+  id: string;
+  workspaceId: string;
+  name: string;
+  role: Role;
+  /** null: a service token. */
+  createdBy: string | null;
+}
+
+/**
+ * The live token for a bearer value; undefined when unknown or revoked. One indexed read per
+ * request; `last_used_at` is written only when it is older than a minute (DESIGN §10).
+ */
+export async function redeemToken(
+  db: Kysely<Database>,
+  token: string,
+  now: Date = new Date(),
+): Promise<RedeemedToken | undefined> {
   if (!token.startsWith(PREFIX)) return undefined;
-  return await db
-    .updateTable('api_tokens')
-    .set({ last_used_at: new Date() })
+  const row = await db
+    .selectFrom('api_tokens')
+    .select([
+      'id',
+      'workspace_id as workspaceId',
+      'name',
+      'role',
+      'created_by as createdBy',
+      'last_used_at',
+    ])
     .where('token_hash', '=', hashToken(token))
     .where('revoked_at', 'is', null)
-    .returning(['id', 'workspace_id as workspaceId', 'role', 'created_by as createdBy'])
     .executeTakeFirst();
+  if (!row) return undefined;
+  const stale = new Date(now.getTime() - LAST_USED_EVERY_MS);
+  if (!row.last_used_at || row.last_used_at <= stale) {
+    // Conditional, so processes racing on the same minute write it once.
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: now })
+      .where('id', '=', row.id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', stale)]))
+      .execute();
+  }
+  const { last_used_at: _, ...live } = row;
+  return live;
 }

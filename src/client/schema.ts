@@ -137,7 +137,10 @@ export interface paths {
     /** List a workspace's API tokens, never their secrets (tokens.manage) */
     get: operations['listTokens'];
     put?: never;
-    /** Create an API token; its secret is shown only in this answer (tokens.manage) */
+    /**
+     * Create an API token; its secret is shown only in this answer (tokens.manage; service: platform.directory)
+     * @description A member who manages tokens gets a person token acting for themselves. Platform staff (platform.directory) send `service: true` for a service token acting for the workspace itself: it outlives people leaving and its actions are audited as `service:<name>`.
+     */
     post: operations['createToken'];
     delete?: never;
     options?: never;
@@ -1259,7 +1262,9 @@ export interface operations {
               name: string;
               /** @enum {string} */
               role: 'owner' | 'manager' | 'operator' | 'readonly';
-              createdBy: string;
+              createdBy: string | null;
+              /** @enum {string} */
+              kind: 'person' | 'service';
               createdAt: string;
               lastUsedAt: string | null;
               revokedAt: string | null;
@@ -1347,6 +1352,7 @@ export interface operations {
           name: string;
           /** @enum {string} */
           role: 'owner' | 'manager' | 'operator' | 'readonly';
+          service?: boolean;
         };
       };
     };
@@ -1360,6 +1366,8 @@ export interface operations {
           'application/json': {
             id: string;
             token: string;
+            /** @enum {string} */
+            kind: 'person' | 'service';
           };
         };
       };
@@ -2320,6 +2328,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -2508,6 +2518,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -2982,6 +2994,8 @@ export interface operations {
             initiator: {
               id: string;
               name: string;
+              /** @enum {string} */
+              kind: 'person' | 'service';
             } | null;
             summaryCounts: {
               [key: string]: number;
@@ -3190,6 +3204,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -3400,6 +3416,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -3621,6 +3639,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -3846,6 +3866,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -4439,6 +4461,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -4607,6 +4631,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -4781,6 +4807,8 @@ export interface operations {
             initiator: {
               id: string;
               name: string;
+              /** @enum {string} */
+              kind: 'person' | 'service';
             } | null;
             summaryCounts: {
               [key: string]: number;
@@ -4989,6 +5017,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -5201,6 +5231,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;
@@ -5403,6 +5435,8 @@ export interface operations {
               initiator: {
                 id: string;
                 name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
               } | null;
               summaryCounts: {
                 [key: string]: number;

@@ -21,6 +21,8 @@ type DefaultedJson<T> = ColumnType<T, string | undefined, string>;
 
 export type TenantStatus = 'active' | 'inactive';
 export type Role = 'owner' | 'manager' | 'operator' | 'readonly';
+/** `person`: acts for its creator while they are a member; `service`: acts for the workspace. */
+export type TokenKind = 'person' | 'service';
 
 export interface WorkspacesTable {
   id: string;
@@ -103,6 +105,8 @@ export interface OperationRunsTable {
   input: DefaultedJson<Record<string, unknown>>;
   /** null for system and scheduled runs. */
   initiator_user_id: string | null;
+  /** The service token that started it (then no person did); null otherwise. */
+  initiator_token_id: ColumnType<string | null, string | null | undefined, string | null>;
   summary_counts: DefaultedJson<SummaryCounts>;
   progress_processed: number | null;
   progress_total: number | null;
@@ -156,7 +160,9 @@ export interface ApiTokensTable {
   role: Role;
   /** sha256 of the token; the token itself is shown once and never stored. */
   token_hash: string;
-  created_by: string;
+  /** The person it acts for; null for a service token (it acts for the workspace). */
+  created_by: string | null;
+  kind: ColumnType<TokenKind, TokenKind | undefined, TokenKind>;
   created_at: DefaultedTimestamp;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
@@ -260,6 +266,7 @@ export const RUN_COLUMNS = [
   'identity_hash',
   'input',
   'initiator_user_id',
+  'initiator_token_id',
   'summary_counts',
   'progress_processed',
   'progress_total',

@@ -38,12 +38,17 @@ export async function checkGate(db: Kysely<Database>, run: RunRow): Promise<Gate
       };
     }
   }
-  if (run.initiator_user_id && !(await initiatorMayStart(db, run))) {
+  if (
+    (run.initiator_user_id && !(await initiatorMayStart(db, run))) ||
+    (run.initiator_token_id && !(await serviceTokenLive(db, run.initiator_token_id)))
+  ) {
     return {
       pass: false,
       outcome: 'blocked',
       code: 'gate.initiator_unauthorized',
-      message: 'The person who started this operation may no longer start it, so it was not run.',
+      message: run.initiator_token_id
+        ? 'The service token that started this operation was revoked, so it was not run.'
+        : 'The person who started this operation may no longer start it, so it was not run.',
     };
   }
   return { pass: true };
@@ -72,6 +77,17 @@ async function initiatorMayStart(db: Kysely<Database>, run: RunRow): Promise<boo
   );
 }
 
+/** A service token's run (DESIGN §10) runs while the token is not revoked. */
+async function serviceTokenLive(db: Kysely<Database>, tokenId: string): Promise<boolean> {
+  const token = await db
+    .selectFrom('api_tokens')
+    .select('id')
+    .where('id', '=', tokenId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return token !== undefined;
+}
+
 /**
  * The gate as a condition on the `operation_runs` row, for the worker's one-statement start (gate
  * and `running` together): true exactly when checkGate passes (markRunning itself requires no
@@ -85,5 +101,8 @@ export function gatePasses() {
       select 1 from ${standingMembership(
         sql.ref('operation_runs.initiator_user_id'),
         sql.ref('operation_runs.workspace_id'),
-      )} and ${mayStartSql('m', 'operation_runs')}))`;
+      )} and ${mayStartSql('m', 'operation_runs')}))
+    and (operation_runs.initiator_token_id is null or exists (
+      select 1 from api_tokens k
+      where k.id = operation_runs.initiator_token_id and k.revoked_at is null))`;
 }

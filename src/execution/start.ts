@@ -12,6 +12,8 @@ export interface StartRequest {
   input: unknown;
   /** null for system and scheduled runs. */
   initiatorUserId: string | null;
+  /** A service token that started it (no person did). */
+  initiatorTokenId?: string | null;
   context?: Record<string, unknown>;
   retryOf?: string | null;
 }
@@ -57,6 +59,7 @@ export async function startRun(
         identity: operation.identity(parsed.data),
         input: parsed.data as Record<string, unknown>,
         initiatorUserId: request.initiatorUserId,
+        initiatorTokenId: request.initiatorTokenId ?? null,
         context: request.context,
         retryOf: request.retryOf ?? null,
       },

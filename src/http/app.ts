@@ -11,6 +11,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { BadTokenThrottle } from '../access/bad-token-throttle.js';
 import { createDirectory } from '../access/directory.js';
 import { loadConfig, type OidcConfig } from '../config.js';
 import type { Db } from '../db/pool.js';
@@ -62,6 +63,8 @@ export interface AppOptions {
   /** Mean interval of each process's pass deleting expired sessions and throttle windows. */
   accessPruneMs: number;
   tokenRequestsPerMinute: number;
+  /** Bearer values naming no live token, per client address a minute, before 429 (DESIGN §10). */
+  badTokensPerMinute: number;
   streamHeartbeatMs: number;
   /** Listed on the login page; empty unless the server runs the demo. */
   demoLogins: Array<{ email: string; description: string }>;
@@ -95,6 +98,7 @@ const DEFAULTS: AppOptions = {
   loginFailuresPerAccount: 10,
   accessPruneMs: 10 * 60_000,
   tokenRequestsPerMinute: 1200,
+  badTokensPerMinute: 20,
   streamHeartbeatMs: 15_000,
   demoLogins: [],
   trustProxy: false,
@@ -174,7 +178,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     secret,
     ...(options.resolvePrincipal ? { csrfCookiePath: options.basePath || '/' } : {}),
   };
-  const callers = { db: deps.db, external: options.resolvePrincipal };
+  const callers = {
+    db: deps.db,
+    external: options.resolvePrincipal,
+    badTokens: new BadTokenThrottle(deps.db, {
+      perMinute: options.badTokensPerMinute,
+      now: deps.now,
+    }),
+  };
   // The OpenAPI document describes the routes of every scope, so it is collected at the root.
   await app.register(swagger, {
     openapi: openApiFrame(options.basePath),
@@ -259,7 +270,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     documentScope(closed, 'closed');
     await closed.register(requireCaller, callers);
     await closed.register(meRoutes);
-    await closed.register(tokenRoutes, ctx);
+    await closed.register(tokenRoutes, {
+      ...ctx,
+      hostResolved: options.resolvePrincipal !== undefined,
+    });
     await closed.register(directoryRoutes, ctx);
     await closed.register(operationRoutes, ctx);
     await closed.register(runRoutes, ctx);

@@ -4,6 +4,7 @@ import session from '@fastify/session';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
+import type { BadTokenThrottle } from '../access/bad-token-throttle.js';
 import { loadTokenPrincipal, loadUserPrincipal, type Principal } from '../access/principal.js';
 import {
   PgSessionStore,
@@ -14,6 +15,7 @@ import {
 import { redeemToken } from '../access/tokens.js';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
+import { tooManyAttempts } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -90,52 +92,68 @@ export function bearerOf(header: string | undefined): string {
   return /^Bearer (.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
 }
 
+export interface CallerOptions {
+  db: Kysely<Database>;
+  external?: ExternalCaller | undefined;
+  /** Bearer values that name no live token, throttled per client address (429 past the limit). */
+  badTokens?: BadTokenThrottle | undefined;
+}
+
 /**
  * Sets `request.principal` for every request of the scope it is registered in: a bearer API token
  * (one that is not valid answers 401), or the session's user; anonymous otherwise. Cookie-
  * authenticated writes must then carry `x-csrf-token`; bearer requests need none, as no browser
  * sends them by itself.
  */
-export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCaller }>(
-  async (scope, { db, external }) => {
-    scope.addHook('onRequest', async (request) => {
-      const bearer = bearerOf(request.headers.authorization);
-      if (bearer) {
-        const tokenCaller = async () => {
-          const token = await redeemToken(db, bearer);
-          return token ? await loadTokenPrincipal(db, token) : undefined;
-        };
-        request.principal = await tokenCaller();
-        if (!request.principal) {
-          throw new RunwardenError('unauthenticated', 'The API token is not valid.');
-        }
-        request.reloadPrincipal = tokenCaller;
-        return;
+export const identifyCaller = fp<CallerOptions>(async (scope, { db, external, badTokens }) => {
+  scope.addHook('onRequest', async (request, reply) => {
+    const bearer = bearerOf(request.headers.authorization);
+    if (bearer) {
+      const wait = badTokens?.waitFor(request.ip) ?? 0;
+      if (wait) return tooManyAttempts(reply, wait, 'invalid API tokens');
+      const tokenCaller = async () => {
+        const token = await redeemToken(db, bearer);
+        // Under a host only its resolver vouches for people (DESIGN §15): a person token would
+        // outlive that, so only the host's service tokens are accepted there.
+        if (token && external && token.createdBy !== null)
+          throw new RunwardenError(
+            'unauthenticated',
+            'Under the host only service tokens are accepted; people sign in through the host.',
+          );
+        return token ? await loadTokenPrincipal(db, token) : undefined;
+      };
+      request.principal = await tokenCaller();
+      if (!request.principal) {
+        const retry = await badTokens?.failed(request.ip);
+        if (retry) return tooManyAttempts(reply, retry, 'invalid API tokens');
+        throw new RunwardenError('unauthenticated', 'The API token is not valid.');
       }
-      if (external) {
-        request.principal = await external(request);
-        request.reloadPrincipal = () => external(request);
-        return;
-      }
-      const userId = request.session.userId;
-      if (!userId) return;
-      // The user as the session's own read found it (same statement, same snapshot), if it did.
-      const read = request.session[SESSION_CALLER];
-      request.principal =
-        read instanceof SessionCaller && read.userId === userId
-          ? read.principal
-          : await loadUserPrincipal(db, userId);
-      const sid = request.session.sessionId;
-      request.reloadPrincipal = () => sessionPrincipal(db, sid, userId);
-    });
-    // The CSRF check answers 403 itself when the token is missing or wrong.
-    scope.addHook('onRequest', (request, reply, done) => {
-      if (request.principal?.via === 'session' && WRITE_METHODS.has(request.method)) {
-        scope.csrfProtection(request, reply, done);
-      } else done();
-    });
-  },
-);
+      request.reloadPrincipal = tokenCaller;
+      return;
+    }
+    if (external) {
+      request.principal = await external(request);
+      request.reloadPrincipal = () => external(request);
+      return;
+    }
+    const userId = request.session.userId;
+    if (!userId) return;
+    // The user as the session's own read found it (same statement, same snapshot), if it did.
+    const read = request.session[SESSION_CALLER];
+    request.principal =
+      read instanceof SessionCaller && read.userId === userId
+        ? read.principal
+        : await loadUserPrincipal(db, userId);
+    const sid = request.session.sessionId;
+    request.reloadPrincipal = () => sessionPrincipal(db, sid, userId);
+  });
+  // The CSRF check answers 403 itself when the token is missing or wrong.
+  scope.addHook('onRequest', (request, reply, done) => {
+    if (request.principal?.via === 'session' && WRITE_METHODS.has(request.method)) {
+      scope.csrfProtection(request, reply, done);
+    } else done();
+  });
+});
 
 /**
  * Closes the scope it is registered in (DESIGN §10): every request needs a caller, a session or
@@ -143,11 +161,9 @@ export const identifyCaller = fp<{ db: Kysely<Database>; external?: ExternalCall
  * callers get 401 `unauthenticated`. A route registered there cannot be reached anonymously,
  * whatever it forgets to check.
  */
-export const requireCaller = fp<{ db: Kysely<Database>; external?: ExternalCaller }>(
-  async (scope, options) => {
-    await scope.register(identifyCaller, options);
-    scope.addHook('onRequest', async (request) => {
-      if (!request.principal) throw new RunwardenError('unauthenticated');
-    });
-  },
-);
+export const requireCaller = fp<CallerOptions>(async (scope, options) => {
+  await scope.register(identifyCaller, options);
+  scope.addHook('onRequest', async (request) => {
+    if (!request.principal) throw new RunwardenError('unauthenticated');
+  });
+});

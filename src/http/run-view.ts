@@ -33,9 +33,7 @@ export function toRunView(
     status: run.status,
     outcome: run.outcome,
     identityHash: run.identity_hash,
-    initiator: run.initiator_user_id
-      ? { id: run.initiator_user_id, name: run.initiator_name ?? 'Unknown user' }
-      : null,
+    initiator: initiatorOf(run),
     summaryCounts: run.summary_counts,
     progress:
       run.progress_processed === null
@@ -68,4 +66,17 @@ export async function startAnswer(
   const run = await reads.find(started.run.id);
   if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
   return { run: toRunView(run, registry, now), reused: started.reused };
+}
+
+/** A person, or a service token acting for the workspace (DESIGN §10); null: the system. */
+function initiatorOf(run: RunViewFacts): RunView['initiator'] {
+  if (run.initiator_user_id)
+    return {
+      id: run.initiator_user_id,
+      name: run.initiator_name ?? 'Unknown user',
+      kind: 'person',
+    };
+  if (run.initiator_token_id)
+    return { id: run.initiator_token_id, name: run.initiator_name ?? 'A service', kind: 'service' };
+  return null;
 }

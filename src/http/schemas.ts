@@ -53,7 +53,10 @@ export const RunViewSchema = z.object({
     'cancelled',
   ]),
   identityHash: z.string(),
-  initiator: z.object({ id: z.string(), name: z.string() }).nullable(),
+  /** Who started it: a person, or a service token (DESIGN §10); null for system runs. */
+  initiator: z
+    .object({ id: z.string(), name: z.string(), kind: z.enum(['person', 'service']) })
+    .nullable(),
   summaryCounts: z.record(z.string(), z.number()),
   progress: z.object({ processed: z.number(), total: z.number().nullable() }).nullable(),
   failures: z.array(z.object({ code: z.string(), message: z.string() })),
@@ -176,7 +179,9 @@ export const TokenSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: z.enum(ROLES),
-  createdBy: z.string(),
+  /** The person it acts for; null for a service token, which acts for the workspace. */
+  createdBy: z.string().nullable(),
+  kind: z.enum(['person', 'service']),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 export interface AuditEntry {
-  actor: { userId: string | null; kind: 'user' | 'token' | 'system' };
+  /** `service:<name>`: a service token (DESIGN §10), which is nobody in person. */
+  actor: { userId: string | null; kind: 'user' | 'token' | 'system' | `service:${string}` };
   action: string;
   workspaceId?: string | null;
   target?: { type: string; id: string };

@@ -12,6 +12,8 @@ export interface StartRun {
   identity: unknown;
   input: Record<string, unknown>;
   initiatorUserId: string | null;
+  /** A service token that started it (DESIGN §10): it acts for the workspace, not a person. */
+  initiatorTokenId?: string | null;
   context?: Record<string, unknown>;
   retryOf?: string | null;
 }

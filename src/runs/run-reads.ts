@@ -26,7 +26,7 @@ export interface ListFilter extends RunFilter {
   limit: number;
 }
 
-/** A run row joined with its initiator's name (every run read selects it). */
+/** A run row joined with its initiator's name, a person's or a service token's (every run read selects it). */
 export type RunWithInitiator = RunRow & { initiator_name: string | null };
 
 export interface ReadDeps {
@@ -47,6 +47,7 @@ export const RUN_VIEW_COLUMNS = [
   'outcome',
   'identity_hash',
   'initiator_user_id',
+  'initiator_token_id',
   'summary_counts',
   'progress_processed',
   'progress_total',
@@ -73,12 +74,13 @@ export type RunViewRow = RunViewFacts & {
   row_version: string;
 };
 
-/** Runs joined to their initiator's display name. */
+/** Runs joined to their initiator's display name: the person's, or the service token's. */
 function withInitiator(db: Kysely<Database>) {
   return db
     .selectFrom('operation_runs')
     .leftJoin('users', 'users.id', 'operation_runs.initiator_user_id')
-    .select('users.name as initiator_name');
+    .leftJoin('api_tokens', 'api_tokens.id', 'operation_runs.initiator_token_id')
+    .select(sql<string | null>`coalesce(users.name, api_tokens.name)`.as('initiator_name'));
 }
 
 /** `selectRuns` with only the view's columns, and each row's version. */
@@ -148,7 +150,10 @@ export function inBucket(
   ];
   if (filter.to) parts.push(sql`${column(WINDOW_COLUMN)} < ${filter.to}`);
   if (filter.type) parts.push(sql`${column('type')} = ${filter.type}`);
-  if (filter.initiator) parts.push(sql`${column('initiator_user_id')} = ${filter.initiator}`);
+  if (filter.initiator)
+    parts.push(
+      sql`(${column('initiator_user_id')} = ${filter.initiator} or ${column('initiator_token_id')} = ${filter.initiator})`,
+    );
   return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
 }
 

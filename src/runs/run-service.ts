@@ -80,7 +80,9 @@ export class RunService {
       type: start.type,
       identityHash: identityHash(start),
     };
-    const payload = { initiatorUserId: start.initiatorUserId };
+    const payload = start.initiatorTokenId
+      ? { initiatorUserId: start.initiatorUserId, initiatorTokenId: start.initiatorTokenId }
+      : { initiatorUserId: start.initiatorUserId };
     // Bounded: each loop means the active run we collided with finished in between.
     for (let attempt = 0; attempt < 5; attempt++) {
       const created = await q.insertRunUnlessActive(
@@ -93,6 +95,7 @@ export class RunService {
           identity_hash: key.identityHash,
           input: JSON.stringify(start.input),
           initiator_user_id: start.initiatorUserId,
+          initiator_token_id: start.initiatorTokenId ?? null,
           context: JSON.stringify(start.context ?? {}),
           retry_of: start.retryOf ?? null,
           created_at: now,

@@ -189,7 +189,7 @@ describe('directory upserts', () => {
       role: 'operator',
       as: 'bob@example.com',
     });
-    const bobId = here.createdBy;
+    const bobId = here.createdBy as string;
     const sid = await addSession(bobId);
     expect(await redeemToken(t.db, here.token)).toBeDefined();
 
@@ -234,8 +234,13 @@ describe('directory upserts', () => {
       .select('id')
       .where('email', '=', 'bob@example.com')
       .executeTakeFirstOrThrow();
-    const token = await dir.createToken({ workspace: 'other', name: 'deploy', role: 'readonly' });
-    expect(token.createdBy).toBe(bob.id); // the workspace's owner by default
+    const token = await dir.createToken({
+      workspace: 'other',
+      name: 'deploy',
+      role: 'readonly',
+      as: 'bob@example.com',
+    });
+    expect(token.createdBy).toBe(bob.id);
     await addSession(bob.id);
     const result = await dir.disableUser({ email: 'bob@example.com' });
     expect(result.disabled).toBe(true);

@@ -101,6 +101,7 @@ describe('runwarden admin', () => {
     expect(sync.output).toContain('"platformStaff"');
     const token = await admin(['token', 'create', '--help']);
     expect(token.output).toContain('--role <role>');
+    expect(token.output).toContain('service token');
   });
 
   it('bootstrap creates the first platform admin with a one-time link, then refuses a second', async () => {
@@ -281,4 +282,79 @@ describe('runwarden admin', () => {
     const unknown = await admin(['token', 'revoke', '--workspace', 'acme', '--id', 'not-a-uuid']);
     expect(unknown.code).toBe(1);
   });
+
+  it('token create without --as makes a service token, even where nobody owns the workspace; --as makes a person token for a member only', async () => {
+    const sync = await admin(['sync', '--file', await write('unowned.json', unowned)]);
+    expect(sync.code, sync.output).toBe(0);
+    const tokenOf = (printed: string) => printed.match(/token id: (\S+)/)?.[1] as string;
+    const row = (id: string) =>
+      t.db
+        .selectFrom('api_tokens')
+        .select(['kind', 'created_by'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+
+    const service = await admin([
+      'token',
+      'create',
+      '--workspace',
+      'unowned',
+      '--name',
+      'deploy',
+      '--role',
+      'operator',
+    ]);
+    expect(service.code, service.output).toBe(0);
+    expect(service.printed).toContain('kind: service');
+    expect(await row(tokenOf(service.printed))).toEqual({ kind: 'service', created_by: null });
+
+    const person = await admin([
+      'token',
+      'create',
+      '--workspace',
+      'acme',
+      '--name',
+      'olive-ci',
+      '--role',
+      'operator',
+      '--as',
+      'OWNER@acme.example',
+    ]);
+    expect(person.code, person.output).toBe(0);
+    const olive = await t.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'owner@acme.example')
+      .executeTakeFirstOrThrow();
+    expect(await row(tokenOf(person.printed))).toEqual({ kind: 'person', created_by: olive.id });
+
+    const stranger = await admin([
+      'token',
+      'create',
+      '--workspace',
+      'unowned',
+      '--name',
+      'x',
+      '--role',
+      'readonly',
+      '--as',
+      'owner@acme.example',
+    ]);
+    expect(stranger.code).toBe(1);
+    expect(stranger.output).toContain(
+      'owner@acme.example is not an enabled member of workspace unowned',
+    );
+  });
 });
+
+/** A workspace with tenants and no members at all: no owner for a token to borrow. */
+const unowned = {
+  workspaces: [
+    {
+      slug: 'unowned',
+      name: 'Unowned',
+      tenants: [{ slug: 'unowned-prod', name: 'Production', status: 'active' }],
+      members: [],
+    },
+  ],
+};

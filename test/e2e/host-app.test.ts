@@ -155,6 +155,50 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     await page.context().close();
   });
 
+  it("the login's next stays on this site, and only the operators and owners it grants start backups", async () => {
+    const login = (user: string, next: string) =>
+      fetch(`${host.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ user, next }).toString(),
+        redirect: 'manual',
+      });
+    for (const next of [
+      '/\\evil.test',
+      '/\\/evil.test',
+      '//evil.test',
+      '/ops//evil.test',
+      '/%2fevil.test',
+      '/%5Cevil.test',
+      '/\t/evil.test',
+      '/\n/evil.test',
+      'https://evil.test/',
+    ]) {
+      const res = await login('ann', next);
+      expect([next, res.status, res.headers.get('location')]).toEqual([next, 302, '/']);
+    }
+    const fine = await login('ann', '/ops/admin/operations?ws=northwind');
+    expect(fine.headers.get('location')).toBe('/ops/admin/operations?ws=northwind');
+
+    const cookieOf = async (user: string) =>
+      ((await login(user, '/')).headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const backup = async (user: string) =>
+      fetch(`${host.url}/tenants/northwind-eu/backup`, {
+        method: 'POST',
+        headers: { cookie: await cookieOf(user) },
+        redirect: 'manual',
+      });
+    const before = await host.rw.db.selectFrom('operation_runs').select('id').execute();
+    const cora = await backup('cora');
+    expect(cora.status).toBe(403);
+    expect(await host.rw.db.selectFrom('operation_runs').select('id').execute()).toEqual(before);
+    const home = await fetch(`${host.url}/`, { headers: { cookie: await cookieOf('cora') } });
+    expect(await home.text()).not.toContain('Back up');
+    const oscar = await backup('oscar');
+    expect(oscar.status).toBe(302);
+    expect(oscar.headers.get('location')).toMatch(/^\/ops\/admin\/operations\/[0-9a-f-]{36}$/);
+  });
+
   it('runs with the one command of its README: DATABASE_URL=… npx tsx examples/host-app/server.ts', async () => {
     const t = await freshDatabase();
     // `npx tsx` as the README says, minus npx's wrapper process (so SIGTERM reaches the app).

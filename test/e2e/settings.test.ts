@@ -228,6 +228,7 @@ describe('API tokens', () => {
     expect(await owner.locator('body').textContent()).not.toContain(secret);
     expect(await row.getByTestId('token-last-used').textContent()).toBe('Never');
     await expect.poll(() => row.textContent(), soon).toContain('owner@demo.test');
+    expect(await row.getByTestId('token-kind').textContent()).toBe('Person');
 
     const use = () =>
       fetch(`${h.base}/api/workspaces/contoso/operations`, {
@@ -243,6 +244,19 @@ describe('API tokens', () => {
     await press(owner.getByRole('dialog'), 'Revoke');
     await expect.poll(() => row.textContent(), soon).toContain('Revoked');
     expect(await use()).toBe(401);
+  });
+
+  it('shows a service token as a service, made by nobody in person', async () => {
+    await createDirectory({ db: h.db }).createToken({
+      workspace: 'contoso',
+      name: 'deploy-bot',
+      role: 'operator',
+    });
+    await owner.goto(`${h.base}/settings/w/contoso/tokens`);
+    const row = owner.locator('[data-token="deploy-bot"]');
+    await row.waitFor();
+    expect(await row.getByTestId('token-kind').textContent()).toBe('Service');
+    expect(await row.textContent()).not.toContain('owner@demo.test');
   });
 });
 

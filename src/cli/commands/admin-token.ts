@@ -14,14 +14,18 @@ export function registerAdminToken(admin: Command): void {
     .requiredOption('--role <role>', `its role: ${ROLES.join(', ')}`)
     .option(
       '--as <email>',
-      "the member it acts for (default: the workspace's longest-standing owner)",
+      'a person token acting for this member (default: a service token for the workspace)',
     )
     .addHelpText(
       'after',
       [
         '',
-        'A token acts in its workspace with its role while the member it acts for stays a member;',
-        'send it as `Authorization: Bearer <token>`. It is printed once and stored only as a hash.',
+        'Without --as it is a service token: it acts for the workspace, not a person, so it',
+        'survives people leaving; runs it starts show it as their initiator and notify nobody;',
+        'its actions are audited as service:<name>; owners list and revoke it.',
+        'With --as it is a person token: it acts for that member, never above their role, and',
+        'stops when they leave the workspace.',
+        'Send it as `Authorization: Bearer <token>`. It is printed once and stored only as a hash.',
       ].join('\n'),
     )
     .action(async (options: { workspace: string; name: string; role: string; as?: string }) => {
@@ -37,6 +41,11 @@ export function registerAdminToken(admin: Command): void {
             throw problemsError('The token request', error);
           });
         console.log(`token id: ${created.id}`);
+        console.log(
+          created.kind === 'service'
+            ? `kind: service (acts for workspace ${options.workspace}, audited as service:${options.name})`
+            : `kind: person (acts for ${options.as})`,
+        );
         console.log(`token (shown once): ${created.token}`);
       });
     });

@@ -12,6 +12,7 @@ import * as completionTotals from './0010_completion_totals.js';
 import * as deferredRunNotify from './0011_deferred_run_notify.js';
 import * as notifyWhenNotDeferred from './0012_notify_when_not_deferred.js';
 import * as pendingMemberships from './0014_pending_memberships.js';
+import * as serviceTokens from './0016_service_tokens.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011_deferred_run_notify': deferredRunNotify,
   '0012_notify_when_not_deferred': notifyWhenNotDeferred,
   '0014_pending_memberships': pendingMemberships,
+  '0016_service_tokens': serviceTokens,
 };

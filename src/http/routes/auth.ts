@@ -157,7 +157,12 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const principal = authenticated(request.principal);
       return {
-        user: { id: principal.userId, email: principal.email, name: principal.name },
+        // A service token is nobody in person: it shows as itself (its id and name, no email).
+        user: {
+          id: principal.userId ?? principal.tokenId ?? '',
+          email: principal.email,
+          name: principal.name,
+        },
         csrfToken: principal.via === 'session' ? reply.generateCsrf() : null,
         workspaces: principal.workspaces.map((w) => ({
           id: w.id,

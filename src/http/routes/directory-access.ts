@@ -2,17 +2,13 @@ import { z } from 'zod';
 import { authenticated, authorize, notFound } from '../../access/authorize.js';
 import type { DirectoryActor } from '../../access/directory.js';
 import type { directoryReads } from '../../access/directory-reads.js';
-import type { Principal } from '../../access/principal.js';
+import { actorOf as auditActorOf, type Principal } from '../../access/principal.js';
 
 export const WsParam = z.object({ ws: z.string().min(1).max(100) });
 export const NoContent = z.null().describe('No content');
 
 export function actorOf(principal: Principal): DirectoryActor {
-  return {
-    userId: principal.userId,
-    kind: principal.via === 'token' ? 'token' : 'user',
-    source: 'http',
-  };
+  return { ...auditActorOf(principal), source: 'http' };
 }
 
 /** The workspace the caller may manage with `capability`, or 404/403 (DESIGN §10). */

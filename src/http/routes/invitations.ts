@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated } from '../../access/authorize.js';
+import { personId } from '../../access/principal.js';
 import { LoginThrottle } from '../../access/login-throttle.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
@@ -54,7 +55,7 @@ export const invitationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, c
       if (caller.via !== 'session')
         throw new RunwardenError('forbidden', 'Accept an invitation from a signed-in session.');
       await directory.acceptInvitation(
-        { token, userId: caller.userId },
+        { token, userId: personId(caller) },
         { actor: actorOf(caller) },
       );
       return reply.status(204).send(null);

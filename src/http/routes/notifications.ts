@@ -26,6 +26,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
     },
     async (request) => {
       const principal = authenticated(request.principal);
+      // A service token is nobody in person: nothing notifies it.
+      if (principal.userId === null) return { items: [], unreadCount: 0 };
       const { items, unreadCount } = await reads.notifications(
         principal.userId,
         principalVisibility(principal),
@@ -59,6 +61,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
     },
     async (request) => {
       const principal = authenticated(request.principal);
+      if (principal.userId === null) throw notFound('notification');
       const read = await reads.markNotificationRead(
         principal.userId,
         principalVisibility(principal),
@@ -83,7 +86,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app,
     async (request) => {
       const principal = authenticated(request.principal);
       const now = ctx.now();
-      const marked = await reads.markAllNotificationsRead(principal.userId, now);
+      const marked =
+        principal.userId === null ? 0 : await reads.markAllNotificationsRead(principal.userId, now);
       return { marked, readAt: now.toISOString() };
     },
   );

@@ -61,6 +61,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         tenantId,
         input: request.body.input,
         initiatorUserId: principal.userId,
+        initiatorTokenId: principal.service ? principal.tokenId : null,
       });
       await recordAudit(ctx.db, {
         actor: actorOf(principal),
@@ -224,7 +225,7 @@ function filterOf(
   return {
     visibility: workspaceVisibility(access, q.tenantId),
     type: q.type,
-    initiator: q.initiator === 'me' ? principal.userId : q.initiator,
+    initiator: q.initiator === 'me' ? (principal.userId ?? principal.tokenId) : q.initiator,
     from: q.from ? new Date(q.from) : windowStart(DEFAULT_RANGE, now),
     to: q.to ? new Date(q.to) : undefined,
   };

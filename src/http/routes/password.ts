@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated } from '../../access/authorize.js';
 import { LoginThrottle } from '../../access/login-throttle.js';
+import { personId } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { tooManyAttempts } from '../errors.js';
@@ -49,12 +50,13 @@ export const passwordRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx
       const caller = authenticated(request.principal);
       if (caller.via !== 'session')
         throw new RunwardenError('forbidden', 'Change a password from a signed-in session.');
-      const attempt = await throttle.count(byUser, caller.userId);
+      const userId = personId(caller);
+      const attempt = await throttle.count(byUser, userId);
       if (!attempt.allowed)
         return tooManyAttempts(reply, attempt.retryAfterSeconds, 'wrong passwords');
       await directory.changePassword(
         {
-          userId: caller.userId,
+          userId,
           currentPassword: currentPassword ?? '',
           newPassword,
           keepSession: request.session.sessionId,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authorize, notFound } from '../../access/authorize.js';
-import { actorOf, type Principal } from '../../access/principal.js';
+import { actorOf, type Principal, personId } from '../../access/principal.js';
 import { platformVisibility } from '../../access/visibility.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { isTerminal } from '../../domain/run-classes.js';
@@ -161,7 +161,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
   );
   app.post('/api/system/ops/runs/:id/mark-reviewed', { schema: reviewSchema }, async (request) => {
     const { principal, run } = await triage(request.principal, request.params.id);
-    const result = await ctx.runs.markReviewed(run.id, { userId: principal.userId });
+    const result = await ctx.runs.markReviewed(run.id, { userId: personId(principal) });
     if (!result.moved) {
       throw new RunwardenError(
         'conflict',

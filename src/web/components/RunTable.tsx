@@ -76,7 +76,7 @@ function RunRows(props: RunListProps) {
               </Table.Td>
               {extra && <Table.Td>{extra.render(run)}</Table.Td>}
               <Table.Td>
-                <Text size="sm">{run.initiator?.name ?? 'System'}</Text>
+                <Text size="sm">{startedBy(run)}</Text>
               </Table.Td>
               <Table.Td>
                 <RunTimeLine run={run} />
@@ -103,7 +103,7 @@ function RunCards(props: RunListProps) {
               <TruthBadges truth={run.truth} />
             </Group>
             <Text size="xs" c="dimmed">
-              {scopeText(props, run)} · {run.initiator?.name ?? 'System'}
+              {scopeText(props, run)} · {startedBy(run)}
             </Text>
             <TruthHeadline truth={run.truth} size="xs" />
             <TruthProgress truth={run.truth} />
@@ -125,3 +125,9 @@ function RunCards(props: RunListProps) {
 
 /** The absolute time of an instant (diagnostics, audit), "—" for none. */
 export const formatTime = (iso: string | null) => formatAbsolute(iso);
+
+/** A person's name, a service token's name marked as such, or the system. */
+function startedBy(run: RunView): string {
+  if (!run.initiator) return 'System';
+  return run.initiator.kind === 'service' ? `${run.initiator.name} (service)` : run.initiator.name;
+}

@@ -21,8 +21,10 @@ function Tokens({ slug, name }: { slug: string; name: string }) {
   const members = useMembers(slug);
   if (isDenied(tokens.error)) return <NotFoundPage what="workspace" />;
   if (tokens.isPending) return <Loader aria-label="Loading" />;
-  const who = (userId: string) =>
-    members.data?.items.find((m) => m.userId === userId)?.email ?? 'A former member';
+  const who = (userId: string | null) =>
+    userId === null
+      ? 'The platform (service)'
+      : (members.data?.items.find((m) => m.userId === userId)?.email ?? 'A former member');
   return (
     <Stack>
       <SettingsTitle title="API tokens" workspace={name} />
@@ -37,6 +39,7 @@ function Tokens({ slug, name }: { slug: string; name: string }) {
         columns={[
           { label: 'Name', cell: (t) => <Text fw={600}>{t.name}</Text> },
           { label: 'Role', cell: (t) => roleLabel(t.role) },
+          { label: 'Kind', cell: (t) => <TokenKind token={t} /> },
           { label: 'Created by', cell: (t) => who(t.createdBy) },
           {
             label: 'Created',
@@ -82,5 +85,18 @@ function TokenStatus({ workspace, token }: { workspace: string; token: ApiToken 
         onConfirm={() => revoke.mutateAsync(token.id)}
       />
     </Group>
+  );
+}
+
+/** A service token acts for the workspace and outlives people; a person token, for its creator. */
+function TokenKind({ token }: { token: ApiToken }) {
+  return token.kind === 'service' ? (
+    <Badge color="violet" variant="light" data-testid="token-kind">
+      Service
+    </Badge>
+  ) : (
+    <Text size="sm" data-testid="token-kind">
+      Person
+    </Text>
   );
 }
