@@ -56,6 +56,12 @@ export class Jar {
   }
 }
 
+export interface SendOptions {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
 export interface TestProvider {
   issuer: string;
   /** The provider's certificate (PEM), in a file for NODE_EXTRA_CA_CERTS. */
@@ -66,7 +72,7 @@ export interface TestProvider {
   /** Who "types their password" at the provider in the next sign-in. */
   signingIn: string;
   /** One request, no redirect followed (the provider's certificate trusted). */
-  send(url: URL, jar: Jar, options?: { method?: string; body?: unknown }): Promise<Answer>;
+  send(url: URL, jar: Jar, options?: SendOptions): Promise<Answer>;
   /**
    * Follows redirects from `start` by hand until one leaves `app`'s sign-in routes and the
    * provider: where the browser lands on `app` (path and query) and every hop.
@@ -163,11 +169,7 @@ export async function startOidcProvider(options: {
     },
   });
 
-  function send(
-    url: URL,
-    jar: Jar,
-    request: { method?: string; body?: unknown } = {},
-  ): Promise<Answer> {
+  function send(url: URL, jar: Jar, request: SendOptions = {}): Promise<Answer> {
     const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
     return new Promise((resolve, reject) => {
       const sent = (url.protocol === 'https:' ? https : http).request(
@@ -178,6 +180,7 @@ export async function startOidcProvider(options: {
           headers: {
             cookie: jar.header(url),
             ...(payload ? { 'content-type': 'application/json' } : {}),
+            ...request.headers,
           },
         },
         (res) => {
