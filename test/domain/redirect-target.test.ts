@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { sameOriginPath } from '../../src/domain/redirect-target.js';
-import { FRIENDLY_TARGETS, HOSTILE_TARGETS } from '../support/redirect-corpus.js';
+import { corpusName, FRIENDLY_TARGETS, HOSTILE_TARGETS } from '../support/redirect-corpus.js';
 
 describe('sameOriginPath: every redirect target is a same-origin path (DESIGN §10)', () => {
-  it.each(HOSTILE_TARGETS.map((target) => [JSON.stringify(target), target]))(
+  it.each(HOSTILE_TARGETS.map((target) => [corpusName(target), target]))(
     'refuses %s (falls back to /)',
     (_name, target) => {
       expect(sameOriginPath(target)).toBe('/');

@@ -55,3 +55,12 @@ export const FRIENDLY_TARGETS: ReadonlyArray<[string, string]> = [
   ['/settings/members', '/settings/members'],
   ['/a b', '/a%20b'],
 ];
+
+/** A payload as a test's name: escaped, and cut short. */
+export function corpusName(target: string): string {
+  const name = JSON.stringify(target).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return name.length > 48 ? `${name.slice(0, 40)}…(${target.length} chars)` : name;
+}
