@@ -252,7 +252,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     documentScope(identified, 'identified');
     await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
-    await identified.register(passwordRoutes, ctx);
+    await identified.register(passwordRoutes, { ...ctx, loginPerMinute: options.loginPerMinute });
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
+import { metricsNote } from '../../src/cli/api.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
 import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
@@ -154,5 +155,15 @@ describe('anonymous visitors write no row (issue 20, item 4)', () => {
       .where('email', '=', 'new@acme.test')
       .executeTakeFirstOrThrow();
     expect(user.password_hash).toBeNull();
+  });
+});
+
+describe('/metrics is open without a token, and serve says so (issue 20, item 5)', () => {
+  it('the startup line names it; with RUNWARDEN_METRICS_TOKEN it says nothing of the kind', async () => {
+    const line = await cli.waitFor(/listening on/);
+    expect(line).toContain('/metrics is open to anyone who can reach it');
+    expect(line).toContain('RUNWARDEN_METRICS_TOKEN');
+    expect((await fetch(url('/metrics'))).status).toBe(200);
+    expect(metricsNote({ metricsToken: 'a-long-enough-metrics-token' })).toBe('');
   });
 });
