@@ -54,6 +54,13 @@ export async function acceptWith(
       passwordHash,
       invite: false,
     }));
+    // Whoever held the link chose it, maybe the owner who offered it: the email's verified owner's
+    // first SSO sign-in revokes it (DESIGN §10).
+    await w.db
+      .updateTable('users')
+      .set({ password_origin: 'invite' })
+      .where('id', '=', user.id)
+      .execute();
   }
   await w.member(ws, user, { role: offer.role, tenantIds: offer.tenant_ids });
   await w.withdrawOffer(ws, { id: offer.id }, 'accepted');

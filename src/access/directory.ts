@@ -311,7 +311,7 @@ export function createDirectory(options: {
       const data = parseInput(PasswordChangeInput, input, 'password change');
       const user = await db
         .selectFrom('users')
-        .select(['password_hash'])
+        .select(['password_hash', 'password_origin', 'oidc_subject'])
         .where('id', '=', data.userId)
         .where('disabled_at', 'is', null)
         .executeTakeFirst();
@@ -329,6 +329,13 @@ export function createDirectory(options: {
             .executeTakeFirstOrThrow()),
           password: data.newPassword,
         });
+        // Knowing the current password proves no ownership of the email: only an account its
+        // provider vouched for (linked by SSO) makes its own password; any other keeps its origin.
+        await w.db
+          .updateTable('users')
+          .set({ password_origin: user.oidc_subject ? 'self' : user.password_origin })
+          .where('id', '=', changed.id)
+          .execute();
         // A pending set-password link would undo the change: it is void now. So is every other
         // session of theirs (whoever knew the old password is signed out).
         await w.db.deleteFrom('invites').where('user_id', '=', changed.id).execute();

@@ -45,7 +45,9 @@ export async function issueInvite(
 
 /**
  * Sets the password of the invite's user and spends the invite (and every other one of that user),
- * in one transaction; an unknown, used or expired token, or a disabled user, changes nothing.
+ * in one transaction; an unknown, used or expired token, or a disabled user, changes nothing. The
+ * invite is looked up before the password is hashed, so a made-up token costs one indexed read.
+ * The password counts as set through an invite: whoever held the link, maybe not the email's owner.
  */
 export async function redeemInvite(
   db: Kysely<Database>,
@@ -55,6 +57,16 @@ export async function redeemInvite(
 ): Promise<{ userId: string }> {
   if (newPassword.length < 8 || newPassword.length > 1000)
     throw new RunwardenError('validation_failed', 'A password has 8 to 1000 characters.');
+  const pending = await db
+    .selectFrom('invites')
+    .innerJoin('users', 'users.id', 'invites.user_id')
+    .select('invites.user_id')
+    .where('invites.token_hash', '=', hashInvite(token))
+    .where('invites.used_at', 'is', null)
+    .where('invites.expires_at', '>', now)
+    .where('users.disabled_at', 'is', null)
+    .executeTakeFirst();
+  if (!pending) throw new RunwardenError('invite_invalid');
   const hash = await hashPassword(newPassword);
   return await db.transaction().execute(async (trx) => {
     const invite = await trx
@@ -76,7 +88,7 @@ export async function redeemInvite(
     if (!invite) throw new RunwardenError('invite_invalid');
     await trx
       .updateTable('users')
-      .set({ password_hash: hash })
+      .set({ password_hash: hash, password_origin: 'invite' })
       .where('id', '=', invite.user_id)
       .execute();
     await trx

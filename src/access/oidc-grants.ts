@@ -9,6 +9,7 @@ import {
 } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
 import { createDirectory, type DirectoryActor } from './directory.js';
+import { checkSsoIdentity, linkSsoIdentity, type SsoIdentity } from './sso-link.js';
 
 /** What a sign-in's role claim grants (DESIGN §15). */
 export interface OidcGrants {
@@ -58,28 +59,34 @@ export interface AppliedGrants {
   unknownWorkspaces: string[];
   /** Memberships the claim no longer grants but that could not go (a workspace's last owner). */
   kept: string[];
+  /** A password someone else may know was revoked, with the account's sessions. */
+  passwordRevoked: boolean;
 }
 
 /**
  * Makes the user's memberships and platform capabilities what the claim grants, at each sign-in:
  * adds and changes what it grants, removes what it no longer does. Every write goes through the
  * directory module (audited, source `http`); the user is created on their first sign-in. A
- * membership's tenant restriction, set by an owner, is kept. A disabled user is refused
- * (`forbidden`) before anything is written.
+ * membership's tenant restriction, set by an owner, is kept. A disabled user, or an account
+ * linked to another identity at the provider, is refused (`forbidden`) before anything is written;
+ * an existing account is linked (and a password someone else may know revoked) before it gains
+ * anything.
  */
 export async function applyOidcGrants(
   db: Kysely<Database>,
-  person: { email: string; name?: string | undefined },
+  person: { email: string; name?: string | undefined; identity: SsoIdentity },
   grants: OidcGrants,
   options: { publicUrl?: string } = {},
 ): Promise<AppliedGrants> {
   const email = person.email.trim().toLowerCase();
   const existing = await db
     .selectFrom('users')
-    .select(['id', 'disabled_at'])
+    .select(['id', 'disabled_at', 'oidc_issuer', 'oidc_subject'])
     .where((eb) => eb(eb.fn('lower', ['email']), '=', email))
     .executeTakeFirst();
   if (existing?.disabled_at) throw new RunwardenError('forbidden', `${email} is disabled.`);
+  await checkSsoIdentity(db, existing, person.identity);
+  const link = existing ? await linkSsoIdentity(db, existing.id, person.identity) : undefined;
 
   const actor: DirectoryActor = { userId: existing?.id ?? null, kind: 'system', source: 'http' };
   const directory = createDirectory({
@@ -93,6 +100,9 @@ export async function applyOidcGrants(
     ...(person.name?.trim() ? { name: person.name.trim().slice(0, 200) } : {}),
     capabilities: grants.platform,
   });
+
+  const passwordRevoked = (link ?? (await linkSsoIdentity(db, userId, person.identity)))
+    .passwordRevoked;
 
   const known = await db
     .selectFrom('workspaces')
@@ -121,5 +131,5 @@ export async function applyOidcGrants(
       kept.push(slug); // the workspace's last owner stays until another owner exists
     }
   }
-  return { userId, unknownWorkspaces, kept };
+  return { userId, unknownWorkspaces, kept, passwordRevoked };
 }

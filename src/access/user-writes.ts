@@ -50,6 +50,7 @@ export async function upsertUser(
       email: input.email,
       name: input.name ?? input.email.split('@')[0] ?? input.email,
       password_hash: passwordHash ?? null,
+      password_origin: passwordHash ? ('admin' as const) : null,
       external_id: input.externalId ?? null,
     };
     await ctx.trx.insertInto('users').values(row).execute();
@@ -84,7 +85,7 @@ export async function upsertUser(
       email: input.email,
       name: input.name ?? existing.name,
       external_id: input.externalId ?? existing.external_id,
-      ...(passwordHash ? { password_hash: passwordHash } : {}),
+      ...(passwordHash ? { password_hash: passwordHash, password_origin: 'admin' as const } : {}),
     })
     .where('id', '=', existing.id)
     .returningAll()

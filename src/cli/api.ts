@@ -32,3 +32,10 @@ export async function startApi(
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   return { app, url: `http://${shown}:${config.port}` };
 }
+
+/** What the startup line adds about `/metrics`: open to anyone unless a token is set. */
+export function metricsNote(config: Pick<Config, 'metricsToken'>): string {
+  return config.metricsToken
+    ? ''
+    : '; /metrics is open to anyone who can reach it (set RUNWARDEN_METRICS_TOKEN to require a token)';
+}

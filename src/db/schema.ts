@@ -53,7 +53,19 @@ export interface UsersTable {
   external_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Set by the directory's disableUser: no login, no sessions, no live tokens. */
   disabled_at: NullableTimestamp;
+  /** The OpenID provider identity this account is linked to at its first SSO sign-in. */
+  oidc_issuer: ColumnType<string | null, string | null | undefined, string | null>;
+  oidc_subject: ColumnType<string | null, string | null | undefined, string | null>;
+  /** How the password was set: an SSO sign-in revokes one someone else may know (DESIGN §10). */
+  password_origin: ColumnType<
+    PasswordOrigin | null,
+    PasswordOrigin | null | undefined,
+    PasswordOrigin | null
+  >;
 }
+
+/** 'invite': whoever held the one-time link; 'admin': the operator; 'self': its linked owner. */
+export type PasswordOrigin = 'invite' | 'self' | 'admin';
 
 /** A one-time set-password token (DESIGN §11), stored only as its sha256. */
 export interface InvitesTable {

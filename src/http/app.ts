@@ -22,6 +22,7 @@ import { authPlugin, type ExternalCaller, identifyCaller, requireCaller } from '
 import type { ApiContext } from './context.js';
 import { CursorCodec } from './cursor.js';
 import { handleError } from './errors.js';
+import { registerHeaderGuard } from './header-guard.js';
 import { findUnstorable, registerJsonBodies, unstorableError } from './json-body.js';
 import { registerMetrics } from './metrics.js';
 import { documentScope, openApiFrame, transformObject } from './openapi.js';
@@ -145,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  registerHeaderGuard(app);
   // upgrade-insecure-requests and HSTS only over TLS (behind a proxy: X-Forwarded-Proto with
   // RUNWARDEN_TRUST_PROXY); over plain HTTP they would blank the web app at any non-localhost address.
   await registerSecurityHeaders(app, {
@@ -246,6 +248,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         db: deps.db,
         oidc: signIn.oidc,
         publicUrl: signIn.publicUrl,
+        secret,
       });
     // The web app's assets and pages (deep links too), and the JSON 404 for everything unknown.
     await registerWeb(
@@ -261,7 +264,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     documentScope(identified, 'identified');
     await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
-    await identified.register(passwordRoutes, ctx);
+    await identified.register(passwordRoutes, { ...ctx, loginPerMinute: options.loginPerMinute });
     await identified.register(invitationRoutes, ctx);
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.

@@ -3,15 +3,18 @@ import { type Logger, SummaryWindow } from '../logger.js';
 
 /** Path segments that carry a secret: an invite link's one-time token. */
 const SECRET_PATHS = /\/invite\/[^/?#]+/g;
+/** Query parameters that carry one: the OIDC callback's authorization code and state. */
+const SECRET_PARAMS = /([?&](?:code|state)=)[^&#]*/gi;
 
-/** A URL as it may be logged: secrets in its path masked. */
+/** A URL as it may be logged: secrets in its path and query masked. */
 export function loggableUrl(url: string): string {
-  return url.replace(SECRET_PATHS, '/invite/[redacted]');
+  return url.replace(SECRET_PATHS, '/invite/[redacted]').replace(SECRET_PARAMS, '$1[redacted]');
 }
 
 /**
  * The logger Fastify logs requests with: Fastify's own request fields, but the URL with its
- * secrets masked (an invite link must not survive in the access log after its one showing).
+ * secrets masked (an invite link must not survive in the access log after its one showing, nor
+ * an OIDC code or state).
  * Fastify takes a logger instance's `serializers` over its defaults.
  */
 export function requestLogger(logger: Logger): FastifyBaseLogger {

@@ -75,4 +75,27 @@ describe('access log: a line per request at debug, a summary a minute at info (i
       await app.close();
     }
   });
+
+  it('at debug: the OIDC callback line masks the code and the state (issue 20, item 5)', async () => {
+    entries.length = 0;
+    const app = await appLoggingAt('debug', 60_000);
+    try {
+      await app.inject({
+        method: 'GET',
+        url: '/api/auth/oidc/callback?code=secret-code-1&iss=https%3A%2F%2Fidp&STATE=secret-state-1',
+      });
+      await app.inject({
+        method: 'GET',
+        url: '/api/auth/oidc/callback?state=secret-state-2&code=secret-code-2',
+      });
+      const lines = entries.filter((e) => e.level === 20 && typeof e.status === 'number');
+      expect(lines.map((e) => e.url)).toEqual([
+        '/api/auth/oidc/callback?code=[redacted]&iss=https%3A%2F%2Fidp&STATE=[redacted]',
+        '/api/auth/oidc/callback?state=[redacted]&code=[redacted]',
+      ]);
+      expect(JSON.stringify(entries)).not.toMatch(/secret-(code|state)/);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -16,7 +16,21 @@ import {
 // DESIGN §11 for the access routes (issue #12): removing members, API tokens, passwords. Every
 // bad request answers a 4xx `{error:{code,message}}` and leaves the directory exactly as it was.
 
-const h = await apiHarness();
+// Single sign-on is configured (its provider is never reached: every case is refused before).
+const h = await apiHarness({
+  app: {
+    signIn: {
+      oidc: {
+        issuer: 'https://127.0.0.1:9',
+        clientId: 'runwarden',
+        clientSecret: 'never-used',
+        roleClaim: 'groups',
+      },
+      passwordLogin: true,
+      publicUrl: 'http://localhost:3000',
+    },
+  },
+});
 const directory = directoryOf(h);
 let callers: Record<As, Caller | undefined>;
 /** A token of fabrikam (another workspace); the outsider, the owner and a readonly member. */
@@ -30,6 +44,7 @@ const MEMBERS = '/api/workspaces/contoso/members';
 const TOKENS = '/api/workspaces/contoso/tokens';
 const PASSWORD = '/api/auth/password';
 const ACCEPT = '/api/invitations/accept';
+const SSO = '/api/auth/oidc/login';
 const newPassword = 'a new long password';
 
 beforeAll(async () => {
@@ -241,6 +256,24 @@ const CASES: Case[] = [
   },
   denied('accept: cookie without x-csrf-token', 'noCsrf', () =>
     send('POST', ACCEPT, { token: 'rwm_not-a-real-one' }),
+  ),
+  // ── GET /api/auth/oidc/login: redirect targets (DESIGN §10) ─────────────────────────────────
+  // A hostile returnTo the schema takes falls back to `/` (test/security/redirects.test.ts);
+  // these never get that far.
+  v(
+    'sso login: returnTo twice',
+    () => send('GET', `${SSO}?returnTo=%2Fa&returnTo=%2Fb`),
+    'anonymous',
+  ),
+  v(
+    'sso login: returnTo over 2000 characters',
+    () => send('GET', `${SSO}?returnTo=%2F${'a'.repeat(2000)}`),
+    'anonymous',
+  ),
+  v(
+    'sso login: returnTo with a NUL',
+    () => send('GET', `${SSO}?returnTo=%2F%00%2Fevil.test`),
+    'anonymous',
   ),
 ];
 

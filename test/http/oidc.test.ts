@@ -1,13 +1,5 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import Provider from 'oidc-provider';
 import { chromium } from 'playwright-core';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
 import { parseOidcGrants } from '../../src/access/oidc-grants.js';
@@ -16,6 +8,7 @@ import { freePort } from '../../src/db/embedded/recovery.js';
 import { CHROMIUM } from '../e2e/support.js';
 import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
+import { Jar, startOidcProvider } from '../support/oidc-provider.js';
 
 // Single sign-on (DESIGN §15) end to end: a real OpenID provider (oidc-provider) over HTTPS with a
 // certificate made here, trusted by a real `runwarden serve` child only through
@@ -29,90 +22,20 @@ await directory.upsertWorkspace({ slug: 'contoso', name: 'Contoso' });
 await directory.upsertTenant({ workspace: 'contoso', slug: 'contoso-prod', name: 'Contoso Prod' });
 await directory.upsertWorkspace({ slug: 'fabrikam', name: 'Fabrikam' });
 
-const dir = await mkdtemp(path.join(tmpdir(), 'runwarden-oidc-'));
-const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-  keyType: 'ec',
-  algorithm: 'sha256',
-  extensions: [
-    { name: 'basicConstraints', cA: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ],
-});
-const caFile = path.join(dir, 'provider.pem');
-await writeFile(caFile, pems.cert);
-
-/** The people the provider knows, by subject; a test changes their groups between sign-ins. */
-const accounts = new Map<string, { email: string; name: string; groups: string[] }>([
-  ['alice', { email: 'Alice@Example.com', name: 'Alice', groups: [] }],
-  ['bob', { email: 'bob@example.com', name: 'Bob', groups: ['engineering'] }],
-  ['carol', { email: 'carol@example.com', name: 'Carol', groups: ['runwarden:contoso:operator'] }],
-  ['dave', { email: 'dave@example.com', name: 'Dave', groups: ['runwarden-admins'] }],
-]);
-/** Who "types their password" at the provider in the next sign-in. */
-let signingIn = 'alice';
-
 const rwPort = await freePort();
 const rw = `http://127.0.0.1:${rwPort}`;
-let provider: Provider | undefined;
-const providerServer = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
-  void (async () => {
-    if (!provider) throw new Error('provider not ready');
-    // The provider's login page: the person signs in as `signingIn` (no form to fill by hand).
-    if (req.url?.startsWith('/interaction/')) {
-      await provider.interactionDetails(req, res);
-      await provider.interactionFinished(
-        req,
-        res,
-        { login: { accountId: signingIn } },
-        { mergeWithLastSubmission: false },
-      );
-      return;
-    }
-    provider.callback()(req, res);
-  })().catch((error: unknown) => {
-    res.statusCode = 500;
-    res.end(String(error));
-  });
-});
-await new Promise<void>((resolve) => providerServer.listen(0, '127.0.0.1', resolve));
-const issuer = `https://127.0.0.1:${(providerServer.address() as AddressInfo).port}`;
-provider = new Provider(issuer, {
-  clients: [
-    {
-      client_id: 'runwarden',
-      client_secret: SECRET,
-      redirect_uris: [`${rw}/api/auth/oidc/callback`],
-      token_endpoint_auth_method: 'client_secret_post',
-    },
-  ],
-  claims: {
-    openid: ['sub', 'groups'],
-    email: ['email', 'email_verified'],
-    profile: ['name'],
-  },
-  features: { devInteractions: { enabled: false } },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  cookies: { keys: [randomBytes(16).toString('hex')] },
-  ttl: { Interaction: 600, Grant: 600, Session: 600, AccessToken: 600, IdToken: 600 },
-  // No consent screen: the client is first-party.
-  async loadExistingGrant(ctx) {
-    const grant = new ctx.oidc.provider.Grant({
-      clientId: ctx.oidc.client?.clientId ?? '',
-      accountId: ctx.oidc.session?.accountId ?? '',
-    });
-    grant.addOIDCScope('openid email profile');
-    await grant.save();
-    return grant;
-  },
-  async findAccount(_ctx, sub) {
-    const account = accounts.get(sub);
-    if (!account) return undefined;
-    return {
-      accountId: sub,
-      claims: async () => ({ sub, ...account, email_verified: true }),
-    };
+const provider = await startOidcProvider({
+  redirectUri: `${rw}/api/auth/oidc/callback`,
+  clientSecret: SECRET,
+  // The people the provider knows, by subject; a test changes their groups between sign-ins.
+  accounts: {
+    alice: { email: 'Alice@Example.com', name: 'Alice', groups: [] },
+    bob: { email: 'bob@example.com', name: 'Bob', groups: ['engineering'] },
+    carol: { email: 'carol@example.com', name: 'Carol', groups: ['runwarden:contoso:operator'] },
+    dave: { email: 'dave@example.com', name: 'Dave', groups: ['runwarden-admins'] },
   },
 });
+const { accounts, issuer, send } = provider;
 
 let cli: CliProcess;
 beforeAll(async () => {
@@ -125,7 +48,7 @@ beforeAll(async () => {
     RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
     RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
     RUNWARDEN_PASSWORD_LOGIN: 'false',
-    NODE_EXTRA_CA_CERTS: caFile,
+    NODE_EXTRA_CA_CERTS: provider.caFile,
     LOG_LEVEL: 'debug',
   });
   await cli.waitFor(/listening on/, 60_000);
@@ -135,104 +58,15 @@ afterAll(async () => {
     cli.child.kill('SIGTERM');
     await cli.exited;
   }
-  await new Promise((resolve) => providerServer.close(resolve));
-  await rm(dir, { recursive: true, force: true });
+  await provider.close();
 });
 
-/** A browser's cookies: by host and path, as Set-Cookie gave them (ports share cookies). */
-class Jar {
-  readonly cookies: Array<{ name: string; value: string; host: string; path: string }> = [];
-  header(url: URL): string {
-    return this.cookies
-      .filter((c) => c.host === url.hostname && url.pathname.startsWith(c.path))
-      .map((c) => `${c.name}=${c.value}`)
-      .join('; ');
-  }
-  store(url: URL, setCookies: string[]) {
-    for (const line of setCookies) {
-      const [pair = '', ...attributes] = line.split(';').map((s) => s.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const attr = (key: string) =>
-        attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-      const cookiePath = attr('path') ?? url.pathname.replace(/\/[^/]*$/, '') ?? '/';
-      const expires = attr('expires');
-      const gone =
-        attr('max-age') === '0' || (expires !== undefined && Date.parse(expires) < Date.now());
-      const at = this.cookies.findIndex(
-        (c) => c.name === name && c.host === url.hostname && c.path === cookiePath,
-      );
-      if (at >= 0) this.cookies.splice(at, 1);
-      if (!gone) this.cookies.push({ name, value, host: url.hostname, path: cookiePath || '/' });
-    }
-  }
-}
-
-interface Answer {
-  status: number;
-  location: string | undefined;
-  body: string;
-}
-
-/** One request, no redirect followed; the provider's certificate is trusted here by `ca`. */
-function send(
-  url: URL,
-  jar: Jar,
-  options: { method?: string; body?: unknown } = {},
-): Promise<Answer> {
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).request(
-      url,
-      {
-        method: options.method ?? 'GET',
-        ca: pems.cert,
-        headers: {
-          cookie: jar.header(url),
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-        },
-      },
-      (res) => {
-        jar.store(url, res.headers['set-cookie'] ?? []);
-        let body = '';
-        res.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }),
-        );
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
-
-/**
- * Follows redirects from `start` by hand until one leaves the sign-in routes and the provider:
- * returns where the browser lands (path and query on Runwarden) and every hop.
- */
-async function follow(start: URL, jar: Jar): Promise<{ landed: string; hops: string[] }> {
-  const hops: string[] = [];
-  let url = start;
-  for (let i = 0; i < 12; i++) {
-    const answer = await send(url, jar);
-    hops.push(`${answer.status} ${url.href}`);
-    if (!answer.location) throw new Error(`no redirect from ${url.href}: ${answer.body}`);
-    url = new URL(answer.location, url);
-    if (url.origin === rw && !url.pathname.startsWith('/api/auth/oidc/'))
-      return { landed: `${url.pathname}${url.search}`, hops };
-  }
-  throw new Error(`too many redirects: ${hops.join(' → ')}`);
-}
-
 async function signIn(who: string, returnTo?: string) {
-  signingIn = who;
+  provider.signingIn = who;
   const jar = new Jar();
   const login = new URL('/api/auth/oidc/login', rw);
   if (returnTo) login.searchParams.set('returnTo', returnTo);
-  const { landed, hops } = await follow(login, jar);
+  const { landed, hops } = await provider.follow(login, jar, rw);
   return { jar, landed, hops };
 }
 
@@ -437,7 +271,7 @@ describe('single sign-on in Chromium', () => {
     // Chromium trusts the provider's certificate by its public key, and nothing else: no
     // --ignore-certificate-errors, no ignoreHTTPSErrors.
     const spki = createHash('sha256')
-      .update(new X509Certificate(pems.cert).publicKey.export({ type: 'spki', format: 'der' }))
+      .update(new X509Certificate(provider.cert).publicKey.export({ type: 'spki', format: 'der' }))
       .digest('base64');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -455,7 +289,7 @@ describe('single sign-on in Chromium', () => {
     try {
       const page = await (await browser.newContext()).newPage();
       page.setDefaultTimeout(15_000);
-      signingIn = 'carol';
+      provider.signingIn = 'carol';
       // A deep link while signed out: the app sends the browser to the login page first.
       await page.goto(`${rw}/admin/operations?bucket=active`);
       await page.waitForURL((url) => url.pathname === '/login');
@@ -479,7 +313,7 @@ describe('single sign-on in Chromium', () => {
 
       // Someone no claim value grants anything signs in to the app's "no workspace" page.
       const other = await (await browser.newContext()).newPage();
-      signingIn = 'dave';
+      provider.signingIn = 'dave';
       await other.goto(`${rw}/login`);
       await other.getByRole('link', { name: 'Sign in with SSO' }).click();
       await other.waitForURL((url) => url.origin === rw && url.pathname === '/admin/operations');

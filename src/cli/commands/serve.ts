@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
-import { startApi } from '../api.js';
+import { metricsNote, startApi } from '../api.js';
 import { startReconciler } from '../background.js';
 import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
@@ -34,6 +34,9 @@ export function registerServe(program: Command): void {
       const { app, url } = await startApi(runtime, config, logger);
       lifecycle.add(() => app.close());
       lifecycle.ready();
-      logger.info({ url }, `Runwarden API listening on ${url} (OpenAPI at ${url}/api/docs)`);
+      logger.info(
+        { url, metricsOpen: !config.metricsToken },
+        `Runwarden API listening on ${url} (OpenAPI at ${url}/api/docs)${metricsNote(config)}`,
+      );
     });
 }

@@ -3,7 +3,7 @@ import { demoSeedDecision } from '../../access/directory-state.js';
 import { loadConfig } from '../../config.js';
 import { redactUrl } from '../../db/database.js';
 import { createLogger } from '../../logger.js';
-import { startApi } from '../api.js';
+import { metricsNote, startApi } from '../api.js';
 import { startBackground } from '../background.js';
 import { demoPassword, printDemoLogins } from '../demo.js';
 import { seedDemo } from '../demo-seed/index.js';
@@ -68,8 +68,13 @@ export function registerStart(program: Command): void {
         ? runtime.handle.embedded.psqlCommand
         : redactUrl(runtime.handle.url);
       logger.info(
-        { url, database: where, types: runtime.registry.list().length },
-        `Runwarden is ready on ${url}: API, worker and reconciler on ${where}. Press Ctrl-C to stop.`,
+        {
+          url,
+          database: where,
+          types: runtime.registry.list().length,
+          metricsOpen: !config.metricsToken,
+        },
+        `Runwarden is ready on ${url}: API, worker and reconciler on ${where}${metricsNote(config)}. Press Ctrl-C to stop.`,
       );
       if (demo) printDemoLogins(demo.seeded || password.fromEnv ? password : undefined, url);
       else process.stdout.write(`\n  Runwarden is running: ${url}\n\n`);

@@ -11,6 +11,7 @@ import * as handedBackEvent from './0009_handed_back_event.js';
 import * as completionTotals from './0010_completion_totals.js';
 import * as deferredRunNotify from './0011_deferred_run_notify.js';
 import * as notifyWhenNotDeferred from './0012_notify_when_not_deferred.js';
+import * as ssoIdentity from './0013_sso_identity.js';
 import * as pendingMemberships from './0014_pending_memberships.js';
 import * as serviceTokens from './0016_service_tokens.js';
 
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '0010_completion_totals': completionTotals,
   '0011_deferred_run_notify': deferredRunNotify,
   '0012_notify_when_not_deferred': notifyWhenNotDeferred,
+  '0013_sso_identity': ssoIdentity,
   '0014_pending_memberships': pendingMemberships,
   '0016_service_tokens': serviceTokens,
 };

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated } from '../../access/authorize.js';
-import { personId } from '../../access/principal.js';
 import { LoginThrottle } from '../../access/login-throttle.js';
+import { personId } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { tooManyAttempts } from '../errors.js';

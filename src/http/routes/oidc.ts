@@ -8,40 +8,44 @@ import type { OidcConfig } from '../../config.js';
 import type { Database } from '../../db/schema.js';
 import { isDatabaseUnavailable } from '../../db/unavailable.js';
 import { RunwardenError } from '../../domain/errors.js';
+import { sameOriginPath } from '../../domain/redirect-target.js';
 import { recordAudit } from '../../runs/audit.js';
-
-declare module 'fastify' {
-  interface Session {
-    /** A sign-in in progress: what the callback must see again (DESIGN §15). */
-    oidc?: { state: string; nonce: string; codeVerifier: string; returnTo: string; at: number };
-  }
-}
+import { PendingSignInSeal } from '../oidc-state.js';
 
 export interface OidcRouteOptions {
   db: Kysely<Database>;
   oidc: OidcConfig;
   /** RUNWARDEN_PUBLIC_URL: the redirect URI is `<publicUrl>/api/auth/oidc/callback`. */
   publicUrl: string;
+  /** The server's secret: it seals the sign-in in progress into its cookie. */
+  secret: string;
 }
 
 /** How long a sign-in may take at the provider before its state is refused. */
 const PENDING_MS = 10 * 60_000;
 const FAILED = '/login?error=sso';
-
-/** A same-site path to return to after sign-in (never another origin). */
-function safeReturnTo(value: string | undefined): string {
-  return value?.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
-}
+/** The sign-in in progress, sealed (see PendingSignInSeal), sent back only to the callback. */
+const PENDING_COOKIE = 'runwarden_oidc';
 
 /**
  * Single sign-on with an OpenID provider (DESIGN §15), public routes registered only when OIDC is
- * configured: authorization code flow with PKCE, state and nonce kept in the (server-side)
- * session. The callback maps the role claim to memberships and platform capabilities through the
- * directory, then logs the user in exactly as a password login does. Every failure redirects to
+ * configured: authorization code flow with PKCE, state and nonce kept in a sealed, HTTP-only
+ * cookie scoped to the callback (an anonymous visitor writes no row). The callback maps the role
+ * claim to memberships and platform capabilities through the directory, then logs the user in
+ * exactly as a password login does. Only an email the provider says is verified signs in, and the
+ * account is linked to the provider's (issuer, subject) (DESIGN §10). Every failure redirects to
  * `/login?error=sso` with a log line (never a 500, never the client secret).
  */
 export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, options) => {
   const redirectUri = `${options.publicUrl.replace(/\/+$/, '')}/api/auth/oidc/callback`;
+  const seal = new PendingSignInSeal(options.secret);
+  const cookie = {
+    path: new URL(redirectUri).pathname,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: 'auto',
+    maxAge: PENDING_MS / 1000,
+  } as const;
   // Discovered on first use and kept; a failed discovery is retried at the next sign-in.
   let discovered: Promise<oidc.Configuration> | undefined;
   const configuration = () => {
@@ -91,13 +95,12 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, o
         const codeVerifier = oidc.randomPKCECodeVerifier();
         const state = oidc.randomState();
         const nonce = oidc.randomNonce();
-        request.session.oidc = {
-          state,
-          nonce,
-          codeVerifier,
-          returnTo: safeReturnTo(request.query.returnTo),
-          at: Date.now(),
-        };
+        const returnTo = sameOriginPath(request.query.returnTo);
+        reply.setCookie(
+          PENDING_COOKIE,
+          seal.seal({ state, nonce, codeVerifier, returnTo, at: Date.now() }),
+          cookie,
+        );
         const url = oidc.buildAuthorizationUrl(config, {
           redirect_uri: redirectUri,
           scope: 'openid email profile',
@@ -125,11 +128,13 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const pending = request.session.oidc;
+      const pending = seal.open(request.cookies[PENDING_COOKIE]);
+      // Spent whatever happens next: one sign-in per state.
+      reply.clearCookie(PENDING_COOKIE, { path: cookie.path });
       try {
-        if (!pending || Date.now() - pending.at > PENDING_MS)
-          throw new RunwardenError('bad_request', 'No sign-in in progress for this session.');
-        request.session.oidc = undefined;
+        const age = pending ? Date.now() - pending.at : Number.NaN;
+        if (!pending || !(age >= 0 && age <= PENDING_MS))
+          throw new RunwardenError('bad_request', 'No sign-in in progress in this browser.');
         const config = await configuration();
         const current = new URL(redirectUri);
         current.search = new URL(request.url, 'http://callback').search;
@@ -149,15 +154,25 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, o
             ...claims,
           };
         const email = claims.email;
-        if (typeof email !== 'string' || claims.email_verified === false)
+        // Only an email the provider vouches for: a missing `email_verified` is not a yes.
+        if (typeof email !== 'string' || claims.email_verified !== true)
           throw new RunwardenError('bad_request', 'The provider sent no verified email.');
         const grants = parseOidcGrants(claims[options.oidc.roleClaim]);
         const applied = await applyOidcGrants(
           options.db,
-          { email, name: typeof claims.name === 'string' ? claims.name : undefined },
+          {
+            email,
+            name: typeof claims.name === 'string' ? claims.name : undefined,
+            identity: { issuer: idClaims.iss, subject: idClaims.sub },
+          },
           grants,
           { publicUrl: options.publicUrl },
         );
+        if (applied.passwordRevoked)
+          request.log.warn(
+            { userId: applied.userId },
+            'sso: a password set through an invite was revoked and its sessions ended',
+          );
         if (grants.ignored.length || applied.unknownWorkspaces.length || applied.kept.length)
           request.log.warn(
             {
@@ -176,7 +191,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRouteOptions> = async (app, o
           details: { method: 'oidc' },
         });
         request.log.info({ userId: applied.userId, method: 'oidc' }, 'login');
-        return reply.redirect(pending.returnTo, 302);
+        return reply.redirect(sameOriginPath(pending.returnTo), 302);
       } catch (error) {
         return fail(request, reply, error, 'callback');
       }

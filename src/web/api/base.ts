@@ -1,3 +1,5 @@
+import { sameOriginPath } from '../../domain/redirect-target';
+
 /**
  * Where the app is mounted: '' at the root, `/ops` when a host's server embeds it (DESIGN §15).
  * The server names it in `<meta name="runwarden-base">`; API calls and pages are under it.
@@ -14,10 +16,10 @@ export const hostLoginUrl: string | undefined =
 
 /**
  * The host's sign-in URL, returning to `from` (a page under the mount) afterwards: `{from}` in
- * the URL becomes that path, else it is added as `?from=`.
+ * the URL becomes that path, else it is added as `?from=`. `from` is a same-origin path or `/`.
  */
 export function hostLogin(loginUrl: string, from: string): string {
-  const page = `${basePath}${from}`;
+  const page = `${basePath}${sameOriginPath(from)}`;
   if (loginUrl.includes('{from}')) return loginUrl.replaceAll('{from}', encodeURIComponent(page));
   const url = new URL(loginUrl, window.location.origin);
   url.searchParams.set('from', page);

@@ -14,6 +14,7 @@ import {
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useNavigate, useSearchParams } from 'react-router';
+import { sameOriginPath } from '../../domain/redirect-target';
 import { useDemoLogins, useLogin } from '../api/queries';
 
 export function LoginPage() {
@@ -28,8 +29,7 @@ export function LoginPage() {
       password: (v) => (v ? null : 'Enter your password'),
     },
   });
-  const from = search.get('from');
-  const next = from?.startsWith('/') && !from.startsWith('//') ? from : '/';
+  const next = sameOriginPath(search.get('from'));
   // The same public answer says how one signs in here (DESIGN §15).
   const methods = demo.data as { sso?: boolean; passwordLogin?: boolean } | undefined;
   const ssoFailed = search.get('error') === 'sso';
