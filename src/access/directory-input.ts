@@ -7,7 +7,25 @@ export const Slug = z
   .string()
   .trim()
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'a slug is 1–64 of a-z, 0-9 and inner dashes');
-export const Email = z.string().trim().toLowerCase().pipe(z.email().max(254));
+/**
+ * Whether lower-casing `raw` keeps every address distinct: no character outside ASCII that folds
+ * into ASCII (the Kelvin sign `K` becomes `k`, `İ` becomes `i̇`), and nothing NFKC would rewrite
+ * (full-width letters). Such an address would land on another person's account.
+ */
+export function foldsSafely(raw: string): boolean {
+  if (raw.normalize('NFKC') !== raw) return false;
+  for (const c of raw) {
+    const folded = [...c.toLowerCase()];
+    if (c.charCodeAt(0) > 0x7f && folded.some((f) => f.charCodeAt(0) <= 0x7f)) return false;
+  }
+  return true;
+}
+export const Email = z
+  .string()
+  .trim()
+  .refine(foldsSafely, 'an email may not hold characters that turn into others when lower-cased')
+  .toLowerCase()
+  .pipe(z.email().max(254));
 const Name = z.string().trim().min(1).max(200);
 const ExternalId = z.string().trim().min(1).max(200);
 export const TenantStatusInput = z.enum(['active', 'inactive']);

@@ -9,6 +9,7 @@ import {
 } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
 import { createDirectory, type DirectoryActor } from './directory.js';
+import { Email } from './directory-input.js';
 import { checkSsoIdentity, linkSsoIdentity, type SsoIdentity } from './sso-link.js';
 
 /** What a sign-in's role claim grants (DESIGN §15). */
@@ -78,7 +79,11 @@ export async function applyOidcGrants(
   grants: OidcGrants,
   options: { publicUrl?: string } = {},
 ): Promise<AppliedGrants> {
-  const email = person.email.trim().toLowerCase();
+  // The claim as any directory email is read: one that folds onto another address is refused.
+  const parsed = Email.safeParse(person.email);
+  if (!parsed.success)
+    throw new RunwardenError('bad_request', 'The provider sent an email Runwarden cannot use.');
+  const email = parsed.data;
   const existing = await db
     .selectFrom('users')
     .select(['id', 'disabled_at', 'oidc_issuer', 'oidc_subject'])

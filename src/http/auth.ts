@@ -133,7 +133,11 @@ export const identifyCaller = fp<CallerOptions>(async (scope, { db, external, ba
     }
     if (external) {
       request.principal = await external(request);
-      request.reloadPrincipal = () => external(request);
+      // No reload: the host's resolver, asked again with this request, reads what its session held
+      // when the request came (a host logout is invisible to it). A stream of a host's caller
+      // therefore ends at its first re-check and reconnects, resuming from its last event, so the
+      // resolver is asked with the browser's current cookies (DESIGN §10).
+      request.reloadPrincipal = undefined;
       return;
     }
     const userId = request.session.userId;

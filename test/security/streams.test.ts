@@ -31,6 +31,8 @@ const apps: FastifyInstance[] = [];
 const pools: pg.Pool[] = [];
 /** The people the embedded host vouches for (its resolver reads `x-host-user`). */
 const vouched = new Map<string, string>();
+/** What a host that reads its session once per request found on each request. */
+const sessionRead = new WeakMap<object, string>();
 
 /** Another API process on the same database, with its own LISTEN connection. */
 async function anotherApp(options: Partial<AppOptions>): Promise<string> {
@@ -55,7 +57,14 @@ beforeAll(async () => {
   hostUrl = await anotherApp({
     streamHeartbeatMs: 100,
     async resolvePrincipal(request) {
-      const userId = vouched.get(String(request.headers['x-host-user']));
+      const key = String(request.headers['x-host-user']);
+      if (request.headers['x-host-session'] === 'read-once') {
+        // A session read when the request came, kept on the request.
+        const read = sessionRead.get(request) ?? vouched.get(key);
+        if (read) sessionRead.set(request, read);
+        return read ? await loadUserPrincipal(h.db, read) : undefined;
+      }
+      const userId = vouched.get(key);
       return userId ? await loadUserPrincipal(h.db, userId) : undefined;
     },
   });
@@ -174,6 +183,24 @@ describe('the heartbeat re-checks the caller (changes no NOTIFY announces)', () 
     });
     vouched.delete('host-person');
     await ended(hostStream, 'the embedded stream');
+  });
+
+  it("ends an embedded stream after the host's sign-out, which the connect-time request cannot show", async () => {
+    // The host's session is read once per request (as @fastify/session does): asked again with
+    // the stream's own request, the resolver still vouches after the host signed the person out.
+    const person = await member('operator');
+    vouched.set('signed-out-person', person.userId as string);
+    const hostStream = await stream(hostUrl, {
+      name: 'host',
+      headers: { 'x-host-user': 'signed-out-person', 'x-host-session': 'read-once' },
+    });
+    vouched.delete('signed-out-person');
+    await ended(hostStream, 'the embedded stream of a signed-out person');
+    const again = await openStream(`${hostUrl}/api/stream?workspace=contoso`, {
+      'x-host-user': 'signed-out-person',
+    });
+    streams.add(again);
+    expect(again.status).toBe(401);
   });
 });
 
