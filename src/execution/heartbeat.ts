@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { DbTimeouts } from '../config.js';
 import { sharedIdsBytes, writeSharedIds } from './shared-ids.js';
 
 export interface Heartbeat {
@@ -10,12 +11,20 @@ export interface Heartbeat {
   stop(): Promise<void>;
 }
 
+export interface HeartbeatSettings {
+  databaseUrl: string;
+  workerId: string;
+  intervalMs: number;
+  /** The thread's connection's limits; its statements are held to one interval besides. */
+  timeouts: DbTimeouts;
+}
+
 /**
  * Starts the heartbeat thread for a worker process. `onCancel` receives the ids of runs whose
  * cancel was requested. From source (tests, tsx) the thread runs the .ts file through tsx.
  */
 export function startHeartbeat(
-  settings: { databaseUrl: string; workerId: string; intervalMs: number },
+  settings: HeartbeatSettings,
   logger: Logger,
   onCancel: (runIds: string[]) => void,
 ): Heartbeat {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Heartbeat, startHeartbeat } from './heartbeat.js';
+import { type Heartbeat, type HeartbeatSettings, startHeartbeat } from './heartbeat.js';
 import type { StopReason } from './wrapper.js';
 
 /** The in-flight set: every change reaches the heartbeat thread, which refreshes only these runs. */
@@ -28,7 +28,7 @@ export class InflightRuns extends Map<string, AbortController> {
  */
 export function startInflightHeartbeat(
   inflight: InflightRuns,
-  settings: { databaseUrl: string; workerId: string; intervalMs: number },
+  settings: HeartbeatSettings,
   logger: Logger,
 ): Heartbeat {
   const heartbeat = startHeartbeat(settings, logger, (runIds) => {

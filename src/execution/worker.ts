@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { RunChangePublisher } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   pgPool: pg.Pool;
   /** The heartbeat thread opens its own connection with this URL. */
   databaseUrl: string;
+  /** The heartbeat connection's limits (default DEFAULT_DB_TIMEOUTS). */
+  dbTimeouts?: DbTimeouts;
   runs: RunService;
   registry: OperationRegistry;
   logger: Logger;
@@ -87,7 +90,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   await registerWorker(db, { id, concurrency });
   const heartbeat = startInflightHeartbeat(
     inflight,
-    { databaseUrl: options.databaseUrl, workerId: id, intervalMs: heartbeatMs },
+    {
+      databaseUrl: options.databaseUrl,
+      workerId: id,
+      intervalMs: heartbeatMs,
+      timeouts: options.dbTimeouts ?? DEFAULT_DB_TIMEOUTS,
+    },
     logger,
   );
   const slots = queueSlots({
