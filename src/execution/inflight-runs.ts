@@ -30,10 +30,16 @@ export function startInflightHeartbeat(
   inflight: InflightRuns,
   settings: HeartbeatSettings,
   logger: Logger,
+  onFatal: (error: unknown) => void,
 ): Heartbeat {
-  const heartbeat = startHeartbeat(settings, logger, (runIds) => {
-    for (const runId of runIds) inflight.get(runId)?.abort('cancel' satisfies StopReason);
-  });
+  const heartbeat = startHeartbeat(
+    settings,
+    logger,
+    (runIds) => {
+      for (const runId of runIds) inflight.get(runId)?.abort('cancel' satisfies StopReason);
+    },
+    onFatal,
+  );
   // Every change is written at once to the memory the thread reads when it beats (no message):
   // a run whose handler blocks this thread's event loop right away is already in it.
   inflight.onChange = () => heartbeat.setInflight([...inflight.keys()]);

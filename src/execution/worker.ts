@@ -49,8 +49,9 @@ export interface WorkerOptions {
    */
   maintenance?: MaintenanceTask[];
   /**
-   * Called when the queue's job slots died and cannot be restored although the database answers.
-   * Default: log it and exit the process with status 1, so a supervisor restarts it.
+   * Called when the queue's job slots died and cannot be restored although the database answers,
+   * or the heartbeat thread keeps dying (both logged at fatal first). Default: exit the process
+   * with status 1, so a supervisor restarts it.
    */
   onFatal?: (error: unknown) => void;
   /** How often the worker logs its one `info` summary of the runs it finished, ms (default 60 000). */
@@ -97,6 +98,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       timeouts: options.dbTimeouts ?? DEFAULT_DB_TIMEOUTS,
     },
     logger,
+    options.onFatal ?? (() => process.exit(1)),
   );
   const slots = queueSlots({
     db,
