@@ -48,6 +48,8 @@ async function beat(): Promise<void> {
     .updateTable('workers')
     .set({
       last_seen_at: new Date(),
+      // A worker judged dead whose beats come back is alive again (its row said stopped forever).
+      stopped_at: null,
       ...(liveSlots === undefined ? {} : { live_slots: liveSlots }),
     })
     .where('id', '=', settings.workerId)

@@ -88,7 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     options.schedules ?? [],
     options.maintenance ?? [],
   );
-  await registerWorker(db, { id, concurrency });
+  await registerWorker(db, { id, concurrency, heartbeatMs });
   const heartbeat = startInflightHeartbeat(
     inflight,
     {

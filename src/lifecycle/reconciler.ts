@@ -158,19 +158,26 @@ export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'
   return staleRunsQuery(deps.db, judge).limit(1000); // one sweep's worth; the next takes the rest
 }
 
-/** Workers whose heartbeat is gone: release their queue locks so other workers can proceed. */
+/**
+ * Workers whose heartbeat is gone: release their queue locks so other workers can proceed. Each
+ * is judged by its own beat interval (its row's `heartbeat_ms`): dead after three beats unseen,
+ * and only once this sweeper has been connected that long (their beats may not have landed yet).
+ */
 async function releaseDeadWorkers(
   deps: ReconcileDeps,
   now: Date,
   connectedFor: number,
 ): Promise<string[]> {
-  const heartbeat = Math.min(5, ...deps.registry.list().map((op) => op.policy.heartbeatSeconds));
-  if (connectedFor < 3 * heartbeat) return []; // the workers' beats may not have landed yet
+  // Rows written before migration 0017 say nothing: judged as their worker beat, by the queue types.
+  const legacyMs =
+    Math.min(5, ...deps.registry.queueOperations().map((op) => op.policy.heartbeatSeconds)) * 1000;
+  const window = sql<number>`3 * coalesce(heartbeat_ms, ${legacyMs})`;
   const dead = await deps.db
     .updateTable('workers')
     .set({ stopped_at: now })
     .where('stopped_at', 'is', null)
-    .where('last_seen_at', '<', new Date(now.getTime() - 3 * heartbeat * 1000))
+    .where(sql<boolean>`${window} <= ${connectedFor * 1000}::float8`)
+    .where(sql<boolean>`last_seen_at < ${now}::timestamptz - ${window} * interval '1 millisecond'`)
     .returning(['id', 'queue_worker_ids'])
     .execute();
   const queueIds = dead.flatMap((w) => w.queue_worker_ids);

@@ -11,6 +11,7 @@ import * as handedBackEvent from './0009_handed_back_event.js';
 import * as completionTotals from './0010_completion_totals.js';
 import * as deferredRunNotify from './0011_deferred_run_notify.js';
 import * as notifyWhenNotDeferred from './0012_notify_when_not_deferred.js';
+import * as workerBeat from './0017_worker_beat.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_completion_totals': completionTotals,
   '0011_deferred_run_notify': deferredRunNotify,
   '0012_notify_when_not_deferred': notifyWhenNotDeferred,
+  '0017_worker_beat': workerBeat,
 };
