@@ -10,6 +10,12 @@ export interface BlackholeProxy {
   blackhole(): void;
   /** New connections pass again; those that went silent stay silent (as after a failover). */
   heal(): void;
+  /**
+   * A partition that heals: nothing passes, but nothing is lost — every connection, open or new,
+   * is held until `resume()` delivers what waited (as TCP retransmits).
+   */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -25,10 +31,12 @@ export async function startBlackholeProxy(target: {
   port: number;
 }): Promise<BlackholeProxy> {
   let holing = false;
+  let paused = false;
   const pairs = new Set<Pair>();
   const server = net.createServer((client) => {
     const pair: Pair = { client, silent: holing };
     pairs.add(pair);
+    if (paused) client.pause();
     client.on('error', () => undefined);
     client.on('close', () => {
       pairs.delete(pair);
@@ -40,6 +48,7 @@ export async function startBlackholeProxy(target: {
     if (pair.silent) return;
     const upstream = net.connect(target.port, target.host);
     pair.upstream = upstream;
+    if (paused) upstream.pause();
     upstream.on('error', () => undefined);
     upstream.on('data', (chunk) => {
       if (!pair.silent) client.write(chunk);
@@ -64,6 +73,20 @@ export async function startBlackholeProxy(target: {
     },
     heal() {
       holing = false;
+    },
+    pause() {
+      paused = true;
+      for (const pair of pairs) {
+        pair.client.pause();
+        pair.upstream?.pause();
+      }
+    },
+    resume() {
+      paused = false;
+      for (const pair of pairs) {
+        pair.client.resume();
+        pair.upstream?.resume();
+      }
     },
     async close() {
       for (const pair of pairs) {
