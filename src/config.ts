@@ -19,6 +19,14 @@ const EnvSchema = z.object({
   RUNWARDEN_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
   RUNWARDEN_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   RUNWARDEN_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).optional(),
+  RUNWARDEN_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
+  RUNWARDEN_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
+  RUNWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .optional(),
   RUNWARDEN_OIDC_ISSUER: z
     .url({ protocol: /^https?$/, error: 'must be the issuer URL, e.g. https://login.example.com' })
     .optional(),
@@ -50,6 +58,8 @@ export interface Config {
   retentionDays: number;
   /** RUNWARDEN_DB_POOL_SIZE: connections per process pool; unset: the default of the process kind (src/cli/pool-size.ts). */
   dbPoolSize: number | undefined;
+  /** RUNWARDEN_DB_*_TIMEOUT_MS: how long any connection may stay silent (DESIGN §16). */
+  dbTimeouts: DbTimeouts;
   /** Single sign-on (DESIGN §15): set when RUNWARDEN_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are. */
   oidc: OidcConfig | undefined;
   /** RUNWARDEN_PASSWORD_LOGIN=false: POST /api/auth/login answers 403 (SSO only). */
@@ -57,6 +67,28 @@ export interface Config {
   /** RUNWARDEN_METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
 }
+
+/**
+ * Every pool's limits (DESIGN §16: hung connections are faults too). A silent network turns into
+ * the "unreachable" path after these instead of hanging a request, a heartbeat or a job slot.
+ */
+export interface DbTimeouts {
+  /** Connecting, and waiting for a free connection of the pool, ms. */
+  connectMs: number;
+  /**
+   * The server's `statement_timeout`, ms; the client gives up on an answer a little later (the
+   * server never answers through a blackholed network). 0: none (migrations).
+   */
+  statementMs: number;
+  /** The server's `idle_in_transaction_session_timeout`, ms: a silent client's locks go. 0: none. */
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_DB_TIMEOUTS: DbTimeouts = {
+  connectMs: 5_000,
+  statementMs: 30_000,
+  idleInTransactionMs: 60_000,
+};
 
 export interface OidcConfig {
   issuer: string;
@@ -98,6 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
     retentionDays: e.RUNWARDEN_RETENTION_DAYS,
     dbPoolSize: e.RUNWARDEN_DB_POOL_SIZE,
+    dbTimeouts: {
+      connectMs: e.RUNWARDEN_DB_CONNECT_TIMEOUT_MS ?? DEFAULT_DB_TIMEOUTS.connectMs,
+      statementMs: e.RUNWARDEN_DB_STATEMENT_TIMEOUT_MS ?? DEFAULT_DB_TIMEOUTS.statementMs,
+      idleInTransactionMs:
+        e.RUNWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? DEFAULT_DB_TIMEOUTS.idleInTransactionMs,
+    },
     oidc:
       e.RUNWARDEN_OIDC_ISSUER && e.RUNWARDEN_OIDC_CLIENT_ID && e.RUNWARDEN_OIDC_CLIENT_SECRET
         ? {

@@ -15,6 +15,7 @@ export type {
   Outcome as DirectoryOutcome,
 } from './access/directory.js';
 export type { HostPrincipal } from './access/host-grants.js';
+export { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from './config.js';
 export type { RunRow } from './db/schema.js';
 export { RunwardenError } from './domain/errors.js';
 export type { LifecyclePolicy } from './domain/lifecycle.js';

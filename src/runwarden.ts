@@ -4,8 +4,9 @@ import pino from 'pino';
 import type { z } from 'zod';
 import { createDirectory, type Directory } from './access/directory.js';
 import { resolveStartRefs, type StartRefs } from './access/start-refs.js';
+import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from './config.js';
 import { migrateToLatest } from './db/migrate.js';
-import { createDb, createPool, type Db } from './db/pool.js';
+import { createDb, createPool, type Db, withoutStatementTimeout } from './db/pool.js';
 import type { RunRow } from './db/schema.js';
 import { cancelRun } from './execution/cancel.js';
 import { type ExternalReport, reportExternal } from './execution/external.js';
@@ -26,6 +27,11 @@ export interface RunwardenOptions {
   logger?: Logger;
   /** Connections for starts and reads (default 10); workers open their own pool. */
   poolSize?: number;
+  /**
+   * Every pool's connect, statement and idle-in-transaction limits (default DEFAULT_DB_TIMEOUTS:
+   * 5 s, 30 s, 60 s), so a silent network fails into the retry path instead of hanging.
+   */
+  dbTimeouts?: DbTimeouts;
 }
 
 export interface RunwardenWorkerOptions {
@@ -101,7 +107,8 @@ export interface Runwarden {
 export function createRunwarden(options: RunwardenOptions): Runwarden {
   const logger = options.logger ?? pino({ level: 'info' });
   const registry = new OperationRegistry(options.operations);
-  const pool = createPool(options.databaseUrl, { max: options.poolSize ?? 10 });
+  const timeouts = options.dbTimeouts;
+  const pool = createPool(options.databaseUrl, { max: options.poolSize ?? 10, timeouts });
   const db = createDb(pool);
   const runs = new RunService({ db });
   const workers: Array<{ handle: WorkerHandle; pool: ReturnType<typeof createPool> }> = [];
@@ -121,10 +128,21 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     registry,
     runs,
     db,
-    openPool: (pool) => createPool(options.databaseUrl, pool),
+    openPool: (pool) => createPool(options.databaseUrl, { ...pool, timeouts }),
     async migrate() {
-      await migrateToLatest(db);
-      await migrateQueue(pool);
+      // Over a pool of their own without a statement timeout: a migration may run long.
+      const untimed = createPool(options.databaseUrl, {
+        max: 1,
+        applicationName: 'runwarden-migrate',
+        timeouts: withoutStatementTimeout(timeouts ?? DEFAULT_DB_TIMEOUTS),
+      });
+      const migrating = createDb(untimed);
+      try {
+        await migrateToLatest(migrating);
+        await migrateQueue(untimed);
+      } finally {
+        await migrating.destroy();
+      }
     },
     async start({ workspace, workspaceId, tenant, tenantId, initiator, initiatorUserId, ...rest }) {
       const refs = { workspace, workspaceId, tenant, tenantId, initiator, initiatorUserId };
@@ -139,11 +157,13 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     async worker({ retentionDays, reconcileIntervalSeconds, ...workerOptions } = {}) {
       const workerPool = createPool(options.databaseUrl, {
         max: (workerOptions.concurrency ?? DEFAULT_CONCURRENCY) + 2,
+        timeouts,
       });
       const handle = await startWorker({
         db,
         pgPool: workerPool,
         databaseUrl: options.databaseUrl,
+        dbTimeouts: timeouts,
         runs,
         registry,
         logger,

@@ -24,6 +24,7 @@ export async function startBackground(
     db: runtime.db,
     pgPool: runtime.pool,
     databaseUrl: runtime.handle.url,
+    dbTimeouts: config.dbTimeouts,
     runs: runtime.runs,
     registry: runtime.registry,
     schedules: runtime.schedules,

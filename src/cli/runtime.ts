@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import type { Config } from '../config.js';
+import type { Config, DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
 import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { createDb, createPool, type Db } from '../db/pool.js';
+import { createDb, createPool, type Db, withoutStatementTimeout } from '../db/pool.js';
 import { migrateQueue } from '../execution/queue.js';
 import { OperationRegistry } from '../execution/registry.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
@@ -54,11 +54,12 @@ export async function openRuntime(
   const registry = new OperationRegistry(catalog.operations);
   registry.assertValid();
   const handle = await openDatabase(config, logger, lifecycle);
+  if (options.migrate) await migrate(handle.url, config.dbTimeouts, logger, lifecycle);
   const { pool, db } = openPool(handle.url, lifecycle, {
     max,
     applicationName: `runwarden-${options.kind}`,
+    timeouts: config.dbTimeouts,
   });
-  if (options.migrate) await migrate(db, pool, logger, lifecycle);
   return {
     handle,
     pool,
@@ -118,8 +119,8 @@ const DRAIN_LIMIT_MS = 5_000;
 export function openPool(
   url: string,
   lifecycle: Lifecycle,
-  options: { max: number; applicationName: string },
-): { pool: pg.Pool; db: Db } {
+  options: { max: number; applicationName: string; timeouts: DbTimeouts },
+): { pool: pg.Pool; db: Db; close(): Promise<void> } {
   const pool = createPool(url, options);
   const clients = new Set<pg.PoolClient>();
   pool.on('connect', (client) => clients.add(client as pg.PoolClient));
@@ -128,7 +129,12 @@ export function openPool(
   const cut = async () => {
     await Promise.all([...clients].map((client) => client.end().catch(() => undefined)));
   };
-  lifecycle.add(async () => {
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= drain();
+    return closing;
+  };
+  const drain = async () => {
     const drained = db.destroy(); // pool.end(): idle connections close, no new ones open
     if (lifecycle.hurried) await cut();
     let timer: NodeJS.Timeout | undefined;
@@ -139,21 +145,32 @@ export function openPool(
     clearTimeout(timer);
     if (outcome === 'late') await cut();
     await drained;
-  });
-  return { pool, db };
+  };
+  lifecycle.add(close);
+  return { pool, db, close };
 }
 
+/**
+ * Applies the migrations over a pool of their own, without a statement timeout (a migration may
+ * rewrite a large table); the connect and idle-in-transaction limits still hold.
+ */
 export async function migrate(
-  db: Db,
-  pool: pg.Pool,
+  url: string,
+  timeouts: DbTimeouts,
   logger: Logger,
   lifecycle: Lifecycle,
 ): Promise<void> {
   lifecycle.phase('migrating the database');
   logger.info('migrating the database');
+  const { pool, db, close } = openPool(url, lifecycle, {
+    max: 2,
+    applicationName: 'runwarden-migrate',
+    timeouts: withoutStatementTimeout(timeouts),
+  });
   const report = await migrateToLatest(db);
   lifecycle.signal.throwIfAborted();
   await migrateQueue(pool);
+  await close();
   logger.info(
     { applied: report.applied },
     report.applied.length

@@ -207,6 +207,8 @@ export interface WorkersTable {
   concurrency: ColumnType<number, number | undefined, number>;
   /** Job slots alive right now; below `concurrency` while the queue's slots are being restored. */
   live_slots: ColumnType<number, number | undefined, number>;
+  /** How often the process beats, ms: it is dead after 3 of them unseen. Null: started before 0017. */
+  heartbeat_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface NotificationsTable {

@@ -30,6 +30,10 @@ const UNAVAILABLE_MESSAGES = [
   'Connection terminated',
   'connection error and is not queryable',
   'timeout exceeded when trying to connect',
+  // The client's query_timeout (src/db/pool.ts): no answer at all, not a slow statement. A
+  // statement the server cancelled for its statement_timeout (57014) is not listed: the database
+  // answered, the statement was too slow.
+  'Query read timeout',
   'Client was closed and is not queryable',
   'the database system is',
 ];

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { DbTimeouts } from '../config.js';
 import { createDb } from '../db/pool.js';
 import { RunService } from '../runs/run-service.js';
 import { readSharedIds } from './shared-ids.js';
@@ -15,6 +16,7 @@ interface HeartbeatSettings {
   databaseUrl: string;
   workerId: string;
   intervalMs: number;
+  timeouts: DbTimeouts;
   /** The in-flight run ids (see shared-ids.ts); replaced by an `inflight` message when it grows. */
   inflight: SharedArrayBuffer;
 }
@@ -25,7 +27,17 @@ type Message =
   | { kind: 'slots'; live: number };
 
 const settings = workerData as HeartbeatSettings;
-const db = createDb(settings.databaseUrl, { max: 1, applicationName: 'runwarden-heartbeat' });
+// A beat that has not landed within its interval is as good as lost: its statement gives up then
+// (and the connection is replaced) rather than holding every later beat behind it.
+const statementMs = Math.min(
+  settings.timeouts.statementMs || Number.POSITIVE_INFINITY,
+  Math.max(settings.intervalMs, 1_000),
+);
+const db = createDb(settings.databaseUrl, {
+  max: 1,
+  applicationName: 'runwarden-heartbeat',
+  timeouts: { ...settings.timeouts, statementMs },
+});
 const runs = new RunService({ db });
 let inflight = settings.inflight;
 let liveSlots: number | undefined;
@@ -36,6 +48,8 @@ async function beat(): Promise<void> {
     .updateTable('workers')
     .set({
       last_seen_at: new Date(),
+      // A worker judged dead whose beats come back is alive again (its row said stopped forever).
+      stopped_at: null,
       ...(liveSlots === undefined ? {} : { live_slots: liveSlots }),
     })
     .where('id', '=', settings.workerId)
@@ -46,19 +60,25 @@ async function beat(): Promise<void> {
 
 let running = true;
 let failing = false;
+let beating = false;
 const timer = setInterval(() => {
-  if (!running) return;
-  beat().then(
-    () => {
-      if (failing) parentPort?.postMessage({ kind: 'recovered' });
-      failing = false;
-    },
-    (error: unknown) => {
-      // One report per outage, not one per beat.
-      if (!failing) parentPort?.postMessage({ kind: 'error', message: String(error) });
-      failing = true;
-    },
-  );
+  if (!running || beating) return; // one beat at a time: a hung one is bounded by its timeout
+  beating = true;
+  beat()
+    .then(
+      () => {
+        if (failing) parentPort?.postMessage({ kind: 'recovered' });
+        failing = false;
+      },
+      (error: unknown) => {
+        // One report per outage, not one per beat.
+        if (!failing) parentPort?.postMessage({ kind: 'error', message: String(error) });
+        failing = true;
+      },
+    )
+    .finally(() => {
+      beating = false;
+    });
 }, settings.intervalMs);
 
 parentPort?.on('message', (message: Message) => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Heartbeat, startHeartbeat } from './heartbeat.js';
+import { type Heartbeat, type HeartbeatSettings, startHeartbeat } from './heartbeat.js';
 import type { StopReason } from './wrapper.js';
 
 /** The in-flight set: every change reaches the heartbeat thread, which refreshes only these runs. */
@@ -28,12 +28,18 @@ export class InflightRuns extends Map<string, AbortController> {
  */
 export function startInflightHeartbeat(
   inflight: InflightRuns,
-  settings: { databaseUrl: string; workerId: string; intervalMs: number },
+  settings: HeartbeatSettings,
   logger: Logger,
+  onFatal: (error: unknown) => void,
 ): Heartbeat {
-  const heartbeat = startHeartbeat(settings, logger, (runIds) => {
-    for (const runId of runIds) inflight.get(runId)?.abort('cancel' satisfies StopReason);
-  });
+  const heartbeat = startHeartbeat(
+    settings,
+    logger,
+    (runIds) => {
+      for (const runId of runIds) inflight.get(runId)?.abort('cancel' satisfies StopReason);
+    },
+    onFatal,
+  );
   // Every change is written at once to the memory the thread reads when it beats (no message):
   // a run whose handler blocks this thread's event loop right away is already in it.
   inflight.onChange = () => heartbeat.setInflight([...inflight.keys()]);

@@ -16,7 +16,7 @@ export function newWorkerId(): string {
 /** Inserts this process's `workers` row. */
 export async function registerWorker(
   db: Kysely<Database>,
-  worker: { id: string; concurrency: number },
+  worker: { id: string; concurrency: number; heartbeatMs: number },
 ): Promise<void> {
   const now = new Date();
   await db
@@ -28,6 +28,7 @@ export async function registerWorker(
       started_at: now,
       last_seen_at: now,
       concurrency: worker.concurrency,
+      heartbeat_ms: worker.heartbeatMs,
     })
     .execute();
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { RunChangePublisher } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   pgPool: pg.Pool;
   /** The heartbeat thread opens its own connection with this URL. */
   databaseUrl: string;
+  /** The heartbeat connection's limits (default DEFAULT_DB_TIMEOUTS). */
+  dbTimeouts?: DbTimeouts;
   runs: RunService;
   registry: OperationRegistry;
   logger: Logger;
@@ -46,8 +49,9 @@ export interface WorkerOptions {
    */
   maintenance?: MaintenanceTask[];
   /**
-   * Called when the queue's job slots died and cannot be restored although the database answers.
-   * Default: log it and exit the process with status 1, so a supervisor restarts it.
+   * Called when the queue's job slots died and cannot be restored although the database answers,
+   * or the heartbeat thread keeps dying (both logged at fatal first). Default: exit the process
+   * with status 1, so a supervisor restarts it.
    */
   onFatal?: (error: unknown) => void;
   /** How often the worker logs its one `info` summary of the runs it finished, ms (default 60 000). */
@@ -84,11 +88,17 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     options.schedules ?? [],
     options.maintenance ?? [],
   );
-  await registerWorker(db, { id, concurrency });
+  await registerWorker(db, { id, concurrency, heartbeatMs });
   const heartbeat = startInflightHeartbeat(
     inflight,
-    { databaseUrl: options.databaseUrl, workerId: id, intervalMs: heartbeatMs },
+    {
+      databaseUrl: options.databaseUrl,
+      workerId: id,
+      intervalMs: heartbeatMs,
+      timeouts: options.dbTimeouts ?? DEFAULT_DB_TIMEOUTS,
+    },
     logger,
+    options.onFatal ?? (() => process.exit(1)),
   );
   const slots = queueSlots({
     db,

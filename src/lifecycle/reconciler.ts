@@ -12,6 +12,12 @@ import type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcil
 
 export type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcile-report.js';
 
+/**
+ * A sweep reaches its lock and reads its candidates in milliseconds; one that took longer than
+ * this waited for the database, and the heartbeats it would judge may have been waiting too.
+ */
+const WAITED_MS = 2_000;
+
 /** One advisory lock key for "a sweep is running" across every Runwarden process. */
 export const RECONCILE_LOCK_KEY = 7_261_734_001;
 
@@ -32,12 +38,19 @@ export async function reconcile(
      * after this instant (DESIGN §16: an outage is not a death).
      */
     connectedAt?: Date;
+    /**
+     * Called when this sweep waited so long for the database (its connection, its lock, its
+     * candidates) that it counts as (re)connected at `at`: it judges no heartbeat, and the loop
+     * gives the beats one loss window from then.
+     */
+    onReconnected?: (at: Date) => void;
   } = {},
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { swept: false, examined: 0, actions: [], unlockedWorkers: [] };
+  const startedAt = (deps.clock ?? systemClock)();
   if (options.lock === false) {
     report.swept = true;
-    await sweep(deps, report, options);
+    await sweep(deps, report, { ...options, startedAt });
     return report;
   }
   await deps.db.connection().execute(async (conn) => {
@@ -47,7 +60,7 @@ export async function reconcile(
     if (!locked.rows[0]?.ok) return;
     try {
       report.swept = true;
-      await sweep(deps, report, options);
+      await sweep(deps, report, { ...options, startedAt });
     } finally {
       await sql`select pg_advisory_unlock(${RECONCILE_LOCK_KEY})`.execute(conn);
     }
@@ -68,12 +81,26 @@ export async function reconcile(
 async function sweep(
   deps: ReconcileDeps,
   report: ReconcileReport,
-  options: { dryRun?: boolean; connectedAt?: Date },
+  options: {
+    dryRun?: boolean;
+    connectedAt?: Date;
+    onReconnected?: (at: Date) => void;
+    startedAt: Date;
+  },
 ): Promise<void> {
   const dryRun = options.dryRun ?? false;
-  const now = (deps.clock ?? systemClock)();
-  const connectedFor = (now.getTime() - (options.connectedAt?.getTime() ?? 0)) / 1000;
+  const clock = deps.clock ?? systemClock;
+  const now = clock();
+  let connectedAt = options.connectedAt?.getTime() ?? 0;
   const candidates = await staleCandidates(deps, now);
+  // Heartbeats could not land while this sweep waited for the database (a partition that healed
+  // before any timeout): the wait counts as an outage, so none is judged against it.
+  const answeredAt = clock();
+  if (answeredAt.getTime() - options.startedAt.getTime() > WAITED_MS) {
+    connectedAt = Math.max(connectedAt, answeredAt.getTime());
+    options.onReconnected?.(answeredAt);
+  }
+  const connectedFor = (now.getTime() - connectedAt) / 1000;
   report.examined = candidates.length;
   for (const run of candidates) {
     const operation = deps.registry.get(run.type);
@@ -158,19 +185,26 @@ export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'
   return staleRunsQuery(deps.db, judge).limit(1000); // one sweep's worth; the next takes the rest
 }
 
-/** Workers whose heartbeat is gone: release their queue locks so other workers can proceed. */
+/**
+ * Workers whose heartbeat is gone: release their queue locks so other workers can proceed. Each
+ * is judged by its own beat interval (its row's `heartbeat_ms`): dead after three beats unseen,
+ * and only once this sweeper has been connected that long (their beats may not have landed yet).
+ */
 async function releaseDeadWorkers(
   deps: ReconcileDeps,
   now: Date,
   connectedFor: number,
 ): Promise<string[]> {
-  const heartbeat = Math.min(5, ...deps.registry.list().map((op) => op.policy.heartbeatSeconds));
-  if (connectedFor < 3 * heartbeat) return []; // the workers' beats may not have landed yet
+  // Rows written before migration 0017 say nothing: judged as their worker beat, by the queue types.
+  const legacyMs =
+    Math.min(5, ...deps.registry.queueOperations().map((op) => op.policy.heartbeatSeconds)) * 1000;
+  const window = sql<number>`3 * coalesce(heartbeat_ms, ${legacyMs})`;
   const dead = await deps.db
     .updateTable('workers')
     .set({ stopped_at: now })
     .where('stopped_at', 'is', null)
-    .where('last_seen_at', '<', new Date(now.getTime() - 3 * heartbeat * 1000))
+    .where(sql<boolean>`${window} <= ${connectedFor * 1000}::float8`)
+    .where(sql<boolean>`last_seen_at < ${now}::timestamptz - ${window} * interval '1 millisecond'`)
     .returning(['id', 'queue_worker_ids'])
     .execute();
   const queueIds = dead.flatMap((w) => w.queue_worker_ids);
@@ -193,11 +227,21 @@ export function startReconcilerLoop(
   const sweepOnce = async () => {
     const reconnecting = connectedAt === undefined;
     const attemptAt = clock();
+    let waitedUntil: Date | undefined;
     try {
-      await reconcile(deps, { connectedAt: connectedAt ?? attemptAt });
-      if (reconnecting) {
-        connectedAt = attemptAt;
-        deps.logger.info('reconciler connected: heartbeats are judged after one loss window');
+      await reconcile(deps, {
+        connectedAt: connectedAt ?? attemptAt,
+        onReconnected: (at) => {
+          waitedUntil = at;
+        },
+      });
+      if (reconnecting || waitedUntil) {
+        connectedAt = waitedUntil ?? attemptAt;
+        deps.logger.info(
+          waitedUntil
+            ? 'reconciler waited for the database: heartbeats are judged after one loss window'
+            : 'reconciler connected: heartbeats are judged after one loss window',
+        );
       }
     } catch (error) {
       if (!isDatabaseUnavailable(error)) {
@@ -212,8 +256,13 @@ export function startReconcilerLoop(
       connectedAt = undefined;
     }
   };
+  let sweeping = false;
   const timer = setInterval(() => {
-    current = sweepOnce();
+    if (sweeping) return; // a sweep waiting for the database: the next one would only queue behind it
+    sweeping = true;
+    current = sweepOnce().finally(() => {
+      sweeping = false;
+    });
   }, intervalSeconds * 1000);
   return {
     async stop() {

@@ -226,6 +226,11 @@ describe('connection budget', () => {
     report.push(...[...peaks].map(([app, n]) => `${app} (start): ${n}`));
     expect(peaks.get('runwarden-start') ?? 0).toBeLessThanOrEqual(10);
     expect(peaks.get('runwarden-heartbeat') ?? 0).toBeLessThanOrEqual(1);
-    expect([...peaks.keys()].sort()).toEqual(['runwarden-heartbeat', 'runwarden-start']);
+    // Migrations at boot have a pool of their own (no statement timeout), closed before the rest opens.
+    expect(peaks.get('runwarden-migrate') ?? 0).toBeLessThanOrEqual(2);
+    expect([...peaks.keys()].filter((app) => app !== 'runwarden-migrate').sort()).toEqual([
+      'runwarden-heartbeat',
+      'runwarden-start',
+    ]);
   });
 });

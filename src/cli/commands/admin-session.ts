@@ -18,11 +18,12 @@ export async function withDirectory(
   const logger = createLogger(process.env.LOG_LEVEL?.trim() ? config.logLevel : 'warn');
   const lifecycle = installLifecycle(logger);
   const handle = await openDatabase(config, logger, lifecycle);
-  const { pool, db } = openPool(handle.url, lifecycle, {
+  await migrate(handle.url, config.dbTimeouts, logger, lifecycle);
+  const { db } = openPool(handle.url, lifecycle, {
     max: 2,
     applicationName: 'runwarden-admin',
+    timeouts: config.dbTimeouts,
   });
-  await migrate(db, pool, logger, lifecycle);
   lifecycle.phase('changing the directory');
   const directory = createDirectory({
     db,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { installLifecycle } from '../lifecycle.js';
-import { migrate, openDatabase, openPool } from '../runtime.js';
+import { migrate, openDatabase } from '../runtime.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -18,11 +18,7 @@ export function registerMigrate(program: Command): void {
       const logger = createLogger(config.logLevel);
       const lifecycle = installLifecycle(logger);
       const handle = await openDatabase(config, logger, lifecycle);
-      const { pool, db } = openPool(handle.url, lifecycle, {
-        max: 2,
-        applicationName: 'runwarden-migrate',
-      });
-      await migrate(db, pool, logger, lifecycle);
+      await migrate(handle.url, config.dbTimeouts, logger, lifecycle);
       if (!(await lifecycle.close())) process.exitCode = 1;
     });
 }

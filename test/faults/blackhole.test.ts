@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/access/tokens.js';
+import { freePort } from '../../src/db/embedded/recovery.js';
+import { type BlackholeProxy, startBlackholeProxy } from '../support/blackhole-proxy.js';
+import { type CliProcess, spawnCli } from '../support/cli.js';
+import { freshDatabase, until } from '../support/db.js';
+import { type Scope, seedScope } from '../support/fixtures.js';
+
+/**
+ * DESIGN §16 "hung connections are faults too": `runwarden serve` reaches its PostgreSQL through a
+ * proxy of this file's that blackholes it — open connections go silent, new ones are accepted and
+ * never answered (a failover that drops TCP). The API answers 503 `database_unavailable` instead
+ * of hanging, and once new connections pass again it recovers without a restart, although the
+ * connections that went silent never answer again.
+ */
+
+/** Generous: far above the timeouts below; an answer at all before it is what is checked. */
+const CLIENT_PATIENCE_MS = 20_000;
+
+const t = await freshDatabase({ max: 3 });
+let proxy: BlackholeProxy;
+let serve: CliProcess;
+let scope: Scope;
+let token: string;
+let apiUrl: string;
+
+beforeAll(async () => {
+  scope = await seedScope(t.db);
+  token = (
+    await createToken(t.db, {
+      workspaceId: scope.workspaceId,
+      name: 'blackhole test',
+      role: 'owner',
+      createdBy: scope.userId,
+    })
+  ).token;
+  const target = new URL(t.url);
+  proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port) });
+  const port = await freePort();
+  apiUrl = `http://127.0.0.1:${port}`;
+  serve = spawnCli(['serve'], {
+    DATABASE_URL: proxy.through(t.url),
+    RUNWARDEN_CONFIG: 'test/fixtures/fault-catalog.ts',
+    RUNWARDEN_RECONCILE_INTERVAL_SECONDS: '1',
+    RUNWARDEN_DB_CONNECT_TIMEOUT_MS: '1000',
+    RUNWARDEN_DB_STATEMENT_TIMEOUT_MS: '2000',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
+  await serve.waitFor(/Runwarden API listening/, 90_000);
+}, 120_000);
+
+afterAll(async () => {
+  if (serve && serve.child.exitCode === null) {
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+  }
+  await proxy?.close();
+});
+
+/** The status of one request, or 'no answer' when none came within CLIENT_PATIENCE_MS. */
+async function ask(path: string, authenticated = false): Promise<number | 'no answer'> {
+  const headers: Record<string, string> = authenticated ? { authorization: `Bearer ${token}` } : {};
+  try {
+    const response = await fetch(`${apiUrl}${path}`, {
+      headers,
+      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
+    });
+    const body = (await response.json()) as { error?: { code?: string } };
+    if (response.status === 503 && path !== '/api/health')
+      expect(body.error?.code).toBe('database_unavailable');
+    return response.status;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') return 'no answer';
+    throw error;
+  }
+}
+
+const read = () => `/api/workspaces/${scope.workspaceId}/operations`;
+
+describe('a blackholed database', () => {
+  it('answers 503 within the timeouts while the network is silent, and recovers without a restart', async () => {
+    // Connections of the pool are open and idle: these are the ones that will go silent.
+    await Promise.all([ask('/api/health'), ask(read(), true), ask('/api/health')]);
+    expect(await ask('/api/health')).toBe(200);
+    expect(await ask(read(), true)).toBe(200);
+
+    const holed = Date.now();
+    proxy.blackhole();
+    // Every answer while the network is silent is a 503, never a hang; asked until the pool has
+    // tried both its silent connections and new ones (accepted, never answered).
+    const seen: Array<number | 'no answer'> = [];
+    let first503: number | undefined;
+    await until(
+      async () => {
+        const [health, authed] = await Promise.all([ask('/api/health'), ask(read(), true)]);
+        seen.push(health, authed);
+        first503 ??= health === 503 ? Date.now() - holed : undefined;
+        return seen.length >= 8 && Date.now() - holed > 6_000;
+      },
+      { within: 120_000, every: 200, what: 'requests during the blackhole' },
+    );
+    expect(seen.filter((status) => status !== 503)).toEqual([]);
+
+    proxy.heal();
+    const healed = Date.now();
+    await until(async () => (await ask('/api/health')) === 200, {
+      within: 60_000,
+      every: 200,
+      what: 'the API to answer 200 again',
+    });
+    const recovered = Date.now() - healed;
+    expect(await ask(read(), true)).toBe(200);
+    expect(serve.child.exitCode).toBeNull();
+    console.info(
+      `blackhole: first 503 after ${first503} ms, ${seen.length} answers all 503; recovered ${recovered} ms after the heal`,
+    );
+  }, 240_000);
+});
