@@ -67,6 +67,8 @@ export interface AppOptions {
   /** Bearer values naming no live token, per client address a minute, before 429 (DESIGN §10). */
   badTokensPerMinute: number;
   streamHeartbeatMs: number;
+  /** How often the live stream's LISTEN connection must answer a probe (DESIGN §16). */
+  streamProbeMs: number;
   /** Listed on the login page; empty unless the server runs the demo. */
   demoLogins: Array<{ email: string; description: string }>;
   trustProxy: boolean;
@@ -101,6 +103,7 @@ const DEFAULTS: AppOptions = {
   tokenRequestsPerMinute: 1200,
   badTokensPerMinute: 20,
   streamHeartbeatMs: 15_000,
+  streamProbeMs: 5_000,
   demoLogins: [],
   trustProxy: false,
   summaryCacheMs: 5_000,
@@ -209,12 +212,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     terminalCache:
       options.summaryCacheMs > 0 ? new TerminalCountsCache(options.summaryCacheMs) : undefined,
   };
-  const hub = new StreamHub({
-    pool: deps.pool,
-    db: deps.db,
-    registry: deps.registry,
-    logger: deps.logger,
-  });
+  const hub = new StreamHub(
+    { pool: deps.pool, db: deps.db, registry: deps.registry, logger: deps.logger },
+    { probeMs: options.streamProbeMs },
+  );
   app.addHook('preClose', async () => hub.close());
   // Public, at the root: `GET /metrics` comes with the latency hook that must see every scope.
   registerMetrics(app, ctx, { token: options.metricsToken });

@@ -11,6 +11,12 @@ import type { RunView } from './schemas.js';
 
 export const RUN_CHANNEL = 'runwarden_run_changes';
 const BATCH_SIZE = 100;
+/**
+ * How often the LISTEN connection is asked `select 1`, and how long it may take to answer. A
+ * connection that only listens sends nothing, so a network that went silent (a failover that
+ * blackholes TCP) would never fail it: the stream would send nothing, not even `resync` (DESIGN §16).
+ */
+const LISTEN_PROBE_MS = 5_000;
 
 /** One NOTIFY from the `operation_runs` triggers. */
 export interface RunChange {
@@ -45,6 +51,7 @@ export class StreamHub {
   readonly #clients = new Set<StreamClient>();
   readonly #recent: RunChange[] = [];
   readonly #bufferSize: number;
+  readonly #probeMs: number;
   #pending: RunChange[] = [];
   #draining = false;
   #listener: { stop(): Promise<void> } | undefined;
@@ -57,11 +64,12 @@ export class StreamHub {
 
   constructor(
     deps: { pool: pg.Pool; db: Kysely<Database>; registry: OperationRegistry; logger: Logger },
-    options: { bufferSize?: number } = {},
+    options: { bufferSize?: number; probeMs?: number } = {},
   ) {
     this.#deps = deps;
     this.#reads = readModelOf(deps);
     this.#bufferSize = options.bufferSize ?? 5000;
+    this.#probeMs = options.probeMs ?? LISTEN_PROBE_MS;
   }
 
   get clientCount(): number {
@@ -141,8 +149,11 @@ export class StreamHub {
       this.#receive(JSON.parse(message.payload) as RunChange);
     };
     const onEnd = () => onError(new Error('the LISTEN connection ended'));
+    const probe = setInterval(() => this.#probe(client, () => released), this.#probeMs);
+    probe.unref();
     const detach = () => {
       released = true;
+      clearInterval(probe);
       client.off('notification', onNotification);
       client.off('error', onError);
       client.off('end', onEnd);
@@ -187,6 +198,40 @@ export class StreamHub {
       // Directory changes during the gap were not heard either.
       this.#recheckAll();
     }
+  }
+
+  #probing = false;
+
+  /** Asks the LISTEN connection to answer; one that stays silent is cut, and so lost (`#lost`). */
+  #probe(client: pg.PoolClient, released: () => boolean): void {
+    if (this.#probing || released()) return;
+    this.#probing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<'silent'>((resolve) => {
+      timer = setTimeout(() => resolve('silent'), this.#probeMs);
+    });
+    void Promise.race([
+      client.query('select 1').then(
+        () => 'answered' as const,
+        () => 'answered' as const, // a failing query fails the connection on its own ('error')
+      ),
+      silent,
+    ])
+      .then((answer) => {
+        if (answer !== 'silent' || released()) return;
+        this.#deps.logger.warn(
+          { waitedMs: this.#probeMs },
+          'the run change listener stopped answering; cutting its connection',
+        );
+        const socket = (client as unknown as { connection?: { stream?: { destroy(): void } } })
+          .connection?.stream;
+        socket?.destroy();
+        client.emit('error', new Error('the LISTEN connection stopped answering'));
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.#probing = false;
+      });
   }
 
   #recheckAll(): void {
