@@ -64,8 +64,12 @@ export interface UsersTable {
   >;
 }
 
-/** 'invite': whoever held the one-time link; 'admin': the operator; 'self': its linked owner. */
-export type PasswordOrigin = 'invite' | 'self' | 'admin';
+/**
+ * 'invite': whoever held a set-password link the platform's directory issued; 'offer': whoever held
+ * a workspace owner's offer link (maybe that owner), trusted only for that offer; 'admin': the
+ * operator; 'self': its linked owner.
+ */
+export type PasswordOrigin = 'invite' | 'self' | 'admin' | 'offer';
 
 /** A one-time set-password token (DESIGN §11), stored only as its sha256. */
 export interface InvitesTable {

@@ -14,6 +14,7 @@ import * as notifyWhenNotDeferred from './0012_notify_when_not_deferred.js';
 import * as ssoIdentity from './0013_sso_identity.js';
 import * as pendingMemberships from './0014_pending_memberships.js';
 import * as serviceTokens from './0016_service_tokens.js';
+import * as offerPasswords from './0018_offer_passwords.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_sso_identity': ssoIdentity,
   '0014_pending_memberships': pendingMemberships,
   '0016_service_tokens': serviceTokens,
+  '0018_offer_passwords': offerPasswords,
 };
