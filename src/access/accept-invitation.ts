@@ -15,16 +15,29 @@ export async function accountExists(db: Kysely<Database>, email: string): Promis
   return row !== undefined;
 }
 
+/** What accepting did: `accepted: false` when the email had an account (nothing was written). */
+export type Accepted =
+  | { accepted: true; workspace: WorkspaceRef; userId: string }
+  | { accepted: false };
+
+const UNVOUCHED =
+  "This account's password was set through a workspace owner's invitation link, so it can accept " +
+  'no other invitation until the platform vouches for it: sign in with single sign-on, or set a ' +
+  "password through a link from the platform's directory, then open this link again.";
+
 /**
  * Turns an offered membership into a membership: for the signed-in user it names, or for the
- * account this creates (`passwordHash`, only when no account has the email). The link's holder
- * may be the owner who offered it, so it never sets an existing account's password.
+ * account this creates (`passwordHash`). The link's holder may be the owner who offered it, so it
+ * never sets an existing account's password, nor says that one exists: with a password for an
+ * email that has an account it writes nothing and answers like a success (the offer stays for its
+ * person to accept signed in). A password chosen here has origin 'offer' (DESIGN §10): the account
+ * holds this offer's membership and nothing more until the platform vouches for it.
  */
 export async function acceptWith(
   w: DirectoryWriter,
   data: ReturnType<typeof AcceptInput.parse>,
   passwordHash: string | undefined,
-): Promise<{ workspace: WorkspaceRef; userId: string }> {
+): Promise<Accepted> {
   const offer = await findOffer(w.db, data.token, new Date());
   if (!offer) throw new RunwardenError('invite_invalid');
   const ws = await w.findWorkspace(offer.workspace_id);
@@ -41,13 +54,13 @@ export async function acceptWith(
         'forbidden',
         'This invitation is for another email address: sign in with that one to accept it.',
       );
+    // Whoever chose this account's password may be another workspace's owner, who made it by
+    // accepting their own offer: it is trusted for that offer alone.
+    if (signedIn.password_origin === 'offer') throw new RunwardenError('forbidden', UNVOUCHED);
     user = signedIn;
   } else {
-    if (!passwordHash || (await accountExists(w.db, offer.email)))
-      throw new RunwardenError(
-        'conflict',
-        'This email already has an account: sign in with it, then open the link again to accept.',
-      );
+    if (!passwordHash) throw new RunwardenError('invite_invalid');
+    if (await accountExists(w.db, offer.email)) return { accepted: false };
     ({ user } = await w.user({
       email: offer.email,
       name: offer.name ?? undefined,
@@ -55,14 +68,14 @@ export async function acceptWith(
       invite: false,
     }));
     // Whoever held the link chose it, maybe the owner who offered it: the email's verified owner's
-    // first SSO sign-in revokes it (DESIGN §10).
+    // first SSO sign-in revokes it, and so does the host's directory vouching for the account.
     await w.db
       .updateTable('users')
-      .set({ password_origin: 'invite' })
+      .set({ password_origin: 'offer' })
       .where('id', '=', user.id)
       .execute();
   }
-  await w.member(ws, user, { role: offer.role, tenantIds: offer.tenant_ids });
+  await w.member(ws, user, { role: offer.role, tenantIds: offer.tenant_ids }, { offered: true });
   await w.withdrawOffer(ws, { id: offer.id }, 'accepted');
-  return { workspace: ws, userId: user.id };
+  return { accepted: true, workspace: ws, userId: user.id };
 }

@@ -64,6 +64,8 @@ export interface WriteContext {
     details: Record<string, unknown>,
   ): Promise<void>;
   invite(userId: string, email: string): Promise<Invite>;
+  /** Whether set-password links exist here (a public URL; not where people sign in elsewhere). */
+  links: boolean;
   /** The workspace lost an owner: it must still have one at commit. */
   ownerLost(workspaceId: string, slug: string): void;
 }

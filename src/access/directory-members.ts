@@ -50,7 +50,7 @@ export async function offerMemberWith(
     .where(sql<string>`lower(users.email)`, '=', input.email)
     .executeTakeFirst();
   if (user) {
-    const m = await w.member(ws, user, { role: input.role, tenantIds });
+    const m = await w.member(ws, user, { role: input.role, tenantIds }, { offered: true });
     return { member: memberView(user, m), offered: false };
   }
   const { created, ...offer } = await w.offer(ws, {

@@ -21,7 +21,7 @@ import {
   upsertMember,
 } from './membership-writes.js';
 import { type Offer, offerMembership, withdrawOffer } from './pending-memberships.js';
-import { disableUser, enableUser, setPlatformStaff, upsertUser } from './user-writes.js';
+import { disableUser, enableUser, setPlatformStaff, upsertUser, vouchFor } from './user-writes.js';
 
 export type { ChangeKind, DirectoryActor, DirectoryChange, Invite } from './directory-changes.js';
 
@@ -58,6 +58,7 @@ export class DirectoryWriter {
       now: this.#now,
       record: (workspaceId, change, details) => this.#record(workspaceId, change, details),
       invite: (userId, email) => this.invite(userId, email),
+      links: publicUrl !== null,
       ownerLost: (workspaceId, slug) => this.#ownersToCheck.set(workspaceId, slug),
     };
   }
@@ -196,8 +197,25 @@ export class DirectoryWriter {
     return tenantIdsById(this.#trx, ws, ids);
   }
 
-  member(ws: WorkspaceRef, user: UserRow, input: MemberChange): Promise<MemberWritten> {
-    return upsertMember(this.#ctx, ws, user, input);
+  /**
+   * Writes `user`'s membership of `ws`. The host's directory writing it vouches for the person
+   * (DESIGN §10): a password a workspace owner's offer link set is revoked first (`vouchFor`).
+   * `offered`: written by a workspace owner's offer instead (accepting it, or the owner changing a
+   * member of their own workspace), which vouches for nobody.
+   */
+  async member(
+    ws: WorkspaceRef,
+    user: UserRow,
+    input: MemberChange,
+    options: { offered?: boolean } = {},
+  ): Promise<MemberWritten> {
+    if (!options.offered) await this.vouch(user);
+    return await upsertMember(this.#ctx, ws, user, input);
+  }
+
+  /** The host's directory vouches for the person (see `vouchFor`). */
+  vouch(user: UserRow): Promise<void> {
+    return vouchFor(this.#ctx, user);
   }
 
   /**

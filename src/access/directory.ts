@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, Role, TenantStatus } from '../db/schema.js';
 import type { PlatformCapability } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
-import { acceptWith, accountExists } from './accept-invitation.js';
+import { type Accepted, acceptWith, accountExists } from './accept-invitation.js';
 import { bootstrapWith } from './directory-bootstrap.js';
 import { applyDirectoryFile } from './directory-file-sync.js';
 import {
@@ -130,7 +130,12 @@ export function createDirectory(options: {
       });
     },
 
-    /** Creates the user when new (with a one-time invite unless they can already log in). */
+    /**
+     * Creates the user when new (with a one-time invite unless they can already log in). Writing
+     * the membership vouches for the person: an account whose password was chosen through a
+     * workspace owner's offer link loses that password, its sessions and person tokens, and gets
+     * a fresh invite (DESIGN §10).
+     */
     async upsertMember(
       input: {
         workspace: string;
@@ -172,21 +177,24 @@ export function createDirectory(options: {
 
     /**
      * Accepts an offered membership with its link's token: as the signed-in user the offer names
-     * (`userId`), or, when no account has that email yet, by creating it with `newPassword`. An
-     * existing account's password is never set this way (`conflict`: sign in and accept).
+     * (`userId`; refused for an account whose password an offer link set), or, when no account has
+     * that email yet, by creating it with `newPassword`. For an email that has an account, a
+     * `newPassword` changes nothing (`accepted: false`) and takes as long: the answer never says
+     * whether an account exists, and the offer stays for its person to accept signed in.
      */
     async acceptInvitation(
       input: { token: string; userId: string } | { token: string; newPassword: string },
       call: CallOptions = {},
-    ) {
+    ): Promise<Accepted & DirectoryResult> {
       const data = parseInput(AcceptInput, input, 'invitation');
       // Looked up before any hashing: an unknown link costs one indexed read.
       const offer = await findOffer(db, data.token, new Date());
       if (!offer) throw new RunwardenError('invite_invalid');
-      const passwordHash =
-        'newPassword' in data && !(await accountExists(db, offer.email))
-          ? await hashPassword(data.newPassword)
-          : undefined;
+      if (!('newPassword' in data)) return await write(call, (w) => acceptWith(w, data, undefined));
+      // Hashed whether or not the email has an account, so both answers take as long.
+      const passwordHash = await hashPassword(data.newPassword);
+      if (await accountExists(db, offer.email))
+        return { accepted: false, changes: [], invites: [], dryRun: false };
       return await write(call, (w) => acceptWith(w, data, passwordHash));
     },
 

@@ -4,7 +4,6 @@ import type { Database, Role } from '../db/schema.js';
 import { Email, PlatformCapabilityInput, RoleInput, Slug } from './directory-input.js';
 import type { DirectoryActor } from './directory-writer.js';
 import { DirectoryWriter } from './directory-writer.js';
-import { defaultPublicUrl } from './invites.js';
 
 /** Who the host platform says is calling (DESIGN §15, `resolvePrincipal`): authoritative. */
 export const HostPrincipalInput = z.object({
@@ -44,14 +43,14 @@ interface Grant {
 export async function grantExactly(
   db: Kysely<Database>,
   input: HostPrincipal,
-  options: { actor?: DirectoryActor; publicUrl?: string } = {},
+  options: { actor?: DirectoryActor } = {},
 ): Promise<string> {
   const host = HostPrincipalInput.parse(input);
   const slugs = host.workspaces.map((w) => w.slug);
   const [user, workspaces] = await Promise.all([
     db
       .selectFrom('users')
-      .select(['id', 'name', 'platform_capabilities'])
+      .select(['id', 'name', 'platform_capabilities', 'password_origin'])
       .where(sql<string>`lower(email)`, '=', host.email)
       .executeTakeFirst(),
     slugs.length
@@ -96,16 +95,17 @@ export async function grantExactly(
         .where('memberships.user_id', '=', user.id)
         .execute()
     : [];
-  if (user && same(user, host.name, platform, current, wanted)) return user.id;
+  // The host vouches for whoever it resolves: a password an owner's offer link set goes (below).
+  if (user && user.password_origin !== 'offer' && same(user, host.name, platform, current, wanted))
+    return user.id;
 
   return await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext('runwarden.directory'))`.execute(trx);
-    const w = new DirectoryWriter(
-      trx,
-      options.actor ?? HOST_ACTOR,
-      options.publicUrl ?? defaultPublicUrl(),
-    );
+    // The host signs its people in: no set-password links (a new person gets none, nor does an
+    // account the host vouches for whose offer-link password is revoked).
+    const w = new DirectoryWriter(trx, options.actor ?? HOST_ACTOR, null);
     const { user: row } = await w.user({ email: host.email, name: host.name, invite: false });
+    await w.vouch(row);
     for (const grant of wanted) {
       const ws = { id: grant.workspaceId, slug: grant.slug, name: grant.slug };
       await w.member(ws, row, { role: grant.role, tenantIds: grant.tenantIds });

@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { recordAudit } from '../runs/audit.js';
+import { announceDirectoryChange } from './directory-announce.js';
 import { hashPassword } from './passwords.js';
+import { endPersonAccess } from './person-access.js';
 
 /** How long a set-password link works (DESIGN §11). */
 export const INVITE_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -48,6 +50,9 @@ export async function issueInvite(
  * in one transaction; an unknown, used or expired token, or a disabled user, changes nothing. The
  * invite is looked up before the password is hashed, so a made-up token costs one indexed read.
  * The password counts as set through an invite: whoever held the link, maybe not the email's owner.
+ * Whoever knew the account's previous password (maybe not its owner: a pre-hijacker) loses what it
+ * opened in the same transaction: every session ends, every person token the account created is
+ * revoked, and open streams hear it on the directory channel.
  */
 export async function redeemInvite(
   db: Kysely<Database>,
@@ -97,11 +102,17 @@ export async function redeemInvite(
       .where('user_id', '=', invite.user_id)
       .where('used_at', 'is', null)
       .execute();
+    const ended = await endPersonAccess(trx, invite.user_id, now);
     await recordAudit(trx, {
       actor: { userId: invite.user_id, kind: 'user' },
       action: 'invite.redeem',
       target: { type: 'user', id: invite.user_id },
+      details: {
+        ...ended,
+        reason: 'whoever knew the previous password may have opened these sessions and tokens',
+      },
     });
+    await announceDirectoryChange(trx);
     return { userId: invite.user_id };
   });
 }

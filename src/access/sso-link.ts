@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { recordAudit } from '../runs/audit.js';
+import { announceDirectoryChange } from './directory-announce.js';
+import { endPersonAccess } from './person-access.js';
 
 /** Who the OpenID provider says signed in: its issuer and its subject there. */
 export interface SsoIdentity {
@@ -35,9 +37,10 @@ export async function checkSsoIdentity(
 /**
  * Makes the provider's vouching the only way in that nobody else may hold (DESIGN §10): links the
  * account to the identity at its first SSO sign-in, and at every SSO sign-in revokes a password
- * set through an invite (whoever held the link may know it, the inviter included) with every
- * session of the account, and voids pending invites. A password the operator set ('admin') or
- * the linked owner changed ('self') stays.
+ * set through a link ('invite' or 'offer': whoever held it may know it, the inviter included) with
+ * every session of the account and every person token it created (whoever knew the password may
+ * have made them), voids pending invites, and tells open streams. A password the operator set
+ * ('admin') or the linked owner changed ('self') stays.
  */
 export async function linkSsoIdentity(
   db: Kysely<Database>,
@@ -73,12 +76,9 @@ export async function linkSsoIdentity(
       .where('user_id', '=', userId)
       .where('used_at', 'is', null)
       .executeTakeFirst();
-    let sessionsEnded = 0;
-    if (passwordRevoked)
-      sessionsEnded = Number(
-        (await trx.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst())
-          .numDeletedRows,
-      );
+    const ended = passwordRevoked
+      ? await endPersonAccess(trx, userId, new Date())
+      : { sessionsEnded: 0, tokensRevoked: [] };
     if (linked || passwordRevoked || invites.numDeletedRows > 0n)
       await recordAudit(trx, {
         actor: { userId, kind: 'user' },
@@ -88,10 +88,11 @@ export async function linkSsoIdentity(
           issuer: identity.issuer,
           firstSignIn: linked,
           passwordRevoked,
-          sessionsEnded,
+          ...ended,
           invitesVoided: Number(invites.numDeletedRows),
         },
       });
+    if (passwordRevoked) await announceDirectoryChange(trx);
     return { linked, passwordRevoked };
   });
 }

@@ -4,6 +4,7 @@ import { RunwardenError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/uuid.js';
 import type { Invite, WriteContext } from './directory-changes.js';
 import { hashPassword } from './passwords.js';
+import { endPersonAccess } from './person-access.js';
 
 /** The user with that email (or external id), created when new: a new user without a password gets an invite. */
 export async function upsertUser(
@@ -130,6 +131,8 @@ export async function setPlatformStaff(
   const next = [...new Set(capabilities)].sort();
   const before = [...user.platform_capabilities].sort();
   if (JSON.stringify(next) === JSON.stringify(before)) return false;
+  // Platform rights are the directory vouching for the person, as a membership is.
+  if (next.some((c) => !before.includes(c))) await vouchFor(ctx, user);
   await ctx.trx
     .updateTable('users')
     .set({ platform_capabilities: next })
@@ -149,16 +152,43 @@ export async function setPlatformStaff(
   return true;
 }
 
+/**
+ * The host's directory vouches for an account (it writes the account a membership or platform
+ * rights; DESIGN §10). A password chosen through a workspace owner's offer link (origin 'offer')
+ * may be that owner's, who made the account by accepting their own offer before its person ever
+ * came: it is revoked with everything it opened (every session, every person token the account
+ * created), and the person gets a fresh set-password link, returned to the caller as for a new
+ * person (none where people sign in elsewhere). Any other account is left as it is.
+ */
+export async function vouchFor(
+  ctx: WriteContext,
+  user: Pick<UserRow, 'id' | 'email' | 'password_origin'>,
+): Promise<void> {
+  if (user.password_origin !== 'offer') return;
+  const revoked = await ctx.trx
+    .updateTable('users')
+    .set({ password_hash: null, password_origin: null })
+    .where('id', '=', user.id)
+    .where('password_origin', '=', 'offer')
+    .where('disabled_at', 'is', null)
+    .executeTakeFirst();
+  if (!revoked.numUpdatedRows) return; // revoked earlier in this transaction, or disabled
+  const ended = await endAccess(ctx, user.id);
+  await ctx.record(
+    null,
+    { action: 'changed', kind: 'user', key: user.email, id: user.id },
+    {
+      password: 'revoked',
+      reason: "set through a workspace owner's offer link; the directory vouched for the email",
+      ...ended,
+    },
+  );
+  if (ctx.links) await ctx.invite(user.id, user.email);
+}
+
 /** Ends every session of the user and revokes every live token they created (disabling them). */
 export async function endAccess(ctx: WriteContext, userId: string) {
-  const sessions = await ctx.trx
-    .deleteFrom('sessions')
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return {
-    sessionsEnded: Number(sessions.numDeletedRows),
-    ...(await revokeTokens(ctx, userId, null)),
-  };
+  return await endPersonAccess(ctx.trx, userId, ctx.now);
 }
 
 /**

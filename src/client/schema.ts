@@ -101,7 +101,7 @@ export interface paths {
     put?: never;
     /**
      * Accept a membership a workspace owner offered, with its one-time link
-     * @description Without `newPassword`: as the signed-in user the invitation names (a session). With it: creates the account when no account has that email (then log in); an existing account is never given a password this way (409: sign in with it and accept).
+     * @description Without `newPassword`: as the signed-in user the invitation names (a session); refused (403) for an account whose password was itself chosen through an owner's invitation link, until the platform vouches for it (SSO sign-in, or a set-password link from its directory). With `newPassword`: creates the account when no account has that email (then log in). When the email has an account, the answer is the same 204 and nothing changes: an existing account is never given a password this way, and the invitation stays open for its person to sign in and accept.
      */
     post: operations['acceptInvitation'];
     delete?: never;
@@ -226,7 +226,7 @@ export interface paths {
     get?: never;
     /**
      * Add a member by email (pending until they accept its one-time link) or change a member's role and tenants (workspace.manage)
-     * @description A workspace owner changes memberships of this workspace only, never a person's account. Anyone not yet a member here is offered a pending membership that grants nothing until they accept its link (signed in as that email, or by setting a password when the email has no account): 201 {member, invite} alike whether or not the email has an account anywhere. Platform staff (platform.directory) write memberships directly, as the host directory does.
+     * @description A workspace owner changes memberships of this workspace only, never a person's account. Anyone not yet a member here is offered a pending membership that grants nothing until they accept its link (signed in as that email, or by setting a password when the email has no account): 201 {member, invite} alike whether or not the email has an account anywhere. Platform staff (platform.directory) write memberships directly, as the host directory does; writing one for an account whose password was chosen through an owner's invitation link revokes that password, ends its sessions and person tokens, and answers a fresh `invite`.
      */
     put: operations['upsertMember'];
     post?: never;
@@ -1104,15 +1104,6 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Conflicts with the current state */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
       /** @description The body is larger than 1 MiB */
       413: {
         headers: {
@@ -1941,6 +1932,7 @@ export interface operations {
               disabled: boolean;
               pending: boolean;
             };
+            invite?: string;
           };
         };
       };

@@ -64,8 +64,12 @@ export interface UsersTable {
   >;
 }
 
-/** 'invite': whoever held the one-time link; 'admin': the operator; 'self': its linked owner. */
-export type PasswordOrigin = 'invite' | 'self' | 'admin';
+/**
+ * 'invite': whoever held a set-password link the platform's directory issued; 'offer': whoever held
+ * a workspace owner's offer link (maybe that owner), trusted only for that offer; 'admin': the
+ * operator; 'self': its linked owner.
+ */
+export type PasswordOrigin = 'invite' | 'self' | 'admin' | 'offer';
 
 /** A one-time set-password token (DESIGN §11), stored only as its sha256. */
 export interface InvitesTable {
@@ -207,7 +211,7 @@ export interface WorkersTable {
   concurrency: ColumnType<number, number | undefined, number>;
   /** Job slots alive right now; below `concurrency` while the queue's slots are being restored. */
   live_slots: ColumnType<number, number | undefined, number>;
-  /** How often the process beats, ms: it is dead after 3 of them unseen. Null: started before 0017. */
+  /** How often the process beats, ms: it is dead after 3 of them unseen. Null: started before 0016. */
   heartbeat_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 

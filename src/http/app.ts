@@ -266,7 +266,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await identified.register(identifyCaller, callers);
     await identified.register(logoutRoutes);
     await identified.register(passwordRoutes, { ...ctx, loginPerMinute: options.loginPerMinute });
-    await identified.register(invitationRoutes, ctx);
+    await identified.register(invitationRoutes, {
+      ...ctx,
+      loginPerMinute: options.loginPerMinute,
+    });
   });
   // Authenticated: every other route. Anonymous callers get 401 before any of it runs.
   await app.register(async (closed) => {

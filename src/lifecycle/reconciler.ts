@@ -195,7 +195,7 @@ async function releaseDeadWorkers(
   now: Date,
   connectedFor: number,
 ): Promise<string[]> {
-  // Rows written before migration 0017 say nothing: judged as their worker beat, by the queue types.
+  // Rows written before migration 0016 say nothing: judged as their worker beat, by the queue types.
   const legacyMs =
     Math.min(5, ...deps.registry.queueOperations().map((op) => op.policy.heartbeatSeconds)) * 1000;
   const window = sql<number>`3 * coalesce(heartbeat_ms, ${legacyMs})`;

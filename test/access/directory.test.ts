@@ -1,9 +1,11 @@
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory, type Directory, directoryManaged } from '../../src/access/directory.js';
+import { DIRECTORY_CHANNEL } from '../../src/access/directory-announce.js';
 import { verifyPassword } from '../../src/access/passwords.js';
 import { redeemToken } from '../../src/access/tokens.js';
 import { RunwardenError } from '../../src/domain/errors.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { freshDatabase, type TestDatabase, until } from '../support/db.js';
 
 let t: TestDatabase;
 let dir: Directory;
@@ -30,6 +32,9 @@ async function snapshot() {
   for (const table of tables) out[table] = await t.db.selectFrom(table).selectAll().execute();
   return out;
 }
+
+/** The one-time token of an invite link (`…/invite/<token>`). */
+const inviteToken = (url: string | undefined) => url?.split('/invite/')[1] ?? '';
 
 async function refused(call: Promise<unknown>, code: string): Promise<RunwardenError> {
   const error = await call.then(
@@ -464,5 +469,176 @@ describe("a workspace owner's offered memberships (issue 20)", () => {
       (await dir.removeMember({ workspace: 'offers', email: 'new@example.com' })).removed,
     ).toBe(true);
     expect(await offers('new@example.com')).toEqual([]);
+  });
+
+  /** Olivia owns `ws`; Otto offers `email` a place in it and accepts his own link. */
+  async function madeThroughOffer(ws: string, email: string) {
+    await dir.upsertWorkspace({ slug: ws, name: ws });
+    await dir.upsertMember({ workspace: ws, email: `owner-of-${ws}@example.com`, role: 'owner' });
+    const offered = await dir.offerMember({ workspace: ws, email, role: 'owner' });
+    const token = inviteToken(offered.invite?.url);
+    const accepted = await dir.acceptInvitation({
+      token,
+      newPassword: 'chosen by the link holder',
+    });
+    expect(accepted).toMatchObject({ accepted: true });
+    const user = await t.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', email)
+      .executeTakeFirstOrThrow();
+    expect(user.password_origin).toBe('offer');
+    return user;
+  }
+
+  it('a password for an email that has an account is hashed, writes nothing and says accepted: false', async () => {
+    await dir.upsertWorkspace({ slug: 'quiet', name: 'Quiet' });
+    await dir.upsertMember({ workspace: 'quiet', email: 'quiet-boss@example.com', role: 'owner' });
+    const offered = await dir.offerMember({
+      workspace: 'quiet',
+      email: 'known@example.com',
+      role: 'owner',
+    });
+    const before = await snapshot();
+    const answer = await dir.acceptInvitation({
+      token: inviteToken(offered.invite?.url),
+      newPassword: 'the link holder guesses',
+    });
+    expect(answer).toEqual({ accepted: false, changes: [], invites: [], dryRun: false });
+    expect(await snapshot()).toEqual(before);
+    expect(await offers('known@example.com')).toContainEqual({
+      email: 'known@example.com',
+      role: 'owner',
+    });
+  });
+
+  it('an account an offer link made accepts no other offer: the platform must vouch for it first', async () => {
+    const made = await madeThroughOffer('made-here', 'made@example.com');
+    await dir.upsertWorkspace({ slug: 'elsewhere', name: 'Elsewhere' });
+    await dir.upsertMember({ workspace: 'elsewhere', email: 'carl@example.com', role: 'owner' });
+    const other = await dir.offerMember({
+      workspace: 'elsewhere',
+      email: 'made@example.com',
+      role: 'owner',
+    });
+    const before = await snapshot();
+    const error = await refused(
+      dir.acceptInvitation({ token: inviteToken(other.invite?.url), userId: made.id }),
+      'forbidden',
+    );
+    expect(error.message).toMatch(/single sign-on/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("the directory writing a membership revokes an offer link's password, its sessions and person tokens, and hands out a link", async () => {
+    const made = await madeThroughOffer('vouch-a', 'vouched@example.com');
+    const sid = await addSession(made.id);
+    const person = await dir.createToken({
+      workspace: 'vouch-a',
+      name: 'minted',
+      role: 'owner',
+      as: 'vouched@example.com',
+    });
+    const service = await dir.createToken({ workspace: 'vouch-a', name: 'svc', role: 'readonly' });
+    // The owner changing the member within their workspace vouches for nobody.
+    await dir.offerMember({ workspace: 'vouch-a', email: 'vouched@example.com', role: 'manager' });
+    expect(await redeemToken(t.db, person.token)).toBeDefined();
+
+    await dir.upsertWorkspace({ slug: 'vouch-b', name: 'Vouch B' });
+    await dir.upsertMember({ workspace: 'vouch-b', email: 'b-boss@example.com', role: 'owner' });
+    const added = await dir.upsertMember({
+      workspace: 'vouch-b',
+      email: 'vouched@example.com',
+      role: 'owner',
+    });
+    expect(added.invite).toMatchObject({
+      email: 'vouched@example.com',
+      url: expect.stringMatching(/\/invite\/rwi_/),
+    });
+    expect(added.invites).toHaveLength(1);
+    expect(added.changes).toContainEqual(
+      expect.objectContaining({
+        action: 'changed',
+        kind: 'user',
+        key: 'vouched@example.com',
+        details: expect.objectContaining({
+          password: 'revoked',
+          sessionsEnded: 1,
+          tokensRevoked: [person.id],
+        }),
+      }),
+    );
+    const after = await t.db
+      .selectFrom('users')
+      .select(['password_hash', 'password_origin'])
+      .where('id', '=', made.id)
+      .executeTakeFirstOrThrow();
+    expect(after).toEqual({ password_hash: null, password_origin: null });
+    expect(await t.db.selectFrom('sessions').where('sid', '=', sid).selectAll().execute()).toEqual(
+      [],
+    );
+    expect(await redeemToken(t.db, person.token)).toBeUndefined();
+    expect(await redeemToken(t.db, service.token)).toBeDefined();
+    // Once is enough: the next directory write finds nothing to revoke and hands out no link.
+    const again = await dir.upsertMember({
+      workspace: 'vouch-b',
+      email: 'vouched@example.com',
+      role: 'manager',
+    });
+    expect(again.invites).toEqual([]);
+
+    // An account whose password the platform set (an invite, the operator) is left as it is.
+    const kept = await dir.upsertMember({
+      workspace: 'vouch-a',
+      email: 'b-boss@example.com',
+      role: 'readonly',
+    });
+    expect(kept.changes.map((c) => `${c.kind}.${c.action}`)).toEqual(['member.created']);
+  });
+
+  it('redeeming a set-password link ends every session and person token of the account, and announces it', async () => {
+    const made = await madeThroughOffer('redeem-a', 'redeemer@example.com');
+    const sid = await addSession(made.id);
+    const person = await dir.createToken({
+      workspace: 'redeem-a',
+      name: 'minted',
+      role: 'owner',
+      as: 'redeemer@example.com',
+    });
+    const service = await dir.createToken({ workspace: 'redeem-a', name: 'svc', role: 'readonly' });
+    const { invite } = await dir.invite({ email: 'redeemer@example.com' });
+    const listener = new pg.Client({ connectionString: t.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.channel));
+    await listener.query(`listen ${DIRECTORY_CHANNEL}`);
+    try {
+      await dir.redeemInvite(inviteToken(invite.url), 'the real person chose this');
+      await until(() => heard.includes(DIRECTORY_CHANNEL), { what: 'the directory NOTIFY' });
+    } finally {
+      await listener.end();
+    }
+    expect(await t.db.selectFrom('sessions').where('sid', '=', sid).selectAll().execute()).toEqual(
+      [],
+    );
+    expect(await redeemToken(t.db, person.token)).toBeUndefined();
+    expect(await redeemToken(t.db, service.token)).toBeDefined();
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'invite.redeem')
+      .where('target_id', '=', made.id)
+      .executeTakeFirstOrThrow();
+    expect(audit.details).toEqual({
+      sessionsEnded: 1,
+      tokensRevoked: [person.id],
+      reason: 'whoever knew the previous password may have opened these sessions and tokens',
+    });
+    const user = await t.db
+      .selectFrom('users')
+      .select('password_origin')
+      .where('id', '=', made.id)
+      .executeTakeFirstOrThrow();
+    expect(user.password_origin).toBe('invite');
   });
 });

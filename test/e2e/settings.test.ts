@@ -116,14 +116,23 @@ describe('members', () => {
     expect(await row.textContent()).not.toContain('Otto');
     const path = `/invite/${invite.split('/invite/')[1]}`;
 
-    // Whoever holds the link (the owner, here) cannot give the account a password.
+    // Whoever holds the link (the owner, here) cannot give the account a password, nor learn
+    // from the page that it exists: the answer is a new person's, and the page tells a person
+    // who has an account to log in and open the link again.
     const holder = await h.page();
     await holder.goto(`${h.base}${path}`);
     await fill(holder, twice('taken-over-1'));
     await press(holder, 'Set password');
-    await expect
-      .poll(() => holder.getByTestId('form-error').textContent(), soon)
-      .toContain('already has an account');
+    const done = holder.getByTestId('invite-done');
+    await done.waitFor();
+    expect(await done.textContent()).toContain('Already had an account with this email?');
+    expect(await done.textContent()).toContain('open this invitation link again');
+    const stolen = (await holder.evaluate(
+      `fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'outsider@demo.test', password: 'taken-over-1' }) })
+        .then((r) => r.status)`,
+    )) as number;
+    expect(stolen).toBe(401);
     await holder.context().close();
 
     const otto = await h.page('outsider@demo.test');

@@ -18,6 +18,11 @@ await directory.upsertWorkspace({ slug: 'acme', name: 'Acme' });
 const invite = (
   await directory.upsertMember({ workspace: 'acme', email: 'new@acme.test', role: 'readonly' })
 ).invites[0];
+// An owner's offer of another workspace to an email that has an account (new@acme.test's).
+await directory.upsertWorkspace({ slug: 'bravo', name: 'Bravo' });
+const offer = (
+  await directory.offerMember({ workspace: 'bravo', email: 'new@acme.test', role: 'operator' })
+).invites[0];
 
 const rwPort = await freePort();
 const rw = `http://127.0.0.1:${rwPort}`;
@@ -155,6 +160,30 @@ describe('anonymous visitors write no row (issue 20, item 4)', () => {
       .where('email', '=', 'new@acme.test')
       .executeTakeFirstOrThrow();
     expect(user.password_hash).toBeNull();
+  });
+});
+
+describe('accepting an offer with a password (issue 20 review, F1)', () => {
+  it('is throttled per client address like logins, also when the email has an account (answered as a success)', async () => {
+    const before = await rows();
+    const token = offer?.url.split('/').at(-1);
+    const tries: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const answer = await send(url('/api/invitations/accept'), new Jar(), {
+        method: 'POST',
+        body: { token, newPassword: `a password to try ${i}` },
+      });
+      tries.push(answer.status);
+    }
+    // Ten answers like a new account's (nothing written: the email has one), then the throttle.
+    expect(tries).toEqual([...Array(10).fill(204), 429]);
+    expect(await rows()).toEqual(before);
+    const pending = await t.db
+      .selectFrom('pending_memberships')
+      .select('email')
+      .where('email', '=', 'new@acme.test')
+      .execute();
+    expect(pending).toEqual([{ email: 'new@acme.test' }]);
   });
 });
 

@@ -36,6 +36,12 @@ const provider = await startOidcProvider({
     // Another identity at the provider that claims the victim's email.
     impostor: { email: 'victim@corp.test', name: 'Impostor', groups: ['runwarden:bravo:owner'] },
     second: { email: 'second@corp.test', name: 'Second', groups: ['runwarden:bravo:owner'] },
+    // Really a member of acme too: the claim keeps the membership the attacker's token acts in.
+    colleague: {
+      email: 'colleague@corp.test',
+      name: 'Colleague',
+      groups: ['runwarden:acme:readonly', 'runwarden:bravo:owner'],
+    },
     unverified: {
       email: 'unverified@corp.test',
       name: 'Unverified',
@@ -108,22 +114,45 @@ async function ssoSignIn(who: string) {
   return { jar, landed };
 }
 
-/** The attacker, owner of acme, adds `email` and sets its password through the invite shown. */
+/**
+ * The attacker, owner of acme, adds `email` (an offer, as owner), accepts the offer's link
+ * themselves with a password of their choosing, which creates the account, signs in as `email`
+ * and mints a person token there.
+ */
 async function preHijack(email: string) {
   const attacker = await passwordLogin('mallory@evil.test', ATTACKER_PASSWORD);
   expect(attacker.status).toBe(200);
   const added = await send(url(`/api/workspaces/acme/members/${email}`), attacker.jar, {
     method: 'PUT',
-    body: { role: 'readonly', tenantIds: null },
+    body: { role: 'owner', tenantIds: null },
     headers: { 'x-csrf-token': attacker.csrf },
   });
   expect(added.status).toBe(201);
   const { invite } = JSON.parse(added.body) as { invite?: string };
   expect(invite).toBeDefined();
-  expect((await redeem(tokenOf(invite ?? ''), ATTACKER_PASSWORD)).status).toBe(204);
+  const accepted = await send(url('/api/invitations/accept'), new Jar(), {
+    method: 'POST',
+    body: { token: tokenOf(invite ?? ''), newPassword: ATTACKER_PASSWORD },
+  });
+  expect(accepted.status).toBe(204);
   const asVictim = await passwordLogin(email, ATTACKER_PASSWORD);
   expect(asVictim.status).toBe(200);
-  return asVictim;
+  const minted = await send(url('/api/workspaces/acme/tokens'), asVictim.jar, {
+    method: 'POST',
+    body: { name: `minted as ${email}`, role: 'readonly' },
+    headers: { 'x-csrf-token': asVictim.csrf },
+  });
+  expect(minted.status).toBe(201);
+  const { token } = JSON.parse(minted.body) as { token: string };
+  return { ...asVictim, token };
+}
+
+/** What the token answers for acme's operations (401 once revoked). */
+async function tokenStatus(token: string): Promise<number> {
+  const answer = await send(url('/api/workspaces/acme/operations'), new Jar(), {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return answer.status;
 }
 
 beforeAll(async () => {
@@ -132,16 +161,19 @@ beforeAll(async () => {
 });
 
 describe('account pre-hijacking through an invite (issue 20, item 1)', () => {
-  it("the victim's first SSO sign-in revokes the password the attacker set, and ends the attacker's session", async () => {
+  it("the victim's first SSO sign-in revokes the password the attacker set, and ends the attacker's session and tokens", async () => {
     const attacker = await preHijack('victim@corp.test');
-    expect(await workspacesOf(attacker.jar)).toEqual(['acme:readonly']);
+    expect(await workspacesOf(attacker.jar)).toEqual(['acme:owner']);
+    expect(await tokenStatus(attacker.token)).toBe(200);
 
     const victim = await ssoSignIn('victim');
     expect(victim.landed).toBe('/');
     expect(await workspacesOf(victim.jar)).toEqual(['bravo:owner']);
 
-    // The attacker's session on the victim's account ended, and the password is gone.
+    // The attacker's session on the victim's account ended, the token they minted as the victim
+    // is revoked, and the password is gone.
     expect(await workspacesOf(attacker.jar)).toBe(401);
+    expect(await tokenStatus(attacker.token)).toBe(401);
     expect((await passwordLogin('victim@corp.test', ATTACKER_PASSWORD)).status).toBe(401);
     const row = await t.db
       .selectFrom('users')
@@ -171,6 +203,28 @@ describe('account pre-hijacking through an invite (issue 20, item 1)', () => {
     expect(await workspacesOf(victim.jar)).toEqual(['bravo:owner']);
     expect(await workspacesOf(attacker.jar)).toBe(401);
     expect((await passwordLogin('second@corp.test', 'changed by the attacker')).status).toBe(401);
+  });
+
+  it('the tokens the attacker minted as the victim are revoked, also where the claim keeps the membership', async () => {
+    const attacker = await preHijack('colleague@corp.test');
+    const victim = await ssoSignIn('colleague');
+    expect(await workspacesOf(victim.jar)).toEqual(['acme:readonly', 'bravo:owner']);
+    expect(await workspacesOf(attacker.jar)).toBe(401);
+    expect(await tokenStatus(attacker.token)).toBe(401);
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .innerJoin('users', (join) =>
+        join.on((eb) => eb('users.id', '=', eb.cast<string>('audit_log.target_id', 'uuid'))),
+      )
+      .select('audit_log.details')
+      .where('audit_log.action', '=', 'user.sso_linked')
+      .where('users.email', '=', 'colleague@corp.test')
+      .executeTakeFirstOrThrow();
+    expect(audit.details).toMatchObject({
+      passwordRevoked: true,
+      sessionsEnded: 1,
+      tokensRevoked: [expect.any(String)],
+    });
   });
 
   it('another identity at the provider with the same email is refused once the account is linked', async () => {
@@ -205,7 +259,7 @@ describe('SSO needs email_verified: true (issue 20, item 2)', () => {
       expect(signIn.landed).toBe('/login?error=sso');
       expect(await workspacesOf(signIn.jar)).toBe(401);
       // Nothing changed: no membership of bravo, the password and its session as they were, no link.
-      expect(await workspacesOf(attacker.jar)).toEqual(['acme:readonly']);
+      expect(await workspacesOf(attacker.jar)).toEqual(['acme:owner']);
       expect(await user.select('password_hash').executeTakeFirstOrThrow()).toEqual(before);
       expect(await user.select('oidc_subject').executeTakeFirstOrThrow()).toEqual({
         oidc_subject: null,

@@ -13,8 +13,9 @@ import * as deferredRunNotify from './0011_deferred_run_notify.js';
 import * as notifyWhenNotDeferred from './0012_notify_when_not_deferred.js';
 import * as ssoIdentity from './0013_sso_identity.js';
 import * as pendingMemberships from './0014_pending_memberships.js';
-import * as serviceTokens from './0016_service_tokens.js';
-import * as workerBeat from './0017_worker_beat.js';
+import * as serviceTokens from './0015_service_tokens.js';
+import * as workerBeat from './0016_worker_beat.js';
+import * as offerPasswords from './0017_offer_passwords.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '0012_notify_when_not_deferred': notifyWhenNotDeferred,
   '0013_sso_identity': ssoIdentity,
   '0014_pending_memberships': pendingMemberships,
-  '0016_service_tokens': serviceTokens,
-  '0017_worker_beat': workerBeat,
+  '0015_service_tokens': serviceTokens,
+  '0016_worker_beat': workerBeat,
+  '0017_offer_passwords': offerPasswords,
 };

@@ -11,14 +11,22 @@ import { actorOf, NoContent } from './directory-access.js';
 
 /**
  * `POST /api/invitations/accept`: the person a workspace owner added joins (DESIGN §10). Signed
- * in as the email the offer names, or, when no account has it, by setting a password. The token
- * travels in the body, never in a URL a log could keep. Registered where the caller is identified.
+ * in as the email the offer names, or, when no account has it, by setting a password. With a
+ * password for an email that has an account the answer is the same 204 and nothing is written, so
+ * the link's holder (maybe the owner) never learns from it who has an account. The token travels
+ * in the body, never in a URL a log could keep. Registered where the caller is identified.
  */
-export const invitationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
+export interface InvitationRouteOptions extends ApiContext {
+  /** Acceptances with a password per client address per minute (the login limit). */
+  loginPerMinute: number;
+}
+
+export const invitationRoutes: FastifyPluginAsyncZod<InvitationRouteOptions> = async (app, ctx) => {
   const { directory } = ctx;
-  // Creating an account hashes a password: throttled per client address like logins.
+  // Creating an account hashes a password (so does the answer for an email that has one):
+  // throttled per client address like logins.
   const throttle = new LoginThrottle(ctx.db, ctx.now);
-  const byAddress = { name: 'invitation-accept', max: 10, windowMs: 60_000 };
+  const byAddress = { name: 'invitation-accept', max: ctx.loginPerMinute, windowMs: 60_000 };
   app.post(
     '/api/invitations/accept',
     {
@@ -26,17 +34,22 @@ export const invitationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, c
         tags: ['auth'],
         summary: 'Accept a membership a workspace owner offered, with its one-time link',
         description:
-          'Without `newPassword`: as the signed-in user the invitation names (a session). With it: ' +
-          'creates the account when no account has that email (then log in); an existing account ' +
-          'is never given a password this way (409: sign in with it and accept).',
+          'Without `newPassword`: as the signed-in user the invitation names (a session); refused ' +
+          "(403) for an account whose password was itself chosen through an owner's invitation link, " +
+          'until the platform vouches for it (SSO sign-in, or a set-password link from its directory). ' +
+          'With `newPassword`: creates the account when no account has that email (then log in). ' +
+          'When the email has an account, the answer is the same 204 and nothing changes: an ' +
+          'existing account is never given a password this way, and the invitation stays open for ' +
+          'its person to sign in and accept.',
         operationId: 'acceptInvitation',
         body: z.strictObject({
           token: z.string().min(1).max(200),
           newPassword: z.string().min(8).max(1000).optional(),
         }),
         // 400 `invite_invalid` unknown, used, expired or withdrawn; 401 no newPassword and not
-        // signed in; 403 signed in as someone else; 409 the email has an account; 429 throttled.
-        response: { 204: NoContent, ...errorResponses(401, 403, 409, 429) },
+        // signed in; 403 signed in as someone else, or as an account an invitation link made;
+        // 429 throttled.
+        response: { 204: NoContent, ...errorResponses(401, 403, 429) },
       },
     },
     async (request, reply) => {

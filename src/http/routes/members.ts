@@ -95,7 +95,9 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
           'Anyone not yet a member here is offered a pending membership that grants nothing until they ' +
           'accept its link (signed in as that email, or by setting a password when the email has no ' +
           'account): 201 {member, invite} alike whether or not the email has an account anywhere. ' +
-          'Platform staff (platform.directory) write memberships directly, as the host directory does.',
+          'Platform staff (platform.directory) write memberships directly, as the host directory does; ' +
+          "writing one for an account whose password was chosen through an owner's invitation link " +
+          'revokes that password, ends its sessions and person tokens, and answers a fresh `invite`.',
         operationId: 'upsertMember',
         // One path for both member routes (OpenAPI names a path's parameters once): here an email.
         params: WsParam.extend({ member: Email.describe("The member's email") }),
@@ -111,7 +113,9 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
             .describe('Names a person whose account accepting creates; never renames an account'),
         }),
         response: {
-          200: z.object({ member: MemberSchema }),
+          // invite: a set-password link, shown once — for a person new here, or (platform staff)
+          // for an account whose password an owner's invitation link had set, revoked now.
+          200: z.object({ member: MemberSchema, invite: z.string().optional() }),
           201: z.object({ member: MemberSchema, invite: z.string().optional() }),
           // 409: it would leave the workspace without an owner, or the email is taken elsewhere.
           ...errorResponses(403, 404, 409),
@@ -134,12 +138,10 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
       const call = { actor: actorOf(caller) };
       if (caller.platform.includes('platform.directory')) {
         const result = await directory.upsertMember(input, call);
-        if (result.outcome === 'created')
-          return reply.status(201).send({
-            member: result.member,
-            ...(result.invite ? { invite: result.invite.url } : {}),
-          });
-        return reply.status(200).send({ member: result.member });
+        return reply.status(result.outcome === 'created' ? 201 : 200).send({
+          member: result.member,
+          ...(result.invite ? { invite: result.invite.url } : {}),
+        });
       }
       const result = await directory.offerMember(input, call);
       if (!result.offered) return reply.status(200).send({ member: result.member });

@@ -9,7 +9,9 @@ import { FormError } from './settings/common';
 /**
  * An invitation a workspace owner made (DESIGN §10): the person joins signed in as the email it
  * names, or, new here, by choosing a password. The link's holder may be the owner, so it never
- * sets an existing account's password: the API refuses, and this page says to log in instead.
+ * sets an existing account's password, and the API answers alike whether or not the email has an
+ * account (saying which would tell the owner who uses the platform): after a password, this page
+ * tells both kinds of person what to do next.
  */
 export function JoinWorkspace({ token }: { token: string }) {
   const me = useMe();
@@ -49,9 +51,17 @@ export function JoinWorkspace({ token }: { token: string }) {
     );
   if (accept.isSuccess)
     return (
-      <Alert color="green" role="status" title="Your account is ready" data-testid="invite-done">
+      <Alert color="green" role="status" title="Next: log in" data-testid="invite-done">
         <Stack gap="sm" align="flex-start">
-          <Text size="sm">Log in with your email address and the password you just chose.</Text>
+          <Text size="sm">
+            New here? Your account is ready: log in with your email address and the password you
+            just chose.
+          </Text>
+          <Text size="sm">
+            Already had an account with this email? Nothing about it changed and the password you
+            just typed was not saved: log in as you always do, then open this invitation link again
+            to accept it.
+          </Text>
           <Button component={Link} to="/login" replace>
             Go to login
           </Button>
@@ -73,7 +83,8 @@ export function JoinWorkspace({ token }: { token: string }) {
             <Anchor component={Link} to={login}>
               Log in
             </Anchor>{' '}
-            and accept. New here? Choose a password to create your account.
+            and accept (choosing a password here never changes an existing account). New here?
+            Choose a password to create your account.
           </Text>
           {password.fields}
           <FormError error={accept.error} />
