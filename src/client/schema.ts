@@ -1179,6 +1179,7 @@ export interface operations {
               name: string;
               role: string;
               capabilities: string[];
+              restricted: boolean;
               tenants: {
                 id: string;
                 slug: string;

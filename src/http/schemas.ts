@@ -114,6 +114,8 @@ export const MeSchema = z.object({
       name: z.string(),
       role: z.string(),
       capabilities: z.array(z.string()),
+      /** Restricted to some tenants: workspace-level runs are not theirs (DESIGN §10). */
+      restricted: z.boolean(),
       tenants: z.array(
         z.object({ id: z.string(), slug: z.string(), name: z.string(), status: z.string() }),
       ),

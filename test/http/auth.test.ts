@@ -60,8 +60,12 @@ describe('login, sessions and CSRF', () => {
       platform: { capabilities: string[] };
     };
     expect(me.workspaces).toHaveLength(1);
-    expect(me.workspaces[0]).toMatchObject({ slug: 'contoso', role: 'operator' });
+    // Restricted: the start dialog offers no workspace-level type (DESIGN §10).
+    expect(me.workspaces[0]).toMatchObject({ slug: 'contoso', role: 'operator', restricted: true });
     expect(me.workspaces[0]?.capabilities).toEqual(['operations.view', 'operations.start']);
+    const owner = await h.login('owner@demo.test');
+    const whole = (await h.request(owner, { method: 'GET', url: '/api/me' })).json() as typeof me;
+    expect(whole.workspaces.find((w) => w.slug === 'contoso')).toMatchObject({ restricted: false });
     expect(me.workspaces[0]?.tenants.map((t) => t.slug)).toEqual(['contoso-dev']);
     expect(me.platform.capabilities).toEqual([]);
     const platform = await h.login('platform@demo.test');

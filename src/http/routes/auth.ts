@@ -170,6 +170,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
           name: w.name,
           role: w.role,
           capabilities: [...w.capabilities],
+          restricted: w.restrictedTo !== null,
           tenants: w.tenants,
         })),
         platform: { capabilities: principal.platform },

@@ -130,7 +130,10 @@ function StartForm({
           data-autofocus
           value={type}
           data={(types.data ?? [])
-            .filter((t) => t.execution === 'queue')
+            // A tenant-restricted member never starts a workspace-level run (DESIGN §10).
+            .filter(
+              (t) => t.execution === 'queue' && !(workspace.restricted && t.scope !== 'tenant'),
+            )
             .map((t) => ({ value: t.type, label: t.label }))}
           onChange={choose}
         />
