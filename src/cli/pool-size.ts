@@ -5,7 +5,7 @@ export const DEFAULT_POOL_SIZE = 10;
 
 /**
  * What a pool needs beside one connection per job slot of the queue: graphile-worker's LISTEN
- * connection, and two for a reconciler sweep (its advisory-lock session plus the transaction that
+ * connection, and two for a reconciler sweep (the transaction holding its lock plus the one that
  * ends a run). Every job slot takes one connection to fetch, record and complete its job, the
  * handler's ledger writes included, so a pool of `concurrency + 3` never makes a slot wait.
  */

@@ -5,7 +5,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import type { TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import type { RunChanges } from '../runs/run-change-publisher.js';
-import type { RunService } from '../runs/run-service.js';
+import type { CompletedBy, RunService } from '../runs/run-service.js';
 import { checkGate, gatePasses } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
 import { contextFor, type PersistentRuns, persistentRuns } from './persistent-runs.js';
@@ -76,7 +76,12 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
               outcome: verdict.outcome,
               failures: [{ code: verdict.code, message: verdict.message }],
             },
-            { changes: deps.changes, ...finishingJob(helpers.job.id), shared: true },
+            {
+              changes: deps.changes,
+              ...finishingJob(helpers.job.id),
+              by: { workerId: deps.workerId, attempt: run.attempt },
+              shared: true,
+            },
           ),
         );
         log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
@@ -123,7 +128,12 @@ async function execute(
   const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   // A terminal write also ends the queue's job, in the same commit.
   // Shared: this worker's completions may go together in one statement (SharedStatements).
-  const finish = { ...finishingJob(helpers.job.id), shared: true };
+  // `by`: a retry of a completion whose answer was lost recognizes it as this attempt's own.
+  const finish = {
+    ...finishingJob(helpers.job.id),
+    by: { workerId: deps.workerId, attempt: run.attempt },
+    shared: true,
+  };
   const startedAt = performance.now();
   /** What this attempt wrote as the run's end, if it did: counted in the worker's summary. */
   let finished: TerminalOutcome | undefined;
@@ -226,7 +236,7 @@ async function onStopped(
     /** Its last progress report not yet written (a requeue resets progress: dropped there). */
     progress?: Progress;
     /** The queue's job completion, written with a terminal completion. */
-    finish: FinishingJob & { shared: boolean };
+    finish: FinishingJob & { by: CompletedBy; shared: boolean };
   },
 ): Promise<TerminalOutcome | undefined> {
   const { cooperative, progress, finish } = end;

@@ -9,6 +9,7 @@ import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js'
 import { staleRunsQuery } from '../runs/system-reads.js';
 import { askAdapter, askWaitingAdapters } from './adapters.js';
 import type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcile-report.js';
+import { withSweepLock } from './sweep-lock.js';
 
 export type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcile-report.js';
 
@@ -18,8 +19,7 @@ export type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcil
  */
 const WAITED_MS = 2_000;
 
-/** One advisory lock key for "a sweep is running" across every Runwarden process. */
-export const RECONCILE_LOCK_KEY = 7_261_734_001;
+export { RECONCILE_LOCK_KEY } from './sweep-lock.js';
 
 /**
  * One sweep (DESIGN §7.4): every active run past its lifecycle window becomes completed/failed
@@ -53,18 +53,10 @@ export async function reconcile(
     await sweep(deps, report, { ...options, startedAt });
     return report;
   }
-  await deps.db.connection().execute(async (conn) => {
-    const locked = await sql<{
-      ok: boolean;
-    }>`select pg_try_advisory_lock(${RECONCILE_LOCK_KEY}) as ok`.execute(conn);
-    if (!locked.rows[0]?.ok) return;
-    try {
-      report.swept = true;
-      await sweep(deps, report, { ...options, startedAt });
-    } finally {
-      await sql`select pg_advisory_unlock(${RECONCILE_LOCK_KEY})`.execute(conn);
-    }
-  });
+  // Held only while this process is alive to keep it (sweep-lock.ts): a frozen holder's lock ends.
+  report.swept = await withSweepLock(deps.db, deps.logger, () =>
+    sweep(deps, report, { ...options, startedAt }),
+  );
   const changed = report.actions.filter((a) => a.result === 'failed' || a.result === 'adapter');
   if (changed.length > 0 || report.unlockedWorkers.length > 0) {
     deps.logger.warn(

@@ -53,6 +53,28 @@ export interface CompleteOptions extends Shareable {
   sameCommit?: RawBuilder<unknown>;
   /** The queue's job this attempt ran as, for `sameCommit`. */
   jobId?: string;
+  /**
+   * The worker and attempt completing the run (with `jobId`): written in the `completed` event, so
+   * a retry of this completion whose answer was lost finds it and answers as its own write.
+   */
+  by?: CompletedBy;
+}
+
+/** Who completes a run: a worker's attempt (and `jobId`, the queue's job it ran as). */
+export interface CompletedBy {
+  workerId: string;
+  attempt: number;
+}
+
+/** What the `completed` event records of its completer: a worker's attempt of a job. */
+export type Completer = CompletedBy & { jobId: string };
+
+/** The completer to record, only when the completion names both its attempt and its job. */
+export function completer(
+  by: CompletedBy | undefined,
+  jobId: string | null | undefined,
+): Completer | undefined {
+  return by && jobId ? { workerId: by.workerId, attempt: by.attempt, jobId } : undefined;
 }
 
 /**

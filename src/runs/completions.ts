@@ -4,6 +4,7 @@ import { terminalNotice } from '../domain/notice.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
+import type { Completer } from './call-options.js';
 import type { Completion, CompletionFields, CompletionGuard, EventSpec } from './run-queries.js';
 
 // The terminal transitions RunService applies, built here: what a run ends with, its events and
@@ -37,16 +38,18 @@ export function checkedResult(result: CompleteRun): {
   return { outcome: result.outcome, counts, failures };
 }
 
+/** `by`: the worker's attempt completing it (`completer`), recorded in the `completed` event. */
 export function handlerCompletion(
   id: string,
   fields: ReturnType<typeof checkedResult> & Pick<CompletionFields, 'progress'>,
   at: Date,
+  by?: Completer,
 ): Completion {
   return {
     id,
     fields,
     at,
-    events: [{ kind: 'completed', payload: { outcome: fields.outcome } }],
+    events: [{ kind: 'completed', payload: { outcome: fields.outcome, ...by } }],
     notice: terminalNotice({ outcome: fields.outcome, failures: fields.failures }),
   };
 }

@@ -2,6 +2,7 @@ import { type Kysely, sql, type UpdateObject } from 'kysely';
 import type { Database, NewRunRow, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
+import type { Completer } from './call-options.js';
 import { type EventSpec, withEvents } from './run-events.js';
 
 // One statement per operation: creating or reusing a run, reading it back, and the writes that
@@ -68,6 +69,18 @@ export async function reuseActiveByIdentity(
 
 export async function findRun(db: Executor, id: string): Promise<RunRow | undefined> {
   return await db.selectFrom('operation_runs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Whether the run's `completed` event names this completer (a worker's attempt of a job). */
+export async function completedBy(db: Executor, id: string, by: Completer): Promise<boolean> {
+  const event = await db
+    .selectFrom('run_events')
+    .select('run_id')
+    .where('run_id', '=', id)
+    .where('kind', '=', 'completed')
+    .where(sql<boolean>`payload @> ${JSON.stringify(by)}::jsonb`)
+    .executeTakeFirst();
+  return event !== undefined;
 }
 
 export async function touchHeartbeat(

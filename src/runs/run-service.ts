@@ -14,6 +14,7 @@ import type {
   StartRun,
   Transition,
 } from './call-options.js';
+import { completer } from './call-options.js';
 import {
   type CompleteRun,
   cancelBeforeStart,
@@ -30,6 +31,7 @@ import { SharedWrites, sharing, startedBy } from './shared-writes.js';
 
 export type {
   CallOptions,
+  CompletedBy,
   CompleteOptions,
   DeferredOptions,
   NotMovedReason,
@@ -237,18 +239,26 @@ export class RunService {
     const checked = checkedResult(result);
     const progress = options.progress ? validateProgress(options.progress) : undefined;
     const jobId = options.jobId ?? null;
+    const by = completer(options.by, jobId);
+    let done: Transition;
     if (sharing(options)) {
-      const completion = { id, ...checked, progress, jobId };
-      return await this.#transition(options, id, () =>
+      const completion = { id, ...checked, progress, jobId, by };
+      done = await this.#transition(options, id, () =>
         this.#shared.complete(completion, options.sameCommit),
       );
+    } else {
+      const completion = handlerCompletion(id, { ...checked, progress }, this.#clock(), by);
+      done = await this.#transition(options, id, (db, deferNotify) =>
+        withCountsCheck(() =>
+          q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit, jobId }),
+        ),
+      );
     }
-    const completion = handlerCompletion(id, { ...checked, progress }, this.#clock());
-    return await this.#transition(options, id, (db, deferNotify) =>
-      withCountsCheck(() =>
-        q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit, jobId }),
-      ),
-    );
+    if (done.moved || done.reason !== 'already_terminal' || !done.run || !by) return done;
+    // Our own completion, whose commit landed but whose answer was lost: the retry finds it done.
+    if (!(await q.completedBy(options.trx ?? this.#db, id, by))) return done;
+    if (!options.trx) options.changes?.changed(done.run);
+    return { moved: true, run: done.run };
   }
 
   /**

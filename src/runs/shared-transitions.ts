@@ -4,6 +4,7 @@ import { type Database, RUN_COLUMNS, type RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
+import type { Completer } from './call-options.js';
 import { asyncCommit, deferNotify, withEventsEach } from './run-events.js';
 import { RUNNING_EVENT } from './run-transitions.js';
 
@@ -81,6 +82,8 @@ export interface SharedCompletion {
   notice: { label: string; body: string };
   /** For `sameCommit`, as `moved.finished_job_id`: the queue's job this attempt ran as. */
   jobId: string | null;
+  /** The worker's attempt completing it (`completer`), recorded in the `completed` event. */
+  by?: Completer;
 }
 
 /**
@@ -104,6 +107,7 @@ export async function completeManyRuns(
     label: c.notice.label,
     body: c.notice.body,
     job_id: c.jobId,
+    done_by: c.by ?? null,
   }));
   const ids = sql`(select ${rows.map((r) => r.id)}::uuid[])`;
   const update = sql`update operation_runs set
@@ -115,14 +119,19 @@ export async function completeManyRuns(
       worker_id = null, completed_at = ${now}, updated_at = ${now}
     from jsonb_to_recordset((select ${JSON.stringify(rows)}::jsonb)) as d(id uuid, outcome text,
       counts jsonb, failures jsonb, processed integer, total integer, label text, body text,
-      job_id bigint)
+      job_id bigint, done_by jsonb)
     where operation_runs.id = any(${ids}::uuid[]) and operation_runs.id = d.id
       and (operation_runs.status in (${ACTIVE})) is true and ${deferNotify}
     returning ${RETURNED}, d.label as notice_label, d.body as notice_body,
-      d.job_id as finished_job_id`;
+      d.job_id as finished_job_id, d.done_by as finished_by`;
   return await withEventsEach(db, update, {
     at: now,
-    events: [{ kind: 'completed', payload: sql`jsonb_build_object('outcome', outcome)` }],
+    events: [
+      {
+        kind: 'completed',
+        payload: sql`jsonb_build_object('outcome', outcome) || coalesce(finished_by, '{}')`,
+      },
+    ],
     notice: { label: sql<string>`moved.notice_label`, body: sql<string>`moved.notice_body` },
     sameCommit,
   });
