@@ -1,17 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
 import { metricsNote } from '../../src/cli/api.js';
-import { freePort } from '../../src/db/embedded/recovery.js';
-import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
-import { Jar, startOidcProvider } from '../support/oidc-provider.js';
+import { Jar } from '../support/oidc-provider.js';
+import { ssoServe } from '../support/sso-serve.js';
 
 // Issue 20, item 4 (DESIGN §10: anonymous requests cost at most one indexed read): a visitor who
 // starts a sign-in, fails one or tries invite tokens writes no row (throttle counters aside: they
 // are the throttle), on a real `runwarden serve` with SSO and password login.
 
-const SECRET = `client-secret-${randomBytes(12).toString('hex')}`;
 const t = await freshDatabase();
 const directory = createDirectory({ db: t.db, publicUrl: 'http://unused.invalid' });
 await directory.upsertWorkspace({ slug: 'acme', name: 'Acme' });
@@ -24,38 +21,13 @@ const offer = (
   await directory.offerMember({ workspace: 'bravo', email: 'new@acme.test', role: 'operator' })
 ).invites[0];
 
-const rwPort = await freePort();
-const rw = `http://127.0.0.1:${rwPort}`;
-const provider = await startOidcProvider({
-  redirectUri: `${rw}/api/auth/oidc/callback`,
-  clientSecret: SECRET,
-  accounts: { erin: { email: 'erin@example.com', name: 'Erin', groups: [] } },
+const sso = await ssoServe(t.url, {
+  erin: { email: 'erin@example.com', name: 'Erin', groups: [] },
 });
+const { provider } = sso;
 provider.signingIn = 'erin';
 const { send } = provider;
-const url = (path: string) => new URL(path, rw);
-
-let cli: CliProcess;
-beforeAll(async () => {
-  cli = spawnCli(['serve'], {
-    DATABASE_URL: t.url,
-    PORT: String(rwPort),
-    HOST: '127.0.0.1',
-    RUNWARDEN_PUBLIC_URL: rw,
-    RUNWARDEN_OIDC_ISSUER: provider.issuer,
-    RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
-    RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
-    NODE_EXTRA_CA_CERTS: provider.caFile,
-  });
-  await cli.waitFor(/listening on/, 60_000);
-}, 90_000);
-afterAll(async () => {
-  if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
-    cli.child.kill('SIGTERM');
-    await cli.exited;
-  }
-  await provider.close();
-});
+const { url } = sso;
 
 /** Rows an anonymous visitor must not add (login_throttle is left out: it is the throttle). */
 async function rows(): Promise<Record<string, number>> {
@@ -189,7 +161,7 @@ describe('accepting an offer with a password (issue 20 review, F1)', () => {
 
 describe('/metrics is open without a token, and serve says so (issue 20, item 5)', () => {
   it('the startup line names it; with RUNWARDEN_METRICS_TOKEN it says nothing of the kind', async () => {
-    const line = await cli.waitFor(/listening on/);
+    const line = await sso.cli().waitFor(/listening on/);
     expect(line).toContain('/metrics is open to anyone who can reach it');
     expect(line).toContain('RUNWARDEN_METRICS_TOKEN');
     expect((await fetch(url('/metrics'))).status).toBe(200);

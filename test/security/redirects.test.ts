@@ -1,48 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded/recovery.js';
-import { type CliProcess, spawnCli } from '../support/cli.js';
+import { describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/db.js';
-import { Jar, startOidcProvider } from '../support/oidc-provider.js';
+import { Jar } from '../support/oidc-provider.js';
 import { corpusName, FRIENDLY_TARGETS, HOSTILE_TARGETS } from '../support/redirect-corpus.js';
+import { ssoServe } from '../support/sso-serve.js';
 
 // Issue 20, item 3 (DESIGN §10: every redirect target is a same-origin path after normalization):
 // each `returnTo` of the corpus goes through a whole sign-in, login → provider → callback, on a
 // real `runwarden serve`; where the browser lands must be a path of this origin. A newline used to
 // make the callback's Location header throw and the process exit.
 
-const SECRET = `client-secret-${randomBytes(12).toString('hex')}`;
 const t = await freshDatabase();
-const rwPort = await freePort();
-const rw = `http://127.0.0.1:${rwPort}`;
-const provider = await startOidcProvider({
-  redirectUri: `${rw}/api/auth/oidc/callback`,
-  clientSecret: SECRET,
-  accounts: { erin: { email: 'erin@example.com', name: 'Erin', groups: [] } },
+const sso = await ssoServe(t.url, {
+  erin: { email: 'erin@example.com', name: 'Erin', groups: [] },
 });
+const { rw, provider } = sso;
 provider.signingIn = 'erin';
-
-let cli: CliProcess;
-beforeAll(async () => {
-  cli = spawnCli(['serve'], {
-    DATABASE_URL: t.url,
-    PORT: String(rwPort),
-    HOST: '127.0.0.1',
-    RUNWARDEN_PUBLIC_URL: rw,
-    RUNWARDEN_OIDC_ISSUER: provider.issuer,
-    RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
-    RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
-    NODE_EXTRA_CA_CERTS: provider.caFile,
-  });
-  await cli.waitFor(/listening on/, 60_000);
-}, 90_000);
-afterAll(async () => {
-  if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
-    cli.child.kill('SIGTERM');
-    await cli.exited;
-  }
-  await provider.close();
-});
 
 /**
  * Signs in starting from `returnTo`: where the browser lands (a path here, or a foreign URL), or
@@ -59,7 +31,7 @@ async function landing(returnTo: string): Promise<string> {
 }
 
 async function stillServing(): Promise<void> {
-  expect(cli.child.exitCode).toBeNull();
+  expect(sso.cli().child.exitCode).toBeNull();
   expect((await provider.send(new URL('/api/health', rw), new Jar())).status).toBe(200);
 }
 
@@ -95,6 +67,6 @@ describe('OIDC returnTo: the sign-in lands on a same-origin path (issue 20, item
 
   it('after the whole corpus the process still serves, and never answered 500', async () => {
     await stillServing();
-    expect(cli.output()).not.toMatch(/"statusCode":500|ERR_INVALID_CHAR/);
+    expect(sso.cli().output()).not.toMatch(/"statusCode":500|ERR_INVALID_CHAR/);
   });
 });

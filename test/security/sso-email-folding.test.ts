@@ -1,17 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
 import { foldsSafely } from '../../src/access/directory-input.js';
-import { freePort } from '../../src/db/embedded/recovery.js';
-import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
-import { Jar, startOidcProvider } from '../support/oidc-provider.js';
+import { Jar } from '../support/oidc-provider.js';
+import { ssoServe } from '../support/sso-serve.js';
 
 // Found attacking the fix of issue 20: an email that only becomes another person's when
 // lower-cased (the Kelvin sign `K` is `k` in lower case) signed in to that person's account through
 // SSO, linked it to the attacker's identity, renamed it and took its memberships away.
 
-const SECRET = `client-secret-${randomBytes(12).toString('hex')}`;
 const t = await freshDatabase();
 const directory = createDirectory({ db: t.db, publicUrl: 'http://unused.invalid' });
 await directory.upsertWorkspace({ slug: 'bravo', name: 'Bravo' });
@@ -23,39 +20,12 @@ await directory.upsertMember({
   role: 'owner',
 });
 
-const rwPort = await freePort();
-const rw = `http://127.0.0.1:${rwPort}`;
-const provider = await startOidcProvider({
-  redirectUri: `${rw}/api/auth/oidc/callback`,
-  clientSecret: SECRET,
-  accounts: {
-    kelvin: { email: '\u212Aim@corp.test', name: 'Evil', groups: [] },
-    fullwidth: { email: '\uFF4Bim@corp.test', name: 'Evil', groups: [] },
-    kim: { email: 'Kim@corp.test', name: 'Kim', groups: ['runwarden:bravo:owner'] },
-  },
+const sso = await ssoServe(t.url, {
+  kelvin: { email: '\u212Aim@corp.test', name: 'Evil', groups: [] },
+  fullwidth: { email: '\uFF4Bim@corp.test', name: 'Evil', groups: [] },
+  kim: { email: 'Kim@corp.test', name: 'Kim', groups: ['runwarden:bravo:owner'] },
 });
-
-let cli: CliProcess;
-beforeAll(async () => {
-  cli = spawnCli(['serve'], {
-    DATABASE_URL: t.url,
-    PORT: String(rwPort),
-    HOST: '127.0.0.1',
-    RUNWARDEN_PUBLIC_URL: rw,
-    RUNWARDEN_OIDC_ISSUER: provider.issuer,
-    RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
-    RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
-    NODE_EXTRA_CA_CERTS: provider.caFile,
-  });
-  await cli.waitFor(/listening on/, 60_000);
-}, 90_000);
-afterAll(async () => {
-  if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
-    cli.child.kill('SIGTERM');
-    await cli.exited;
-  }
-  await provider.close();
-});
+const { rw, provider } = sso;
 
 const kim = t.db
   .selectFrom('users')

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory } from '../../src/access/directory.js';
-import { freePort } from '../../src/db/embedded/recovery.js';
-import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
-import { Jar, startOidcProvider } from '../support/oidc-provider.js';
+import { Jar } from '../support/oidc-provider.js';
+import { ssoServe } from '../support/sso-serve.js';
 
 // Issue 20, items 1 and 2 (DESIGN §10: only the verified owner of an email holds a credential for
 // it), replayed as the issue's author did: a real `runwarden serve` with password login and SSO,
@@ -14,7 +12,6 @@ import { Jar, startOidcProvider } from '../support/oidc-provider.js';
 // link they are shown and sets a password. Later the real victim signs in through SSO, whose role
 // claim makes them owner of bravo. The attacker's password must not reach bravo.
 
-const SECRET = `client-secret-${randomBytes(12).toString('hex')}`;
 const ATTACKER_PASSWORD = 'the attacker knows this one';
 const t = await freshDatabase();
 const directory = createDirectory({ db: t.db, publicUrl: 'http://unused.invalid' });
@@ -26,61 +23,34 @@ const attackerInvite = (
 // Bravo has an owner of its own, so the victim's claim adds a second one.
 await directory.upsertMember({ workspace: 'bravo', email: 'boss@corp.test', role: 'owner' });
 
-const rwPort = await freePort();
-const rw = `http://127.0.0.1:${rwPort}`;
-const provider = await startOidcProvider({
-  redirectUri: `${rw}/api/auth/oidc/callback`,
-  clientSecret: SECRET,
-  accounts: {
-    victim: { email: 'victim@corp.test', name: 'Victim', groups: ['runwarden:bravo:owner'] },
-    // Another identity at the provider that claims the victim's email.
-    impostor: { email: 'victim@corp.test', name: 'Impostor', groups: ['runwarden:bravo:owner'] },
-    second: { email: 'second@corp.test', name: 'Second', groups: ['runwarden:bravo:owner'] },
-    // Really a member of acme too: the claim keeps the membership the attacker's token acts in.
-    colleague: {
-      email: 'colleague@corp.test',
-      name: 'Colleague',
-      groups: ['runwarden:acme:readonly', 'runwarden:bravo:owner'],
-    },
-    unverified: {
-      email: 'unverified@corp.test',
-      name: 'Unverified',
-      groups: ['runwarden:bravo:owner'],
-      email_verified: undefined,
-    },
-    unverifiedString: {
-      email: 'unverified@corp.test',
-      name: 'Unverified',
-      groups: ['runwarden:bravo:owner'],
-      email_verified: 'true',
-    },
+const sso = await ssoServe(t.url, {
+  victim: { email: 'victim@corp.test', name: 'Victim', groups: ['runwarden:bravo:owner'] },
+  // Another identity at the provider that claims the victim's email.
+  impostor: { email: 'victim@corp.test', name: 'Impostor', groups: ['runwarden:bravo:owner'] },
+  second: { email: 'second@corp.test', name: 'Second', groups: ['runwarden:bravo:owner'] },
+  // Really a member of acme too: the claim keeps the membership the attacker's token acts in.
+  colleague: {
+    email: 'colleague@corp.test',
+    name: 'Colleague',
+    groups: ['runwarden:acme:readonly', 'runwarden:bravo:owner'],
+  },
+  unverified: {
+    email: 'unverified@corp.test',
+    name: 'Unverified',
+    groups: ['runwarden:bravo:owner'],
+    email_verified: undefined,
+  },
+  unverifiedString: {
+    email: 'unverified@corp.test',
+    name: 'Unverified',
+    groups: ['runwarden:bravo:owner'],
+    email_verified: 'true',
   },
 });
+const { rw, provider } = sso;
 const { send } = provider;
 
-let cli: CliProcess;
-beforeAll(async () => {
-  cli = spawnCli(['serve'], {
-    DATABASE_URL: t.url,
-    PORT: String(rwPort),
-    HOST: '127.0.0.1',
-    RUNWARDEN_PUBLIC_URL: rw,
-    RUNWARDEN_OIDC_ISSUER: provider.issuer,
-    RUNWARDEN_OIDC_CLIENT_ID: 'runwarden',
-    RUNWARDEN_OIDC_CLIENT_SECRET: SECRET,
-    NODE_EXTRA_CA_CERTS: provider.caFile,
-  });
-  await cli.waitFor(/listening on/, 60_000);
-}, 90_000);
-afterAll(async () => {
-  if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
-    cli.child.kill('SIGTERM');
-    await cli.exited;
-  }
-  await provider.close();
-});
-
-const url = (path: string) => new URL(path, rw);
+const { url } = sso;
 const tokenOf = (invite: string) => invite.slice(invite.lastIndexOf('/') + 1);
 
 async function passwordLogin(email: string, password: string) {
@@ -231,7 +201,7 @@ describe('account pre-hijacking through an invite (issue 20, item 1)', () => {
     const impostor = await ssoSignIn('impostor');
     expect(impostor.landed).toBe('/login?error=sso');
     expect(await workspacesOf(impostor.jar)).toBe(401);
-    await cli.waitFor(/sso sign-in failed/, 5_000);
+    await sso.cli().waitFor(/sso sign-in failed/, 5_000);
     const row = await t.db
       .selectFrom('users')
       .select(['name', 'oidc_subject'])
