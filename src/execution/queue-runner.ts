@@ -32,6 +32,8 @@ export function queueSlots(options: QueueSlotsOptions): SlotKeeper {
   return new SlotKeeper({
     concurrency: options.concurrency,
     logger,
+    // Slots that fetch nothing but errors for five polls although the database answers are stuck.
+    stuckAfterMs: Math.max(5 * options.pollIntervalMs, 5_000),
     startRunner: (slotCount, events, withCron) => {
       events.on('job:failed', options.onJobFailed);
       return runQueue({

@@ -19,6 +19,8 @@ export interface SlotKeeperOptions {
   onFatal(error: unknown): void;
   logger: Logger;
   checkEveryMs?: number;
+  /** A runner whose slots have fetched nothing but errors for this long is replaced (default 5 000). */
+  stuckAfterMs?: number;
 }
 
 interface Pool {
@@ -26,6 +28,12 @@ interface Pool {
   live: number;
   cron: boolean;
   ended: boolean;
+  /** Set while it is replaced on purpose: its slots' ends are not deaths. */
+  retiring?: boolean;
+  /** When its slots' job fetches began to fail with no success since. */
+  failingSince?: number;
+  /** When the database first answered while its fetches kept failing. */
+  answeredAt?: number;
 }
 
 const FATAL_AFTER_FAILURES = 3;
@@ -47,6 +55,7 @@ export class SlotKeeper {
   #restoring: Promise<void> | undefined;
   #stopping = false;
   #failures = 0;
+  #stuckRestarts = 0;
 
   constructor(options: SlotKeeperOptions) {
     this.#options = options;
@@ -92,10 +101,17 @@ export class SlotKeeper {
       this.#options.onSlotCreated(worker.workerId);
       this.#options.onLiveChange(this.live);
     });
+    events.on('worker:getJob:empty', () => this.#fetched(pool));
+    events.on('job:start', () => this.#fetched(pool));
+    events.on('worker:getJob:error', ({ error }) => {
+      if (this.#stopping || pool.failingSince !== undefined) return;
+      pool.failingSince = Date.now();
+      logger.warn({ err: error }, 'the queue cannot fetch jobs; retrying');
+    });
     events.on('worker:stop', ({ worker, error }) => {
       pool.live--;
       this.#options.onLiveChange(this.live);
-      if (this.#stopping) return;
+      if (this.#stopping || pool.retiring) return;
       this.#deadIds.push(worker.workerId);
       logger.error(
         { queueWorkerId: worker.workerId, err: error, live: this.live },
@@ -117,10 +133,16 @@ export class SlotKeeper {
     );
   }
 
+  #fetched(pool: Pool): void {
+    pool.failingSince = undefined;
+    pool.answeredAt = undefined;
+    this.#stuckRestarts = 0;
+  }
+
   #ended(pool: Pool, error?: unknown): void {
     pool.ended = true;
     this.#options.onLiveChange(this.live);
-    if (!this.#stopping)
+    if (!this.#stopping && !pool.retiring)
       this.#options.logger.error(
         { err: error, live: this.live },
         'a queue runner stopped on its own (its cron or LISTEN connection lost the database); restoring it',
@@ -129,6 +151,7 @@ export class SlotKeeper {
 
   async #restore(): Promise<void> {
     if (this.#stopping) return;
+    if (!(await this.#retireStuck())) return;
     const { concurrency, logger } = this.#options;
     const missing = concurrency - this.live;
     const cronLost = !this.#pools.some((p) => p.cron && !p.ended);
@@ -160,13 +183,59 @@ export class SlotKeeper {
     }
   }
 
-  #failed(error: unknown): void {
+  /**
+   * graphile-worker 0.16 caches a failed task-identifier lookup for the life of its runner (its
+   * taskIdentifiers.js): a runner that booted while the database refused connections keeps live
+   * slots that never fetch a job. Slots count only if they fetch: once the database answers, a
+   * runner whose fetches have failed for `stuckAfterMs` is stopped, and the missing slots start
+   * on a fresh runner below. False while the database does not answer.
+   */
+  async #retireStuck(): Promise<boolean> {
+    const failing = this.#pools.filter((p) => !p.ended && p.failingSince !== undefined);
+    if (failing.length === 0) return true;
+    try {
+      await this.#options.probe();
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        for (const pool of failing) pool.answeredAt = undefined;
+        return false;
+      }
+    }
+    // Counted from the database's answer, so slots that fetch again right after an outage stay.
+    const now = Date.now();
+    const after = this.#options.stuckAfterMs ?? 5_000;
+    for (const pool of failing) pool.answeredAt ??= now;
+    const stuck = failing.filter((p) => now - (p.answeredAt ?? now) >= after);
+    if (stuck.length === 0) return true;
+    this.#stuckRestarts++;
+    const slots = stuck.reduce((sum, p) => sum + p.live, 0);
+    this.#options.logger.warn(
+      { slots, attempt: this.#stuckRestarts },
+      `${slots} job slot(s) of the queue fetched no job for ${after} ms although the database answers; restarting their runner`,
+    );
+    if (this.#stuckRestarts > FATAL_AFTER_FAILURES) {
+      this.#failed(
+        new Error('the queue job slots cannot fetch jobs although the database answers'),
+        true,
+      );
+      return false;
+    }
+    for (const pool of stuck) {
+      pool.retiring = true;
+      await pool.runner?.stop().catch(() => undefined);
+      pool.ended = true;
+    }
+    this.#options.onLiveChange(this.live);
+    return true;
+  }
+
+  #failed(error: unknown, fatal = false): void {
     this.#failures++;
     this.#options.logger.error(
       { err: error, attempt: this.#failures },
       'could not restore the queue job slots although the database answers',
     );
-    if (this.#failures >= FATAL_AFTER_FAILURES) {
+    if (fatal || this.#failures >= FATAL_AFTER_FAILURES) {
       this.#stopping = true;
       clearInterval(this.#timer);
       this.#options.onFatal(error);
