@@ -14,16 +14,6 @@ import type { RunEventKind } from '../domain/run.js';
  */
 export const deferNotify = sql<boolean>`set_config('runwarden.notify', 'deferred', true) = 'deferred'`;
 
-/**
- * A `where` condition that is always true and lets the statement's own transaction commit without
- * waiting for the disk (`synchronous_commit = off`, for that transaction only). Only for a write
- * whose loss in a database crash leaves a state the run passes through anyway — the start of an
- * attempt: lost, the run reads `queued` with its job taken, as between the queue's fetch and the
- * start, and the attempt's end (always a durable commit) still applies. Like `deferNotify`, only
- * for a statement that is its own transaction.
- */
-export const asyncCommit = sql<boolean>`set_config('synchronous_commit', 'off', true) = 'off'`;
-
 /** A JSON value as a jsonb parameter. */
 export const jsonb = (value: unknown) => sql<never>`${JSON.stringify(value)}::jsonb`;
 

@@ -3,14 +3,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
-import {
-  type Appended,
-  asyncCommit,
-  deferNotify,
-  type EventSpec,
-  jsonb,
-  withEvents,
-} from './run-events.js';
+import { type Appended, deferNotify, type EventSpec, jsonb, withEvents } from './run-events.js';
 
 // The transitions of a run's status (and its review), one compare-and-set statement each: the
 // `where` names the states it expects, and an empty result means someone else moved the run
@@ -41,8 +34,9 @@ export async function markRunning(
     .where('status', '=', 'queued')
     .where('cancel_requested_at', 'is', null)
     .$if(onlyIf !== undefined, (qb) => qb.where(onlyIf as RawBuilder<boolean>))
-    // The worker's own statement (see deferNotify): it need not wait for the disk either.
-    .$if(options.deferNotify === true, (qb) => qb.where(deferNotify).where(asyncCommit))
+    // A durable commit, as every transition: a start lost in a crash would leave a handler running
+    // under a run that reads `queued` (test/faults/start-crash.test.ts).
+    .$if(options.deferNotify === true, (qb) => qb.where(deferNotify))
     .returningAll();
   return await withEvents(db, update, { at: now, events: [RUNNING_EVENT] });
 }

@@ -5,7 +5,7 @@ import type { SummaryCounts } from '../domain/counts.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
 import type { Completer } from './call-options.js';
-import { asyncCommit, deferNotify, withEventsEach } from './run-events.js';
+import { deferNotify, withEventsEach } from './run-events.js';
 import { RUNNING_EVENT } from './run-transitions.js';
 
 // A worker's hot transitions for several runs in one statement (SharedStatements): each run keeps
@@ -27,7 +27,7 @@ export interface SharedStart {
   queueJobId: string | null;
 }
 
-/** queued → running for each run (as `markRunning`); returns the runs that moved. */
+/** queued → running for each run (as `markRunning`, a durable commit); returns the runs that moved. */
 export async function markManyRunning(
   db: Executor,
   starts: readonly SharedStart[],
@@ -43,7 +43,7 @@ export async function markManyRunning(
       started_at = coalesce(started_at, ${now}), last_heartbeat_at = ${now}, updated_at = ${now}
     where operation_runs.id = any(${ids}::uuid[]) and (status = 'queued') is true
       and cancel_requested_at is null
-      and ${onlyIf ?? sql<boolean>`true`} and ${deferNotify} and ${asyncCommit}
+      and ${onlyIf ?? sql<boolean>`true`} and ${deferNotify}
     returning ${RETURNED}`;
   return await withEventsEach(db, update, { at: now, events: [RUNNING_EVENT] });
 }

@@ -9,9 +9,9 @@ import { type Scope, seedScope } from '../support/fixtures.js';
 import { numberedSync, queuedRuns } from '../support/operations.js';
 import { quietLogger } from '../support/worker.js';
 
-// The worker's start of an attempt commits without waiting for the disk; that setting must end
-// with its own statement's transaction: the completion after it on the same connection (terminal
-// truth) waits for the disk as every other write does.
+// The worker's start of an attempt is a durable commit (a start lost in a crash left a handler
+// running under a `queued` run: test/faults/start-crash.test.ts), and nothing it runs leaves
+// synchronous commit off for what follows on its connection.
 let t: TestDatabase;
 let scope: Scope;
 let one: Db;
