@@ -6,6 +6,9 @@ import type { Logger } from '../logger.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
+/** How long past the worker's shutdown grace a signal may take to end the process. */
+const SHUTDOWN_MARGIN_SECONDS = 10;
+
 /**
  * The work a long-running process does in the background: a queue worker (with the daily
  * retention prune as its maintenance) and the reconciler loop. Every such process sweeps, so truth
@@ -33,6 +36,8 @@ export async function startBackground(
     ...worker,
   });
   lifecycle.add(() => handle.stop());
+  // Whatever the database does, a signal ends this process within the grace + 10 s (DESIGN §16).
+  lifecycle.limitShutdown((worker.shutdownGraceSeconds + SHUTDOWN_MARGIN_SECONDS) * 1000);
   startReconciler(runtime, config, logger, lifecycle);
 }
 

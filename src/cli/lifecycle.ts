@@ -31,6 +31,7 @@ export class Lifecycle {
   #failed = false;
   #closing: Promise<boolean> | undefined;
   #drained = false;
+  #shutdownLimitMs: number | undefined;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -69,6 +70,15 @@ export class Lifecycle {
   ready(): void {
     this.#controller.signal.throwIfAborted();
     this.#ready = true;
+  }
+
+  /**
+   * A graceful shutdown (after boot) that has not finished within `ms` exits anyway, status 1: a
+   * cleanup waiting on a database that does not answer (a blackholed network) never holds the
+   * process (DESIGN §16: SIGTERM exits within the worker's grace + 10 s).
+   */
+  limitShutdown(ms: number): void {
+    this.#shutdownLimitMs = ms;
   }
 
   /** Registers a cleanup; they run last-first. One added while closing runs in its turn. */
@@ -146,6 +156,16 @@ export class Lifecycle {
       }, BOOT_CLEANUP_LIMIT_MS);
     } else {
       this.#logger.info({ signal }, 'shutting down');
+      const limitMs = this.#shutdownLimitMs;
+      if (limitMs !== undefined)
+        setTimeout(() => {
+          this.#logger.error(
+            { signal, seconds: limitMs / 1000 },
+            `shutdown not finished after ${limitMs / 1000} s (the database does not answer?); exiting now`,
+          );
+          this.killRemaining();
+          process.exit(1);
+        }, limitMs).unref();
     }
     this.#controller.abort(new Error(`interrupted by ${signal}`));
     void this.close().then((ok) => {

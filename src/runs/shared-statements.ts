@@ -7,6 +7,12 @@ export const MAX_SHARED = 64;
  * holds the writes behind it: the next statement leaves without waiting for it.
  */
 export const STALL_MS = 2_000;
+/**
+ * Statements of one lane left stalled at once, at most: each holds a connection until the query
+ * timeout ends it (a connection gone silent), so a silent network must not make the lane open a
+ * new one every STALL_MS and drain the pool. Beyond it the lane waits for one of them to settle.
+ */
+export const MAX_STALLED = 2;
 
 interface Waiting<E, R> {
   entry: E;
@@ -17,6 +23,8 @@ interface Waiting<E, R> {
 interface Lane<E, R> {
   busy: boolean;
   waiting: Array<Waiting<E, R>>;
+  /** Its statements that stalled and have not settled yet (at most MAX_STALLED). */
+  stalled: Set<Promise<void>>;
 }
 
 /**
@@ -40,7 +48,7 @@ export class SharedStatements<K, E extends { id: string }, R extends { id: strin
   write(key: K, entry: E): Promise<R | undefined> {
     let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { busy: false, waiting: [] };
+      lane = { busy: false, waiting: [], stalled: new Set() };
       this.#lanes.set(key, lane);
     }
     const written = new Promise<R | undefined>((resolve, reject) =>
@@ -52,20 +60,35 @@ export class SharedStatements<K, E extends { id: string }, R extends { id: strin
 
   async #drain(key: K, lane: Lane<E, R>) {
     lane.busy = true;
+    const { stalled } = lane;
     try {
       while (lane.waiting.length > 0) {
+        if (stalled.size >= MAX_STALLED) await Promise.race(stalled);
         const batch = takeBatch(lane);
         let stall: NodeJS.Timeout | undefined;
-        const stalled = new Promise<void>((resolve) => {
-          stall = setTimeout(resolve, STALL_MS);
+        const late = new Promise<'late'>((resolve) => {
+          stall = setTimeout(() => resolve('late'), STALL_MS);
         });
-        await Promise.race([this.#write(key, batch), stalled]);
+        const written = this.#write(key, batch);
+        if ((await Promise.race([written, late])) === 'late') {
+          const settled: Promise<void> = written.then(() => {
+            stalled.delete(settled);
+            this.#forget(key, lane);
+          });
+          stalled.add(settled);
+        }
         clearTimeout(stall);
       }
     } finally {
       lane.busy = false;
-      if (lane.waiting.length === 0) this.#lanes.delete(key);
+      this.#forget(key, lane);
     }
+  }
+
+  /** Drops an idle lane with nothing stalled (a new write makes a new one). */
+  #forget(key: K, lane: Lane<E, R>) {
+    const idle = !lane.busy && lane.waiting.length === 0 && lane.stalled.size === 0;
+    if (idle && this.#lanes.get(key) === lane) this.#lanes.delete(key);
   }
 
   /** Settles every write of `batch`; never rejects. */

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_SHARED, SharedStatements, STALL_MS } from '../../src/runs/shared-statements.js';
+import {
+  MAX_SHARED,
+  MAX_STALLED,
+  SharedStatements,
+  STALL_MS,
+} from '../../src/runs/shared-statements.js';
 
 // The lanes themselves, with a statement we control: what goes together, what waits, and what a
 // failure does to the writes that shared it.
@@ -122,5 +127,28 @@ describe('shared statement lanes', () => {
     expect(await behind).toEqual({ id: 'behind' });
     statements[0]?.settle();
     expect(await stuck).toEqual({ id: 'stuck' });
+  });
+
+  it('leave at most MAX_STALLED statements stalled at once (a silent network drains no pool)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { statements, lanes } = controlled();
+    // Each write arrives after the statement before it stalled, and none ever answers.
+    const all = ids(MAX_STALLED + 2);
+    const writes = [];
+    for (const id of all) {
+      writes.push(lanes.write('k', { id }));
+      await vi.advanceTimersByTimeAsync(STALL_MS);
+    }
+    await vi.advanceTimersByTimeAsync(STALL_MS * 5);
+    expect(statements).toHaveLength(MAX_STALLED);
+    // One answers: the writes that waited leave, together.
+    statements[0]?.settle();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(statements.map((s) => s.ids)).toEqual([
+      ...all.slice(0, MAX_STALLED).map((id) => [id]),
+      all.slice(MAX_STALLED),
+    ]);
+    for (const statement of statements.slice(1)) statement.settle();
+    expect((await Promise.all(writes)).map((row) => row?.id)).toEqual(all);
   });
 });
