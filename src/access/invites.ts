@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
@@ -6,14 +5,11 @@ import { recordAudit } from '../runs/audit.js';
 import { announceDirectoryChange } from './directory-announce.js';
 import { hashPassword } from './passwords.js';
 import { endPersonAccess } from './person-access.js';
+import { hashSecret, newSecret } from './secrets.js';
 
 /** How long a set-password link works (DESIGN §11). */
 export const INVITE_TTL_MS = 7 * 24 * 3600 * 1000;
 const PREFIX = 'rwi_';
-
-function hashInvite(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /** The public URL invite links are built from: RUNWARDEN_PUBLIC_URL, else the local default. */
 export function defaultPublicUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -31,12 +27,12 @@ export async function issueInvite(
   userId: string,
   now = new Date(),
 ): Promise<{ token: string; expiresAt: Date }> {
-  const token = PREFIX + randomBytes(32).toString('base64url');
+  const { secret: token, hash } = newSecret(PREFIX);
   const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
   await db
     .insertInto('invites')
     .values({
-      token_hash: hashInvite(token),
+      token_hash: hash,
       user_id: userId,
       created_at: now,
       expires_at: expiresAt,
@@ -66,7 +62,7 @@ export async function redeemInvite(
     .selectFrom('invites')
     .innerJoin('users', 'users.id', 'invites.user_id')
     .select('invites.user_id')
-    .where('invites.token_hash', '=', hashInvite(token))
+    .where('invites.token_hash', '=', hashSecret(token))
     .where('invites.used_at', 'is', null)
     .where('invites.expires_at', '>', now)
     .where('users.disabled_at', 'is', null)
@@ -77,7 +73,7 @@ export async function redeemInvite(
     const invite = await trx
       .updateTable('invites')
       .set({ used_at: now })
-      .where('token_hash', '=', hashInvite(token))
+      .where('token_hash', '=', hashSecret(token))
       .where('used_at', 'is', null)
       .where('expires_at', '>', now)
       .where(({ exists, selectFrom }) =>

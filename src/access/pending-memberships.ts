@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, PendingMembershipsTable, Role } from '../db/schema.js';
 import { uuidv7 } from '../domain/uuid.js';
 import type { MemberView, WorkspaceRef, WriteContext } from './directory-changes.js';
 import { INVITE_TTL_MS } from './invites.js';
+import { hashSecret, newSecret } from './secrets.js';
 
 /**
  * Pending memberships (DESIGN §10, "tenancy is a boundary"): what a workspace owner offers
@@ -12,10 +12,6 @@ import { INVITE_TTL_MS } from './invites.js';
  */
 
 const PREFIX = 'rwm_';
-
-export function membershipTokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /** Whether a link's token is an offered membership's (the invite page tells the two apart). */
 export const isMembershipToken = (token: string) => token.startsWith(PREFIX);
@@ -60,7 +56,7 @@ export async function offerMembership(
     .where('email', '=', offer.email)
     .executeTakeFirst();
   if (!existing) {
-    const token = PREFIX + randomBytes(32).toString('base64url');
+    const { secret: token, hash } = newSecret(PREFIX);
     const expiresAt = new Date(ctx.now.getTime() + INVITE_TTL_MS);
     const row = {
       id: uuidv7(),
@@ -74,7 +70,7 @@ export async function offerMembership(
       .insertInto('pending_memberships')
       .values({
         ...row,
-        token_hash: membershipTokenHash(token),
+        token_hash: hash,
         created_at: ctx.now,
         expires_at: expiresAt,
       })
@@ -140,7 +136,7 @@ export async function findOffer(db: Kysely<Database>, token: string, now: Date) 
   return await db
     .selectFrom('pending_memberships')
     .select(['id', 'workspace_id', 'email', 'name', 'role', 'tenant_ids'])
-    .where('token_hash', '=', membershipTokenHash(token))
+    .where('token_hash', '=', hashSecret(token))
     .where('expires_at', '>', now)
     .executeTakeFirst();
 }

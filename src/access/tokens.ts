@@ -1,15 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Role } from '../db/schema.js';
 import { uuidv7 } from '../domain/uuid.js';
+import { hashSecret, newSecret } from './secrets.js';
 
 const PREFIX = 'rwt_';
 /** `last_used_at` is a hint for people, not a log: written at most this often per token. */
 export const LAST_USED_EVERY_MS = 60_000;
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /**
  * A new API token: random, stored only as its hash; the caller shows it once. `createdBy` null
@@ -19,7 +15,7 @@ export async function createToken(
   db: Kysely<Database>,
   spec: { workspaceId: string; name: string; role: Role; createdBy: string | null },
 ): Promise<{ id: string; token: string }> {
-  const token = PREFIX + randomBytes(32).toString('base64url');
+  const { secret: token, hash } = newSecret(PREFIX);
   const id = uuidv7();
   await db
     .insertInto('api_tokens')
@@ -28,7 +24,7 @@ export async function createToken(
       workspace_id: spec.workspaceId,
       name: spec.name,
       role: spec.role,
-      token_hash: hashToken(token),
+      token_hash: hash,
       created_by: spec.createdBy,
       kind: spec.createdBy === null ? 'service' : 'person',
     })
@@ -66,7 +62,7 @@ export async function redeemToken(
       'created_by as createdBy',
       'last_used_at',
     ])
-    .where('token_hash', '=', hashToken(token))
+    .where('token_hash', '=', hashSecret(token))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   if (!row) return undefined;
