@@ -27,6 +27,7 @@ const EnvSchema = z.object({
     .min(0)
     .max(86_400_000)
     .optional(),
+  RUNWARDEN_API_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
   RUNWARDEN_OIDC_ISSUER: z
     .url({ protocol: /^https?$/, error: 'must be the issuer URL, e.g. https://login.example.com' })
     .optional(),
@@ -60,6 +61,11 @@ export interface Config {
   dbPoolSize: number | undefined;
   /** RUNWARDEN_DB_*_TIMEOUT_MS: how long any connection may stay silent (DESIGN §16). */
   dbTimeouts: DbTimeouts;
+  /**
+   * RUNWARDEN_API_STATEMENT_TIMEOUT_MS: the statement timeout of a process that answers HTTP
+   * (`serve`, `start`), when lower than RUNWARDEN_DB_STATEMENT_TIMEOUT_MS. 0: no API limit.
+   */
+  apiStatementMs: number;
   /** Single sign-on (DESIGN §15): set when RUNWARDEN_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are. */
   oidc: OidcConfig | undefined;
   /** RUNWARDEN_PASSWORD_LOGIN=false: POST /api/auth/login answers 403 (SSO only). */
@@ -89,6 +95,18 @@ export const DEFAULT_DB_TIMEOUTS: DbTimeouts = {
   statementMs: 30_000,
   idleInTransactionMs: 60_000,
 };
+
+/**
+ * An HTTP request gives the database 7 s: with the client's 2 s of grace (src/db/pool.ts), a
+ * request on a connection gone silent answers 503 within 10 s, not after the workers' 30 s.
+ */
+export const DEFAULT_API_STATEMENT_MS = 7_000;
+
+/** The limits of a pool that answers HTTP requests: the lower statement timeout of the two. */
+export function apiTimeouts(config: Pick<Config, 'dbTimeouts' | 'apiStatementMs'>): DbTimeouts {
+  const limits = [config.dbTimeouts.statementMs, config.apiStatementMs].filter((ms) => ms > 0);
+  return { ...config.dbTimeouts, statementMs: limits.length ? Math.min(...limits) : 0 };
+}
 
 export interface OidcConfig {
   issuer: string;
@@ -136,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleInTransactionMs:
         e.RUNWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? DEFAULT_DB_TIMEOUTS.idleInTransactionMs,
     },
+    apiStatementMs: e.RUNWARDEN_API_STATEMENT_TIMEOUT_MS ?? DEFAULT_API_STATEMENT_MS,
     oidc:
       e.RUNWARDEN_OIDC_ISSUER && e.RUNWARDEN_OIDC_CLIENT_ID && e.RUNWARDEN_OIDC_CLIENT_SECRET
         ? {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Config, DbTimeouts } from '../config.js';
+import { apiTimeouts, type Config, type DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
 import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -58,7 +58,11 @@ export async function openRuntime(
   const { pool, db } = openPool(handle.url, lifecycle, {
     max,
     applicationName: `runwarden-${options.kind}`,
-    timeouts: config.dbTimeouts,
+    // A process that answers HTTP gives a statement less time: a silent connection is a 503 soon.
+    timeouts:
+      options.kind === 'serve' || options.kind === 'start'
+        ? apiTimeouts(config)
+        : config.dbTimeouts,
   });
   return {
     handle,

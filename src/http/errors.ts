@@ -58,8 +58,18 @@ function databaseUnavailable(error: Error): boolean {
   );
 }
 
+/** SQLSTATE query_canceled: the statement outran its statement_timeout (or was cancelled). */
+const STATEMENT_CANCELLED = '57014';
+
 function classify(error: FastifyError | Error, requestId: string): Classified {
   if (databaseUnavailable(error)) return { code: 'database_unavailable' };
+  // The database answered, but not in the time a request is given: "not now" too, never a 500.
+  if ((error as { code?: unknown }).code === STATEMENT_CANCELLED) {
+    return {
+      code: 'database_unavailable',
+      message: 'The database did not answer in time; retry shortly.',
+    };
+  }
   if (error instanceof RunwardenError) {
     return { code: error.code, message: error.message, details: error.details };
   }
