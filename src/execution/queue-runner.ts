@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
 import { graphileLogger } from './graphile-logger.js';
+import { guardQueueListener } from './queue-listener.js';
 import { unlockWorkers } from './queue.js';
 import { SlotKeeper } from './queue-slots.js';
 
@@ -29,6 +30,7 @@ export interface QueueSlotsOptions {
  */
 export function queueSlots(options: QueueSlotsOptions): SlotKeeper {
   const { db, logger } = options;
+  const pgPool = guardQueueListener(options.pgPool, { logger });
   return new SlotKeeper({
     concurrency: options.concurrency,
     logger,
@@ -38,7 +40,7 @@ export function queueSlots(options: QueueSlotsOptions): SlotKeeper {
       events.on('job:failed', options.onJobFailed);
       return runQueue({
         events,
-        pgPool: options.pgPool,
+        pgPool,
         concurrency: slotCount,
         taskList: options.tasks.taskList,
         parsedCronItems: withCron ? options.tasks.cronItems : [],
