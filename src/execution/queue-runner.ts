@@ -4,8 +4,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
 import { graphileLogger } from './graphile-logger.js';
-import { guardQueueListener } from './queue-listener.js';
 import { unlockWorkers } from './queue.js';
+import { guardQueueListener } from './queue-listener.js';
 import { SlotKeeper } from './queue-slots.js';
 
 export interface QueueSlotsOptions {
