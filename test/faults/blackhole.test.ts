@@ -1,6 +1,11 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/access/tokens.js';
 import { freePort } from '../../src/db/embedded/recovery.js';
+import { OperationRegistry } from '../../src/execution/registry.js';
+import { startRun } from '../../src/execution/start.js';
+import { RunService } from '../../src/runs/run-service.js';
+import { catalog } from '../fixtures/fault-catalog.js';
 import { type BlackholeProxy, startBlackholeProxy } from '../support/blackhole-proxy.js';
 import { type CliProcess, spawnCli } from '../support/cli.js';
 import { freshDatabase, until } from '../support/db.js';
@@ -116,4 +121,32 @@ describe('a blackholed database', () => {
       `blackhole: first 503 after ${first503} ms, ${seen.length} answers all 503; recovered ${recovered} ms after the heal`,
     );
   }, 240_000);
+
+  it("the API process's reconciler sweeps again over new connections: a dead worker's run ends", async () => {
+    // Runs after the heal above: the reconciler's connections that went silent never answer again.
+    const runs = new RunService({ db: t.db });
+    const { run } = await startRun(
+      { db: t.db, runs, registry: new OperationRegistry(catalog) },
+      {
+        type: 'fault.work',
+        workspaceId: scope.workspaceId,
+        tenantId: scope.tenantId,
+        input: { ms: 0, tag: 'dead-worker' },
+        initiatorUserId: scope.userId,
+      },
+    );
+    await runs.markRunning(run.id, { workerId: 'w-gone' });
+    await sql`update operation_runs set last_heartbeat_at = now() - interval '30 seconds'
+      where id = ${run.id}`.execute(t.db);
+    const ended = await until(
+      async () => {
+        const current = await runs.get(run.id);
+        return current?.status === 'completed' ? current : undefined;
+      },
+      { within: 60_000, every: 200, what: "the serve process's reconciler to end the run" },
+    );
+    expect(ended.outcome).toBe('failed');
+    expect(ended.reconciliation?.reasonCode).toBe('run.heartbeat_lost');
+    expect(serve.child.exitCode).toBeNull();
+  }, 90_000);
 });
