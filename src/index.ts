@@ -18,6 +18,7 @@ export type { HostPrincipal } from './access/host-grants.js';
 export { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from './config.js';
 export type { RunRow } from './db/schema.js';
 export { RunwardenError } from './domain/errors.js';
+export type { FlowLimits, FlowPool, FlowSpec, RateLimit } from './domain/flow.js';
 export type { LifecyclePolicy } from './domain/lifecycle.js';
 export type { RunOutcome, RunStatus, TerminalOutcome } from './domain/run.js';
 export type { ExternalReport } from './execution/external.js';

@@ -53,6 +53,12 @@ export async function openRuntime(
   const catalog = await loadCatalog(config.catalogModule);
   const registry = new OperationRegistry(catalog.operations);
   registry.assertValid();
+  const limited = registry.list().filter((op) => op.flow !== undefined);
+  if (limited.length > 0)
+    logger.warn(
+      { types: limited.map((op) => op.type) },
+      'flow limits are declared but not enforced yet by this version (DESIGN §17): these types start as if they had none',
+    );
   const handle = await openDatabase(config, logger, lifecycle);
   if (options.migrate) await migrate(handle.url, config.dbTimeouts, logger, lifecycle);
   const { pool, db } = openPool(handle.url, lifecycle, {

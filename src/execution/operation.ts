@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { RunRow } from '../db/schema.js';
+import type { FlowSpec } from '../domain/flow.js';
 import type { LifecyclePolicy } from '../domain/lifecycle.js';
 import type { TerminalOutcome } from '../domain/run.js';
 
@@ -43,6 +44,12 @@ export interface OperationDefinition<Schema extends z.ZodType = z.ZodType> {
   /** What makes two starts "the same": same identity while one is active → reuse. */
   identity: (input: z.output<Schema>) => unknown;
   lifecycle?: Partial<LifecyclePolicy>;
+  /**
+   * Flow control (DESIGN §17): runs at once and starts per window, per tenant and across all, and
+   * the catalog's shared `flowPools` it draws from. Declared and checked by `runwarden validate`;
+   * workers do not enforce it yet.
+   */
+  flow?: FlowSpec;
   /** `queue`: run by Runwarden workers; `external`: run elsewhere, reported through the API. */
   execution?: 'queue' | 'external';
   /** Ask the source of truth before the reconciler fails a stale run (DESIGN §7.4). */

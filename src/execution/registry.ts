@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { type FlowPool, validateFlow, validateFlowPools } from '../domain/flow.js';
 import {
   DEFAULT_POLICY,
   type LifecyclePolicy,
@@ -21,12 +22,16 @@ export interface RegisteredOperation extends OperationDefinition<z.ZodType> {
 export class OperationRegistry {
   readonly #operations = new Map<string, RegisteredOperation>();
   readonly #defaults: LifecyclePolicy;
+  /** The catalog's shared flow limits (`flowPools`, DESIGN §17). */
+  readonly flowPools: FlowPool[];
 
   constructor(
     operations: ReadonlyArray<OperationDefinition<z.ZodType>> = [],
     defaults = DEFAULT_POLICY,
+    options: { flowPools?: FlowPool[] } = {},
   ) {
     this.#defaults = defaults;
+    this.flowPools = options.flowPools ?? [];
     for (const operation of operations) this.register(operation);
   }
 
@@ -63,17 +68,27 @@ export class OperationRegistry {
     return this.list().filter((op) => op.execution === 'queue');
   }
 
-  /** Every misaligned lifecycle setting of every type, one message each (DESIGN §5). */
+  /** Every misaligned lifecycle or flow setting of every type, one message each (DESIGN §5, §17). */
   policyProblems(): string[] {
-    return this.list().flatMap((op) => [
+    const pools = validateFlowPools(this.flowPools);
+    return [...pools, ...this.list().flatMap((op) => this.#problemsOf(op))];
+  }
+
+  #problemsOf(op: RegisteredOperation): string[] {
+    return [
       ...validatePolicy(op.type, { ...op.lifecycle }),
+      ...validateFlow(op.type, op.flow, {
+        execution: op.execution,
+        queuedStaleSeconds: op.policy.queuedStaleAfterSeconds,
+        pools: this.flowPools,
+      }),
       ...(op.policy.terminalTruth === 'reconcile_only' && !op.reconcile
         ? [
             `${op.type}: terminalTruth "reconcile_only" needs a reconcile(run) adapter: only it ` +
               'may end such a run, and without one the reconciler could only fail it',
           ]
         : []),
-    ]);
+    ];
   }
 
   /** Throws with every problem when any type's policy is invalid: no process starts on one. */
@@ -81,7 +96,7 @@ export class OperationRegistry {
     const problems = this.policyProblems();
     if (problems.length > 0) {
       throw new Error(
-        `invalid lifecycle policy:\n  - ${problems.join('\n  - ')}\nRun \`runwarden validate\` for details.`,
+        `invalid lifecycle or flow policy:\n  - ${problems.join('\n  - ')}\nRun \`runwarden validate\` for details.`,
       );
     }
   }

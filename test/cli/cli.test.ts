@@ -78,7 +78,7 @@ describe('runwarden CLI', () => {
       DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
     });
     expect((await worker.exited).code).toBe(1);
-    expect(worker.output()).toMatch(/invalid lifecycle policy/);
+    expect(worker.output()).toMatch(/invalid lifecycle or flow policy/);
   });
 
   it('serve listens on PORT and answers /api/health over a real socket; SIGTERM stops it', async () => {
