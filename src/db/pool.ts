@@ -12,6 +12,8 @@ export interface DbOptions {
   applicationName?: string;
   /** Default DEFAULT_DB_TIMEOUTS (src/config.ts); the CLI passes RUNWARDEN_DB_*_TIMEOUT_MS. */
   timeouts?: DbTimeouts;
+  /** How much longer than the statement timeout the client waits for an answer (QUERY_GRACE_MS). */
+  queryGraceMs?: number;
 }
 
 export type Db = Kysely<Database>;
@@ -40,7 +42,8 @@ export function createPool(connectionString: string, options: DbOptions = {}): p
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     statement_timeout: statement,
-    query_timeout: statement === undefined ? undefined : statement + QUERY_GRACE_MS,
+    query_timeout:
+      statement === undefined ? undefined : statement + (options.queryGraceMs ?? QUERY_GRACE_MS),
     idle_in_transaction_session_timeout: timeouts.idleInTransactionMs || undefined,
   });
   // A client losing its connection (a database restart, failover, outage) must not crash the

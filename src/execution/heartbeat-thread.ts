@@ -27,6 +27,10 @@ type Message =
   | { kind: 'slots'; live: number };
 
 const settings = workerData as HeartbeatSettings;
+/** How much longer than its statement timeout a beat waits for an answer (the pool's is 2 s). */
+const BEAT_GRACE_MS = 500;
+/** A beat that failed is tried again this soon (doubling up to the interval), not an interval later. */
+const FIRST_RETRY_MS = 250;
 // A beat that has not landed within its interval is as good as lost: its statement gives up then
 // (and the connection is replaced) rather than holding every later beat behind it.
 const statementMs = Math.min(
@@ -36,7 +40,14 @@ const statementMs = Math.min(
 const db = createDb(settings.databaseUrl, {
   max: 1,
   applicationName: 'runwarden-heartbeat',
-  timeouts: { ...settings.timeouts, statementMs },
+  // So is a connect, and a silent connection is given up soon after: a beat that cannot land
+  // must try again on a new connection while the runs' heartbeat-loss window still runs.
+  timeouts: {
+    ...settings.timeouts,
+    statementMs,
+    connectMs: Math.min(settings.timeouts.connectMs, statementMs),
+  },
+  queryGraceMs: BEAT_GRACE_MS,
 });
 const runs = new RunService({ db });
 let inflight = settings.inflight;
@@ -61,7 +72,8 @@ async function beat(): Promise<void> {
 let running = true;
 let failing = false;
 let beating = false;
-const timer = setInterval(() => {
+let retryMs = FIRST_RETRY_MS;
+const attempt = () => {
   if (!running || beating) return; // one beat at a time: a hung one is bounded by its timeout
   beating = true;
   beat()
@@ -69,6 +81,7 @@ const timer = setInterval(() => {
       () => {
         if (failing) parentPort?.postMessage({ kind: 'recovered' });
         failing = false;
+        retryMs = FIRST_RETRY_MS;
       },
       (error: unknown) => {
         // One report per outage, not one per beat.
@@ -78,8 +91,12 @@ const timer = setInterval(() => {
     )
     .finally(() => {
       beating = false;
+      if (!failing || !running) return;
+      setTimeout(attempt, Math.min(retryMs, settings.intervalMs));
+      retryMs *= 2;
     });
-}, settings.intervalMs);
+};
+const timer = setInterval(attempt, settings.intervalMs);
 
 parentPort?.on('message', (message: Message) => {
   if (message.kind === 'inflight') inflight = message.buffer;

@@ -24,6 +24,8 @@ const CONCURRENCY = 4;
 const GRACE_SECONDS = 2;
 /** Generous bounds: the process must get there at all, not at a given speed. */
 const RECOVERY_DEADLINE_MS = 60_000;
+/** A blackhole of half fault.work's heartbeat-loss window (3 × 2 s). */
+const SHORT_BLACKHOLE_MS = 3_000;
 const EXIT_DEADLINE_MS = (GRACE_SECONDS + 10 + 20) * 1000;
 
 const t = await freshDatabase({ max: 4 });
@@ -162,6 +164,27 @@ describe('a worker behind a blackholed database', () => {
     worker.child.kill('SIGTERM');
     await worker.exited;
   }, 240_000);
+
+  it('fails no run when the blackhole is shorter than the heartbeat-loss window', async () => {
+    const worker = await startWorker();
+    const inflight = await startWork(CONCURRENCY, 9_000, 'short');
+    await until(
+      async () =>
+        (await statusesOf(inflight)).filter((r) => r.status === 'running').length === CONCURRENCY,
+      { within: 20_000, what: 'every slot running' },
+    );
+    proxy.blackhole();
+    // Half of fault.work's 6 s heartbeat-loss window: nothing passes, not even new connections.
+    await new Promise((resolve) => setTimeout(resolve, SHORT_BLACKHOLE_MS));
+    proxy.heal();
+    const ended = await allEnded(inflight);
+    expect(ended.map((r) => [r.outcome, r.reconciliation])).toEqual(
+      inflight.map(() => ['succeeded', null]),
+    );
+    expect(worker.child.exitCode).toBeNull();
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }, 120_000);
 
   // With the default 30 s statement timeout, cleanups (a sweep on a silent connection) outlast the
   // bound, and the process ends at it anyway.
