@@ -11,7 +11,6 @@ import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
 import { loadCatalog } from './catalog.js';
 import type { Lifecycle } from './lifecycle.js';
-import { withPasswordFromPgpass } from './pgpass.js';
 import { type ProcessKind, poolSize } from './pool-size.js';
 
 /** What a long-running command shares: one database, its pool, the ledger and the catalog. */
@@ -84,7 +83,7 @@ export async function openDatabase(
       { database: redactUrl(config.databaseUrl) },
       'using the PostgreSQL at DATABASE_URL',
     );
-    return { url: await withPasswordFromPgpass(config.databaseUrl) };
+    return { url: config.databaseUrl };
   }
   lifecycle.phase('starting the embedded PostgreSQL');
   const starting = startEmbeddedPostgres({
