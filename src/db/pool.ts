@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from '../config.js';
+import { withPasswordFromPgpass } from './pgpass.js';
 import { preparingPool } from './prepared.js';
 import type { Database } from './schema.js';
 
@@ -35,7 +36,7 @@ export function createPool(connectionString: string, options: DbOptions = {}): p
   const timeouts = options.timeouts ?? DEFAULT_DB_TIMEOUTS;
   const statement = timeouts.statementMs > 0 ? timeouts.statementMs : undefined;
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: withPasswordFromPgpass(connectionString),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'runwarden',
     connectionTimeoutMillis: timeouts.connectMs,

