@@ -2476,6 +2476,8 @@ export interface operations {
           type: string;
           /** Format: uuid */
           tenantId?: string | null;
+          /** @description The tenant by slug, as the library's start takes it */
+          tenant?: string | null;
           /** @default {} */
           input?: {
             [key: string]: unknown;

@@ -23,6 +23,19 @@ const outcomeOf = (payload: Record<string, unknown>) =>
   OUTCOME_WORDS[String(payload.outcome)] ?? String(payload.outcome ?? 'ended');
 
 /**
+ * An ended attempt's counts after its detail: the run's own counts start again with the next
+ * attempt, so this is where an earlier attempt's stay visible.
+ */
+function withCounts(detail: string | null, payload: Record<string, unknown>): string | null {
+  const counts = payload.counts;
+  if (counts === null || typeof counts !== 'object') return detail;
+  const parts = Object.entries(counts).map(([key, n]) => `${key} ${n}`);
+  if (!parts.length) return detail;
+  const line = `This attempt counted ${parts.join(', ')}.`;
+  return detail ? `${detail.replace(/\.$/, '')}. ${line}` : line;
+}
+
+/**
  * The one wording of the run timeline (every surface shows these, never the raw event kind):
  * a hand-back says why, a reconciliation names its reason, a late result says it changed nothing.
  */
@@ -45,14 +58,15 @@ export function eventCopy(kind: string, payload: Record<string, unknown>): Event
     case 'attempt_failed':
       return {
         title: `Attempt${attemptOf(payload)} failed`,
-        detail: text(payload.code)
-          ? `${payload.code}; the run went back to the queue to retry`
-          : null,
+        detail: withCounts(
+          text(payload.code) ? `${payload.code}; the run went back to the queue to retry` : null,
+          payload,
+        ),
       };
     case 'handed_back':
       return {
         title: `Attempt${attemptOf(payload)} handed back`,
-        detail: text(payload.message) ?? text(payload.reason),
+        detail: withCounts(text(payload.message) ?? text(payload.reason), payload),
       };
     case 'cancel_requested':
       return { title: 'Cancel requested', detail: null };

@@ -50,7 +50,9 @@ export const RUNNING_EVENT: EventSpec = {
 /**
  * running → queued for another attempt. A failed attempt keeps its failure (`attempt_failed`); a
  * hand-back (worker shutdown) keeps none and says why (`handed_back`). Either way the next
- * attempt's progress starts fresh: the previous attempt's counter is never shown as live.
+ * attempt's progress and counts start fresh: the previous attempt's counter is never shown as
+ * live, and a run's counts are its last attempt's, not every attempt's added up. The attempt's
+ * counts stay on its event, read from the row locked as it was before this statement changed it.
  */
 export async function requeue(
   db: Executor,
@@ -63,23 +65,33 @@ export async function requeue(
   const detail = failed ? { code: why.failure.code } : { reason: why.reason, message: why.message };
   const update = db
     .updateTable('operation_runs')
+    .from((eb) =>
+      eb
+        .selectFrom('operation_runs as ended')
+        .select(['ended.id as ended_id', 'ended.summary_counts as attempt_counts'])
+        .where('ended.id', '=', id)
+        .forUpdate()
+        .as('ended'),
+    )
     .set({
       status: 'queued',
       worker_id: null,
       progress_processed: null,
       progress_total: null,
-      failures: sql<string>`failures || ${jsonb(failures)}`,
+      summary_counts: sql<string>`'{}'::jsonb`,
+      failures: sql<string>`operation_runs.failures || ${jsonb(failures)}`,
       updated_at: now,
     })
-    .where('id', '=', id)
-    .where('status', '=', 'running')
-    .returningAll();
+    .whereRef('operation_runs.id', '=', 'ended.ended_id')
+    .where('operation_runs.status', '=', 'running')
+    .returningAll('operation_runs')
+    .returning('ended.attempt_counts');
   return await withEvents(db, update, {
     at: now,
     events: [
       {
         kind: failed ? 'attempt_failed' : 'handed_back',
-        payload: sql`jsonb_build_object('attempt', attempt) || ${jsonb(detail)}`,
+        payload: sql`jsonb_build_object('attempt', attempt, 'counts', attempt_counts) || ${jsonb(detail)}`,
       },
     ],
   });

@@ -27,6 +27,28 @@ describe('eventCopy: the timeline in words', () => {
     });
   });
 
+  it("an ended attempt's detail keeps what it counted (the run's counts start again)", () => {
+    expect(
+      eventCopy('attempt_failed', { attempt: 1, code: 'handler.error', counts: { rows: 25 } }),
+    ).toEqual({
+      title: 'Attempt 1 failed',
+      detail:
+        'handler.error; the run went back to the queue to retry. This attempt counted rows 25.',
+    });
+    expect(
+      eventCopy('handed_back', {
+        attempt: 2,
+        message: 'Its worker shut down before the handler finished.',
+        counts: { rows: 40, skipped: 2 },
+      }).detail,
+    ).toBe(
+      'Its worker shut down before the handler finished. This attempt counted rows 40, skipped 2.',
+    );
+    expect(eventCopy('attempt_failed', { attempt: 1, code: 'x', counts: {} }).detail).toBe(
+      'x; the run went back to the queue to retry',
+    );
+  });
+
   it('a reconciliation names its reason in operator words; a late result says it changed nothing', () => {
     expect(eventCopy('reconciled', { reasonCode: 'run.heartbeat_lost' }).detail).toBe(
       'The worker stopped reporting.',

@@ -62,7 +62,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, c
         tags: ['auth'],
         summary: 'Log in with email and password: sets the session cookie, returns the CSRF token',
         operationId: 'login',
-        body: z.object({
+        body: z.strictObject({
           email: z.string().min(3).max(320),
           password: z.string().min(1).max(1024),
         }),

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticated, authorize, authorizeStart } from '../../access/authorize.js';
+import { Slug } from '../../access/directory-input.js';
 import { actorOf, type Principal } from '../../access/principal.js';
+import { startTenantId } from '../../access/start-tenant.js';
 import { workspaceVisibility } from '../../access/visibility.js';
 import { DEFAULT_RANGE, windowStart } from '../../domain/windows.js';
 import { startRun } from '../../execution/start.js';
@@ -40,20 +42,22 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         summary: 'Start a run, or reuse the active one with the same identity',
         operationId: 'startOperation',
         params: WorkspaceParams,
-        body: z.object({
+        body: z.strictObject({
           type: z.string().min(1).max(200),
           tenantId: z.uuid().nullish(),
+          tenant: Slug.nullish().describe("The tenant by slug, as the library's start takes it"),
           input: z.record(z.string(), z.unknown()).default({}),
         }),
         response: {
           202: z.object({ run: RunViewSchema, reused: z.boolean() }),
-          // 409 the tenant is inactive; 422 an unknown type or input its schema refuses.
+          // 404 no such tenant (or one the caller may not see); 409 the tenant is inactive;
+          // 422 an unknown type or input its schema refuses.
           ...errorResponses(403, 404, 409, 422),
         },
       },
     },
     async (request, reply) => {
-      const tenantId = request.body.tenantId ?? null;
+      const tenantId = startTenantId(request.principal, request.params.ws, request.body);
       const { principal, access } = authorizeStart(request.principal, request.params.ws, tenantId);
       const started = await startRun(ctx, {
         type: request.body.type,

@@ -112,7 +112,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
         summary: "An external run is alive, optionally in another of its type's states",
         operationId: 'reportHeartbeat',
         params: RunParams,
-        body: z.object({ state: z.string().min(1).max(100).optional() }).nullish(),
+        body: z.strictObject({ state: z.string().min(1).max(100).optional() }).nullish(),
         response: { 200: RunResponse, ...ReportErrors },
       },
     },
@@ -133,7 +133,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
         summary: "An external run's progress and counts so far",
         operationId: 'reportProgress',
         params: RunParams,
-        body: z.object({
+        body: z.strictObject({
           processed: Count,
           total: Count.nullish(),
           counts: Counts.optional(),
@@ -159,11 +159,13 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
         summary: 'An external run is done: its outcome, counts and failures',
         operationId: 'completeRun',
         params: RunParams,
-        body: z.object({
+        body: z.strictObject({
           outcome: z.enum(TERMINAL_OUTCOMES),
           counts: Counts.optional(),
           failures: z
-            .array(z.object({ code: z.string().min(1).max(100), message: z.string().max(2000) }))
+            .array(
+              z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(2000) }),
+            )
             .max(100)
             .optional(),
         }),
