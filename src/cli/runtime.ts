@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { demoInUse, demoSeedDecision } from '../access/directory-state.js';
 import type { Config, DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
 import { startEmbeddedPostgres } from '../db/embedded/cluster.js';
@@ -9,7 +10,8 @@ import { OperationRegistry } from '../execution/registry.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
 import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
-import { loadCatalog } from './catalog.js';
+import { type Catalog, demo, loadCatalog, NO_CATALOG, NO_CATALOG_HINT } from './catalog.js';
+import { DEMO_WORKSPACE } from './demo.js';
 import type { Lifecycle } from './lifecycle.js';
 import { withPasswordFromPgpass } from './pgpass.js';
 import { type ProcessKind, poolSize } from './pool-size.js';
@@ -50,9 +52,9 @@ export async function openRuntime(
   }
   const max = poolSize(config, options.kind, options.concurrency);
   lifecycle.phase('loading the catalog');
-  const catalog = await loadCatalog(config.catalogModule);
-  const registry = new OperationRegistry(catalog.operations);
-  registry.assertValid();
+  const configured = config.catalogModule ? await loadCatalog(config.catalogModule) : undefined;
+  // A bad catalog fails before any database work.
+  const checked = configured ? validRegistry(configured) : undefined;
   const handle = await openDatabase(config, logger, lifecycle);
   if (options.migrate) await migrate(handle.url, config.dbTimeouts, logger, lifecycle);
   const { pool, db } = openPool(handle.url, lifecycle, {
@@ -60,6 +62,9 @@ export async function openRuntime(
     applicationName: `runwarden-${options.kind}`,
     timeouts: config.dbTimeouts,
   });
+  if (!configured) lifecycle.phase('loading the catalog');
+  const catalog = configured ?? (await unconfiguredCatalog(config, db, logger, options.kind));
+  const registry = checked ?? validRegistry(catalog);
   return {
     handle,
     pool,
@@ -68,6 +73,36 @@ export async function openRuntime(
     registry,
     schedules: catalog.schedules,
   };
+}
+
+function validRegistry(catalog: Catalog): OperationRegistry {
+  const registry = new OperationRegistry(catalog.operations);
+  registry.assertValid();
+  return registry;
+}
+
+/**
+ * Without RUNWARDEN_CONFIG a process runs the demo catalog only where the demo is: `seed-demo`,
+ * `start` when it seeds (or refreshes) the demo, any other process on a database holding the demo
+ * with RUNWARDEN_DEMO on. Anywhere else a real install shows no demo: no operation types, and a
+ * line saying how to add them.
+ */
+async function unconfiguredCatalog(
+  config: Config,
+  db: Db,
+  logger: Logger,
+  kind: ProcessKind,
+): Promise<Catalog> {
+  const where = { enabled: config.demo, demoWorkspaceSlug: DEMO_WORKSPACE };
+  const runsTheDemo =
+    kind === 'seed-demo' ||
+    (kind === 'start' ? (await demoSeedDecision(db, where)).seed : await demoInUse(db, where));
+  if (runsTheDemo) {
+    logger.info('RUNWARDEN_CONFIG is not set: running the demo catalog, as this is the demo');
+    return demo();
+  }
+  if (kind !== 'prune') logger.warn(NO_CATALOG_HINT);
+  return NO_CATALOG;
 }
 
 /**
