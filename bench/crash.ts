@@ -5,6 +5,8 @@ import { progress } from './support.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 3);
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** A fixture database holds no demo: the worker is given the demo catalog by name. */
+const DEMO_CATALOG = path.join(ROOT, 'test/fixtures/demo-catalog.ts');
 
 /**
  * Crash detection at the default settings (heartbeat 5 s, sweep every 5 s): two real worker
@@ -18,7 +20,12 @@ export async function main(): Promise<void> {
       process.execPath,
       ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'worker', '--concurrency', '1'],
       {
-        env: { ...process.env, DATABASE_URL: f.url, LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          DATABASE_URL: f.url,
+          RUNWARDEN_CONFIG: DEMO_CATALOG,
+          LOG_LEVEL: 'info',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );

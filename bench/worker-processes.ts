@@ -7,6 +7,8 @@ import { processCpu } from './profile.js';
 import { progress } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** A fixture database holds no demo: the workers are given the demo catalog by name. */
+const DEMO_CATALOG = path.join(ROOT, 'test/fixtures/demo-catalog.ts');
 
 export interface ProcessDrain {
   /** Polls `drained` made (each one transaction of the bench's own). */
@@ -70,7 +72,12 @@ function spawnWorker(url: string, concurrency: number, log: string, entry: strin
       String(concurrency),
     ],
     {
-      env: { ...process.env, DATABASE_URL: url, LOG_FORMAT: 'json' },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        RUNWARDEN_CONFIG: DEMO_CATALOG,
+        LOG_FORMAT: 'json',
+      },
       stdio: ['ignore', fd, 'inherit'],
     },
   );

@@ -30,3 +30,20 @@ export async function demoSeedDecision(
     return { seed: false, reason: 'the database holds workspaces or users that are not the demo' };
   return { seed: true };
 }
+
+/**
+ * Whether a process without RUNWARDEN_CONFIG runs the demo catalog: only where the demo is, i.e.
+ * RUNWARDEN_DEMO is on and the database holds the demo (and nothing that would stop its seeding).
+ */
+export async function demoInUse(
+  db: Kysely<Database>,
+  options: { enabled: boolean; demoWorkspaceSlug: string },
+): Promise<boolean> {
+  if (!(await demoSeedDecision(db, options)).seed) return false;
+  const demo = await db
+    .selectFrom('workspaces')
+    .select('id')
+    .where('slug', '=', options.demoWorkspaceSlug)
+    .executeTakeFirst();
+  return demo !== undefined;
+}

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { DEMO_LOGINS } from './demo-seed/index.js';
 
+/** The demo's own workspace: a database holding it (and no managed directory) is the demo. */
+export const DEMO_WORKSPACE = 'contoso';
+
 export interface DemoPassword {
   value: string;
   fromEnv: boolean;

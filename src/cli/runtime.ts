@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { demoInUse, demoSeedDecision } from '../access/directory-state.js';
 import { apiTimeouts, type Config, type DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -8,7 +9,8 @@ import { OperationRegistry } from '../execution/registry.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
 import type { Logger } from '../logger.js';
 import { RunService } from '../runs/run-service.js';
-import { loadCatalog } from './catalog.js';
+import { type Catalog, demo, loadCatalog, NO_CATALOG, NO_CATALOG_HINT } from './catalog.js';
+import { DEMO_WORKSPACE } from './demo.js';
 import type { Lifecycle } from './lifecycle.js';
 import { type ProcessKind, poolSize } from './pool-size.js';
 
@@ -48,15 +50,9 @@ export async function openRuntime(
   }
   const max = poolSize(config, options.kind, options.concurrency);
   lifecycle.phase('loading the catalog');
-  const catalog = await loadCatalog(config.catalogModule);
-  const registry = new OperationRegistry(catalog.operations);
-  registry.assertValid();
-  const limited = registry.list().filter((op) => op.flow !== undefined);
-  if (limited.length > 0)
-    logger.warn(
-      { types: limited.map((op) => op.type) },
-      'flow limits are declared but not enforced yet by this version (DESIGN §17): these types start as if they had none',
-    );
+  const configured = config.catalogModule ? await loadCatalog(config.catalogModule) : undefined;
+  // A bad catalog fails before any database work.
+  const checked = configured ? validRegistry(configured) : undefined;
   const handle = await openDatabase(config, logger, lifecycle);
   if (options.migrate) await migrate(handle.url, config.dbTimeouts, logger, lifecycle);
   const { pool, db } = openPool(handle.url, lifecycle, {
@@ -68,6 +64,15 @@ export async function openRuntime(
         ? apiTimeouts(config)
         : config.dbTimeouts,
   });
+  if (!configured) lifecycle.phase('loading the catalog');
+  const catalog = configured ?? (await unconfiguredCatalog(config, db, logger, options.kind));
+  const registry = checked ?? validRegistry(catalog);
+  const limited = registry.list().filter((op) => op.flow !== undefined);
+  if (limited.length > 0)
+    logger.warn(
+      { types: limited.map((op) => op.type) },
+      'flow limits are declared but not enforced yet by this version (DESIGN §17): these types start as if they had none',
+    );
   return {
     handle,
     pool,
@@ -76,6 +81,36 @@ export async function openRuntime(
     registry,
     schedules: catalog.schedules,
   };
+}
+
+function validRegistry(catalog: Catalog): OperationRegistry {
+  const registry = new OperationRegistry(catalog.operations);
+  registry.assertValid();
+  return registry;
+}
+
+/**
+ * Without RUNWARDEN_CONFIG a process runs the demo catalog only where the demo is: `seed-demo`,
+ * `start` when it seeds (or refreshes) the demo, any other process on a database holding the demo
+ * with RUNWARDEN_DEMO on. Anywhere else a real install shows no demo: no operation types, and a
+ * line saying how to add them.
+ */
+async function unconfiguredCatalog(
+  config: Config,
+  db: Db,
+  logger: Logger,
+  kind: ProcessKind,
+): Promise<Catalog> {
+  const where = { enabled: config.demo, demoWorkspaceSlug: DEMO_WORKSPACE };
+  const runsTheDemo =
+    kind === 'seed-demo' ||
+    (kind === 'start' ? (await demoSeedDecision(db, where)).seed : await demoInUse(db, where));
+  if (runsTheDemo) {
+    logger.info('RUNWARDEN_CONFIG is not set: running the demo catalog, as this is the demo');
+    return demo();
+  }
+  if (kind !== 'prune') logger.warn(NO_CATALOG_HINT);
+  return NO_CATALOG;
 }
 
 /**

@@ -1,8 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../src/db/embedded/recovery.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import { spawnCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
+
+const DEMO = 'test/fixtures/demo-catalog.ts';
 
 describe('runwarden CLI', () => {
   it.each([
@@ -45,17 +50,51 @@ describe('runwarden CLI', () => {
   });
 
   it('lists the demo catalog schedules', async () => {
-    const cli = spawnCli(['schedules']);
+    const cli = spawnCli(['schedules'], { RUNWARDEN_CONFIG: DEMO });
     expect((await cli.exited).code).toBe(0);
     expect(cli.output()).toMatch(/nightly-backup\s+backup_schedule\.run\s+0 2 \* \* \*/);
   });
 
   it('validate passes the demo catalog', async () => {
-    const cli = spawnCli(['validate']);
+    const cli = spawnCli(['validate'], { RUNWARDEN_CONFIG: DEMO });
     expect((await cli.exited).code, cli.output()).toBe(0);
     expect(cli.output()).toMatch(
       /catalog ok: 13 operation types, 1 schedule\(s\); policies aligned/,
     );
+  });
+
+  it('validate and schedules without RUNWARDEN_CONFIG check no demo: they say how to add a catalog and exit 1', async () => {
+    for (const verb of ['validate', 'schedules']) {
+      const cli = spawnCli([verb]);
+      expect((await cli.exited).code).toBe(1);
+      expect(cli.output()).toMatch(
+        /runwarden: no operation catalog: RUNWARDEN_CONFIG is not set.*RUNWARDEN_CONFIG=catalog\.ts/,
+      );
+    }
+  });
+
+  it('validate says what is wrong with a RUNWARDEN_CONFIG it cannot load: extension, missing file, CommonJS', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'runwarden-catalog-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(path.join(dir, 'catalog.json'), '[]');
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+    await writeFile(path.join(dir, 'catalog.ts'), 'export const catalog = [];\n');
+    const cases: Array<[string, RegExp]> = [
+      [
+        'catalog.json',
+        /RUNWARDEN_CONFIG=.*catalog\.json: a catalog is a module ending in \.ts, \.mts, \.js, \.mjs, \.cjs, not "\.json"/,
+      ],
+      ['missing.ts', /RUNWARDEN_CONFIG=.*missing\.ts: no such file \(.*missing\.ts\)/],
+      [
+        'catalog.ts',
+        /RUNWARDEN_CONFIG=.*catalog\.ts would load as CommonJS: .*package\.json has no "type": "module"\. Add it \(`npm pkg set type=module`\) or name the file \.mts/,
+      ],
+    ];
+    for (const [file, message] of cases) {
+      const cli = spawnCli(['validate'], { RUNWARDEN_CONFIG: path.join(dir, file) });
+      expect((await cli.exited).code).toBe(1);
+      expect(cli.output()).toMatch(message);
+    }
   });
 
   it('validate names every misaligned policy of a catalog and exits 1; worker refuses to boot on it', async () => {

@@ -17,6 +17,22 @@ afterAll(async () => {
 });
 
 const options = { enabled: true, demoWorkspaceSlug: 'contoso' };
+const NO_CATALOG =
+  /no operation catalog: RUNWARDEN_CONFIG is not set, so there are no operation types to start or run\. Point it at the module that exports your `catalog`, e\.g\. RUNWARDEN_CONFIG=catalog\.ts/;
+
+async function readyLine(cli: CliProcess): Promise<{ types?: number }> {
+  return JSON.parse(await cli.waitFor(/Runwarden is ready/, 60_000)) as { types?: number };
+}
+
+/** The operation types a `runwarden worker` registered, from its "worker started" line. */
+async function workerTypes(env: Record<string, string>): Promise<string[]> {
+  const worker = spawnCli(['worker', '--concurrency', '1', '--shutdown-grace', '0.5'], env);
+  running.push(worker);
+  const line = await worker.waitFor(/"msg":"worker started"/, 60_000);
+  worker.child.kill('SIGTERM');
+  expect((await worker.exited).code, worker.output()).toBe(0);
+  return (JSON.parse(line) as { types: string[] }).types;
+}
 
 async function workspaces(t: TestDatabase) {
   return (await t.db.selectFrom('workspaces').select('slug').orderBy('slug').execute()).map(
@@ -63,6 +79,8 @@ describe('the demo seeding decision', () => {
     await start.waitFor(/not seeding the demo: a directory is managed here/, 60_000);
     await start.waitFor(/Runwarden is running: /, 60_000);
     expect(start.output()).not.toContain('Demo logins');
+    expect(start.output()).toMatch(NO_CATALOG);
+    expect(await readyLine(start)).toMatchObject({ types: 0 });
     expect(await workspaces(t)).toEqual(['acme']);
     start.child.kill('SIGTERM');
     expect((await start.exited).code).toBe(0);
@@ -78,6 +96,8 @@ describe('the demo seeding decision', () => {
     running.push(start);
     await start.waitFor(/not seeding the demo: RUNWARDEN_DEMO=false/, 60_000);
     await start.waitFor(/Runwarden is running: /, 60_000);
+    expect(start.output()).toMatch(NO_CATALOG);
+    expect(await readyLine(start)).toMatchObject({ types: 0 });
     start.child.kill('SIGTERM');
     await start.exited;
     expect(await workspaces(t)).toEqual([]);
@@ -96,4 +116,58 @@ describe('the demo seeding decision', () => {
     expect((await cli.exited).code).toBe(1);
     expect(cli.output()).toMatch(/Invalid configuration: RUNWARDEN_DEMO/);
   });
+
+  it('without RUNWARDEN_CONFIG, worker and serve on a directory of their own offer no operation types and say how to add a catalog', async () => {
+    const t = await freshDatabase();
+    const directory = createDirectory({ db: t.db });
+    await directory.sync({ workspaces: [{ slug: 'acme', name: 'Acme' }] });
+    const { token } = await directory.createToken({
+      workspace: 'acme',
+      name: 'ops',
+      role: 'owner',
+    });
+    const port = await freePort();
+    const serve = spawnCli(['serve'], {
+      DATABASE_URL: t.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    running.push(serve);
+    await serve.waitFor(/Runwarden API listening/, 60_000);
+    expect(serve.output()).toMatch(NO_CATALOG);
+    const types = await fetch(`http://127.0.0.1:${port}/api/operation-types`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(types.status).toBe(200);
+    expect(await types.json()).toEqual([]); // the start dialog offers nothing simulated
+    serve.child.kill('SIGTERM');
+    expect((await serve.exited).code).toBe(0);
+
+    const worker = spawnCli(['worker', '--concurrency', '1', '--shutdown-grace', '0.5'], {
+      DATABASE_URL: t.url,
+    });
+    running.push(worker);
+    const line = await worker.waitFor(/"msg":"worker started"/, 60_000);
+    expect(JSON.parse(line)).toMatchObject({ types: [] });
+    expect(worker.output()).toMatch(NO_CATALOG);
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  }, 120_000);
+
+  it('a worker without RUNWARDEN_CONFIG runs the demo catalog only on the demo, never with RUNWARDEN_DEMO=false', async () => {
+    const t = await freshDatabase();
+    await t.db
+      .insertInto('workspaces')
+      .values({ id: uuidv7(), slug: 'contoso', name: 'Contoso' })
+      .execute();
+    const empty = await freshDatabase(); // a new install: no demo either
+    const [off, none, on] = await Promise.all([
+      workerTypes({ DATABASE_URL: t.url, RUNWARDEN_DEMO: 'false' }),
+      workerTypes({ DATABASE_URL: empty.url }),
+      workerTypes({ DATABASE_URL: t.url }),
+    ]);
+    expect(off).toEqual([]);
+    expect(none).toEqual([]);
+    expect(on).toEqual(expect.arrayContaining(['demo.sleep', 'inventory.sync', 'policy.sync']));
+  }, 120_000);
 });

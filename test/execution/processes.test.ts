@@ -33,6 +33,7 @@ afterAll(async () => {
 async function spawnWorker(): Promise<{ cli: CliProcess; workerId: string }> {
   const cli = spawnCli(['worker', '--shutdown-grace', '0.5', '--concurrency', '2'], {
     DATABASE_URL: t.url,
+    RUNWARDEN_CONFIG: 'test/fixtures/demo-catalog.ts',
   });
   children.push(cli);
   const line = await cli.waitFor(/"msg":"worker started"/, 30_000);

@@ -55,6 +55,7 @@ describe('a worker whose task lookup failed while it booted', () => {
     await locker.query('lock table graphile_worker._private_tasks in access exclusive mode');
     worker = spawnCli(['worker', '--concurrency', '2', '--shutdown-grace', '0.5'], {
       DATABASE_URL: t.url,
+      RUNWARDEN_CONFIG: 'test/fixtures/demo-catalog.ts',
     });
     const pid = await until(blockedLookup, { within: 30_000, what: "the worker's task lookup" });
     await locker.query('select pg_terminate_backend($1)', [pid]);

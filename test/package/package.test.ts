@@ -30,6 +30,7 @@ import { freshDatabase, type TestDatabase } from '../support/db.js';
  * (`@runwarden/client`, the same client alone) installs into a project of its own, within 5 MB.
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const EXAMPLE_CATALOG = path.join(ROOT, 'examples/catalog-project/catalog.ts');
 const run = promisify(execFile);
 let t: TestDatabase;
 let work: string;
@@ -39,7 +40,7 @@ let consumer: string;
 /** What the consumer's program made: a run, and an API token that reads it. */
 let made: { runId: string; token: string } | undefined;
 
-const CATALOG_TS = `
+const HELLO_TS = `
 import { defineOperation } from 'runwarden';
 import { z } from 'zod';
 
@@ -64,7 +65,7 @@ import Fastify from 'fastify';
 import { createRunwarden, type Directory, type RunwardenStartRequest } from 'runwarden';
 import { createClient } from 'runwarden/client';
 import { runwardenFastify } from 'runwarden/fastify';
-import { catalog } from './catalog.js';
+import { catalog } from './hello.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -202,7 +203,9 @@ async function serve(): Promise<{ url: string; stop(): Promise<void> }> {
       DATABASE_URL: t.url,
       PORT: String(port),
       HOST: '127.0.0.1',
-      RUNWARDEN_CONFIG: 'out/catalog.js',
+      // Compiled: this project installs without optional dependencies, so without esbuild's
+      // binary, which a TypeScript catalog needs (the README's project layout below has it).
+      RUNWARDEN_CONFIG: 'out/hello.js',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -345,7 +348,9 @@ describe('the npm package', () => {
       ],
       consumer,
     );
-    await writeFile(path.join(consumer, 'catalog.ts'), CATALOG_TS);
+    await writeFile(path.join(consumer, 'hello.ts'), HELLO_TS);
+    // The README's catalog (examples/catalog-project), type-checked here and run by the next test.
+    await cp(EXAMPLE_CATALOG, path.join(consumer, 'catalog.ts'));
     await writeFile(path.join(consumer, 'main.ts'), MAIN_TS);
     await writeFile(
       path.join(consumer, 'tsconfig.json'),
@@ -359,7 +364,7 @@ describe('the npm package', () => {
           outDir: 'out',
           types: ['node'],
         },
-        files: ['main.ts', 'catalog.ts'],
+        files: ['main.ts', 'hello.ts', 'catalog.ts'],
       }),
     );
     // The shipped types type-check the program (a wrong path or field would fail here).
@@ -504,5 +509,119 @@ describe('the npm package', () => {
     } finally {
       await server.stop();
     }
-  }, 240_000);
+  }, 480_000); // npm install and tsc on a shared 2-core machine
+
+  it("the README's project layout: RUNWARDEN_CONFIG=catalog.ts runs with validate, serve and worker", async () => {
+    expect(consumer).toBeDefined();
+    // The README shows this very file, so its adoption example is the one run here.
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(await readFile(EXAMPLE_CATALOG, 'utf8'));
+    expect(readme).toContain('npm init -y && npm pkg set type=module');
+    expect(readme).toContain('npm i runwarden zod');
+
+    // A project of its own, made as the README says (a plain install: optional dependencies too,
+    // among them the esbuild binary that loads a TypeScript catalog).
+    const project = path.join(work, 'readme-project');
+    await mkdir(project);
+    await npm(['init', '-y'], project);
+    await npm(['pkg', 'set', 'type=module'], project);
+    await npm(['install', '--prefer-offline', tarball, `zod@${await devVersion('zod')}`], project);
+    await cp(EXAMPLE_CATALOG, path.join(project, 'catalog.ts'));
+
+    const bin = path.join(project, 'node_modules/.bin/runwarden');
+    const { DATABASE_URL: _ignored, ...base } = process.env;
+    const env = { ...base, DATABASE_URL: t.url, RUNWARDEN_CONFIG: 'catalog.ts', LOG_LEVEL: 'info' };
+    const validated = await run(bin, ['validate'], { cwd: project, env });
+    expect(validated.stdout).toMatch(/catalog ok: 1 operation types, 0 schedule\(s\)/);
+
+    // The workspace `acme` and its tenant `eu` are the ones the previous test's program synced.
+    const created = await run(
+      bin,
+      ['admin', 'token', 'create', '--workspace', 'acme', '--name', 'readme', '--role', 'owner'],
+      { cwd: project, env },
+    );
+    const token = /token \(shown once\): (\S+)/.exec(created.stdout)?.[1];
+    if (!token) throw new Error(`no token printed:\n${created.stdout}`);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+    const port = await freePort();
+    const api = `http://127.0.0.1:${port}`;
+    const serve = spawnBin(bin, ['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, project);
+    const worker = spawnBin(
+      bin,
+      ['worker', '--concurrency', '1', '--shutdown-grace', '1'],
+      env,
+      project,
+    );
+    try {
+      await serve.waitFor(/Runwarden API listening/);
+      const types = (await (
+        await fetch(`${api}/api/operation-types`, { headers })
+      ).json()) as Array<{
+        type: string;
+      }>;
+      expect(types.map((type) => type.type)).toEqual(['inventory.sync']);
+      const tenants = (await (
+        await fetch(`${api}/api/workspaces/acme/tenants`, { headers })
+      ).json()) as {
+        items: Array<{ id: string; slug: string }>;
+      };
+      const tenantId = tenants.items.find((tenant) => tenant.slug === 'eu')?.id;
+      const started = await fetch(`${api}/api/workspaces/acme/operations`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ type: 'inventory.sync', tenantId, input: { scope: 'all' } }),
+      });
+      expect(started.status, await started.clone().text()).toBe(202);
+      const { run: queued } = (await started.json()) as { run: { id: string } };
+
+      const line = await worker.waitFor(/"msg":"worker started"/);
+      expect(JSON.parse(line)).toMatchObject({ types: ['inventory.sync'] });
+      const deadline = Date.now() + 60_000;
+      let view: { status?: string; outcome?: string; summaryCounts?: unknown } = {};
+      while (view.status !== 'completed') {
+        if (Date.now() > deadline)
+          throw new Error(`the run did not complete: ${JSON.stringify(view)}\n${worker.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        view = (await (await fetch(`${api}/api/operations/${queued.id}`, { headers })).json()) as {
+          status?: string;
+        };
+      }
+      expect(view).toMatchObject({ outcome: 'succeeded', summaryCounts: { items: 10 } });
+    } finally {
+      await Promise.all([serve.stop(), worker.stop()]);
+    }
+  }, 480_000); // its own npm install on a shared 2-core machine
 });
+
+/** The installed `runwarden` bin as a child process, its output kept. */
+function spawnBin(bin: string, args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  const child = spawn(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  const exited = new Promise((resolve) =>
+    child.exitCode !== null ? resolve(null) : child.once('exit', resolve),
+  );
+  return {
+    output: () => output,
+    async waitFor(pattern: RegExp): Promise<string> {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const line = output.split('\n').find((l) => pattern.test(l));
+        if (line !== undefined) return line;
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`runwarden ${args.join(' ')} printed no ${pattern}:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop(): Promise<void> {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

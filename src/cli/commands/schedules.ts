@@ -2,14 +2,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { OperationRegistry } from '../../execution/registry.js';
 import { scheduleCronItems } from '../../execution/schedules.js';
-import { loadCatalog } from '../catalog.js';
+import { loadCatalog, NO_CATALOG_HINT } from '../catalog.js';
 
 export function registerSchedules(program: Command): void {
   program
     .command('schedules')
-    .description(
-      'List the cron schedules of the catalog (RUNWARDEN_CONFIG, else the demo) and check them.',
-    )
+    .description('List the cron schedules of the catalog RUNWARDEN_CONFIG names and check them.')
     .addHelpText(
       'after',
       '\nEvery `runwarden worker` fires these; each tick starts a system run (no initiator) per target\n' +
@@ -17,6 +15,7 @@ export function registerSchedules(program: Command): void {
     )
     .action(async () => {
       const config = loadConfig();
+      if (!config.catalogModule) throw new Error(NO_CATALOG_HINT);
       const catalog = await loadCatalog(config.catalogModule);
       scheduleCronItems(catalog.schedules, new OperationRegistry(catalog.operations)); // fail fast on bad ones
       if (catalog.schedules.length === 0) {

@@ -5,7 +5,7 @@ import { redactUrl } from '../../db/database.js';
 import { createLogger } from '../../logger.js';
 import { metricsNote, startApi } from '../api.js';
 import { startBackground } from '../background.js';
-import { demoPassword, printDemoLogins } from '../demo.js';
+import { DEMO_WORKSPACE, demoPassword, printDemoLogins } from '../demo.js';
 import { seedDemo } from '../demo-seed/index.js';
 import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
@@ -46,7 +46,7 @@ export function registerStart(program: Command): void {
       const password = demoPassword(config);
       const decision = await demoSeedDecision(runtime.db, {
         enabled: config.demo,
-        demoWorkspaceSlug: 'contoso',
+        demoWorkspaceSlug: DEMO_WORKSPACE,
       });
       if (!decision.seed) logger.info(`not seeding the demo: ${decision.reason}`);
       const demo = decision.seed

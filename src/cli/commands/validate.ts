@@ -3,7 +3,7 @@ import { loadConfig } from '../../config.js';
 import { SAFETY_MARGIN_SECONDS } from '../../domain/policy-validator.js';
 import { OperationRegistry } from '../../execution/registry.js';
 import { scheduleCronItems } from '../../execution/schedules.js';
-import { loadCatalog } from '../catalog.js';
+import { loadCatalog, NO_CATALOG_HINT } from '../catalog.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerValidate(program: Command): void {
       'after',
       [
         '',
-        'Checks, per operation type (RUNWARDEN_CONFIG, else the demo catalog):',
+        'Checks the catalog RUNWARDEN_CONFIG names (.ts, .mts, .js, .mjs or .cjs), per operation type:',
         `  timeoutSeconds + ${SAFETY_MARGIN_SECONDS} s < runningStaleAfterSeconds   3 × heartbeatSeconds < runningStaleAfterSeconds`,
         '  queuedStaleAfterSeconds ≥ 60                    retry backoff < queuedStaleAfterSeconds',
         '  positive numbers, known keys; schedules name known types and valid cron patterns.',
@@ -22,6 +22,7 @@ export function registerValidate(program: Command): void {
     )
     .action(async () => {
       const config = loadConfig();
+      if (!config.catalogModule) throw new Error(NO_CATALOG_HINT);
       const catalog = await loadCatalog(config.catalogModule);
       const problems: string[] = [];
       let registry: OperationRegistry | undefined;

@@ -27,7 +27,8 @@ export function registerWorker(program: Command): void {
       [
         '',
         'Start as many workers as you like, on as many machines, against one DATABASE_URL; jobs are',
-        'shared out with SKIP LOCKED. RUNWARDEN_CONFIG names a module exporting your catalog.',
+        'shared out with SKIP LOCKED. RUNWARDEN_CONFIG names your catalog module (catalog.ts, .mts,',
+        '.js, .mjs, .cjs); without it a worker runs no operation types, except on the demo.',
         'On SIGTERM/SIGINT the worker stops taking jobs, waits --shutdown-grace seconds, then hands',
         'unfinished runs back to the queue for another worker.',
         'Its database pool: RUNWARDEN_DB_POOL_SIZE connections, by default max(10, concurrency + 3);',
