@@ -3,12 +3,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { demoCatalog, demoSchedules } from '../catalog/index.js';
+import type { FlowPool } from '../domain/flow.js';
 import type { OperationDefinition } from '../execution/operation.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
 
 export interface Catalog {
   operations: OperationDefinition[];
   schedules: ScheduleDefinition[];
+  /** Limits several types share (DESIGN §17), checked with the types' own. */
+  flowPools?: FlowPool[];
 }
 
 export function demo(): Catalog {
@@ -68,6 +71,8 @@ export async function loadCatalog(moduleName: string): Promise<Catalog> {
   return {
     operations: catalog as OperationDefinition[],
     schedules: schedules as ScheduleDefinition[],
+    // Checked (an array of pools) by the registry, with a message naming what is wrong.
+    flowPools: loaded.flowPools as FlowPool[] | undefined,
   };
 }
 

@@ -84,7 +84,9 @@ export async function openRuntime(
 }
 
 function validRegistry(catalog: Catalog): OperationRegistry {
-  const registry = new OperationRegistry(catalog.operations);
+  const registry = new OperationRegistry(catalog.operations, undefined, {
+    flowPools: catalog.flowPools,
+  });
   registry.assertValid();
   return registry;
 }

@@ -80,7 +80,7 @@ export class OperationRegistry {
       ...validateFlow(op.type, op.flow, {
         execution: op.execution,
         queuedStaleSeconds: op.policy.queuedStaleAfterSeconds,
-        pools: this.flowPools,
+        pools: Array.isArray(this.flowPools) ? this.flowPools : [],
       }),
       ...(op.policy.terminalTruth === 'reconcile_only' && !op.reconcile
         ? [

@@ -546,7 +546,12 @@ describe('the npm package', () => {
 
     const port = await freePort();
     const api = `http://127.0.0.1:${port}`;
-    const serve = spawnBin(bin, ['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, project);
+    const serve = spawnBin(
+      bin,
+      ['serve'],
+      { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      project,
+    );
     const worker = spawnBin(
       bin,
       ['worker', '--concurrency', '1', '--shutdown-grace', '1'],

@@ -27,7 +27,9 @@ export function registerValidate(program: Command): void {
       const problems: string[] = [];
       let registry: OperationRegistry | undefined;
       try {
-        registry = new OperationRegistry(catalog.operations);
+        registry = new OperationRegistry(catalog.operations, undefined, {
+          flowPools: catalog.flowPools,
+        });
         problems.push(...registry.policyProblems());
         scheduleCronItems(catalog.schedules, registry);
       } catch (error) {
