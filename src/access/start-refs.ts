@@ -16,8 +16,36 @@ export interface StartRefs {
   initiatorUserId?: string | null;
 }
 
+/**
+ * Both forms of one reference given (`tenant` and `tenantId`, say) must name the same thing: the
+ * one that was resolved against the id given beside it.
+ */
+function agree(fields: [string, string], resolved: string | null, id: string | null | undefined) {
+  if (id === undefined || id === null || resolved === null || resolved === id) return;
+  throw new RunwardenError(
+    'validation_failed',
+    `\`${fields[0]}\` and \`${fields[1]}\` name different ${fields[0]}s; give one of them.`,
+  );
+}
+
 /** Resolves slugs and emails to ids (ids pass through unchecked: the start path checks them). */
 export async function resolveStartRefs(
+  db: Kysely<Database>,
+  refs: StartRefs,
+): Promise<{ workspaceId: string; tenantId: string | null; initiatorUserId: string | null }> {
+  const resolved = await resolveEach(db, refs);
+  const { workspace, tenant, initiator } = refs;
+  agree(['workspace', 'workspaceId'], resolved.workspaceId, workspace ? refs.workspaceId : null);
+  agree(['tenant', 'tenantId'], resolved.tenantId, tenant ? refs.tenantId : null);
+  agree(
+    ['initiator', 'initiatorUserId'],
+    resolved.initiatorUserId,
+    initiator ? refs.initiatorUserId : null,
+  );
+  return resolved;
+}
+
+async function resolveEach(
   db: Kysely<Database>,
   refs: StartRefs,
 ): Promise<{ workspaceId: string; tenantId: string | null; initiatorUserId: string | null }> {

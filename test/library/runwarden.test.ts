@@ -56,4 +56,40 @@ describe('createRunwarden', () => {
       progress_processed: 10,
     });
   });
+
+  it('refuses a slug and an id that name different things, and changes nothing', async () => {
+    const slugs = await rw.db
+      .selectFrom('tenants')
+      .select(['id', 'slug'])
+      .where('workspace_id', '=', scope.workspaceId)
+      .execute();
+    const other = slugs.find((t) => t.id !== scope.tenantId);
+    if (!other) throw new Error('the scope has a second tenant');
+    const before = await rw.db.selectFrom('operation_runs').select('id').execute();
+    await expect(
+      rw.start({
+        type: 'inventory.sync',
+        workspaceId: scope.workspaceId,
+        tenant: other.slug,
+        tenantId: scope.tenantId,
+        input: { scope: 'policies' },
+        initiatorUserId: scope.userId,
+      }),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: '`tenant` and `tenantId` name different tenants; give one of them.',
+    });
+    expect(await rw.db.selectFrom('operation_runs').select('id').execute()).toEqual(before);
+    // Agreeing, both are fine.
+    const own = slugs.find((t) => t.id === scope.tenantId);
+    const agreed = await rw.start({
+      type: 'inventory.sync',
+      workspaceId: scope.workspaceId,
+      tenant: own?.slug,
+      tenantId: scope.tenantId,
+      input: { scope: 'policies' },
+      initiatorUserId: scope.userId,
+    });
+    expect(agreed.run.tenant_id).toBe(scope.tenantId);
+  });
 });
