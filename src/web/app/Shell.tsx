@@ -18,6 +18,7 @@ import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { Notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate, useParams } from 'react-router';
+import { embedded, hostLogoutUrl } from '../api/base';
 import { useLogout, useMe } from '../api/queries';
 import { useRunStream } from '../api/stream';
 import { ActivityHint } from '../components/ActivityHint';
@@ -124,14 +125,27 @@ export function Shell() {
               </Menu.Target>
               <Menu.Dropdown>
                 <Menu.Label>{me.data.user.email}</Menu.Label>
-                <Menu.Item component={Link} to="/settings/password">
-                  Change password
-                </Menu.Item>
-                <Menu.Item
-                  onClick={() => logout.mutate(undefined, { onSuccess: () => navigate('/login') })}
-                >
-                  Log out
-                </Menu.Item>
+                {/* Embedded, the host signs people in and out: its page, or no "Log out". */}
+                {!embedded && (
+                  <Menu.Item component={Link} to="/settings/password">
+                    Change password
+                  </Menu.Item>
+                )}
+                {hostLogoutUrl ? (
+                  <Menu.Item component="a" href={hostLogoutUrl}>
+                    Log out
+                  </Menu.Item>
+                ) : (
+                  !embedded && (
+                    <Menu.Item
+                      onClick={() =>
+                        logout.mutate(undefined, { onSuccess: () => navigate('/login') })
+                      }
+                    >
+                      Log out
+                    </Menu.Item>
+                  )
+                )}
               </Menu.Dropdown>
             </Menu>
           </Group>
