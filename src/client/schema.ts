@@ -2386,6 +2386,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -2576,6 +2580,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3052,6 +3060,10 @@ export interface operations {
                 stillActive: string;
                 whatNext: string;
               };
+              deadline: {
+                at: string;
+                copy: string;
+              } | null;
             };
             links: {
               view: string;
@@ -3262,6 +3274,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3474,6 +3490,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3697,6 +3717,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3924,6 +3948,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -4519,6 +4547,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -4689,6 +4721,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -4865,6 +4901,10 @@ export interface operations {
                 stillActive: string;
                 whatNext: string;
               };
+              deadline: {
+                at: string;
+                copy: string;
+              } | null;
             };
             links: {
               view: string;
@@ -5075,6 +5115,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -5289,6 +5333,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -5493,6 +5541,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;

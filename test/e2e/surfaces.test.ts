@@ -1,8 +1,10 @@
 import type { Locator, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/domain/uuid.js';
+import { startRun } from '../../src/execution/start.js';
+import { RunService } from '../../src/runs/run-service.js';
 import { until } from '../support/db.js';
-import { type ClassRuns, axeViolations, e2eHarness, seedClassRuns } from './support.js';
+import { axeViolations, type ClassRuns, e2eHarness, seedClassRuns } from './support.js';
 
 const h = await e2eHarness();
 let runs: ClassRuns;
@@ -271,6 +273,48 @@ describe('starting an operation', () => {
     expect(created).toHaveLength(1);
     expect(await toast.getAttribute('href')).toBe(`/admin/operations/${created[0]?.id}`);
     await page.context().close();
+  });
+});
+
+describe('the run page says each thing once', () => {
+  it('a silent run: when it is marked failed, in the reader\'s clock; a finished one: "what next?" once', async () => {
+    // e2e.patient beats every 300 s: lost after 900 s silent, marked failed 900 s after that.
+    const past = new RunService({ db: h.db, clock: () => new Date(Date.now() - 1000_000) });
+    const { run } = await startRun(
+      { db: h.db, runs: past, registry: h.registry },
+      {
+        type: 'e2e.patient',
+        workspaceId: h.ids.contoso,
+        tenantId: h.ids.prod,
+        input: { tag: 'silent' },
+        initiatorUserId: await h.userId('owner@demo.test'),
+      },
+    );
+    await past.markRunning(run.id, { workerId: 'e2e-quiet' });
+    await owner.goto(`${h.base}/admin/operations/${run.id}`);
+    const zone = owner.getByTestId('decision-zone');
+    await expect
+      .poll(() => zone.getByTestId('what-next').textContent())
+      .toMatch(
+        /^The worker stopped reporting 1[67] min ago\. It will be marked failed at .+ unless it reports\.$/,
+      );
+    const deadline = await owner.evaluate(
+      `fetch('/api/operations/${run.id}').then((r) => r.json()).then((v) => v.truth.deadline.at)`,
+    );
+    // The browser's own clock and zone, as src/web/components/time.ts formats it.
+    const shown = await owner.evaluate(`(() => {
+      const at = new Date(${JSON.stringify(deadline)});
+      return at.toDateString() === new Date().toDateString()
+        ? at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+        : at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    })()`);
+    expect(await zone.getByTestId('what-next').textContent()).toContain(`at ${shown} unless`);
+    expect(await zone.getByTestId('guidance').count()).toBe(0);
+
+    await owner.goto(`${h.base}/admin/operations/${runs.succeeded}`);
+    await zone.getByTestId('what-next').waitFor();
+    const text = (await zone.textContent()) ?? '';
+    expect(text.split('Nothing to do.').length - 1).toBe(1);
   });
 });
 

@@ -116,8 +116,8 @@ export function Shell() {
                   aria-label={`Account: ${me.data.user.name}`}
                   style={{ flexShrink: 0 }}
                 >
-                  {/* Initials where the header is narrow, the name where there is room. */}
-                  <Avatar name={me.data.user.name} color="initials" size="sm" hiddenFrom="sm" />
+                  {/* An avatar where the header is narrow (initials would not be in its name), the name where there is room. */}
+                  <Avatar size="sm" hiddenFrom="sm" />
                   <Text size="sm" truncate maw={220} visibleFrom="sm">
                     {me.data.user.name}
                   </Text>

@@ -16,9 +16,18 @@ export const theme = createTheme({
   },
 });
 
+// Light-variant text (badges, alerts, buttons on a tint) at 4.5:1 in light mode: the darkest shade
+// of a deep hue; bright hues have none dark enough, so their text is near-black on their tint.
+const DEEP = ['red', 'pink', 'grape', 'violet', 'indigo', 'blue', 'gray', 'dark'];
+const BRIGHT = ['cyan', 'teal', 'green', 'lime', 'yellow', 'orange'];
+const lightText = Object.fromEntries([
+  ...DEEP.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-9)`]),
+  ...BRIGHT.map((c) => [`--mantine-color-${c}-light-color`, 'var(--mantine-color-gray-9)']),
+]);
+
 /** Secondary ("dimmed") text a shade nearer the text colour, for a 4.5:1 contrast either way. */
 export const cssVariablesResolver: CSSVariablesResolver = () => ({
   variables: {},
-  light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' },
+  light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)', ...lightText },
   dark: { '--mantine-color-dimmed': 'var(--mantine-color-dark-1)' },
 });

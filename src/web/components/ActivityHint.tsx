@@ -27,13 +27,16 @@ export function ActivityHint({ workspace }: { workspace: string }) {
       <Popover.Target>
         {/* Default, not a light blue: its text keeps a 4.5:1 contrast (the stale badge is yellow). */}
         <Button variant="default" size="xs" px={8} data-testid="activity-hint">
-          {/* Narrow headers show the numbers and the short word; the name is whole at any width. */}
-          {activeCount}
-          <Wide> active</Wide>
+          {activeCount} active
           {staleCount > 0 && (
             <Badge ml={6} size="xs" color="yellow" autoContrast>
               {staleCount}
-              <Wide> likely</Wide> stale
+              {/* Narrow headers drop the last words from sight, not from the button's name: what
+                  is seen stays the start of what a screen reader says. */}
+              <Text span inherit visibleFrom="sm">
+                &nbsp;likely stale
+              </Text>
+              <VisuallyHidden hiddenFrom="sm"> likely stale</VisuallyHidden>
             </Badge>
           )}
         </Button>
@@ -56,17 +59,5 @@ export function ActivityHint({ workspace }: { workspace: string }) {
         </Stack>
       </Popover.Dropdown>
     </Popover>
-  );
-}
-
-/** Words shown where the header has room, and part of the button's name at every width. */
-function Wide({ children }: { children: string }) {
-  return (
-    <>
-      <Text span inherit visibleFrom="sm" style={{ whiteSpace: 'pre' }}>
-        {children}
-      </Text>
-      <VisuallyHidden hiddenFrom="sm">{children}</VisuallyHidden>
-    </>
   );
 }
