@@ -137,6 +137,18 @@ export async function startHostApp(options: {
     reply.setCookie(COOKIE, user, { path: '/', httpOnly: true, sameSite: 'lax', signed: true });
     return reply.redirect(localPath(next));
   });
+  // Runwarden's "Log out" is a link here (logoutUrl): a page whose button signs out, so another
+  // site cannot sign people out with a link of its own.
+  app.get('/logout', async (_request, reply) =>
+    reply
+      .type('text/html')
+      .send(
+        page(
+          'Sign out of Northwind',
+          '<form method="post" action="/logout"><button type="submit">Sign out</button></form>',
+        ),
+      ),
+  );
   app.post('/logout', async (_request, reply) =>
     reply.clearCookie(COOKIE, { path: '/' }).redirect('/login'),
   );
@@ -195,6 +207,8 @@ export async function startHostApp(options: {
       runwarden: rw,
       // Where a browser whose host session ended mid-visit signs in again, and comes back.
       loginUrl: '/login?next={from}',
+      // Where Runwarden's "Log out" goes: the host's own sign-out.
+      logoutUrl: '/logout',
       resolvePrincipal(request) {
         const who = signedIn(request);
         if (!who) return null;

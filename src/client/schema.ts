@@ -2386,6 +2386,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -2578,6 +2582,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3054,6 +3062,10 @@ export interface operations {
                 stillActive: string;
                 whatNext: string;
               };
+              deadline: {
+                at: string;
+                copy: string;
+              } | null;
             };
             links: {
               view: string;
@@ -3264,6 +3276,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3476,6 +3492,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3699,6 +3719,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -3926,6 +3950,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -4521,6 +4549,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -4691,6 +4723,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -4867,6 +4903,10 @@ export interface operations {
                 stillActive: string;
                 whatNext: string;
               };
+              deadline: {
+                at: string;
+                copy: string;
+              } | null;
             };
             links: {
               view: string;
@@ -5077,6 +5117,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -5291,6 +5335,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;
@@ -5495,6 +5543,10 @@ export interface operations {
                   stillActive: string;
                   whatNext: string;
                 };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
               };
               links: {
                 view: string;

@@ -48,7 +48,16 @@ export interface Truth {
     | { kind: 'bar'; processed: number; total: number; percent: number };
   /** The detail page's decision zone. */
   decision: { stillActive: string; whatNext: string };
+  /**
+   * A silent run's deadline: Runwarden marks it failed `at` (ISO 8601) unless it reports. `copy`
+   * says so with `{time}` where a surface puts `at` in the reader's clock (the server does not know
+   * the reader's zone). Null when none is ahead.
+   */
+  deadline: { at: string; copy: string } | null;
 }
+
+/** The words of a deadline; `{time}` is for the surface to fill in. */
+export const DEADLINE_COPY = 'It will be marked failed at {time} unless it reports.';
 
 const STALE_HEADLINE = 'Past the lifecycle window. Review worker health and logs before retrying.';
 
@@ -73,11 +82,11 @@ export function deriveTruth(
   return toned(truth);
 }
 
-/** A truth before its tone, which only the class decides (`CLASS_TONE`). */
-type Untoned = Omit<Truth, 'tone'>;
+/** A truth before its tone, which only the class decides (`CLASS_TONE`), and its deadline if any. */
+type Untoned = Omit<Truth, 'tone' | 'deadline'> & { deadline?: Truth['deadline'] };
 
 function toned(truth: Untoned): Truth {
-  return { ...truth, tone: CLASS_TONE[truth.bucket] };
+  return { deadline: null, ...truth, tone: CLASS_TONE[truth.bucket] };
 }
 
 function terminalTruth(run: RunFacts, bucket: Exclude<Bucket, 'active' | 'active_stale'>): Untoned {
@@ -157,13 +166,15 @@ function activeTruth(
   };
   if (stale.stale) {
     const minutes = Math.max(1, Math.round(stale.sinceSeconds / 60));
+    const failsAt = stale.reason === 'run.heartbeat_lost' ? silentDeadline(stale, now) : undefined;
     const guidance =
       stale.reason === 'run.heartbeat_lost'
-        ? `The worker stopped reporting ${minutes} min ago. Runwarden marks it failed automatically if it does not recover.`
+        ? `The worker stopped reporting ${minutes} min ago.${failsAt ? '' : ' Runwarden marks it failed at its next check unless it reports.'}`
         : stale.reason === 'run.stale_queued'
           ? `Nothing has picked it up for ${minutes} min. Check that ${execution === 'external' ? 'the external system is' : 'workers are'} running.`
           : `It has run for ${minutes} min, longer than its lifecycle window allows.`;
     return {
+      ...(failsAt ? { deadline: { at: failsAt, copy: DEADLINE_COPY } } : {}),
       problemClass: 'active_stale',
       bucket: 'active_stale',
       headline: STALE_HEADLINE,
@@ -211,6 +222,17 @@ function activeTruth(
     progress: determinate ? { kind: 'bar', processed, total, percent } : { kind: 'spinner' },
     decision: { stillActive: 'Yes, a worker is on it and reporting.', whatNext: 'Nothing yet.' },
   };
+}
+
+/**
+ * When a run whose heartbeat is lost is marked failed: one loss window after it went stale. A
+ * reconciler that watched throughout does it at once; one that was not watching (it just started,
+ * or its database was away) first waits a loss window, as heartbeats may not have landed. Undefined
+ * once that is past: the next check does it.
+ */
+function silentDeadline(stale: { sinceSeconds: number; thresholdSeconds: number }, now: Date) {
+  const ahead = 2 * stale.thresholdSeconds - stale.sinceSeconds;
+  return ahead > 0 ? new Date(now.getTime() + ahead * 1000).toISOString() : undefined;
 }
 
 function done(

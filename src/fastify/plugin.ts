@@ -30,6 +30,11 @@ export interface RunwardenFastifyOptions {
    * was on (URL-encoded), e.g. `/login?next={from}`; without it, `?from=<page>` is added.
    */
   loginUrl?: string;
+  /**
+   * The host's sign-out page: the web app's "Log out" takes the browser there (a plain link, a
+   * GET). Without it the web app offers no "Log out" (there is no Runwarden session to end).
+   */
+  logoutUrl?: string;
   /** The built web app (default: the package's own dist/web); false: the API only. */
   webRoot?: string | false;
   /** Default: the host's logger. */
@@ -70,6 +75,7 @@ export async function runwardenFastify(
     options: {
       basePath: prefix,
       ...(options.loginUrl ? { hostLoginUrl: options.loginUrl } : {}),
+      ...(options.logoutUrl ? { hostLogoutUrl: options.logoutUrl } : {}),
       // The host signs people in: no Runwarden password login or SSO under the mount, and no
       // reading of RUNWARDEN_OIDC_* from the host's environment.
       signIn: { oidc: undefined, passwordLogin: false, publicUrl: '' },

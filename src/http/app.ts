@@ -80,6 +80,8 @@ export interface AppOptions {
   basePath: string;
   /** Embedded: where a browser without a host session signs in (the host's own page). */
   hostLoginUrl: string | undefined;
+  /** Embedded: where "Log out" sends the browser (the host's own page); none: no "Log out". */
+  hostLogoutUrl: string | undefined;
   /** Embedded: the host resolves every caller (bearer tokens still work); no Runwarden login. */
   resolvePrincipal: ExternalCaller | undefined;
   /** Single sign-on and the password switch (DESIGN §15); default: from the environment. */
@@ -111,6 +113,7 @@ const DEFAULTS: AppOptions = {
   basePath: '',
   resolvePrincipal: undefined,
   hostLoginUrl: undefined,
+  hostLogoutUrl: undefined,
   signIn: undefined,
   metricsToken: undefined,
   accessLogSummaryMs: 60_000,
@@ -256,7 +259,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       open,
       options.webRoot === false ? undefined : (options.webRoot ?? findWebRoot()),
       options.basePath,
-      options.hostLoginUrl,
+      options.resolvePrincipal
+        ? { loginUrl: options.hostLoginUrl, logoutUrl: options.hostLogoutUrl }
+        : undefined,
     );
   });
   // Public, but the caller is identified: logout ends a session (a cookie write, so CSRF-checked).

@@ -34,6 +34,11 @@ export const TruthSchema = z.object({
     }),
   ]),
   decision: z.object({ stillActive: z.string(), whatNext: z.string() }),
+  /**
+   * A silent run's deadline: it is marked failed `at` unless it reports; `copy` says so, `{time}`
+   * standing for `at` in the reader's clock. Null when none is ahead.
+   */
+  deadline: z.object({ at: z.string(), copy: z.string() }).nullable(),
 });
 
 /** A run as every response carries it (DESIGN §11), with `truth` from `deriveTruth` only. */

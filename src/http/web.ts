@@ -22,9 +22,9 @@ export async function registerWeb(
   app: FastifyInstance,
   root: string | undefined,
   basePath = '',
-  hostLoginUrl?: string,
+  host?: HostPages,
 ): Promise<void> {
-  const page = root && basePath ? mountedIndex(root, basePath, hostLoginUrl) : undefined;
+  const page = root && host ? mountedIndex(root, basePath, host) : undefined;
   if (root) {
     await app.register(fastifyStatic, {
       root,
@@ -56,18 +56,28 @@ export async function registerWeb(
   });
 }
 
+/** Embedded in a host's server: the host's own pages where people sign in and out. */
+export interface HostPages {
+  loginUrl?: string | undefined;
+  logoutUrl?: string | undefined;
+}
+
 /**
  * index.html for an app mounted under `basePath` in a host's server (DESIGN §15): asset URLs get
- * the prefix, a `<meta name="runwarden-base">` tells the SPA where its API and pages are, and
- * `<meta name="runwarden-login">` where the host signs people in.
+ * the prefix, a `<meta name="runwarden-base">` tells the SPA where its API and pages are (and that
+ * a host signs people in), `<meta name="runwarden-login">` and `<meta name="runwarden-logout">`
+ * where the host signs them in and out.
  */
-function mountedIndex(root: string, basePath: string, hostLoginUrl?: string): string {
+function mountedIndex(root: string, basePath: string, host: HostPages): string {
   const attribute = (value: string) => value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
-  const base = attribute(basePath);
-  const login = hostLoginUrl
-    ? `\n    <meta name="runwarden-login" content="${attribute(hostLoginUrl)}" />`
-    : '';
+  const meta = (name: string, value: string) =>
+    `\n    <meta name="${name}" content="${attribute(value)}" />`;
+  const head = [
+    meta('runwarden-base', basePath),
+    host.loginUrl ? meta('runwarden-login', host.loginUrl) : '',
+    host.logoutUrl ? meta('runwarden-logout', host.logoutUrl) : '',
+  ].join('');
   return readFileSync(path.join(root, 'index.html'), 'utf8')
-    .replaceAll('="/assets/', `="${base}/assets/`)
-    .replace('<head>', `<head>\n    <meta name="runwarden-base" content="${base}" />${login}`);
+    .replaceAll('="/assets/', `="${attribute(basePath)}/assets/`)
+    .replace('<head>', `<head>${head}`);
 }

@@ -11,5 +11,11 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 1500,
   },
+  experimental: {
+    // Mounted under a host's prefix (`/ops`, DESIGN §15) the app is not at the site root: a lazily
+    // loaded page's chunks and preloads resolve from the module that asks for them, and index.html's
+    // absolute `/assets/` URLs get the prefix from the server (src/http/web.ts).
+    renderBuiltUrl: (_file, { hostType }) => (hostType === 'js' ? { relative: true } : undefined),
+  },
   server: { proxy: { '/api': 'http://localhost:3000' } },
 });

@@ -322,6 +322,54 @@ describe('deriveTruth: edges', () => {
   });
 });
 
+describe('deriveTruth: the deadline of a silent run', () => {
+  // heartbeatSeconds 5: its heartbeat is lost after 15 s of silence.
+  it('says when it is marked failed: one loss window after it went stale, whenever it is read', () => {
+    const silent = running({ last_heartbeat_at: ago(20) });
+    const truth = deriveTruth(silent, policy, now);
+    expect(truth.deadline).toEqual({
+      at: '2026-11-22T12:00:10.000Z',
+      copy: 'It will be marked failed at {time} unless it reports.',
+    });
+    expect(truth.guidance).toBe('The worker stopped reporting 1 min ago.');
+    expect(truth.decision.whatNext).toBe(truth.guidance);
+    // Read again later, the same deadline (not "in 10 s" from each reading).
+    const later = deriveTruth(silent, policy, new Date(now.getTime() + 5000));
+    expect(later.deadline).toEqual(truth.deadline);
+  });
+
+  it('past its deadline the next check marks it: no time in the past', () => {
+    const truth = deriveTruth(running({ last_heartbeat_at: ago(31) }), policy, now);
+    expect(truth.deadline).toBeNull();
+    expect(truth.guidance).toBe(
+      'The worker stopped reporting 1 min ago. Runwarden marks it failed at its next check unless it reports.',
+    );
+  });
+
+  it('the demo export silent 6 h 1 min (2 h beats) is marked failed 5 h 59 min later', () => {
+    const slow = { ...policy, heartbeatSeconds: 7200, runningStaleAfterSeconds: 86_400 };
+    const silent = running({ started_at: ago(7 * 3600), last_heartbeat_at: ago(6 * 3600 + 60) });
+    const truth = deriveTruth(silent, slow, now);
+    expect(truth.deadline?.at).toBe('2026-11-22T17:59:00.000Z');
+    expect(truth.guidance).toBe('The worker stopped reporting 361 min ago.');
+  });
+
+  it('no deadline for a fresh run, a stale queue, an over-long run or a finished one', () => {
+    const cases = [
+      running(),
+      run({ created_at: ago(901) }),
+      running({ started_at: ago(1201), last_heartbeat_at: ago(1) }),
+      run({ status: 'completed', outcome: 'succeeded' }),
+    ];
+    expect(cases.map((facts) => deriveTruth(facts, policy, now).deadline)).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+});
+
 describe('staleness', () => {
   it('names the rule that fired, with its threshold', () => {
     expect(staleness(running({ last_heartbeat_at: ago(20) }), policy, now)).toMatchObject({

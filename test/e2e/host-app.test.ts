@@ -98,6 +98,60 @@ describe('examples/host-app: Runwarden embedded at /ops', () => {
     await page.context().close();
   });
 
+  it("asks for nothing outside /ops: lazily loaded pages, settings, the start dialog; logs out at the host's page", async () => {
+    const page = await signIn('ann');
+    const outside: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin !== host.url || !url.pathname.startsWith('/ops/')) outside.push(url.href);
+    });
+    const { run } = await host.rw.start({
+      type: 'host.backup',
+      workspace: 'northwind',
+      tenant: 'northwind-eu',
+      input: { reason: 'every request under /ops' },
+    });
+    // A deep link loads the run page's chunk (and what it preloads) first thing.
+    await page.goto(`${host.url}/ops/admin/operations/${run.id}`);
+    await page.getByTestId('decision-zone').waitFor();
+    // Each of these pages is its own chunk, fetched when the navigation reaches it.
+    const navbar = page.getByRole('navigation', { name: 'Main' });
+    await navbar.getByRole('link', { name: 'Operations' }).click();
+    await page.getByTestId('run-table').first().waitFor();
+    await page.getByRole('button', { name: 'Start operation' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('combobox', { name: 'Operation' }).waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await navbar.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL((url) => url.pathname === '/ops/admin/w/northwind');
+    for (const name of ['Members', 'Tenants']) {
+      await navbar.getByRole('link', { name }).click();
+      await page.getByRole('heading', { level: 1, name: new RegExp(name, 'i') }).waitFor();
+    }
+    // The host owns Ann's password: no "Change password", and no such page under /ops.
+    await page.getByTestId('user-menu').click();
+    const menu = page.getByRole('menu');
+    await menu.getByRole('menuitem', { name: 'Log out' }).waitFor();
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Log out']);
+    await page.keyboard.press('Escape');
+    await page.goto(`${host.url}/ops/settings/password`);
+    await page.getByTestId('not-found').waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(outside).toEqual([]);
+
+    // "Log out" is the host's sign-out page (logoutUrl), which signs Ann out of the host.
+    await page.getByTestId('user-menu').click();
+    await page.getByRole('menuitem', { name: 'Log out' }).click();
+    await page.waitForURL(`${host.url}/logout`);
+    expect(outside).toEqual([`${host.url}/logout`]);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((url) => url.pathname === '/login');
+    await page.goto(`${host.url}/ops/admin/operations?ws=northwind`);
+    await page.waitForURL((url) => url.pathname === '/login');
+    await page.context().close();
+  });
+
   it('a host user without rights gets 404 for the workspace and its runs; nobody gets 401', async () => {
     const { run } = await host.rw.start({
       type: 'host.backup',

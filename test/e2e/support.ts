@@ -159,8 +159,16 @@ export async function seedClassRuns(h: ApiHarness): Promise<ClassRuns> {
   return { queued, running, stale: staleRun.id, reconciled, followUp, succeeded };
 }
 
-/** axe-core, injected into the page; returns the critical violations. */
-export async function criticalViolations(page: Page): Promise<Array<{ id: string; help: string }>> {
+export interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  /** Where, as axe names the first few elements. */
+  targets: string[];
+}
+
+/** axe-core, injected into the page; returns the critical and serious violations. */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   const require = createRequire(import.meta.url);
   const source = readFileSync(
     path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js'),
@@ -169,9 +177,19 @@ export async function criticalViolations(page: Page): Promise<Array<{ id: string
   await page.evaluate(source);
   // A string runs in the page, where axe is now a global (the test's tsconfig has no DOM types).
   const result = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")) as {
-    violations: Array<{ id: string; help: string; impact: string }>;
+    violations: Array<{
+      id: string;
+      help: string;
+      impact: string;
+      nodes: Array<{ target: unknown[] }>;
+    }>;
   };
   return result.violations
-    .filter((v) => v.impact === 'critical')
-    .map(({ id, help }) => ({ id, help }));
+    .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+    .map(({ id, impact, help, nodes }) => ({
+      id,
+      impact,
+      help,
+      targets: nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }));
 }

@@ -3,6 +3,7 @@ import {
   dayLabel,
   formatAbsolute,
   formatAgo,
+  formatClock,
   formatDuration,
   runTimePhrases,
 } from '../../src/web/components/time.js';
@@ -92,5 +93,14 @@ describe('dayLabel', () => {
     expect(dayLabel(new Date(2026, 10, 30, 9, 0).toISOString(), local, 'en-GB')).toMatch(
       /30 Nov 2026/,
     );
+  });
+});
+
+describe('formatClock', () => {
+  it('is the time alone on the same day, with the date on another', () => {
+    const soon = new Date(now + 60_000).toISOString();
+    expect(formatClock(soon, now, 'en-GB')).toMatch(/^\d{2}:\d{2}$/);
+    const later = new Date(now + 3 * 86_400_000).toISOString();
+    expect(formatClock(later, now, 'en-GB')).toMatch(/^\d{1,2} Dec 2026, \d{2}:\d{2}$/);
   });
 });

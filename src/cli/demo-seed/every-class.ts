@@ -8,9 +8,10 @@ const HOUR = 3600_000;
 /**
  * The runs that make the demo show every class on first start (issue #14 point 14), beside the
  * history's finished ones:
- * - a likely-stale `mailbox_archive.export`, its worker silent for 6.5 h. The type reports every
- *   two hours, so it is judged lost after 6 h, and a reconciler that just started waits that long
- *   before judging heartbeats: the run stays likely stale, not reconciled, for hours.
+ * - a likely-stale `mailbox_archive.export`, its worker silent for 6 h 1 min. The type reports
+ *   every two hours, so it is judged lost after 6 h, and a reconciler that just started waits that
+ *   long before judging heartbeats: the run stays likely stale, not reconciled, for hours, and its
+ *   page says when it is marked failed (one loss window after it went stale: 5 h 59 min on).
  * - a handed-back `inventory.sync`: its first worker shut down mid-run, another finished it.
  * Returns how many runs it wrote.
  */
@@ -37,7 +38,7 @@ export async function seedEveryClass(
   const quiet = await create('mailbox_archive.export', ids.owner, { scope: 'all' });
   at += 60_000;
   await runs.markRunning(quiet, { workerId: 'demo-worker-2' });
-  at = now.getTime() - 6.5 * HOUR;
+  at = now.getTime() - 6 * HOUR - 60_000;
   await runs.reportProgress(quiet, { processed: 18, total: 50 });
   await runs.addCounts(quiet, { mailboxes: 18 });
 

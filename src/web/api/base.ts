@@ -8,6 +8,16 @@ export const basePath: string =
   document.querySelector('meta[name="runwarden-base"]')?.getAttribute('content') ?? '';
 
 /**
+ * Embedded in a host's server, which signs people in and out: no Runwarden password to change,
+ * no Runwarden session to end.
+ */
+export const embedded: boolean = document.querySelector('meta[name="runwarden-base"]') !== null;
+
+/** Embedded: the host's sign-out page (`<meta name="runwarden-logout">`), if it named one. */
+export const hostLogoutUrl: string | undefined =
+  document.querySelector('meta[name="runwarden-logout"]')?.getAttribute('content') ?? undefined;
+
+/**
  * Embedded: the host's sign-in page (`<meta name="runwarden-login">`); a browser without a host
  * session goes there, not to a Runwarden login. Undefined when Runwarden signs people in itself.
  */

@@ -18,6 +18,7 @@ import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { Notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate, useParams } from 'react-router';
+import { embedded, hostLogoutUrl } from '../api/base';
 import { useLogout, useMe } from '../api/queries';
 import { useRunStream } from '../api/stream';
 import { ActivityHint } from '../components/ActivityHint';
@@ -115,8 +116,8 @@ export function Shell() {
                   aria-label={`Account: ${me.data.user.name}`}
                   style={{ flexShrink: 0 }}
                 >
-                  {/* Initials where the header is narrow, the name where there is room. */}
-                  <Avatar name={me.data.user.name} color="initials" size="sm" hiddenFrom="sm" />
+                  {/* An avatar where the header is narrow (initials would not be in its name), the name where there is room. */}
+                  <Avatar size="sm" hiddenFrom="sm" />
                   <Text size="sm" truncate maw={220} visibleFrom="sm">
                     {me.data.user.name}
                   </Text>
@@ -124,14 +125,27 @@ export function Shell() {
               </Menu.Target>
               <Menu.Dropdown>
                 <Menu.Label>{me.data.user.email}</Menu.Label>
-                <Menu.Item component={Link} to="/settings/password">
-                  Change password
-                </Menu.Item>
-                <Menu.Item
-                  onClick={() => logout.mutate(undefined, { onSuccess: () => navigate('/login') })}
-                >
-                  Log out
-                </Menu.Item>
+                {/* Embedded, the host signs people in and out: its page, or no "Log out". */}
+                {!embedded && (
+                  <Menu.Item component={Link} to="/settings/password">
+                    Change password
+                  </Menu.Item>
+                )}
+                {hostLogoutUrl ? (
+                  <Menu.Item component="a" href={hostLogoutUrl}>
+                    Log out
+                  </Menu.Item>
+                ) : (
+                  !embedded && (
+                    <Menu.Item
+                      onClick={() =>
+                        logout.mutate(undefined, { onSuccess: () => navigate('/login') })
+                      }
+                    >
+                      Log out
+                    </Menu.Item>
+                  )
+                )}
               </Menu.Dropdown>
             </Menu>
           </Group>

@@ -1,5 +1,6 @@
 import { Center, Loader } from '@mantine/core';
-import { createBrowserRouter } from 'react-router';
+import { createBrowserRouter, Navigate } from 'react-router';
+import { embedded } from '../api/base';
 import { LoginPage } from '../pages/LoginPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { HomeRedirect } from './HomeRedirect';
@@ -20,7 +21,12 @@ function Loading() {
 }
 
 export const router = createBrowserRouter([
-  { path: '/login', element: <LoginPage />, HydrateFallback: Loading },
+  // Embedded, the host signs people in: its page, reached from the shell when nobody is.
+  {
+    path: '/login',
+    element: embedded ? <Navigate to="/" replace /> : <LoginPage />,
+    HydrateFallback: Loading,
+  },
   {
     path: '/invite/:token',
     HydrateFallback: Loading,
@@ -119,13 +125,18 @@ export const router = createBrowserRouter([
           (m) => m.WorkspacesPage,
         ),
       },
-      {
-        path: 'settings/password',
-        ...page(
-          () => import('../pages/settings/PasswordPage'),
-          (m) => m.PasswordPage,
-        ),
-      },
+      // Embedded, the host owns people's passwords: the page is not there.
+      ...(embedded
+        ? []
+        : [
+            {
+              path: 'settings/password',
+              ...page(
+                () => import('../pages/settings/PasswordPage'),
+                (m) => m.PasswordPage,
+              ),
+            },
+          ]),
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -1,4 +1,4 @@
-import { type CSSVariablesResolver, createTheme } from '@mantine/core';
+import { type CSSVariablesResolver, createTheme, Modal } from '@mantine/core';
 
 /** Light and dark follow the system (MantineProvider defaultColorScheme="auto"). */
 export const theme = createTheme({
@@ -6,12 +6,28 @@ export const theme = createTheme({
   // Darker in light mode so links and buttons keep a 4.5:1 contrast on white.
   primaryShade: { light: 8, dark: 4 },
   defaultRadius: 'md',
+  // autoContrast picks dark text over a filled colour above this luminance: 0.18 is where dark
+  // text starts to contrast more than white, so a filled green badge reads at 4.5:1 or more.
+  luminanceThreshold: 0.18,
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+  components: {
+    // Mantine's close button is an icon with no name of its own: screen readers need one.
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+  },
 });
 
-/** Secondary ("dimmed") text one shade darker in light mode, for a 4.5:1 contrast on white. */
+// Light-variant text (badges, alerts, buttons on a tint) at 4.5:1 in light mode: the darkest shade
+// of a deep hue; bright hues have none dark enough, so their text is near-black on their tint.
+const DEEP = ['red', 'pink', 'grape', 'violet', 'indigo', 'blue', 'gray', 'dark'];
+const BRIGHT = ['cyan', 'teal', 'green', 'lime', 'yellow', 'orange'];
+const lightText = Object.fromEntries([
+  ...DEEP.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-9)`]),
+  ...BRIGHT.map((c) => [`--mantine-color-${c}-light-color`, 'var(--mantine-color-gray-9)']),
+]);
+
+/** Secondary ("dimmed") text a shade nearer the text colour, for a 4.5:1 contrast either way. */
 export const cssVariablesResolver: CSSVariablesResolver = () => ({
   variables: {},
-  light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' },
-  dark: {},
+  light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)', ...lightText },
+  dark: { '--mantine-color-dimmed': 'var(--mantine-color-dark-1)' },
 });

@@ -17,6 +17,7 @@ import { RelatedLinks } from './RelatedLinks';
 import { formatTime } from './RunTable';
 import { Ago, RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
+import { formatClock } from './time';
 
 /**
  * A run's page (DESIGN §12): the decision zone first, then progress, counts, failures, the
@@ -67,12 +68,19 @@ export function RunDetailView({
               <Text size="xs" tt="uppercase" c="dimmed" fw={700}>
                 What next?
               </Text>
-              <Text data-testid="what-next">{run.truth.decision.whatNext}</Text>
+              <Text data-testid="what-next">
+                {run.truth.decision.whatNext}
+                {run.truth.deadline &&
+                  ` ${run.truth.deadline.copy.replace('{time}', formatClock(run.truth.deadline.at, Date.now()))}`}
+              </Text>
             </div>
           </SimpleGrid>
-          <Text size="sm" c="dimmed">
-            {run.truth.guidance}
-          </Text>
+          {/* Said once: often "what next?" is the guidance itself. */}
+          {run.truth.guidance !== run.truth.decision.whatNext && (
+            <Text size="sm" c="dimmed" data-testid="guidance">
+              {run.truth.guidance}
+            </Text>
+          )}
           <TruthProgress truth={run.truth} />
         </Stack>
       </Paper>

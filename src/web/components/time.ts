@@ -35,6 +35,18 @@ export function formatAbsolute(iso: string | null, locale?: string): string {
   return new Date(iso).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/**
+ * A time ahead or behind, as a clock in the reader's zone: "18:40" on the same day, with the date
+ * ("3 Dec 2026, 18:40") on another.
+ */
+export function formatClock(iso: string, now: number, locale?: string): string {
+  const at = new Date(iso);
+  const sameDay = at.toDateString() === new Date(now).toDateString();
+  return sameDay
+    ? at.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' })
+    : at.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
 /** One phrase about a run's time, and the absolute instant it refers to (for the hover). */
 export interface TimePhrase {
   key: 'created' | 'started' | 'heartbeat' | 'ran' | 'finished';

@@ -15,7 +15,7 @@ export function InvitePage() {
   const token = useParams().token ?? '';
   if (token.startsWith('rwm_'))
     return (
-      <Center mih="100vh" p="md">
+      <Center component="main" mih="100vh" p="md">
         <Stack w={420}>
           <Title order={1} size="h2">
             Join a workspace
@@ -34,7 +34,7 @@ function SetPassword({ token }: { token: string }) {
   const password = useNewPassword('The two passwords differ.');
 
   return (
-    <Center mih="100vh" p="md">
+    <Center component="main" mih="100vh" p="md">
       <Stack w={420}>
         <Title order={1} size="h2">
           Set your password

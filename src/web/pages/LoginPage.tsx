@@ -35,7 +35,7 @@ export function LoginPage() {
   const ssoFailed = search.get('error') === 'sso';
 
   return (
-    <Center mih="100vh" p="md">
+    <Center component="main" mih="100vh" p="md">
       <Stack w={420}>
         <Title order={1} size="h2">
           Runwarden
