@@ -60,6 +60,7 @@ export async function runwardenFastify(
   options: RunwardenFastifyOptions,
 ): Promise<void> {
   const rw = options.runwarden;
+  for (const name of ['loginUrl', 'logoutUrl'] as const) assertPageUrl(name, options[name]);
   const prefix = scope.prefix.replace(/\/+$/, '');
   const hostRequests = new WeakMap<IncomingMessage, FastifyRequest>();
   const streamPool = { max: 2, applicationName: 'runwarden-stream' };
@@ -111,4 +112,17 @@ export async function runwardenFastify(
   };
   scope.all('/', forward);
   scope.all('/*', forward);
+}
+
+/**
+ * The host's sign-in and sign-out pages become links in the web app: a path of the host's own
+ * (`/logout`) or an http(s) URL, never `javascript:` or another scheme a link would run.
+ */
+function assertPageUrl(name: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (value.startsWith('/') && !value.startsWith('//')) return;
+  if (/^https?:\/\/[^/]/i.test(value)) return;
+  throw new Error(
+    `runwardenFastify: ${name} must be a path of the host's (e.g. /logout) or an http(s) URL, got ${JSON.stringify(value)}`,
+  );
 }

@@ -76,6 +76,7 @@ describe('a worker booted while connections are exhausted', () => {
       await holdAllBut(free);
       worker = spawnCli(['worker', '--concurrency', '2', '--shutdown-grace', '0.5'], {
         DATABASE_URL: limitedUrl,
+        RUNWARDEN_CONFIG: 'test/fixtures/demo-catalog.ts',
         RUNWARDEN_DB_CONNECT_TIMEOUT_MS: '1000',
       });
       const w = worker;

@@ -288,6 +288,26 @@ describe('runwarden/fastify under /ops', () => {
     expect((await fetch(`${base}/ops/api/auth/oidc/login`)).status).toBe(404);
   });
 
+  it('refuses a sign-in or sign-out page a link could not safely point to', async () => {
+    for (const [name, value] of [
+      ['logoutUrl', 'javascript:alert(1)'],
+      ['logoutUrl', '//evil.example/logout'],
+      ['loginUrl', 'data:text/html,hi'],
+    ] as const) {
+      const other = Fastify();
+      await expect(
+        other.register(runwardenFastify, {
+          prefix: '/ops',
+          runwarden: rw,
+          logger: quietLogger,
+          [name]: value,
+          resolvePrincipal: () => null,
+        }),
+      ).rejects.toThrow(new RegExp(`${name} must be a path of the host's`));
+      await other.close();
+    }
+  });
+
   it('leaves the host alone: its routes and body parsing outside the prefix', async () => {
     expect(await (await fetch(`${base}/host/ping`)).json()).toEqual({ pong: true });
     const echo = await fetch(`${base}/host/echo`, {
