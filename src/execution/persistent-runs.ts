@@ -45,7 +45,7 @@ export function persistentRuns(
       persist('handler result', () => runs.recordHandlerResult(id, result)),
     reportProgress: (id, progress, options) =>
       persist('progress', () => runs.reportProgress(id, progress, { changes, ...options })),
-    addCounts: (id, counts) => persist('count', () => runs.addCounts(id, counts)),
+    addCounts: (id, counts, options) => persist('count', () => runs.addCounts(id, counts, options)),
     heartbeat: (id) => persist('heartbeat', () => runs.heartbeat(id)),
   };
 }
@@ -70,7 +70,7 @@ export function contextFor(
       reports.report(validateProgress(progress));
     },
     async count(key, n = 1) {
-      await runs.addCounts(run.id, { [key]: n });
+      await runs.addCounts(run.id, { [key]: n }, { attempt: run.attempt });
     },
     async heartbeat() {
       await runs.heartbeat(run.id);

@@ -19,12 +19,17 @@ async function updateWhileActive(
   db: Executor,
   id: string,
   values: UpdateObject<Database, 'operation_runs'>,
+  attempt?: number,
 ): Promise<RunRow | undefined> {
   return await db
     .updateTable('operation_runs')
     .set(values)
     .where('id', '=', id)
     .where('status', 'in', ACTIVE_STATUSES)
+    // A handler's write belongs to its attempt: once that attempt ended, it changes nothing.
+    .$if(attempt !== undefined, (update) =>
+      update.where('status', '=', 'running').where('attempt', '=', attempt as number),
+    )
     .returningAll()
     .executeTakeFirst();
 }
@@ -130,9 +135,13 @@ export async function incrementCounts(
   id: string,
   counts: SummaryCounts,
   now: Date,
+  attempt?: number,
 ): Promise<RunRow | undefined> {
-  return await updateWhileActive(db, id, {
-    summary_counts: sql<string>`(
+  return await updateWhileActive(
+    db,
+    id,
+    {
+      summary_counts: sql<string>`(
       select coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
       from (
         select key, sum(value::numeric) as total
@@ -143,8 +152,10 @@ export async function incrementCounts(
         ) merged
         group by key
       ) summed)`,
-    updated_at: now,
-  });
+      updated_at: now,
+    },
+    attempt,
+  );
 }
 
 /**

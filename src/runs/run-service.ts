@@ -164,12 +164,20 @@ export class RunService {
     );
   }
 
-  /** Adds to the run's counts (`{items: 3}` twice → `{items: 6}`). */
-  async addCounts(id: string, counts: unknown, options: CallOptions = {}): Promise<Transition> {
+  /**
+   * Adds to the run's counts (`{items: 3}` twice → `{items: 6}`). With `attempt` (a handler's
+   * counts), only while that attempt is the one running: a late count of an ended attempt is not
+   * added to the next one's.
+   */
+  async addCounts(
+    id: string,
+    counts: unknown,
+    options: CallOptions & { attempt?: number } = {},
+  ): Promise<Transition> {
     const valid = validateCounts(counts);
     const now = this.#clock();
     return await this.#transition(options, id, (db) =>
-      withCountsCheck(() => q.incrementCounts(db, id, valid, now)),
+      withCountsCheck(() => q.incrementCounts(db, id, valid, now, options.attempt)),
     );
   }
 
