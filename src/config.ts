@@ -62,8 +62,8 @@ export interface Config {
   /** RUNWARDEN_DB_*_TIMEOUT_MS: how long any connection may stay silent (DESIGN §16). */
   dbTimeouts: DbTimeouts;
   /**
-   * RUNWARDEN_API_STATEMENT_TIMEOUT_MS: the statement timeout of a process that answers HTTP
-   * (`serve`, `start`), when lower than RUNWARDEN_DB_STATEMENT_TIMEOUT_MS. 0: no API limit.
+   * RUNWARDEN_API_STATEMENT_TIMEOUT_MS: the statement timeout of `serve` (the API process), when
+   * lower than RUNWARDEN_DB_STATEMENT_TIMEOUT_MS. 0: no API limit.
    */
   apiStatementMs: number;
   /** Single sign-on (DESIGN §15): set when RUNWARDEN_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are. */

@@ -48,12 +48,15 @@ export async function loadCatalog(moduleName: string): Promise<Catalog> {
   if (!found?.isFile()) throw new Error(`RUNWARDEN_CONFIG=${moduleName}: no such file (${file})`);
   if (extension === '.ts') await assertLoadsAsModule(file, moduleName);
   const url = pathToFileURL(file).href;
+  // The catalog's own project settings, not those found from the working directory (a monorepo
+  // root's `paths` could otherwise load a second copy of runwarden).
+  const ownTsconfig = path.join(path.dirname(file), 'tsconfig.json');
+  const tsconfig = (await stat(ownTsconfig).catch(() => undefined))?.isFile() ? ownTsconfig : false;
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await (typescript ? tsImport(url, { parentURL: url }) : import(url))) as Record<
-      string,
-      unknown
-    >;
+    loaded = (await (typescript
+      ? tsImport(url, { parentURL: url, tsconfig })
+      : import(url))) as Record<string, unknown>;
   } catch (error) {
     throw new Error(`RUNWARDEN_CONFIG=${moduleName} could not be loaded: ${String(error)}`, {
       cause: error,

@@ -58,11 +58,9 @@ export async function openRuntime(
   const { pool, db } = openPool(handle.url, lifecycle, {
     max,
     applicationName: `runwarden-${options.kind}`,
-    // A process that answers HTTP gives a statement less time: a silent connection is a 503 soon.
-    timeouts:
-      options.kind === 'serve' || options.kind === 'start'
-        ? apiTimeouts(config)
-        : config.dbTimeouts,
+    // The API process gives a statement less time: a silent connection is a 503 soon. `start`
+    // shares its pool with a worker and the retention prune, whose statements may take longer.
+    timeouts: options.kind === 'serve' ? apiTimeouts(config) : config.dbTimeouts,
   });
   if (!configured) lifecycle.phase('loading the catalog');
   const catalog = configured ?? (await unconfiguredCatalog(config, db, logger, options.kind));

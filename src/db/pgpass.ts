@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
@@ -21,9 +21,10 @@ export function withPasswordFromPgpass(
   } catch {
     return databaseUrl; // not a URL (e.g. a libpq keyword string): leave it to the driver
   }
-  if (url.password || !url.username) return databaseUrl;
+  // libpq's order: a password in the URL, then PGPASSWORD (node-postgres reads it), then the file.
+  if (url.password || !url.username || env.PGPASSWORD) return databaseUrl;
   const file = env.PGPASSFILE || path.join(homedir(), '.pgpass');
-  const info = statSync(file, { throwIfNoEntry: false });
+  const info = statOf(file);
   // libpq ignores a password file that others may read; so do we.
   if (!info?.isFile() || (process.platform !== 'win32' && (info.mode & 0o077) !== 0))
     return databaseUrl;
@@ -44,6 +45,15 @@ export function withPasswordFromPgpass(
     }
   }
   return databaseUrl;
+}
+
+/** A file nobody can look at (no permission, a path through a file) is as good as absent. */
+function statOf(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 function readText(file: string): string {

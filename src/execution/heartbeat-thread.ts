@@ -73,6 +73,8 @@ let running = true;
 let failing = false;
 let beating = false;
 let retryMs = FIRST_RETRY_MS;
+// One retry waiting at most: the interval's own beats would otherwise each start another chain.
+let retry: NodeJS.Timeout | undefined;
 const attempt = () => {
   if (!running || beating) return; // one beat at a time: a hung one is bounded by its timeout
   beating = true;
@@ -91,8 +93,9 @@ const attempt = () => {
     )
     .finally(() => {
       beating = false;
+      clearTimeout(retry);
       if (!failing || !running) return;
-      setTimeout(attempt, Math.min(retryMs, settings.intervalMs));
+      retry = setTimeout(attempt, Math.min(retryMs, settings.intervalMs));
       retryMs *= 2;
     });
 };
@@ -104,5 +107,6 @@ parentPort?.on('message', (message: Message) => {
   if (message.kind !== 'stop') return;
   running = false;
   clearInterval(timer);
+  clearTimeout(retry);
   void db.destroy().finally(() => parentPort?.postMessage({ kind: 'stopped' }));
 });

@@ -120,7 +120,8 @@ export async function runwardenFastify(
  */
 function assertPageUrl(name: string, value: string | undefined): void {
   if (value === undefined) return;
-  if (value.startsWith('/') && !value.startsWith('//')) return;
+  // A backslash is a slash to a browser: `/\evil.example` leads off the host.
+  if (value.startsWith('/') && !value.startsWith('//') && !value.includes('\\')) return;
   if (/^https?:\/\/[^/]/i.test(value)) return;
   throw new Error(
     `runwardenFastify: ${name} must be a path of the host's (e.g. /logout) or an http(s) URL, got ${JSON.stringify(value)}`,

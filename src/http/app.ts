@@ -15,6 +15,7 @@ import { BadTokenThrottle } from '../access/bad-token-throttle.js';
 import { createDirectory } from '../access/directory.js';
 import { loadConfig, type OidcConfig } from '../config.js';
 import type { Db } from '../db/pool.js';
+import { RunwardenError } from '../domain/errors.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { TerminalCountsCache } from '../lifecycle/summary.js';
 import type { RunService } from '../runs/run-service.js';
@@ -147,6 +148,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (request) => {
     const where = findUnstorable({ query: request.query, params: request.params });
     if (where !== undefined) throw unstorableError(where);
+    // A route that takes no body (cancel, logout, …) refuses one with fields in it, as a route
+    // with a schema refuses unknown fields: nothing sent is silently ignored.
+    if (!request.routeOptions.schema?.body && carriesFields(request.body))
+      throw new RunwardenError('validation_failed', 'This request takes no body.', {
+        details: [{ path: '', message: 'no body expected' }],
+      });
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -294,4 +301,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(streamRoutes, { ...ctx, hub, heartbeatMs: options.streamHeartbeatMs });
   });
   return app;
+}
+
+/** A body other than nothing, `null` or `{}`. */
+function carriesFields(body: unknown): boolean {
+  if (body === undefined || body === null) return false;
+  return typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0;
 }

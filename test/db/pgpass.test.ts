@@ -54,4 +54,20 @@ describe('withPasswordFromPgpass', () => {
     const url = withPasswordFromPgpass('postgres://app@db.internal', env);
     expect(new URL(url).password).toBe('pw');
   });
+
+  it('takes a password file it cannot look at for absent, never a reason to fail', async () => {
+    const env = await pgpass('127.0.0.1:*:*:runwarden:pw\n');
+    // A path through a regular file: stat fails with ENOTDIR (as it fails with EACCES for a
+    // directory the process may not enter); the URL goes on as it is.
+    const through = { PGPASSFILE: path.join(env.PGPASSFILE as string, 'pgpass') };
+    const url = 'postgresql://runwarden@127.0.0.1:5432/db';
+    expect(() => withPasswordFromPgpass(url, through)).not.toThrow();
+    expect(withPasswordFromPgpass(url, through)).toBe(url);
+  });
+
+  it('leaves the password to PGPASSWORD when it is set, as libpq does', async () => {
+    const env = await pgpass('127.0.0.1:*:*:runwarden:from-file\n');
+    const url = 'postgresql://runwarden@127.0.0.1:5432/db';
+    expect(withPasswordFromPgpass(url, { ...env, PGPASSWORD: 'from-env' })).toBe(url);
+  });
 });

@@ -292,6 +292,7 @@ describe('runwarden/fastify under /ops', () => {
     for (const [name, value] of [
       ['logoutUrl', 'javascript:alert(1)'],
       ['logoutUrl', '//evil.example/logout'],
+      ['logoutUrl', '/\\evil.example/logout'],
       ['loginUrl', 'data:text/html,hi'],
     ] as const) {
       const other = Fastify();

@@ -192,4 +192,31 @@ describe('an unknown field in a JSON body', () => {
       }
     }
   });
+
+  it('is refused by a route that takes no body at all (cancel), which then changes nothing', async () => {
+    const started = await h.request(callers.owner, {
+      method: 'POST',
+      url: '/api/workspaces/contoso/operations',
+      payload: { type: 'policy.sync', tenantId: h.ids.dev, input: { scope: 'all' } },
+    });
+    expect(started.statusCode).toBe(202);
+    const id = started.json().run.id as string;
+    const before = await storedState();
+    for (const payload of [{ force: true }, [1], 'now']) {
+      const res = await h.request(callers.owner, {
+        method: 'POST',
+        url: `/api/operations/${id}/cancel`,
+        payload: JSON.stringify(payload),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json().error.code).toBe('validation_failed');
+    }
+    expect(await storedState()).toEqual(before);
+    const cancelled = await h.request(callers.owner, {
+      method: 'POST',
+      url: `/api/operations/${id}/cancel`,
+    });
+    expect(cancelled.statusCode).toBeLessThan(300);
+  });
 });
