@@ -9,6 +9,8 @@ export interface ListenerGuardOptions {
   probeEveryMs?: number;
   /** How long that `select 1` may take before the connection is taken for silent and cut. */
   answerWithinMs?: number;
+  /** Aborted when the worker stops: no more attempts to connect the listener. */
+  signal?: AbortSignal;
 }
 
 type Release = (error?: Error | boolean) => void;
@@ -58,6 +60,10 @@ export function guardQueueListener(pool: pg.Pool, options: ListenerGuardOptions)
   const connectListener = (callback: ListenCallback): void => {
     let failures = 0;
     const attempt = () => {
+      if (options.signal?.aborted) {
+        callback(new Error('the queue is stopping'));
+        return;
+      }
       pool.connect().then(
         (client) => {
           if (failures > 0) logger.info("the queue's LISTEN connection is back");

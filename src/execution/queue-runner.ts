@@ -30,7 +30,8 @@ export interface QueueSlotsOptions {
  */
 export function queueSlots(options: QueueSlotsOptions): SlotKeeper {
   const { db, logger } = options;
-  const pgPool = guardQueueListener(options.pgPool, { logger });
+  const stopping = new AbortController();
+  const pgPool = guardQueueListener(options.pgPool, { logger, signal: stopping.signal });
   return new SlotKeeper({
     concurrency: options.concurrency,
     logger,
@@ -58,6 +59,7 @@ export function queueSlots(options: QueueSlotsOptions): SlotKeeper {
     onSlotCreated: options.onSlotCreated,
     onLiveChange: options.onLiveChange,
     onFatal: options.onFatal ?? exitForSupervisor(logger),
+    onStop: () => stopping.abort(),
   });
 }
 

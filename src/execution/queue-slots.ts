@@ -17,6 +17,8 @@ export interface SlotKeeperOptions {
   onLiveChange(live: number): void;
   /** Restoring failed although the database answers: the process cannot do its work. */
   onFatal(error: unknown): void;
+  /** The keeper is stopping: what serves its runners (the queue's listener) stops too. */
+  onStop?(): void;
   logger: Logger;
   checkEveryMs?: number;
   /** A runner whose slots have fetched nothing but errors for this long is replaced (default 5 000). */
@@ -80,6 +82,7 @@ export class SlotKeeper {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
+    this.#options.onStop?.();
     await this.#restoring;
     await Promise.all(
       this.#pools

@@ -126,4 +126,20 @@ describe("graphile-worker's LISTEN connection", () => {
         `${n} job(s) added until one ran (poll ${POLL_MS / 1000} s)`,
     );
   }, 120_000);
+
+  it('stops connecting its listener once the worker stops, even while nothing answers', async () => {
+    const warned = () => lines.filter((l) => l.includes('LISTEN connection cannot connect')).length;
+    const before = warned();
+    proxy.blackhole();
+    await until(() => warned() > before, {
+      within: 40_000,
+      every: 100,
+      what: 'the listener to be retrying its connect',
+    });
+    await slots.stop();
+    const attempts = proxy.accepted();
+    // Nothing may connect any more: the listener's retry (every second) is over with the worker.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(proxy.accepted()).toBe(attempts);
+  }, 90_000);
 });

@@ -16,6 +16,8 @@ export interface BlackholeProxy {
    */
   pause(): void;
   resume(): void;
+  /** Connections accepted so far (each one a connect attempt of a client behind the proxy). */
+  accepted(): number;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,9 @@ export async function startBlackholeProxy(target: {
   let holing = false;
   let paused = false;
   const pairs = new Set<Pair>();
+  let accepted = 0;
   const server = net.createServer((client) => {
+    accepted++;
     const pair: Pair = { client, silent: holing };
     pairs.add(pair);
     if (paused) client.pause();
@@ -74,6 +78,7 @@ export async function startBlackholeProxy(target: {
     heal() {
       holing = false;
     },
+    accepted: () => accepted,
     pause() {
       paused = true;
       for (const pair of pairs) {
