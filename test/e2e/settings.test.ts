@@ -413,11 +413,15 @@ describe('accessibility', () => {
       [owner, '/settings/password'],
       [anonymous, '/invite/rwi_unknown'],
     ];
-    for (const [page, url] of pages) {
-      await page.goto(`${h.base}${url}`);
-      await page.locator('h1').first().waitFor();
-      expect({ url, violations: await axeViolations(page) }).toEqual({ url, violations: [] });
+    for (const colorScheme of ['light', 'dark'] as const) {
+      for (const [page, url] of pages) {
+        await page.emulateMedia({ colorScheme });
+        await page.goto(`${h.base}${url}`);
+        await page.locator('h1').first().waitFor();
+        const violations = await axeViolations(page);
+        expect({ url, colorScheme, violations }).toEqual({ url, colorScheme, violations: [] });
+      }
     }
     await anonymous.context().close();
-  });
+  }, 90_000); // ten pages read by axe on a shared machine
 });

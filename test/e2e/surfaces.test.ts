@@ -333,7 +333,7 @@ describe('accessibility', () => {
     const anonymous = await h.page();
     pages.push([anonymous, '/login']);
     const found: Array<{ url: string; scheme: string; violations: unknown[] }> = [];
-    for (const colorScheme of ['light'] as const) {
+    for (const colorScheme of ['light', 'dark'] as const) {
       for (const [page, url] of pages) {
         await page.emulateMedia({ colorScheme });
         await page.goto(`${h.base}${url}`);
@@ -360,6 +360,6 @@ describe('accessibility', () => {
     // The login page is one main landmark, like every signed-in page.
     expect(await anonymous.getByRole('main').count()).toBe(1);
     await anonymous.context().close();
-    // Sixteen pages, each read by axe: more than the default 30 s on a shared machine.
-  }, 180_000);
+    // Sixteen pages in two colour schemes, each read by axe: more than the default 30 s.
+  }, 300_000);
 });
