@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { grantExactly, type HostPrincipal } from '../access/host-grants.js';
 import { loadUserPrincipal } from '../access/principal.js';
 import { createPool } from '../db/pool.js';
+import { HOME, sameOriginPath } from '../domain/redirect-target.js';
 import { buildApp } from '../http/app.js';
 import type { Runwarden } from '../runwarden.js';
 
@@ -116,14 +117,22 @@ export async function runwardenFastify(
 
 /**
  * The host's sign-in and sign-out pages become links in the web app: a path of the host's own
- * (`/logout`) or an http(s) URL, never `javascript:` or another scheme a link would run.
+ * (`/logout`, by the same rule as every redirect target) or an http(s) URL, never `javascript:`,
+ * another scheme, or characters a browser drops or turns into a slash (tab, CR, LF, backslash).
  */
 function assertPageUrl(name: string, value: string | undefined): void {
   if (value === undefined) return;
-  // A backslash is a slash to a browser: `/\evil.example` leads off the host.
-  if (value.startsWith('/') && !value.startsWith('//') && !value.includes('\\')) return;
-  if (/^https?:\/\/[^/]/i.test(value)) return;
+  if (
+    value.startsWith('/') ? sameOriginPath(value) !== HOME || value === HOME : isPlainHttpUrl(value)
+  )
+    return;
   throw new Error(
     `runwardenFastify: ${name} must be a path of the host's (e.g. /logout) or an http(s) URL, got ${JSON.stringify(value)}`,
   );
+}
+
+function isPlainHttpUrl(value: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  if (/[\u0000-\u0020\u007f-\u009f\\]/.test(value)) return false;
+  return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
 }

@@ -293,6 +293,10 @@ describe('runwarden/fastify under /ops', () => {
       ['logoutUrl', 'javascript:alert(1)'],
       ['logoutUrl', '//evil.example/logout'],
       ['logoutUrl', '/\\evil.example/logout'],
+      ['logoutUrl', '/\t/evil.example/logout'],
+      ['logoutUrl', '/\r\n/evil.example'],
+      ['loginUrl', 'https://host.example\t/login'],
+      ['loginUrl', 'https:\\\\evil.example/login'],
       ['loginUrl', 'data:text/html,hi'],
     ] as const) {
       const other = Fastify();
