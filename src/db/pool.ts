@@ -68,19 +68,25 @@ type Query = (...args: unknown[]) => unknown;
  */
 function dropOnReadTimeout(client: pg.Client): void {
   const query = client.query.bind(client) as Query;
-  const cut = () =>
-    (
-      client as unknown as { connection?: { stream?: { destroy(): void } } }
-    ).connection?.stream?.destroy();
   const watched: Query = (...args) => {
     const result = query(...args);
     if (result instanceof Promise)
       result.catch((error: unknown) => {
-        if (error instanceof Error && error.message === 'Query read timeout') cut();
+        if (error instanceof Error && error.message === 'Query read timeout') cutConnection(client);
       });
     return result;
   };
   Object.assign(client, { query: watched });
+}
+
+/**
+ * Closes a connection gone silent under its client: node-postgres reports it as an error to the
+ * client's holder (its queries fail, its `error` event fires) and a pool drops it on release.
+ */
+export function cutConnection(client: pg.Client): void {
+  (
+    client as unknown as { connection?: { stream?: { destroy(): void } } }
+  ).connection?.stream?.destroy();
 }
 
 /** A Kysely instance over a new pool for `connection`, or over an existing pg.Pool. */

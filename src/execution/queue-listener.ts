@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { cutConnection } from '../db/pool.js';
 
 export interface ListenerGuardOptions {
   logger: Logger;
@@ -46,7 +47,7 @@ export function guardQueueListener(pool: pg.Pool, options: ListenerGuardOptions)
             logger.warn(
               `the queue's LISTEN connection did not answer within ${answerWithinMs} ms: reconnecting it`,
             );
-            cut(client);
+            cutConnection(client);
           },
         )
         .finally(() => {
@@ -101,11 +102,4 @@ export function guardQueueListener(pool: pg.Pool, options: ListenerGuardOptions)
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-}
-
-/** Closes a connection gone silent; node-postgres reports it as an error to its holder. */
-function cut(client: pg.PoolClient): void {
-  (
-    client as unknown as { connection?: { stream?: { destroy(): void } } }
-  ).connection?.stream?.destroy();
 }

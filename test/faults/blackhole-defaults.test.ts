@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../src/access/tokens.js';
-import { freePort } from '../../src/db/embedded/recovery.js';
-import { type BlackholeProxy, startBlackholeProxy } from '../support/blackhole-proxy.js';
-import { type CliProcess, spawnCli } from '../support/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BlackholeProxy } from '../support/blackhole-proxy.js';
+import { startBlackholedServe } from '../support/blackholed-serve.js';
+import type { CliProcess } from '../support/cli.js';
 import { freshDatabase, until } from '../support/db.js';
-import { seedScope } from '../support/fixtures.js';
 
 /**
  * DESIGN §16 with the limits a newcomer gets (no RUNWARDEN_*_TIMEOUT_MS set): `runwarden serve`
@@ -27,36 +25,10 @@ let apiUrl: string;
 let read: string;
 
 beforeAll(async () => {
-  const scope = await seedScope(t.db);
-  token = (
-    await createToken(t.db, {
-      workspaceId: scope.workspaceId,
-      name: 'blackhole defaults test',
-      role: 'owner',
-      createdBy: scope.userId,
-    })
-  ).token;
-  read = `/api/workspaces/${scope.workspaceId}/operations`;
-  const target = new URL(t.url);
-  proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port) });
-  const port = await freePort();
-  apiUrl = `http://127.0.0.1:${port}`;
-  serve = spawnCli(['serve'], {
-    DATABASE_URL: proxy.through(t.url),
-    RUNWARDEN_CONFIG: 'test/fixtures/fault-catalog.ts',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  });
-  await serve.waitFor(/Runwarden API listening/, 90_000);
+  const started = await startBlackholedServe(t);
+  ({ proxy, serve, token, apiUrl } = started);
+  read = `/api/workspaces/${started.scope.workspaceId}/operations`;
 }, 120_000);
-
-afterAll(async () => {
-  if (serve && serve.child.exitCode === null) {
-    serve.child.kill('SIGKILL');
-    await serve.exited;
-  }
-  await proxy?.close();
-});
 
 interface Answer {
   status: number | 'no answer';

@@ -1,15 +1,14 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../src/access/tokens.js';
-import { freePort } from '../../src/db/embedded/recovery.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import { startRun } from '../../src/execution/start.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { catalog } from '../fixtures/fault-catalog.js';
-import { type BlackholeProxy, startBlackholeProxy } from '../support/blackhole-proxy.js';
-import { type CliProcess, spawnCli } from '../support/cli.js';
+import type { BlackholeProxy } from '../support/blackhole-proxy.js';
+import { startBlackholedServe } from '../support/blackholed-serve.js';
+import type { CliProcess } from '../support/cli.js';
 import { freshDatabase, until } from '../support/db.js';
-import { type Scope, seedScope } from '../support/fixtures.js';
+import type { Scope } from '../support/fixtures.js';
 
 /**
  * DESIGN §16 "hung connections are faults too": `runwarden serve` reaches its PostgreSQL through a
@@ -30,38 +29,12 @@ let token: string;
 let apiUrl: string;
 
 beforeAll(async () => {
-  scope = await seedScope(t.db);
-  token = (
-    await createToken(t.db, {
-      workspaceId: scope.workspaceId,
-      name: 'blackhole test',
-      role: 'owner',
-      createdBy: scope.userId,
-    })
-  ).token;
-  const target = new URL(t.url);
-  proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port) });
-  const port = await freePort();
-  apiUrl = `http://127.0.0.1:${port}`;
-  serve = spawnCli(['serve'], {
-    DATABASE_URL: proxy.through(t.url),
-    RUNWARDEN_CONFIG: 'test/fixtures/fault-catalog.ts',
+  ({ proxy, serve, scope, token, apiUrl } = await startBlackholedServe(t, {
     RUNWARDEN_RECONCILE_INTERVAL_SECONDS: '1',
     RUNWARDEN_DB_CONNECT_TIMEOUT_MS: '1000',
     RUNWARDEN_DB_STATEMENT_TIMEOUT_MS: '2000',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  });
-  await serve.waitFor(/Runwarden API listening/, 90_000);
+  }));
 }, 120_000);
-
-afterAll(async () => {
-  if (serve && serve.child.exitCode === null) {
-    serve.child.kill('SIGKILL');
-    await serve.exited;
-  }
-  await proxy?.close();
-});
 
 /** The status of one request, or 'no answer' when none came within CLIENT_PATIENCE_MS. */
 async function ask(path: string, authenticated = false): Promise<number | 'no answer'> {
