@@ -2,7 +2,7 @@
 // `npm run lint` runs this over src/ (tests and bench are out of scope) and fails on any violation.
 //
 //   domain ← db ← runs ← access                (a ← b: b may import a, and what a may)
-//                      ← execution ← lifecycle
+//                      ← flow ← execution ← lifecycle
 //   http (edge): anything but cli, web and the demo catalog
 //   cli (edge):  anything but web
 //   catalog:     the public library (src/index.ts), execution and domain
@@ -54,15 +54,20 @@ module.exports = {
     only('runs', ['domain', 'db'], 'may import only src/domain and src/db: it is the ledger.'),
     only('access', ['domain', 'db', 'runs'], 'may import only src/domain, src/db and src/runs.'),
     only(
-      'execution',
+      'flow',
       ['domain', 'db', 'runs'],
+      'may import only src/domain, src/db and src/runs: admission sits between the ledger and the queue (DESIGN §2, §17).',
+    ),
+    only(
+      'execution',
+      ['domain', 'db', 'runs', 'flow'],
       'may import only src/domain, src/db and src/runs: lifecycle work (pruning, reconciling) and ' +
         'the catalog are composed by the process (src/cli, src/runwarden.ts), not by the queue.',
     ),
     only(
       'lifecycle',
-      ['domain', 'db', 'runs', 'execution'],
-      'may import only src/domain, src/db, src/runs and src/execution.',
+      ['domain', 'db', 'runs', 'flow', 'execution'],
+      'may import only src/domain, src/db, src/runs, src/flow and src/execution.',
     ),
     {
       name: 'http-not-to-cli-web-catalog',

@@ -38,6 +38,8 @@ export interface TenantsTable {
   name: string;
   status: ColumnType<TenantStatus, TenantStatus | undefined, TenantStatus>;
   created_at: DefaultedTimestamp;
+  /** Its share of flow-controlled execution against other tenants' (DESIGN §17), 1–1000. */
+  weight: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {
@@ -151,6 +153,16 @@ export interface OperationRunsTable {
   reviewed_by: string | null;
   /** Generated: `reconciliation is not null` (indexed for summaries). */
   reconciled: ColumnType<boolean, never, never>;
+  /** Waiting for admission (DESIGN §17): queued with no queue job until a limit, pause or `runAt` lets it go. */
+  held: ColumnType<boolean, boolean | undefined, boolean>;
+  /** When the flow admitted it (its queued-stale window counts from here); null unless admitted. */
+  eligible_at: NullableTimestamp;
+  /** -1 high, 0 normal, 1 low: lower goes first (graphile-worker's order too). */
+  priority: ColumnType<number, number | undefined, number>;
+  /** Requested start (`runAt` / `delaySeconds`); null: as soon as it may. */
+  run_at: NullableTimestamp;
+  /** A queued run past it ends cancelled with `run.expired`. */
+  expires_at: NullableTimestamp;
 }
 
 export interface SessionsTable {
@@ -259,6 +271,11 @@ export interface Database {
   run_completion_totals: RunCompletionTotalsTable;
   run_events: RunEventsTable;
   workers: WorkersTable;
+  flow_lanes: FlowLanesTable;
+  flow_shares: FlowSharesTable;
+  flow_clock: FlowClockTable;
+  flow_pauses: FlowPausesTable;
+  flow_limit_overrides: FlowLimitOverridesTable;
   notifications: NotificationsTable;
   audit_log: AuditLogTable;
   sessions: SessionsTable;
@@ -304,6 +321,11 @@ export const RUN_COLUMNS = [
   'reviewed_at',
   'reviewed_by',
   'reconciled',
+  'held',
+  'eligible_at',
+  'priority',
+  'run_at',
+  'expires_at',
 ] as const satisfies readonly (keyof RunRow)[];
 /** Fails to compile when RunRow gains a column RUN_COLUMNS does not name. */
 export type RunColumnsComplete =
@@ -319,3 +341,45 @@ export type MembershipRow = Selectable<MembershipsTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
+
+/** A (type, tenant key, priority) lane that may hold runs (DESIGN §17); the admitter visits these. */
+export interface FlowLanesTable {
+  type: string;
+  /** The tenant's id, or the workspace's for a workspace-level run. */
+  tenant_key: string;
+  priority: number;
+  workspace_id: string;
+  /** False once the admitter found it empty. */
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Why the lane waited at the last admission pass (the waiting copy). */
+  verdict: ColumnType<unknown | null, string | null | undefined, string | null>;
+  verdict_at: NullableTimestamp;
+}
+
+export interface FlowSharesTable {
+  tenant_key: string;
+  /** Virtual time: grows by 1/weight with each admitted run. */
+  vtime: ColumnType<number, number | undefined, number>;
+}
+
+export interface FlowClockTable {
+  id: ColumnType<boolean, boolean | undefined, never>;
+  vtime: ColumnType<number, number | undefined, number>;
+}
+
+export interface FlowPausesTable {
+  id: string;
+  workspace_id: string;
+  type: string | null;
+  tenant_id: string | null;
+  created_by: string | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface FlowLimitOverridesTable {
+  /** A type's or a pool's name. */
+  name: string;
+  limits: ColumnType<unknown, string, string>;
+  updated_by: string | null;
+  updated_at: DefaultedTimestamp;
+}

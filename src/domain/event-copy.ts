@@ -88,6 +88,16 @@ export function eventCopy(kind: string, payload: Record<string, unknown>): Event
       };
     case 'reviewed':
       return { title: 'Marked reviewed', detail: null };
+    case 'admitted':
+      return {
+        title: 'Admitted',
+        detail: 'Its limits had room, so it was handed to the workers.',
+      };
+    case 'held':
+      return {
+        title: 'Held',
+        detail: text(payload.message) ?? 'It went back to waiting before it started.',
+      };
     default:
       return { title: kind.replace(/_/g, ' '), detail: null };
   }

@@ -8,6 +8,7 @@ export const REASON_CODES = [
   'gate.tenant_inactive',
   'gate.initiator_unauthorized',
   'run.cancelled',
+  'run.expired',
   'adapter.source_failed',
   'handler.error',
 ] as const;

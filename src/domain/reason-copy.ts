@@ -41,6 +41,11 @@ export const REASON_COPY: Record<ReasonCode, { operator: string; diagnostics: st
     diagnostics:
       'A cancel was requested; a queued run ends at once, a running one when its handler stops.',
   },
+  'run.expired': {
+    operator: 'It expired before it could start.',
+    diagnostics:
+      'The run was still queued at its expiresAt (held by a limit, a pause, or waiting for a worker), so it was cancelled without running.',
+  },
   'adapter.source_failed': {
     operator: 'The system that runs it reported a failure.',
     diagnostics: "The type's reconcile adapter reported the source of truth as failed.",

@@ -91,13 +91,16 @@ function staleSql(judge: SqlJudge): RawBuilder<SqlBool> {
       ),
       sql` `,
     )} end)`;
-  const [status, created, started, beat] = [
+  const [status, created, started, beat, held, eligible] = [
     'status',
     'created_at',
     'started_at',
     'last_heartbeat_at',
+    'held',
+    'eligible_at',
   ].map((name) => col(judge, name));
-  return sql<SqlBool>`coalesce((${status} = 'queued' and greatest(${created}, ${beat}) < ${opened('queued')})
+  return sql<SqlBool>`coalesce((${status} = 'queued' and not ${held}
+      and greatest(coalesce(${eligible}, ${created}), ${beat}) < ${opened('queued')})
     or (${status} = 'running' and (coalesce(${beat}, ${started}, ${created}) < ${opened('lost')}
       or coalesce(${started}, ${created}) < ${opened('running')})), false)`;
 }

@@ -26,6 +26,8 @@ export const RUN_EVENT_KINDS = [
   'late_completion',
   'handler_returned',
   'reviewed',
+  'admitted',
+  'held',
 ] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 

@@ -7,6 +7,10 @@ export interface StalenessFacts {
   created_at: Date;
   started_at: Date | null;
   last_heartbeat_at: Date | null;
+  /** Waiting for admission (flow control): never stale while held. Absent: false. */
+  held?: boolean;
+  /** When flow control admitted it: its queued window counts from here. Absent: never admitted. */
+  eligible_at?: Date | null;
 }
 
 export type StaleReason = 'run.stale_queued' | 'run.heartbeat_lost' | 'run.stale_running';
@@ -35,7 +39,8 @@ export function windowOpened(now: Date, seconds: number): Date {
 
 /**
  * The one staleness rule (reconciler, summaries and every surface use it): a queued run is stale
- * past `queuedStaleAfterSeconds` since it was queued or last heard of; a running run when its last
+ * past `queuedStaleAfterSeconds` since it became eligible (queued, or admitted by flow control,
+ * DESIGN §17) or was last heard of, and never while flow control holds it; a running run when its last
  * heartbeat is older than 3 × `heartbeatSeconds`, or it has run past `runningStaleAfterSeconds`.
  * Exactly at a threshold is still fresh; a timestamp in the future (clock skew) counts as now.
  * `RUN_CLASSES.active_stale.sql` is the same rule in SQL.
@@ -52,7 +57,8 @@ export function staleness(run: StalenessFacts, policy: LifecyclePolicy, now: Dat
         }
       : undefined;
   if (run.status === 'queued') {
-    const since = latest(run.created_at, run.last_heartbeat_at);
+    if (run.held) return { stale: false };
+    const since = latest(run.eligible_at ?? run.created_at, run.last_heartbeat_at);
     return past(since, 'run.stale_queued', windows.queued) ?? { stale: false };
   }
   if (run.status === 'running') {

@@ -6,7 +6,9 @@ import { mayStart, mayStartSql } from '../domain/start-rights.js';
 
 export type GateVerdict =
   | { pass: true }
-  | { pass: false; outcome: 'blocked' | 'cancelled'; code: ReasonCode; message: string };
+  | { pass: false; outcome: 'blocked' | 'cancelled'; code: ReasonCode; message: string }
+  /** Paused (DESIGN §17): back to waiting for admission, not ended. */
+  | { pass: false; hold: { reason: 'paused'; message: string } };
 
 /**
  * The legitimacy gate (DESIGN §7.2), checked before every attempt: the run is still active and
@@ -21,6 +23,23 @@ export async function checkGate(db: Kysely<Database>, run: RunRow): Promise<Gate
       outcome: 'cancelled',
       code: 'run.cancelled',
       message: 'Cancelled before it started.',
+    };
+  }
+  if (run.expires_at && run.expires_at.getTime() <= Date.now()) {
+    return {
+      pass: false,
+      outcome: 'cancelled',
+      code: 'run.expired',
+      message: 'It expired before it could start.',
+    };
+  }
+  if (await pausedNow(db, run)) {
+    return {
+      pass: false,
+      hold: {
+        reason: 'paused',
+        message: 'Paused before it started: it waits until the pause is lifted.',
+      },
     };
   }
   if (run.tenant_id) {
@@ -52,6 +71,26 @@ export async function checkGate(db: Kysely<Database>, run: RunRow): Promise<Gate
     };
   }
   return { pass: true };
+}
+
+/** A pause of the run's type, tenant, or type × tenant in its workspace (DESIGN §17). */
+function pauseOf(run: {
+  workspace: RawBuilder<unknown>;
+  type: RawBuilder<unknown>;
+  tenant: RawBuilder<unknown>;
+}) {
+  return sql`flow_pauses p where p.workspace_id = ${run.workspace}
+    and (p.type is null or p.type = ${run.type})
+    and (p.tenant_id is null or p.tenant_id = ${run.tenant})`;
+}
+
+async function pausedNow(db: Kysely<Database>, run: RunRow): Promise<boolean> {
+  const { rows } = await sql`select 1 from ${pauseOf({
+    workspace: sql.val(run.workspace_id),
+    type: sql.val(run.type),
+    tenant: sql.val(run.tenant_id),
+  })} limit 1`.execute(db);
+  return rows.length > 0;
 }
 
 /**
@@ -95,7 +134,13 @@ async function serviceTokenLive(db: Kysely<Database>, tokenId: string): Promise<
  * and its reason, so the two forms must stay equivalent: change them together.
  */
 export function gatePasses() {
-  return sql<boolean>`(operation_runs.tenant_id is null or exists (
+  return sql<boolean>`(operation_runs.expires_at is null or operation_runs.expires_at > now())
+    and not exists (select 1 from ${pauseOf({
+      workspace: sql.ref('operation_runs.workspace_id'),
+      type: sql.ref('operation_runs.type'),
+      tenant: sql.ref('operation_runs.tenant_id'),
+    })})
+    and (operation_runs.tenant_id is null or exists (
       select 1 from tenants t where t.id = operation_runs.tenant_id and t.status = 'active'))
     and (operation_runs.initiator_user_id is null or exists (
       select 1 from ${standingMembership(

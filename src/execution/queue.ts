@@ -22,7 +22,13 @@ export async function migrateQueue(pgPool: pg.Pool): Promise<void> {
  */
 export async function enqueueRun(
   db: Kysely<Database>,
-  job: { taskIdentifier: string; runId: string; maxAttempts: number; runAt?: Date },
+  job: {
+    taskIdentifier: string;
+    runId: string;
+    maxAttempts: number;
+    runAt?: Date;
+    priority?: number;
+  },
 ): Promise<string> {
   const payload: JobPayload = { runId: job.runId };
   const result = await sql<{ id: string }>`
@@ -31,6 +37,7 @@ export async function enqueueRun(
       payload => ${JSON.stringify(payload)}::json,
       run_at => ${job.runAt?.toISOString() ?? null}::timestamptz,
       max_attempts => ${job.maxAttempts}::int,
+      priority => ${job.priority ?? 0}::int,
       job_key => ${job.runId}::text,
       job_key_mode => 'replace')`.execute(db);
   const id = result.rows[0]?.id;

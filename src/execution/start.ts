@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
+import { PRIORITY_RANK, type Priority } from '../domain/flow-limits.js';
+import { enterLane } from '../flow/lanes.js';
 import type { RunService } from '../runs/run-service.js';
 import { enqueueRun } from './queue.js';
 import type { OperationRegistry, RegisteredOperation } from './registry.js';
@@ -16,6 +18,13 @@ export interface StartRequest {
   initiatorTokenId?: string | null;
   context?: Record<string, unknown>;
   retryOf?: string | null;
+  /** Reorders waiting work (DESIGN §17); never pre-empts. Default `normal`. */
+  priority?: Priority;
+  /** Not before this instant (or `delaySeconds` from now; not both). */
+  runAt?: Date;
+  delaySeconds?: number;
+  /** Still queued then: cancelled with `run.expired`. */
+  expiresAt?: Date;
 }
 
 export interface StartDeps {
@@ -49,6 +58,11 @@ export async function startRun(
     });
   }
   const tenantId = await checkScope(deps.db, operation, request);
+  const timing = checkTiming(operation, request, new Date());
+  // Held: it waits for admission (its type's limits, pauses, fair share, or its runAt).
+  const held =
+    operation.execution === 'queue' && (operation.flow !== undefined || timing.runAt !== null);
+  const priority = PRIORITY_RANK[request.priority ?? 'normal'];
   const enqueue = deps.enqueue ?? enqueueRun;
   return await deps.db.transaction().execute(async (trx) => {
     const started = await deps.runs.createOrReuse(
@@ -62,15 +76,24 @@ export async function startRun(
         initiatorTokenId: request.initiatorTokenId ?? null,
         context: request.context,
         retryOf: request.retryOf ?? null,
+        held,
+        priority,
+        runAt: timing.runAt,
+        expiresAt: timing.expiresAt,
       },
       { trx },
     );
     if (started.reused || operation.execution === 'external') return started;
+    if (held) {
+      await enterLane(trx, started.run);
+      return started;
+    }
     try {
       await enqueue(trx, {
         taskIdentifier: operation.taskIdentifier,
         runId: started.run.id,
         maxAttempts: operation.policy.retries + 1,
+        priority,
       });
     } catch (error) {
       throw new RunwardenError(
@@ -119,4 +142,32 @@ async function checkScope(
     );
   }
   return tenantId;
+}
+
+/** `runAt` / `delaySeconds` / `expiresAt` as instants, checked against each other and `now`. */
+function checkTiming(
+  operation: RegisteredOperation,
+  request: StartRequest,
+  now: Date,
+): { runAt: Date | null; expiresAt: Date | null } {
+  const invalid = (message: string) => new RunwardenError('invalid_input', message);
+  if (request.runAt !== undefined && request.delaySeconds !== undefined)
+    throw invalid('give runAt or delaySeconds, not both');
+  const wanted =
+    request.delaySeconds !== undefined
+      ? new Date(now.getTime() + request.delaySeconds * 1000)
+      : (request.runAt ?? null);
+  if (wanted && Number.isNaN(wanted.getTime())) throw invalid('runAt is not a valid instant');
+  const expiresAt = request.expiresAt ?? null;
+  if (expiresAt && Number.isNaN(expiresAt.getTime()))
+    throw invalid('expiresAt is not a valid instant');
+  if (operation.execution === 'external' && (wanted || expiresAt))
+    throw invalid(
+      `${operation.type} runs elsewhere (external): runAt, delaySeconds and expiresAt apply to queue types`,
+    );
+  if (expiresAt && expiresAt.getTime() <= now.getTime()) throw invalid('expiresAt is already past');
+  if (expiresAt && wanted && expiresAt.getTime() <= wanted.getTime())
+    throw invalid('expiresAt must be after runAt, or the run could never start');
+  // A time already come is "now": no wait, and no "Scheduled" copy.
+  return { runAt: wanted && wanted.getTime() > now.getTime() ? wanted : null, expiresAt };
 }

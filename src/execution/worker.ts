@@ -3,10 +3,12 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from '../config.js';
 import type { Database } from '../db/schema.js';
+import { Admitter } from '../flow/admitter.js';
 import { RunChangePublisher } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
 import { failedJobBridge } from './failed-job-bridge.js';
 import { InflightRuns, startInflightHeartbeat } from './inflight-runs.js';
+import { enqueueRun } from './queue.js';
 import { queueSlots } from './queue-runner.js';
 import type { OperationRegistry } from './registry.js';
 import { RunLog } from './run-log.js';
@@ -83,8 +85,27 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   // The hot path's transitions announce themselves in batches, not by a NOTIFY each.
   const changes = new RunChangePublisher(db, logger);
   const runLog = new RunLog(logger, options.runLogSummaryMs);
+  // Flow control (DESIGN §17): every worker admits held runs; the admission lock makes them take turns.
+  const admitter = new Admitter({
+    db,
+    runs,
+    types: registry.list(),
+    pools: registry.flowPools,
+    pgPool: options.pgPool,
+    logger,
+    enqueue: async (trx, run) => {
+      const operation = registry.get(run.type);
+      if (!operation) throw new Error(`admitted a run of unknown type ${run.type}`);
+      await enqueueRun(trx, {
+        taskIdentifier: operation.taskIdentifier,
+        runId: run.id,
+        maxAttempts: operation.policy.retries + 1,
+        priority: run.priority,
+      });
+    },
+  });
   const tasks = workerTasks(
-    { db, runs, registry, logger, workerId: id, inflight, changes, runLog },
+    { db, runs, registry, logger, workerId: id, inflight, changes, runLog, flow: admitter },
     options.schedules ?? [],
     options.maintenance ?? [],
   );
@@ -117,8 +138,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   });
   try {
     await slots.start();
+    await admitter.start();
   } catch (error) {
     runLog.close();
+    await admitter.stop();
     await heartbeat.stop();
     throw error;
   }
@@ -130,6 +153,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const shutdown = workerShutdown({ db, id, logger, inflight, graceSeconds, slots, heartbeat });
   const stop = async () => {
     try {
+      await admitter.stop();
       await shutdown();
     } finally {
       runLog.close();

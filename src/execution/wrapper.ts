@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Database, RunRow } from '../db/schema.js';
 import type { TerminalOutcome } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
+import { enterLane } from '../flow/lanes.js';
 import type { RunChanges } from '../runs/run-change-publisher.js';
 import type { CompletedBy, RunService } from '../runs/run-service.js';
 import { checkGate, gatePasses } from './gate.js';
@@ -32,6 +33,8 @@ export interface WrapperDeps {
   changes?: RunChanges;
   /** Counts the runs this worker finished for its summary line (each run's own lines are debug). */
   runLog?: RunLog;
+  /** Flow control's admitter: woken when an admitted run starts or ends (a slot may be free). */
+  flow?: { wake(): void };
 }
 
 const STOPPED = Symbol('stopped');
@@ -68,6 +71,19 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
       if (run?.status !== 'queued') return;
       const log = deps.logger.child({ runId: run.id, type: run.type });
       const verdict = await persist('gate check', log, () => checkGate(deps.db, run));
+      if (!verdict.pass && 'hold' in verdict) {
+        // Paused: back to waiting for admission; this job ends, admission gives it a new one.
+        const hold = verdict.hold;
+        await persist('hold', log, () =>
+          deps.db.transaction().execute(async (trx) => {
+            const held = await deps.runs.hold(run.id, hold, { trx });
+            if (held.moved) await enterLane(trx, held.run);
+          }),
+        );
+        log.info({ reason: hold.reason }, 'run held at the gate');
+        deps.flow?.wake();
+        return;
+      }
       if (!verdict.pass) {
         await persist('gate outcome', log, () =>
           deps.runs.complete(
@@ -96,7 +112,14 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
     if (!started.moved) return;
     const log = deps.logger.child({ runId: started.run.id, type: started.run.type });
     log.debug({ attempt: started.run.attempt, jobAttempt: helpers.job.attempts }, 'run started');
-    await execute(operation, deps, started.run, helpers, log);
+    // An admitted run left the ready set, and frees its limits' slot when it ends.
+    const admitted = started.run.eligible_at !== null;
+    if (admitted) deps.flow?.wake();
+    try {
+      await execute(operation, deps, started.run, helpers, log);
+    } finally {
+      if (admitted) deps.flow?.wake();
+    }
   };
 }
 

@@ -31,4 +31,6 @@ export interface ReconcileReport {
   examined: number;
   actions: ReconcileAction[];
   unlockedWorkers: string[];
+  /** Queued runs past their `expiresAt`, cancelled with `run.expired` (DESIGN §17). */
+  expired?: string[];
 }

@@ -6,6 +6,7 @@ import { systemClock } from '../domain/run.js';
 import { sqlJudge } from '../domain/run-classes.js';
 import { staleness } from '../domain/staleness.js';
 import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js';
+import { wakeAdmitters } from '../flow/lanes.js';
 import { staleRunsQuery } from '../runs/system-reads.js';
 import { askAdapter, askWaitingAdapters } from './adapters.js';
 import type { ReconcileAction, ReconcileDeps, ReconcileReport } from './reconcile-report.js';
@@ -58,6 +59,8 @@ export async function reconcile(
     sweep(deps, report, { ...options, startedAt }),
   );
   const changed = report.actions.filter((a) => a.result === 'failed' || a.result === 'adapter');
+  // Ended runs may have freed a flow limit's slot: the admitters look again.
+  if (changed.length > 0 || (report.expired?.length ?? 0) > 0) await wakeAdmitters(deps.db);
   if (changed.length > 0 || report.unlockedWorkers.length > 0) {
     deps.logger.warn(
       {
@@ -152,8 +155,34 @@ async function sweep(
     action.result = moved ? 'failed' : 'skipped';
     if (!moved) action.note = 'it changed while the sweep looked at it';
   }
+  if (!dryRun) report.expired = await expireQueued(deps, now);
   if (!dryRun) await askWaitingAdapters(deps, report, now);
   if (!dryRun) report.unlockedWorkers = await releaseDeadWorkers(deps, now, connectedFor);
+}
+
+/**
+ * Queued runs past their `expiresAt` end cancelled with `run.expired` (DESIGN §17), their job
+ * removed in the same transaction; one a worker holds right now is left to its gate.
+ */
+async function expireQueued(deps: ReconcileDeps, now: Date): Promise<string[]> {
+  const due = await deps.db
+    .selectFrom('operation_runs')
+    .select('id')
+    .where('status', '=', 'queued')
+    .where('expires_at', '<=', now)
+    .limit(1000)
+    .execute();
+  const expired: string[] = [];
+  for (const { id } of due) {
+    if (await isJobLocked(deps.db, id)) continue;
+    const moved = await deps.db.transaction().execute(async (trx) => {
+      const result = await deps.runs.expire(id, { trx });
+      if (result.moved) await deleteRunJob(trx, id);
+      return result.moved;
+    });
+    if (moved) expired.push(id);
+  }
+  return expired;
 }
 
 /**

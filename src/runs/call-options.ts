@@ -16,6 +16,14 @@ export interface StartRun {
   initiatorTokenId?: string | null;
   context?: Record<string, unknown>;
   retryOf?: string | null;
+  /** Waits for admission (flow control, DESIGN §17) instead of getting a queue job at once. */
+  held?: boolean;
+  /** -1 high, 0 normal (default), 1 low. */
+  priority?: number;
+  /** Not before this instant. */
+  runAt?: Date | null;
+  /** Cancelled with `run.expired` if still queued then. */
+  expiresAt?: Date | null;
 }
 
 /** Why a transition did not happen. `already_terminal` is the no-op of repeating a transition. */

@@ -71,6 +71,22 @@ export function cancelBeforeStart(id: string, by: { userId: string | null }, at:
   };
 }
 
+/** A queued run past its `expiresAt` (DESIGN §17): cancelled without running. */
+export function expiredBeforeStart(id: string, at: Date): Completion {
+  const failure: RunFailure = {
+    code: 'run.expired',
+    message: 'It expired before it could start.',
+  };
+  return {
+    id,
+    fields: { outcome: 'cancelled', counts: {}, failures: [failure] },
+    at,
+    events: [{ kind: 'completed', payload: { outcome: 'cancelled', reasonCode: 'run.expired' } }],
+    guard: { status: 'queued' },
+    notice: terminalNotice({ outcome: 'cancelled', failures: [failure] }),
+  };
+}
+
 /** The reconciler's failure, with the evidence that justified it. */
 export function reconciledFailure(id: string, fail: ForceFail, at: Date): Completion {
   const reconciliation = {

@@ -20,6 +20,7 @@ import {
   cancelBeforeStart,
   cancelRequested,
   checkedResult,
+  expiredBeforeStart,
   type ForceFail,
   handlerCompletion,
   reconciledFailure,
@@ -100,6 +101,10 @@ export class RunService {
           initiator_token_id: start.initiatorTokenId ?? null,
           context: JSON.stringify(start.context ?? {}),
           retry_of: start.retryOf ?? null,
+          held: start.held ?? false,
+          priority: start.priority ?? 0,
+          run_at: start.runAt ?? null,
+          expires_at: start.expiresAt ?? null,
           created_at: now,
           updated_at: now,
         },
@@ -288,6 +293,28 @@ export class RunService {
       q.flagCancelRequested(db, id, now, cancelRequested(by)),
     );
     return flagged.moved ? { ...flagged, effect: 'cancel_requested' } : flagged;
+  }
+
+  /** Flow control's admission (DESIGN §17): these held runs get their queue jobs now. */
+  async admit(ids: string[], options: CallOptions = {}): Promise<RunRow[]> {
+    return await q.admitRuns(options.trx ?? this.#db, ids, this.#clock());
+  }
+
+  /**
+   * A queued run that has not started waits for admission again (its worker found it paused):
+   * a `held` event says why.
+   */
+  async hold(id: string, why: { reason: string; message: string }, options: CallOptions = {}) {
+    const now = this.#clock();
+    return await this.#transition(options, id, (db) => q.holdRun(db, id, now, why));
+  }
+
+  /** A queued run past its `expiresAt`: cancelled with `run.expired`, never run. */
+  async expire(id: string, options: CallOptions = {}): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, (db) =>
+      q.completeRun(db, expiredBeforeStart(id, now)),
+    );
   }
 
   /** The reconciler's transition: completed/failed with the evidence that justified it. */

@@ -3,7 +3,14 @@ import type { Database, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import type { Reconciliation, RunFailure, RunOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
-import { type Appended, deferNotify, type EventSpec, jsonb, withEvents } from './run-events.js';
+import {
+  type Appended,
+  deferNotify,
+  type EventSpec,
+  jsonb,
+  withEvents,
+  withEventsEach,
+} from './run-events.js';
 
 // The transitions of a run's status (and its review), one compare-and-set statement each: the
 // `where` names the states it expects, and an empty result means someone else moved the run
@@ -213,4 +220,40 @@ export async function markReviewed(
     at: now,
     event: { kind: 'reviewed', payload: { userId } },
   });
+}
+
+/**
+ * held → admitted (DESIGN §17): the flow's admission pass hands these runs to the queue. Their
+ * queued-stale window counts from `now`. Only runs still held and queued move.
+ */
+export async function admitRuns(db: Executor, ids: string[], now: Date): Promise<RunRow[]> {
+  if (ids.length === 0) return [];
+  const update = db
+    .updateTable('operation_runs')
+    .set({ held: false, eligible_at: now, updated_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'queued')
+    .where('held', '=', true)
+    .returningAll();
+  return await withEventsEach(db, update, { at: now, events: [{ kind: 'admitted' }] });
+}
+
+/**
+ * A queued run that has not started goes back to waiting for admission (a pause its worker found
+ * at the gate): no longer eligible, so never judged stale while it waits.
+ */
+export async function holdRun(
+  db: Executor,
+  id: string,
+  now: Date,
+  why: { reason: string; message: string },
+): Promise<RunRow | undefined> {
+  const update = db
+    .updateTable('operation_runs')
+    .set({ held: true, eligible_at: null, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .where('cancel_requested_at', 'is', null)
+    .returningAll();
+  return await withEvents(db, update, { at: now, events: [{ kind: 'held', payload: why }] });
 }

@@ -16,6 +16,7 @@ import * as pendingMemberships from './0014_pending_memberships.js';
 import * as serviceTokens from './0015_service_tokens.js';
 import * as workerBeat from './0016_worker_beat.js';
 import * as offerPasswords from './0017_offer_passwords.js';
+import * as flowControl from './0018_flow_control.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015_service_tokens': serviceTokens,
   '0016_worker_beat': workerBeat,
   '0017_offer_passwords': offerPasswords,
+  '0018_flow_control': flowControl,
 };
