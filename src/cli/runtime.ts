@@ -65,12 +65,6 @@ export async function openRuntime(
   if (!configured) lifecycle.phase('loading the catalog');
   const catalog = configured ?? (await unconfiguredCatalog(config, db, logger, options.kind));
   const registry = checked ?? validRegistry(catalog);
-  const limited = registry.list().filter((op) => op.flow !== undefined);
-  if (limited.length > 0)
-    logger.warn(
-      { types: limited.map((op) => op.type) },
-      'flow limits are declared but not enforced yet by this version (DESIGN §17): these types start as if they had none',
-    );
   return {
     handle,
     pool,

@@ -46,8 +46,8 @@ export interface OperationDefinition<Schema extends z.ZodType = z.ZodType> {
   lifecycle?: Partial<LifecyclePolicy>;
   /**
    * Flow control (DESIGN §17): runs at once and starts per window, per tenant and across all, and
-   * the catalog's shared `flowPools` it draws from. Declared and checked by `runwarden validate`;
-   * workers do not enforce it yet.
+   * the catalog's shared `flowPools` it draws from. Its runs wait for admission (fair across
+   * tenants, within every limit, in PostgreSQL); `flow: {}` is fair dispatch without limits.
    */
   flow?: FlowSpec;
   /** `queue`: run by Runwarden workers; `external`: run elsewhere, reported through the API. */
