@@ -20,9 +20,9 @@ import {
   type RunFilter,
   type RunWithInitiator,
 } from './run-reads.js';
-import { readWaiting } from './run-waiting.js';
 import { ActiveTypes, summarize, type TerminalCountsCache } from './run-summary.js';
 import { completionTotals } from './run-totals.js';
+import { readWaiting } from './run-waiting.js';
 import { type FailureQuery, failedRuns, stuckRuns } from './system-reads.js';
 
 export interface ReadModelDeps {

@@ -111,9 +111,17 @@ describe('the words of each wait', () => {
     expect(perTenant.waiting).toEqual({ kind: 'capacity', at: null });
     expect(
       truthOf({
-        verdict: { kind: 'capacity', limit: 'inventory.sync', scope: 'total', running: 40, max: 40 },
+        verdict: {
+          kind: 'capacity',
+          limit: 'inventory.sync',
+          scope: 'total',
+          running: 40,
+          max: 40,
+        },
       }).headline,
-    ).toBe('Waiting for capacity: 40 of 40 Inventory sync runs already running across all tenants.');
+    ).toBe(
+      'Waiting for capacity: 40 of 40 Inventory sync runs already running across all tenants.',
+    );
     expect(
       truthOf({
         verdict: { kind: 'capacity', limit: 'graph', scope: 'tenant', running: 5, max: 5 },
