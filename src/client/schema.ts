@@ -2390,6 +2390,11 @@ export interface operations {
                   at: string;
                   copy: string;
                 } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
               };
               links: {
                 view: string;
@@ -2585,6 +2590,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -3066,6 +3076,11 @@ export interface operations {
                 at: string;
                 copy: string;
               } | null;
+              waiting?: {
+                /** @enum {string} */
+                kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                at: string | null;
+              } | null;
             };
             links: {
               view: string;
@@ -3279,6 +3294,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -3495,6 +3515,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -3722,6 +3747,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -3953,6 +3983,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -4553,6 +4588,11 @@ export interface operations {
                   at: string;
                   copy: string;
                 } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
               };
               links: {
                 view: string;
@@ -4726,6 +4766,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -4906,6 +4951,11 @@ export interface operations {
               deadline: {
                 at: string;
                 copy: string;
+              } | null;
+              waiting?: {
+                /** @enum {string} */
+                kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                at: string | null;
               } | null;
             };
             links: {
@@ -5120,6 +5170,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {
@@ -5339,6 +5394,11 @@ export interface operations {
                   at: string;
                   copy: string;
                 } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
               };
               links: {
                 view: string;
@@ -5546,6 +5606,11 @@ export interface operations {
                 deadline: {
                   at: string;
                   copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
                 } | null;
               };
               links: {

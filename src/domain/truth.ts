@@ -11,6 +11,8 @@ import {
   type ProblemClass,
 } from './run-classes.js';
 import { staleness } from './staleness.js';
+import type { Waiting, WaitingKind } from './waiting.js';
+import { waitingCopy } from './waiting-copy.js';
 
 export type { Bucket, ClassTone, ProblemClass } from './run-classes.js';
 export { type Staleness, staleness } from './staleness.js';
@@ -29,6 +31,10 @@ export interface RunFacts {
   cancel_requested_at: Date | null;
   /** Platform staff marked the terminal run reviewed (optional for callers that lack it). */
   reviewed_at?: Date | null;
+  /** Held by flow control (DESIGN §17): never stale while held. Absent: false. */
+  held?: boolean;
+  /** When flow control admitted it: its queued window counts from here. */
+  eligible_at?: Date | null;
 }
 
 export type Tone = 'neutral' | 'info' | 'success' | 'warning' | 'danger';
@@ -54,12 +60,26 @@ export interface Truth {
    * the reader's zone). Null when none is ahead.
    */
   deadline: { at: string; copy: string } | null;
+  /**
+   * Why a queued run waits (DESIGN §17), null unless it is queued within its window. `at` (ISO
+   * 8601) is what `{time}` in the headline stands for, which a surface writes in the reader's
+   * clock, as for the deadline: when a pause began, or when a scheduled run starts.
+   */
+  waiting: { kind: WaitingKind; at: string | null } | null;
 }
 
 /** The words of a deadline; `{time}` is for the surface to fill in. */
 export const DEADLINE_COPY = 'It will be marked failed at {time} unless it reports.';
 
 const STALE_HEADLINE = 'Past the lifecycle window. Review worker health and logs before retrying.';
+
+export interface TruthOptions {
+  execution?: 'queue' | 'external';
+  /** The type as people read it ("Inventory sync"); the waiting copy names it. */
+  label?: string;
+  /** Why a queued run waits (src/domain/waiting.ts); absent: for a worker. */
+  waiting?: Waiting;
+}
 
 /**
  * The single source of what a person sees about a run (DESIGN §6). Which class the run is in is
@@ -69,11 +89,11 @@ export function deriveTruth(
   run: RunFacts,
   policy: LifecyclePolicy,
   now: Date,
-  options: { execution?: 'queue' | 'external' } = {},
+  options: TruthOptions = {},
 ): Truth {
   const bucket = bucketOf(run, policy, now);
   if (bucket === 'active' || bucket === 'active_stale') {
-    return toned(activeTruth(run, policy, now, options.execution ?? 'queue'));
+    return toned(activeTruth(run, policy, now, options));
   }
   const truth = terminalTruth(run, bucket);
   if (run.reviewed_at && truth.problemClass !== 'none') {
@@ -82,11 +102,12 @@ export function deriveTruth(
   return toned(truth);
 }
 
-/** A truth before its tone, which only the class decides (`CLASS_TONE`), and its deadline if any. */
-type Untoned = Omit<Truth, 'tone' | 'deadline'> & { deadline?: Truth['deadline'] };
+/** A truth before its tone, which only the class decides (`CLASS_TONE`), its deadline and wait. */
+type Untoned = Omit<Truth, 'tone' | 'deadline' | 'waiting'> &
+  Partial<Pick<Truth, 'deadline' | 'waiting'>>;
 
 function toned(truth: Untoned): Truth {
-  return { deadline: null, ...truth, tone: CLASS_TONE[truth.bucket] };
+  return { deadline: null, waiting: null, ...truth, tone: CLASS_TONE[truth.bucket] };
 }
 
 function terminalTruth(run: RunFacts, bucket: Exclude<Bucket, 'active' | 'active_stale'>): Untoned {
@@ -157,8 +178,9 @@ function activeTruth(
   run: RunFacts,
   policy: LifecyclePolicy,
   now: Date,
-  execution: 'queue' | 'external',
+  options: TruthOptions,
 ): Untoned {
+  const execution = options.execution ?? 'queue';
   const stale = staleness(run, policy, now);
   const statusBadge = {
     label: run.status === 'queued' ? 'Queued' : 'Running',
@@ -188,23 +210,35 @@ function activeTruth(
       },
     };
   }
-  const badges: Truth['badges'] = [statusBadge];
-  if (run.cancel_requested_at) badges.push({ label: 'Cancel requested', tone: 'warning' });
+  const cancelBadge: Truth['badges'] = run.cancel_requested_at
+    ? [{ label: 'Cancel requested', tone: 'warning' }]
+    : [];
   if (run.status === 'queued') {
-    const headline =
-      execution === 'external'
-        ? 'Queued — waiting for the external system to start it.'
-        : 'Queued — waiting for a worker.';
+    if (execution === 'external') {
+      return {
+        problemClass: 'none',
+        bucket: 'active',
+        headline: 'Queued — waiting for the external system to start it.',
+        guidance: 'No action needed. It starts as soon as it is picked up.',
+        badges: [statusBadge, ...cancelBadge],
+        progress: { kind: 'none' },
+        decision: { stillActive: 'Yes, waiting to be picked up.', whatNext: 'Nothing yet.' },
+      };
+    }
+    // A held run is never stale, so every wait reads calm: why it waits, never "likely stale".
+    const copy = waitingCopy(options.waiting ?? { kind: 'worker' }, options.label, now);
     return {
       problemClass: 'none',
       bucket: 'active',
-      headline,
-      guidance: 'No action needed. It starts as soon as it is picked up.',
-      badges,
+      headline: copy.headline,
+      guidance: copy.guidance,
+      badges: [{ label: copy.badge, tone: 'info' }, ...cancelBadge],
       progress: { kind: 'none' },
-      decision: { stillActive: 'Yes, waiting to be picked up.', whatNext: 'Nothing yet.' },
+      decision: copy.decision,
+      waiting: { kind: copy.kind, at: copy.at ? copy.at.toISOString() : null },
     };
   }
+  const badges: Truth['badges'] = [statusBadge, ...cancelBadge];
   const total = run.progress_total;
   const processed = run.progress_processed;
   const determinate = total !== null && total > 0 && processed !== null;

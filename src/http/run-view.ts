@@ -1,4 +1,5 @@
 import { deriveTruth } from '../domain/truth.js';
+import { waitingReason } from '../domain/waiting.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { RunReadModel } from '../runs/read-model.js';
 import type { RunViewFacts } from '../runs/run-reads.js';
@@ -51,6 +52,8 @@ export function toRunView(
     reviewedAt: iso(run.reviewed_at),
     truth: deriveTruth(run, registry.policyOf(run.type), now, {
       execution: operation?.execution,
+      label: operation?.label,
+      waiting: run.waiting ? waitingReason(run.waiting, now) : undefined,
     }),
     links: { view: `/admin/operations/${run.id}`, system: `/system/ops/runs/${run.id}` },
   };
@@ -63,7 +66,7 @@ export async function startAnswer(
   started: { run: { id: string }; reused: boolean },
   now: Date,
 ): Promise<{ run: RunView; reused: boolean }> {
-  const run = await reads.find(started.run.id);
+  const run = await reads.find(started.run.id, now);
   if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
   return { run: toRunView(run, registry, now), reused: started.reused };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../domain/capabilities.js';
+import { WAITING_KINDS } from '../domain/waiting.js';
 
 // The API's response shapes (DESIGN §11). Only zod here: the web app imports these types too.
 
@@ -39,6 +40,17 @@ export const TruthSchema = z.object({
    * standing for `at` in the reader's clock. Null when none is ahead.
    */
   deadline: z.object({ at: z.string(), copy: z.string() }).nullable(),
+  /**
+   * Why a queued run waits (DESIGN §17); null unless it is queued within its window. `at` is what
+   * `{time}` in the headline stands for, in the reader's clock (a pause's start, a scheduled start).
+   */
+  waiting: z
+    .object({
+      kind: z.enum(WAITING_KINDS),
+      at: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** A run as every response carries it (DESIGN §11), with `truth` from `deriveTruth` only. */

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { PolicyOf } from '../domain/lifecycle.js';
 import type { Visibility } from '../domain/visibility.js';
+import type { WaitingFacts } from '../domain/waiting.js';
 import {
   listNotifications,
   markAllNotificationsRead,
@@ -21,6 +22,7 @@ import {
 } from './run-reads.js';
 import { ActiveTypes, summarize, type TerminalCountsCache } from './run-summary.js';
 import { completionTotals } from './run-totals.js';
+import { readWaiting } from './run-waiting.js';
 import { type FailureQuery, failedRuns, stuckRuns } from './system-reads.js';
 
 export interface ReadModelDeps {
@@ -46,13 +48,15 @@ export class RunReadModel {
     this.#deps = deps;
   }
 
-  find(id: string): Promise<RunWithInitiator | undefined> {
-    return findRun(this.#deps.db, id);
+  /** A run, with why it waits if it is queued. */
+  async find(id: string, now = new Date()): Promise<RunWithInitiator | undefined> {
+    const run = await findRun(this.#deps.db, id);
+    return run && (await this.#withWaiting([run], now))[0];
   }
 
-  /** The runs with these ids (the stream's re-read of changed runs). */
-  findMany(ids: string[]): Promise<RunWithInitiator[]> {
-    return findRuns(this.#deps.db, ids);
+  /** The runs with these ids (the stream's re-read of changed runs), with why queued ones wait. */
+  async findMany(ids: string[], now = new Date()): Promise<RunWithInitiator[]> {
+    return await this.#withWaiting(await findRuns(this.#deps.db, ids), now);
   }
 
   /** A run page's timeline, workspace and tenant. */
@@ -60,8 +64,10 @@ export class RunReadModel {
     return loadRunSurroundings(this.#deps.db, run);
   }
 
-  list(filter: ListFilter, now: Date) {
-    return listRuns(this.#deps, filter, now);
+  /** A page of runs, with why its queued ones wait. */
+  async list(filter: ListFilter, now: Date) {
+    const page = await listRuns(this.#deps, filter, now);
+    return { ...page, rows: await this.#withWaiting(page.rows, now) };
   }
 
   counts(filter: RunFilter, now: Date) {
@@ -105,6 +111,16 @@ export class RunReadModel {
 
   markAllNotificationsRead(userId: string, now: Date) {
     return markAllNotificationsRead(this.#deps.db, userId, now);
+  }
+
+  /** The runs, each queued one with its waiting facts (one read for them all, none if none is). */
+  async #withWaiting<R extends { id: string; status: string }>(
+    runs: R[],
+    now: Date,
+  ): Promise<Array<R & { waiting?: WaitingFacts | null }>> {
+    const waiting = await readWaiting(this.#deps.db, runs, now);
+    if (!waiting.size) return runs;
+    return runs.map((run) => ({ ...run, waiting: waiting.get(run.id) ?? null }));
   }
 
   /** The last run change announced (the stream's replay: has anything happened since?). */

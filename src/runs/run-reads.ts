@@ -4,6 +4,7 @@ import { LIST_BUCKETS, type ListBucket } from '../domain/buckets.js';
 import type { PolicyOf } from '../domain/lifecycle.js';
 import { judgesStaleness, listBucketSql, type SqlJudge } from '../domain/run-classes.js';
 import { type Visibility, visibleSql } from '../domain/visibility.js';
+import type { WaitingFacts } from '../domain/waiting.js';
 import { WINDOW_COLUMN } from '../domain/windows.js';
 import { judgeAt } from './judge.js';
 
@@ -27,7 +28,11 @@ export interface ListFilter extends RunFilter {
 }
 
 /** A run row joined with its initiator's name, a person's or a service token's (every run read selects it). */
-export type RunWithInitiator = RunRow & { initiator_name: string | null };
+export type RunWithInitiator = RunRow & {
+  initiator_name: string | null;
+  /** Why a queued run waits, when the read model read it (`readWaiting`). */
+  waiting?: WaitingFacts | null;
+};
 
 export interface ReadDeps {
   db: Kysely<Database>;
@@ -61,11 +66,15 @@ export const RUN_VIEW_COLUMNS = [
   'cancel_requested_at',
   'retry_of',
   'reviewed_at',
+  'held',
+  'eligible_at',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
 /** What a run's view reads: the view's columns and the initiator's name. */
 export type RunViewFacts = Pick<RunRow, (typeof RUN_VIEW_COLUMNS)[number]> & {
   initiator_name: string | null;
+  /** Why a queued run waits, as the read model reads it (`readWaiting`); absent: not read. */
+  waiting?: WaitingFacts | null;
 };
 
 /** A run as a list reads it: its view's facts and the row's version. */

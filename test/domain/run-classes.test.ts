@@ -50,6 +50,9 @@ interface Kind {
   created: At;
   started: At;
   beat: At;
+  /** Held by flow control (DESIGN §17), and when it was admitted. */
+  held?: boolean;
+  eligible?: At;
 }
 
 /** Ages around every window edge of each type: just inside, exactly at, just past, far, future. */
@@ -85,6 +88,32 @@ function kinds(): Kind[] {
             beat,
           });
         }
+      }
+      // Held by a limit, a pause or its runAt, however old: never stale. Admitted: its queued
+      // window counts from when it became eligible, not from when it was created.
+      for (const created of [
+        ago(1),
+        ago(p.queuedStaleAfterSeconds + 1),
+        ago(p.queuedStaleAfterSeconds * 100),
+      ]) {
+        out.push({
+          ...base,
+          status: 'queued',
+          outcome: 'pending',
+          tenant: tenant(),
+          created,
+          held: true,
+        });
+      }
+      for (const eligible of edges(p.queuedStaleAfterSeconds)) {
+        out.push({
+          ...base,
+          status: 'queued',
+          outcome: 'pending',
+          tenant: tenant(),
+          created: ago(p.queuedStaleAfterSeconds * 100),
+          eligible,
+        });
       }
       for (const beat of [null, ...edges(3 * p.heartbeatSeconds)]) {
         for (const started of [null, ago(1), ...edges(p.runningStaleAfterSeconds)]) {
@@ -138,10 +167,11 @@ beforeAll(async () => {
         })
       : null;
     await sql`insert into operation_runs (id, workspace_id, tenant_id, type, status, outcome, identity_hash,
-        created_at, started_at, last_heartbeat_at, completed_at, reconciliation)
+        created_at, started_at, last_heartbeat_at, completed_at, reconciliation, held, eligible_at)
       values (${uuidv7()}, ${scope.workspaceId}, ${tenantId}, ${k.type}, ${k.status}, ${k.outcome},
         ${uuidv7()}, ${stamp(k.created)}, ${stamp(k.started)}, ${stamp(k.beat)},
-        ${k.status === 'completed' ? now : null}, ${reconciliation}::jsonb)`.execute(t.db);
+        ${k.status === 'completed' ? now : null}, ${reconciliation}::jsonb, ${k.held ?? false},
+        ${stamp(k.eligible ?? null)})`.execute(t.db);
   }
 });
 
@@ -220,6 +250,40 @@ describe('run classes: the JS and SQL predicates agree on every kind of row', ()
       .map((r) => r.id)
       .sort();
     expect(await ids(problemSql(judge()))).toEqual(problems);
+  });
+
+  it('a held run, however old, is active in both forms; an admitted one is judged from eligible_at', async () => {
+    const judged = await t.db
+      .selectFrom('operation_runs')
+      .selectAll()
+      .select(bucketSql(judge()).as('sql_bucket'))
+      .where('status', '=', 'queued')
+      .where((eb) => eb.or([eb('held', '=', true), eb('eligible_at', 'is not', null)]))
+      .execute();
+    const held = judged.filter((r) => r.held);
+    expect(held.length).toBeGreaterThan(0);
+    for (const row of held) {
+      expect([row.sql_bucket, bucketOf(row, policyOf(row.type), now)]).toEqual([
+        'active',
+        'active',
+      ]);
+      expect(deriveTruth(row, policyOf(row.type), now).badges.map((b) => b.label)).not.toContain(
+        'Likely stale',
+      );
+    }
+    // Every admitted row was created long ago: only its eligible_at decides.
+    const admitted = judged.filter((r) => !r.held);
+    const stale = admitted.filter((r) => r.sql_bucket === 'active_stale');
+    expect(stale.length).toBeGreaterThan(0);
+    expect(stale.length).toBeLessThan(admitted.length);
+    for (const row of admitted) {
+      const window = policyOf(row.type).queuedStaleAfterSeconds * 1000;
+      const pastWindow = (row.eligible_at as Date).getTime() < now.getTime() - window;
+      expect({ id: row.id, bucket: row.sql_bucket }).toEqual({
+        id: row.id,
+        bucket: pastWindow ? 'active_stale' : 'active',
+      });
+    }
   });
 
   it('a type whose policy was not read yet is judged fresh, never stale', async () => {

@@ -37,8 +37,13 @@ export interface E2e extends ApiHarness {
   page(email?: string): Promise<Page>;
 }
 
-/** The real app (API + built web app) on a port, a fresh demo database, and Debian's Chromium. */
-export async function e2eHarness(): Promise<E2e> {
+/**
+ * The real app (API + built web app) on a port, a fresh demo database, and Debian's Chromium;
+ * `operations` joins the demo catalog and the patient type.
+ */
+export async function e2eHarness(
+  options: { operations?: OperationDefinition[] } = {},
+): Promise<E2e> {
   if (!findWebRoot()) {
     throw new Error('The web app is not built: run `npm run build` (npm ci does it) first.');
   }
@@ -51,6 +56,7 @@ export async function e2eHarness(): Promise<E2e> {
     operations: [
       ...(demoCatalog({ durationScale: 0, errorRate: 0, partialRate: 0 }) as OperationDefinition[]),
       patient as OperationDefinition,
+      ...(options.operations ?? []),
     ],
   });
   const base = await h.app.listen({ port: 0, host: '127.0.0.1' });

@@ -121,7 +121,8 @@ describe('starting operations', () => {
     const body = first.json() as { run: RunView; reused: boolean };
     expect(body.reused).toBe(false);
     expect(body.run).toMatchObject({ status: 'queued', outcome: 'pending', type: 'demo.sleep' });
-    expect(body.run.truth.headline).toBe('Queued — waiting for a worker.');
+    // No worker process runs in this test: the truth says so (DESIGN §17 honest waiting).
+    expect(body.run.truth.headline).toBe('Queued — no worker is running.');
     expect(body.run.links.view).toBe(`/admin/operations/${body.run.id}`);
     const again = (await start(owner, { seconds: 60, tag: 'dup' })).json() as {
       run: RunView;

@@ -141,7 +141,8 @@ describe('GET /api/stream — run events', () => {
       type: 'demo.sleep',
       status: 'queued',
       outcome: 'pending',
-      truth: { problemClass: 'none', headline: 'Queued — waiting for a worker.' },
+      // No worker process runs here: the truth says so.
+      truth: { problemClass: 'none', headline: 'Queued — no worker is running.' },
     });
     expect(Number.isInteger(queued.seq) && queued.seq > 0).toBe(true);
 

@@ -29,7 +29,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     id: string,
     capability: 'operations.view' | 'operations.start' | 'operations.cancel',
   ) {
-    const run = await reads.find(id);
+    const run = await reads.find(id, ctx.now());
     if (!run) {
       authenticated(principal); // anonymous → 401, as for a run that exists
       throw notFound('run');
@@ -85,7 +85,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
   );
 
   async function viewOf(id: string) {
-    const run = await reads.find(id);
+    const run = await reads.find(id, ctx.now());
     if (!run) throw notFound('run');
     return toRunView(run, ctx.registry, ctx.now());
   }

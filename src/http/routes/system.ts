@@ -74,7 +74,7 @@ export const systemRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
   );
 
   async function existing(id: string) {
-    const run = await reads.find(id);
+    const run = await reads.find(id, ctx.now());
     if (!run) throw notFound('run');
     return run;
   }

@@ -1,5 +1,6 @@
 import { Badge, Group, Loader, Progress, Text } from '@mantine/core';
 import type { RunView } from '../api/types';
+import { formatClock } from './time';
 
 // Every surface renders a run through these: the words, badges and progress come from the run's
 // `truth` (the server's truth derivation). Nothing here decides what a run's state means.
@@ -38,10 +39,19 @@ export function TruthBadges({ truth }: { truth: RunView['truth'] }) {
   );
 }
 
+/**
+ * The headline in the reader's clock: `{time}` stands for `truth.waiting.at` (when a pause began,
+ * when a scheduled run starts), which only the browser can write in the reader's zone.
+ */
+export function headlineText(truth: RunView['truth'], now = Date.now()): string {
+  const at = truth.waiting?.at;
+  return at ? truth.headline.replace('{time}', formatClock(at, now)) : truth.headline;
+}
+
 export function TruthHeadline({ truth, size = 'sm' }: { truth: RunView['truth']; size?: string }) {
   return (
     <Text size={size} data-testid="truth-headline">
-      {truth.headline}
+      {headlineText(truth)}
     </Text>
   );
 }
