@@ -61,6 +61,9 @@ export const RUN_VIEW_COLUMNS = [
   'cancel_requested_at',
   'retry_of',
   'reviewed_at',
+  'priority',
+  'run_at',
+  'expires_at',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
 /** What a run's view reads: the view's columns and the initiator's name. */
