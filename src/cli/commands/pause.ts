@@ -50,10 +50,7 @@ export function registerPause(program: Command): void {
         const scope = await resolveScope(db, options);
         try {
           const pause = await createPause(db, scope, { ...CLI, types: registry.list() });
-          console.log(
-            `Paused ${describeScope({ type: pause.type, tenant: options.tenant })} in workspace ` +
-              `${options.workspace} (pause ${pause.id}).`,
-          );
+          console.log(`Paused ${scopeText(options)} (pause ${pause.id}).`);
           console.log(`Lift it with: runwarden resume ${flagsOf(options)}`);
         } catch (error) {
           if (error instanceof RunwardenError && error.code === 'unknown_type') {
@@ -66,8 +63,7 @@ export function registerPause(program: Command): void {
           if (!(error instanceof RunwardenError) || error.code !== 'conflict') throw error;
           const existing = await findPause(db, scope);
           console.log(
-            `${describeScope({ type: scope.type, tenant: options.tenant })} in workspace ` +
-              `${options.workspace} is already paused${existing ? ` since ${since(existing)}` : ''}; nothing changed.`,
+            `${capitalized(scopeText(options))} is already paused${existing ? ` since ${since(existing)}` : ''}; nothing changed.`,
           );
         }
       });
@@ -86,7 +82,7 @@ export function registerPause(program: Command): void {
     .action(async (options: ScopeOptions) => {
       await withRuntime(async ({ db }) => {
         const scope = await resolveScope(db, options);
-        const what = `${describeScope({ type: scope.type, tenant: options.tenant })} in workspace ${options.workspace}`;
+        const what = scopeText(options);
         const pause = await findPause(db, scope);
         const lifted = pause
           ? await liftPause(db, { workspaceId: scope.workspaceId, id: pause.id }, CLI)
@@ -99,7 +95,7 @@ export function registerPause(program: Command): void {
         const listed = await Promise.all(others.map((p) => describePause(db, p)));
         throw new Error(
           [
-            `${what} is not paused; nothing changed.`,
+            `${capitalized(what)} is not paused; nothing changed.`,
             listed.length
               ? `Pauses in ${options.workspace}:\n${listed.map((l) => `  - ${l}`).join('\n')}`
               : `Nothing is paused in ${options.workspace}.`,
@@ -151,6 +147,15 @@ async function resolveScope(db: Kysely<Database>, options: ScopeOptions) {
   }
   return { workspaceId: workspace.id, type: options.type ?? null, tenantId };
 }
+
+/** `type X for tenant Y in workspace W`, or `everything in workspace W`. */
+function scopeText(options: ScopeOptions): string {
+  return options.type === undefined && options.tenant === undefined
+    ? `everything in workspace ${options.workspace}`
+    : `${describeScope({ type: options.type ?? null, tenant: options.tenant ?? null })} in workspace ${options.workspace}`;
+}
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function flagsOf(options: ScopeOptions): string {
   return [
