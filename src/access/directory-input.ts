@@ -29,6 +29,8 @@ export const Email = z
 const Name = z.string().trim().min(1).max(200);
 const ExternalId = z.string().trim().min(1).max(200);
 export const TenantStatusInput = z.enum(['active', 'inactive']);
+/** A tenant's share of flow-controlled execution against other tenants' (DESIGN §17). */
+export const TenantWeight = z.number().int().min(1).max(1000);
 export const RoleInput = z.enum(ROLES);
 export const PlatformCapabilityInput = z.enum(PLATFORM_CAPABILITIES);
 
@@ -38,6 +40,7 @@ export const TenantInput = z.strictObject({
   slug: Slug,
   name: Name,
   status: TenantStatusInput.optional(),
+  weight: TenantWeight.optional(),
 });
 /** A workspace by slug, or by id (the HTTP API's `:ws`). */
 const WorkspaceRef = z.union([Slug, z.uuid()]);
@@ -106,7 +109,14 @@ export const DirectoryFile = z
           slug: Slug,
           name: Name,
           tenants: z
-            .array(z.strictObject({ slug: Slug, name: Name, status: TenantStatusInput.optional() }))
+            .array(
+              z.strictObject({
+                slug: Slug,
+                name: Name,
+                status: TenantStatusInput.optional(),
+                weight: TenantWeight.optional(),
+              }),
+            )
             .max(10_000)
             .default([]),
           members: z

@@ -18,10 +18,12 @@ export function directoryReads(db: Kysely<Database>) {
 
     async tenants(
       workspaceId: string,
-    ): Promise<Array<{ id: string; slug: string; name: string; status: TenantStatus }>> {
+    ): Promise<
+      Array<{ id: string; slug: string; name: string; status: TenantStatus; weight: number }>
+    > {
       return await db
         .selectFrom('tenants')
-        .select(['id', 'slug', 'name', 'status'])
+        .select(['id', 'slug', 'name', 'status', 'weight'])
         .where('workspace_id', '=', workspaceId)
         .orderBy('slug')
         .execute();

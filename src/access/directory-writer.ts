@@ -105,14 +105,20 @@ export class DirectoryWriter {
     return findWorkspace(this.#trx, ref);
   }
 
+  /** A tenant by slug, created or changed; an absent `status` or `weight` stays as it is. */
   async tenant(
     ws: WorkspaceRef,
-    input: { slug: string; name: string; status?: TenantStatus | undefined },
+    input: {
+      slug: string;
+      name: string;
+      status?: TenantStatus | undefined;
+      weight?: number | undefined;
+    },
     options: { pruned?: boolean } = {},
-  ): Promise<{ id: string; slug: string; name: string; status: TenantStatus }> {
+  ): Promise<{ id: string; slug: string; name: string; status: TenantStatus; weight: number }> {
     const existing = await this.#trx
       .selectFrom('tenants')
-      .select(['id', 'slug', 'name', 'status'])
+      .select(['id', 'slug', 'name', 'status', 'weight'])
       .where('workspace_id', '=', ws.id)
       .where('slug', '=', input.slug)
       .executeTakeFirst();
@@ -123,6 +129,7 @@ export class DirectoryWriter {
         slug: input.slug,
         name: input.name,
         status: input.status ?? ('active' as const),
+        weight: input.weight ?? 1,
       };
       await this.#trx
         .insertInto('tenants')
@@ -134,18 +141,21 @@ export class DirectoryWriter {
         {
           name: row.name,
           status: row.status,
+          ...(row.weight !== 1 ? { weight: row.weight } : {}),
         },
       );
       return row;
     }
     const status = input.status ?? existing.status;
+    const weight = input.weight ?? existing.weight;
     const diff: Record<string, unknown> = {};
     if (existing.name !== input.name) diff.name = { from: existing.name, to: input.name };
     if (existing.status !== status) diff.status = { from: existing.status, to: status };
+    if (existing.weight !== weight) diff.weight = { from: existing.weight, to: weight };
     if (Object.keys(diff).length) {
       await this.#trx
         .updateTable('tenants')
-        .set({ name: input.name, status })
+        .set({ name: input.name, status, weight })
         .where('id', '=', existing.id)
         .execute();
       const action = diff.status && status === 'inactive' ? 'deactivated' : 'changed';
@@ -161,7 +171,7 @@ export class DirectoryWriter {
         diff,
       );
     }
-    return { id: existing.id, slug: existing.slug, name: input.name, status };
+    return { id: existing.id, slug: existing.slug, name: input.name, status, weight };
   }
 
   /** The user with that email (or external id), created when new: a new user without a password gets an invite. */

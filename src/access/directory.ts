@@ -119,7 +119,14 @@ export function createDirectory(options: {
     },
 
     async upsertTenant(
-      input: { workspace: string; slug: string; name: string; status?: TenantStatus },
+      input: {
+        workspace: string;
+        slug: string;
+        name: string;
+        status?: TenantStatus;
+        /** Its share of flow-controlled execution, 1–1000 (default 1; absent: unchanged). */
+        weight?: number;
+      },
       call: CallOptions = {},
     ) {
       const data = parseInput(TenantInput, input, 'tenant');

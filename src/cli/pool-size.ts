@@ -14,10 +14,17 @@ export const WORKER_EXTRA = 3;
 /** The API's live stream holds one LISTEN connection of the pool; requests need at least one more. */
 export const API_EXTRA = 2;
 
-/** One-shot commands (seed-demo, reconcile, prune) use at most an advisory-lock session and one more. */
+/** One-shot commands (seed-demo, reconcile, prune, pause/resume) use at most an advisory-lock session and one more. */
 const ONE_SHOT_MAX = 3;
 
-export type ProcessKind = 'serve' | 'worker' | 'start' | 'seed-demo' | 'reconcile' | 'prune';
+export type ProcessKind =
+  | 'serve'
+  | 'worker'
+  | 'start'
+  | 'seed-demo'
+  | 'reconcile'
+  | 'prune'
+  | 'flow';
 
 /**
  * The pool size of a process (README "Connection budget"):
@@ -29,7 +36,7 @@ export type ProcessKind = 'serve' | 'worker' | 'start' | 'seed-demo' | 'reconcil
  */
 export function poolSize(config: Config, kind: ProcessKind, concurrency = 0): number {
   const configured = config.dbPoolSize;
-  if (kind === 'seed-demo' || kind === 'reconcile' || kind === 'prune')
+  if (kind === 'seed-demo' || kind === 'reconcile' || kind === 'prune' || kind === 'flow')
     return Math.min(configured ?? DEFAULT_POOL_SIZE, ONE_SHOT_MAX);
   const needed =
     kind === 'serve'

@@ -190,7 +190,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Create or update a tenant by slug (workspace.manage) */
+    /** Create or update a tenant by slug: name, status, weight (workspace.manage) */
     put: operations['upsertTenant'];
     post?: never;
     delete?: never;
@@ -462,6 +462,47 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/workspaces/{ws}/pauses': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List a workspace's pauses (operations.view)
+     * @description A member restricted to some tenants sees the pauses of those tenants and the workspace-wide ones (of a type, or of everything).
+     */
+    get: operations['listPauses'];
+    put?: never;
+    /**
+     * Pause a type, a tenant, or a type for a tenant (operations.cancel)
+     * @description Runs of the scope wait (queued, never started) until the pause is lifted; running runs finish. Neither type nor tenantId pauses the whole workspace. Every worker honours it within a second. A scope already paused is a 409 naming that pause in `details.pause`.
+     */
+    post: operations['createPause'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/workspaces/{ws}/pauses/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Lift a pause: its runs wait for admission again at once (operations.cancel) */
+    delete: operations['deletePause'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/system/ops/context': {
     parameters: {
       query?: never;
@@ -593,6 +634,47 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/system/flow': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every flow limit with its running and waiting runs (system.ops.view) */
+    get: operations['listFlowLimits'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/system/flow/limits/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Override a type's or a pool's limits at runtime (system.ops.triage)
+     * @description Replaces the limits as a whole (a part left out has no limit), checked by the catalog's rules; every worker applies it within a second. Audited.
+     */
+    put: operations['overrideFlowLimit'];
+    post?: never;
+    /**
+     * Put the catalog's limits back (system.ops.triage)
+     * @description Removes the override, if any, and answers the limit as it now is (404: the catalog has no limit by that name). Audited.
+     */
+    delete: operations['restoreFlowLimit'];
     options?: never;
     head?: never;
     patch?: never;
@@ -1595,6 +1677,7 @@ export interface operations {
               name: string;
               /** @enum {string} */
               status: 'active' | 'inactive';
+              weight: number;
             }[];
           };
         };
@@ -1680,6 +1763,8 @@ export interface operations {
           name: string;
           /** @enum {string} */
           status?: 'active' | 'inactive';
+          /** @description Its share of flow-controlled execution against other tenants' (1–1000, default 1) */
+          weight?: number;
         };
       };
     };
@@ -1696,6 +1781,7 @@ export interface operations {
             name: string;
             /** @enum {string} */
             status: 'active' | 'inactive';
+            weight: number;
           };
         };
       };
@@ -1711,6 +1797,7 @@ export interface operations {
             name: string;
             /** @enum {string} */
             status: 'active' | 'inactive';
+            weight: number;
           };
         };
       };
@@ -2346,6 +2433,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -2491,6 +2582,23 @@ export interface operations {
           input?: {
             [key: string]: unknown;
           };
+          /**
+           * @description Reorders waiting runs (high, normal, low); never pre-empts a running one
+           * @enum {string}
+           */
+          priority?: 'high' | 'normal' | 'low';
+          /**
+           * Format: date-time
+           * @description Not before this instant (at most 30 days ahead)
+           */
+          runAt?: string;
+          /** @description Not before this many seconds from now (instead of runAt) */
+          delaySeconds?: number;
+          /**
+           * Format: date-time
+           * @description Still waiting then: it ends cancelled (run.expired)
+           */
+          expiresAt?: string;
         };
       };
     };
@@ -2547,6 +2655,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3032,6 +3144,10 @@ export interface operations {
             cancelRequestedAt: string | null;
             retryOf: string | null;
             reviewedAt: string | null;
+            /** @enum {string} */
+            priority: 'high' | 'normal' | 'low';
+            runAt: string | null;
+            expiresAt: string | null;
             truth: {
               /** @enum {string} */
               problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3251,6 +3367,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3472,6 +3592,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3704,6 +3828,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3940,6 +4068,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -4378,6 +4510,340 @@ export interface operations {
       };
     };
   };
+  listPauses: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              type: string | null;
+              tenantId: string | null;
+              createdBy: string | null;
+              createdByName: string | null;
+              createdAt: string;
+            }[];
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  createPause: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          type?: string | null;
+          /** Format: uuid */
+          tenantId?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            type: string | null;
+            tenantId: string | null;
+            createdBy: string | null;
+            createdByName: string | null;
+            createdAt: string;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deletePause: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': null;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   systemRunContext: {
     parameters: {
       query: {
@@ -4544,6 +5010,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -4723,6 +5193,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -4908,6 +5382,10 @@ export interface operations {
             cancelRequestedAt: string | null;
             retryOf: string | null;
             reviewedAt: string | null;
+            /** @enum {string} */
+            priority: 'high' | 'normal' | 'low';
+            runAt: string | null;
+            expiresAt: string | null;
             truth: {
               /** @enum {string} */
               problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5127,6 +5605,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5350,6 +5832,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5563,6 +6049,10 @@ export interface operations {
               cancelRequestedAt: string | null;
               retryOf: string | null;
               reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5783,6 +6273,476 @@ export interface operations {
       };
       /** @description Not found, or not visible to the caller (the same answer) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listFlowLimits: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            limits: {
+              name: string;
+              /** @enum {string} */
+              kind: 'type' | 'pool';
+              types: string[];
+              concurrency: {
+                perTenant?: number;
+                total?: number;
+              } | null;
+              rate: {
+                perTenant?: {
+                  limit: number;
+                  intervalSeconds: number;
+                };
+                total?: {
+                  limit: number;
+                  intervalSeconds: number;
+                };
+              } | null;
+              declared: {
+                concurrency?: {
+                  perTenant?: number;
+                  total?: number;
+                };
+                rate?: {
+                  perTenant?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                  total?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                };
+              };
+              override: {
+                concurrency?: {
+                  perTenant?: number;
+                  total?: number;
+                };
+                rate?: {
+                  perTenant?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                  total?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                };
+                updatedBy: string | null;
+                updatedAt: string;
+              } | null;
+              running: number;
+              waiting: number;
+            }[];
+          };
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  overrideFlowLimit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          concurrency?: {
+            perTenant?: number;
+            total?: number;
+          };
+          rate?: {
+            perTenant?: {
+              limit: number;
+              intervalSeconds: number;
+            };
+            total?: {
+              limit: number;
+              intervalSeconds: number;
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            limit: {
+              name: string;
+              /** @enum {string} */
+              kind: 'type' | 'pool';
+              types: string[];
+              concurrency: {
+                perTenant?: number;
+                total?: number;
+              } | null;
+              rate: {
+                perTenant?: {
+                  limit: number;
+                  intervalSeconds: number;
+                };
+                total?: {
+                  limit: number;
+                  intervalSeconds: number;
+                };
+              } | null;
+              declared: {
+                concurrency?: {
+                  perTenant?: number;
+                  total?: number;
+                };
+                rate?: {
+                  perTenant?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                  total?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                };
+              };
+              override: {
+                concurrency?: {
+                  perTenant?: number;
+                  total?: number;
+                };
+                rate?: {
+                  perTenant?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                  total?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                };
+                updatedBy: string | null;
+                updatedAt: string;
+              } | null;
+              running: number;
+              waiting: number;
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  restoreFlowLimit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            limit: {
+              name: string;
+              /** @enum {string} */
+              kind: 'type' | 'pool';
+              types: string[];
+              concurrency: {
+                perTenant?: number;
+                total?: number;
+              } | null;
+              rate: {
+                perTenant?: {
+                  limit: number;
+                  intervalSeconds: number;
+                };
+                total?: {
+                  limit: number;
+                  intervalSeconds: number;
+                };
+              } | null;
+              declared: {
+                concurrency?: {
+                  perTenant?: number;
+                  total?: number;
+                };
+                rate?: {
+                  perTenant?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                  total?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                };
+              };
+              override: {
+                concurrency?: {
+                  perTenant?: number;
+                  total?: number;
+                };
+                rate?: {
+                  perTenant?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                  total?: {
+                    limit: number;
+                    intervalSeconds: number;
+                  };
+                };
+                updatedBy: string | null;
+                updatedAt: string;
+              } | null;
+              running: number;
+              waiting: number;
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -51,7 +51,11 @@ function unknownKeys(where: string, value: Record<string, unknown>, known: Set<s
  * or `flow pool "graph"`), checked against the queued-stale window of the types that use it: a
  * rate window at least that long could hold an eligible run past it.
  */
-function limitProblems(where: string, limits: Record<string, unknown>, queuedStaleSeconds: number) {
+export function limitProblems(
+  where: string,
+  limits: Record<string, unknown>,
+  queuedStaleSeconds: number,
+): string[] {
   const problems: string[] = [];
   const { concurrency, rate } = limits;
   if (concurrency !== undefined) {
@@ -103,6 +107,27 @@ function limitProblems(where: string, limits: Record<string, unknown>, queuedSta
       }
     }
   }
+  return problems;
+}
+
+/**
+ * Problems of a runtime override of the limit `name` (DESIGN §17): the catalog's rules for its
+ * settings, a pool's override sets a limit as a pool must, and its rate windows stay below the
+ * shortest queued-stale window of the types that draw from it.
+ */
+export function overrideProblems(
+  limit: { name: string; kind: 'type' | 'pool' },
+  limits: unknown,
+  queuedStaleSeconds: number,
+): string[] {
+  const where = limit.kind === 'pool' ? `flow pool "${limit.name}"` : `${limit.name} flow`;
+  if (!isRecord(limits)) return [`${where}: the limits must be an object`];
+  const problems = [
+    ...unknownKeys(where, limits, new Set(['concurrency', 'rate'])),
+    ...limitProblems(where, limits, queuedStaleSeconds),
+  ];
+  if (limit.kind === 'pool' && limits.concurrency === undefined && limits.rate === undefined)
+    problems.push(`${where} sets no limit: give it a concurrency or a rate`);
   return problems;
 }
 

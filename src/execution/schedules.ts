@@ -2,6 +2,7 @@ import { type CronItem, parseCronItems, type Task } from 'graphile-worker';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
+import { PRIORITIES, type Priority } from '../domain/flow-limits.js';
 import type { RunService } from '../runs/run-service.js';
 import type { OperationRegistry } from './registry.js';
 import { startRun } from './start.js';
@@ -18,6 +19,8 @@ export interface ScheduleDefinition {
   workspace: string;
   /** Tenant-scoped types: a tenant slug, or `*` for every active tenant of the workspace. */
   tenant?: string;
+  /** Its runs' priority among waiting runs (DESIGN §17); default `normal`. */
+  priority?: Priority;
 }
 
 export const SCHEDULE_TASK = 'runwarden:schedule';
@@ -36,6 +39,10 @@ export function scheduleCronItems(schedules: ScheduleDefinition[], registry: Ope
         `schedule ${schedule.id}: ${schedule.type} is tenant-scoped; name a tenant slug or "*"`,
       );
     }
+    if (schedule.priority !== undefined && !PRIORITIES.includes(schedule.priority))
+      throw new Error(
+        `schedule ${schedule.id}: priority must be ${PRIORITIES.join(', ')}, got ${String(schedule.priority)}`,
+      );
     if (ids.has(schedule.id)) throw new Error(`schedule ${schedule.id} is defined twice`);
     ids.add(schedule.id);
   }
@@ -99,6 +106,7 @@ export async function runScheduleTick(
         input: schedule.input,
         initiatorUserId: null,
         context: { scheduleId: schedule.id },
+        ...(schedule.priority ? { priority: schedule.priority } : {}),
       });
       (reused ? result.reused : result.started).push(run.id);
     } catch (error) {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { PRIORITY_RANK, type Priority } from '../domain/flow-limits.js';
+import { startsAt, timingProblem } from '../domain/start-timing.js';
 import { enterLane } from '../flow/lanes.js';
 import type { RunService } from '../runs/run-service.js';
 import { enqueueRun } from './queue.js';
@@ -150,24 +151,18 @@ function checkTiming(
   request: StartRequest,
   now: Date,
 ): { runAt: Date | null; expiresAt: Date | null } {
-  const invalid = (message: string) => new RunwardenError('invalid_input', message);
-  if (request.runAt !== undefined && request.delaySeconds !== undefined)
-    throw invalid('give runAt or delaySeconds, not both');
-  const wanted =
-    request.delaySeconds !== undefined
-      ? new Date(now.getTime() + request.delaySeconds * 1000)
-      : (request.runAt ?? null);
-  if (wanted && Number.isNaN(wanted.getTime())) throw invalid('runAt is not a valid instant');
-  const expiresAt = request.expiresAt ?? null;
-  if (expiresAt && Number.isNaN(expiresAt.getTime()))
-    throw invalid('expiresAt is not a valid instant');
-  if (operation.execution === 'external' && (wanted || expiresAt))
-    throw invalid(
+  if (
+    operation.execution === 'external' &&
+    (request.runAt !== undefined ||
+      request.delaySeconds !== undefined ||
+      request.expiresAt !== undefined)
+  )
+    throw new RunwardenError(
+      'invalid_input',
       `${operation.type} runs elsewhere (external): runAt, delaySeconds and expiresAt apply to queue types`,
     );
-  if (expiresAt && expiresAt.getTime() <= now.getTime()) throw invalid('expiresAt is already past');
-  if (expiresAt && wanted && expiresAt.getTime() <= wanted.getTime())
-    throw invalid('expiresAt must be after runAt, or the run could never start');
+  const problem = timingProblem(request, now);
+  if (problem) throw new RunwardenError('invalid_input', problem.message);
   // A time already come is "now": no wait, and no "Scheduled" copy.
-  return { runAt: wanted && wanted.getTime() > now.getTime() ? wanted : null, expiresAt };
+  return { runAt: startsAt(request, now), expiresAt: request.expiresAt ?? null };
 }

@@ -131,9 +131,10 @@ const TAGS = [
   ['notifications', "The caller's in-app notifications"],
   ['tokens', "A workspace's API tokens"],
   ['directory', 'Workspaces, tenants and members'],
+  ['flow', 'Flow control: pausing and resuming types and tenants'],
   [
     'system',
-    'Health, and the system plane for platform staff: stuck and failed runs, triage, audit',
+    'Health, and the system plane for platform staff: stuck and failed runs, triage, flow limits, audit',
   ],
 ] as const;
 

@@ -1,3 +1,4 @@
+import { priorityOf } from '../domain/flow-limits.js';
 import { deriveTruth } from '../domain/truth.js';
 import { waitingReason } from '../domain/waiting.js';
 import type { OperationRegistry } from '../execution/registry.js';
@@ -50,6 +51,9 @@ export function toRunView(
     cancelRequestedAt: iso(run.cancel_requested_at),
     retryOf: run.retry_of,
     reviewedAt: iso(run.reviewed_at),
+    priority: priorityOf(run.priority),
+    runAt: iso(run.run_at),
+    expiresAt: iso(run.expires_at),
     truth: deriveTruth(run, registry.policyOf(run.type), now, {
       execution: operation?.execution,
       label: operation?.label,

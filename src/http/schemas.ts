@@ -86,6 +86,10 @@ export const RunViewSchema = z.object({
   cancelRequestedAt: z.string().nullable(),
   retryOf: z.string().nullable(),
   reviewedAt: z.string().nullable(),
+  /** Flow control (DESIGN §17): its priority, when it may start, when it gives up waiting. */
+  priority: z.enum(['high', 'normal', 'low']),
+  runAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
   truth: TruthSchema,
   links: z.object({ view: z.string(), system: z.string() }),
 });
@@ -178,6 +182,8 @@ export const TenantSchema = z.object({
   slug: z.string(),
   name: z.string(),
   status: z.enum(['active', 'inactive']),
+  /** Its share of flow-controlled execution against other tenants' (DESIGN §17), 1–1000. */
+  weight: z.number(),
 });
 export type Tenant = z.infer<typeof TenantSchema>;
 
@@ -206,3 +212,48 @@ export const TokenSchema = z.object({
   revokedAt: z.string().nullable(),
 });
 export type ApiToken = z.infer<typeof TokenSchema>;
+
+// Flow control (DESIGN §17).
+/** A pause of a type, a tenant, both, or (neither) the whole workspace. */
+export const PauseSchema = z.object({
+  id: z.string(),
+  type: z.string().nullable(),
+  tenantId: z.string().nullable(),
+  /** The person who paused; null for the CLI or a service token. */
+  createdBy: z.string().nullable(),
+  createdByName: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type Pause = z.infer<typeof PauseSchema>;
+
+const RateSchema = z.object({ limit: z.number(), intervalSeconds: z.number() });
+/** A type's or a pool's limits: every part optional. */
+export const FlowLimitsSchema = z.object({
+  concurrency: z
+    .object({ perTenant: z.number().optional(), total: z.number().optional() })
+    .optional(),
+  rate: z.object({ perTenant: RateSchema.optional(), total: RateSchema.optional() }).optional(),
+});
+
+/** One limit of `GET /api/system/flow`, with the runs it counts now. */
+export const FlowLimitViewSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['type', 'pool']),
+  /** The types whose runs count against it. */
+  types: z.array(z.string()),
+  /** In force: the override's, else the catalog's (null: no such limit). */
+  concurrency: FlowLimitsSchema.shape.concurrency.unwrap().nullable(),
+  rate: FlowLimitsSchema.shape.rate.unwrap().nullable(),
+  /** The catalog's own limits. */
+  declared: FlowLimitsSchema,
+  /** Platform staff's override, or null. */
+  override: FlowLimitsSchema.extend({
+    updatedBy: z.string().nullable(),
+    updatedAt: z.string(),
+  }).nullable(),
+  /** Admitted runs not finished (running, or queued for a worker). */
+  running: z.number(),
+  /** Runs of its types waiting for admission (a limit, a pause, or their runAt). */
+  waiting: z.number(),
+});
+export type FlowLimitView = z.infer<typeof FlowLimitViewSchema>;

@@ -68,6 +68,9 @@ export const RUN_VIEW_COLUMNS = [
   'reviewed_at',
   'held',
   'eligible_at',
+  'priority',
+  'run_at',
+  'expires_at',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
 /** What a run's view reads: the view's columns and the initiator's name. */

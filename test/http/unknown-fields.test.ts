@@ -6,7 +6,7 @@ import { apiHarness, type Caller, DEMO_PASSWORD, rowCounts } from '../support/ht
 // `validation_failed`, naming the field) and changes nothing, on every route that takes one.
 // The routes are walked from the OpenAPI document, so a new route with a body needs a case here.
 
-const h = await apiHarness();
+const h = await apiHarness({ flowPools: [{ name: 'walk', concurrency: { total: 1 } }] });
 type As = 'owner' | 'token' | 'staff' | 'nobody';
 const callers = {} as Record<As, Caller | undefined>;
 let externalRun: string;
@@ -33,6 +33,8 @@ const VALID: Record<string, { as: As; body: () => Record<string, unknown> }> = {
   reportHeartbeat: { as: 'token', body: () => ({}) },
   reportProgress: { as: 'token', body: () => ({ processed: 1, total: 2, counts: { items: 1 } }) },
   completeRun: { as: 'token', body: () => ({ outcome: 'succeeded', counts: { items: 2 } }) },
+  createPause: { as: 'owner', body: () => ({ tenantId: h.ids.legacy }) },
+  overrideFlowLimit: { as: 'staff', body: () => ({ concurrency: { total: 2 } }) },
 };
 
 interface Route {
@@ -45,7 +47,7 @@ let routes: Route[];
 beforeAll(async () => {
   await createDirectory({ db: h.db }).setPlatformStaff({
     email: 'platform@demo.test',
-    capabilities: ['platform.directory', 'system.ops.view'],
+    capabilities: ['platform.directory', 'system.ops.view', 'system.ops.triage'],
   });
   callers.owner = await h.login('owner@demo.test');
   callers.staff = await h.login('platform@demo.test');
@@ -80,6 +82,7 @@ const PARAMS: Record<string, () => string> = {
   slug: () => 'walk',
   member: () => 'walk@demo.test',
   id: () => externalRun,
+  name: () => 'walk',
 };
 
 function urlOf(path: string): string {
@@ -102,6 +105,8 @@ async function storedState() {
     'invites',
     'pending_memberships',
     'login_throttle',
+    'flow_pauses',
+    'flow_limit_overrides',
   ] as const;
   for (const table of tables) {
     const row = await h.db

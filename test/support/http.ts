@@ -6,6 +6,7 @@ import { demoCatalog } from '../../src/catalog/index.js';
 import { seedDemo } from '../../src/cli/demo-seed/index.js';
 import type { DemoIds } from '../../src/cli/demo-seed/people.js';
 import type { Role } from '../../src/db/schema.js';
+import type { FlowPool } from '../../src/domain/flow.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
 import type { OperationDefinition } from '../../src/execution/operation.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
@@ -45,6 +46,8 @@ export interface ApiHarness {
 export async function apiHarness(
   options: {
     operations?: OperationDefinition[];
+    /** The catalog's shared flow limits (DESIGN §17). */
+    flowPools?: FlowPool[];
     app?: Partial<AppOptions>;
     history?: boolean;
   } = {},
@@ -52,6 +55,8 @@ export async function apiHarness(
   const t = await freshDatabase({ max: 20 });
   const registry = new OperationRegistry(
     options.operations ?? demoCatalog({ durationScale: 0, errorRate: 0, partialRate: 0 }),
+    undefined,
+    { flowPools: options.flowPools ?? [] },
   );
   const runs = new RunService({ db: t.db });
   await seedDemo(

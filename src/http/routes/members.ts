@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../access/authorize.js';
-import { Email, Slug } from '../../access/directory-input.js';
+import { Email, Slug, TenantWeight } from '../../access/directory-input.js';
 import { directoryReads } from '../../access/directory-reads.js';
 import { ROLES } from '../../domain/capabilities.js';
 import type { ApiContext } from '../context.js';
@@ -37,12 +37,15 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
     {
       schema: {
         tags: ['directory'],
-        summary: 'Create or update a tenant by slug (workspace.manage)',
+        summary: 'Create or update a tenant by slug: name, status, weight (workspace.manage)',
         operationId: 'upsertTenant',
         params: WsParam.extend({ slug: Slug }),
         body: z.strictObject({
           name: z.string().trim().min(1).max(200),
           status: z.enum(['active', 'inactive']).optional(),
+          weight: TenantWeight.optional().describe(
+            "Its share of flow-controlled execution against other tenants' (1–1000, default 1)",
+          ),
         }),
         response: { 200: TenantSchema, 201: TenantSchema, ...errorResponses(403, 404) },
       },
@@ -59,6 +62,7 @@ export const memberRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) 
           slug: request.params.slug,
           name: request.body.name,
           ...(request.body.status ? { status: request.body.status } : {}),
+          ...(request.body.weight !== undefined ? { weight: request.body.weight } : {}),
         },
         { actor: actorOf(caller) },
       );

@@ -5,6 +5,8 @@ import { Slug } from '../../access/directory-input.js';
 import { actorOf, type Principal } from '../../access/principal.js';
 import { startTenantId } from '../../access/start-tenant.js';
 import { workspaceVisibility } from '../../access/visibility.js';
+import { PRIORITIES, type Priority } from '../../domain/flow-limits.js';
+import { MAX_WAIT_SECONDS, timingProblem } from '../../domain/start-timing.js';
 import { DEFAULT_RANGE, windowStart } from '../../domain/windows.js';
 import { startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
@@ -30,6 +32,57 @@ const ListQuery = Filters.extend({
   cursor: z.string().min(1).max(500).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+/**
+ * A start (DESIGN §11, §17): its type, scope and input, and when and how urgently it runs. Timing
+ * that could never run (both runAt and delaySeconds, an expiry already past or before runAt, a
+ * wait beyond 30 days) is a 400 like any other bad value, checked before anything is written.
+ */
+const StartBody = z
+  .strictObject({
+    type: z.string().min(1).max(200),
+    tenantId: z.uuid().nullish(),
+    tenant: Slug.nullish().describe("The tenant by slug, as the library's start takes it"),
+    input: z.record(z.string(), z.unknown()).default({}),
+    priority: z
+      .enum(PRIORITIES)
+      .optional()
+      .describe('Reorders waiting runs (high, normal, low); never pre-empts a running one'),
+    runAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Not before this instant (at most 30 days ahead)'),
+    delaySeconds: z
+      .number()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .optional()
+      .describe('Not before this many seconds from now (instead of runAt)'),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Still waiting then: it ends cancelled (run.expired)'),
+  })
+  .superRefine((body, issues) => {
+    const problem = timingProblem(startOptions(body), new Date());
+    if (problem)
+      issues.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
+  });
+
+/** The start's timing and priority as `startRun` takes them. */
+function startOptions(body: {
+  priority?: Priority | undefined;
+  runAt?: string | undefined;
+  delaySeconds?: number | undefined;
+  expiresAt?: string | undefined;
+}) {
+  return {
+    ...(body.priority ? { priority: body.priority } : {}),
+    ...(body.runAt ? { runAt: new Date(body.runAt) } : {}),
+    ...(body.delaySeconds !== undefined ? { delaySeconds: body.delaySeconds } : {}),
+    ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}),
+  };
+}
+
 /** Starting, listing and summarizing a workspace's runs (DESIGN §11). */
 export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const reads = readModelOf(ctx);
@@ -42,16 +95,11 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         summary: 'Start a run, or reuse the active one with the same identity',
         operationId: 'startOperation',
         params: WorkspaceParams,
-        body: z.strictObject({
-          type: z.string().min(1).max(200),
-          tenantId: z.uuid().nullish(),
-          tenant: Slug.nullish().describe("The tenant by slug, as the library's start takes it"),
-          input: z.record(z.string(), z.unknown()).default({}),
-        }),
+        body: StartBody,
         response: {
           202: z.object({ run: RunViewSchema, reused: z.boolean() }),
           // 404 no such tenant (or one the caller may not see); 409 the tenant is inactive;
-          // 422 an unknown type or input its schema refuses.
+          // 422 an unknown type, input its schema refuses, or timing on an external type.
           ...errorResponses(403, 404, 409, 422),
         },
       },
@@ -64,6 +112,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         workspaceId: access.id,
         tenantId,
         input: request.body.input,
+        ...startOptions(request.body),
         initiatorUserId: principal.userId,
         initiatorTokenId: principal.service ? principal.tokenId : null,
       });
