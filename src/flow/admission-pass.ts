@@ -104,10 +104,7 @@ export async function admissionPass(deps: AdmissionDeps): Promise<PassResult> {
   });
 }
 
-/**
- * When the rate windows holding lanes back free a start. A window full of admitted runs not yet
- * started frees nothing by the clock (their starts wake the admitters), so only later instants.
- */
+/** When the rate windows holding lanes back free a start (later than now: never a busy loop). */
 function windowsFreeing(verdicts: Map<string, WaitVerdict>, now: Date): Date[] {
   return [...verdicts.values()].flatMap((v) =>
     v.kind === 'rate' && Date.parse(v.nextAt) > now.getTime() ? [new Date(v.nextAt)] : [],
