@@ -46,8 +46,12 @@ export async function main(): Promise<void> {
           concurrency: 8,
           tag: `r${i}`,
         });
+        const p50 = percentile(
+          [...round.pickupsMs].sort((a, b) => a - b),
+          50,
+        );
         progress(
-          `plain round ${i + 1}/${order.length}${i === 0 ? ' (warm-up)' : ''}, admitter ${admission ? 'on' : 'off'}: ${fmt(round.runsPerSecond)} runs/s, pickup p50 ${percentile(round.pickupsMs.sort((a, b) => a - b), 50)} ms`,
+          `plain round ${i + 1}/${order.length}${i === 0 ? ' (warm-up)' : ''}, admitter ${admission ? 'on' : 'off'}: ${fmt(round.runsPerSecond)} runs/s, pickup p50 ${p50} ms`,
         );
         if (i > 0) rounds.push(round);
       }
