@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api.js')).main(),
   reconcile: async () => (await import('./reconcile.js')).main(),
   outage: async () => (await import('./outage.js')).main(),
+  flow: async () => (await import('./flow.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -25,7 +25,13 @@ export interface ProcessDrain {
  */
 export async function drainWithProcesses(
   url: string,
-  options: { processes: number; concurrency: number; drained: () => Promise<number> },
+  options: {
+    processes: number;
+    concurrency: number;
+    drained: () => Promise<number>;
+    /** The workers' RUNWARDEN_CONFIG (default: the demo catalog). */
+    catalog?: string;
+  },
 ): Promise<ProcessDrain> {
   const entry = await workerEntry();
   const children: ChildProcess[] = [];
@@ -34,7 +40,7 @@ export async function drainWithProcesses(
     const ready = await Promise.all(
       Array.from({ length: options.processes }, async (_, i) => {
         const log = path.join(logs, `worker-${i}.log`);
-        const child = spawnWorker(url, options.concurrency, log, entry);
+        const child = spawnWorker(url, options.concurrency, log, entry, options.catalog);
         children.push(child);
         await startedSignal(child, log);
         return processCpu(child.pid ?? 0);
@@ -57,7 +63,13 @@ export async function drainWithProcesses(
 }
 
 /** Its log goes to a file, as to a collector: reading a pipe here would be counted as its cost. */
-function spawnWorker(url: string, concurrency: number, log: string, entry: string[]): ChildProcess {
+function spawnWorker(
+  url: string,
+  concurrency: number,
+  log: string,
+  entry: string[],
+  catalog = DEMO_CATALOG,
+): ChildProcess {
   const fd = openSync(log, 'a');
   const child = spawn(
     process.execPath,
@@ -75,7 +87,7 @@ function spawnWorker(url: string, concurrency: number, log: string, entry: strin
       env: {
         ...process.env,
         DATABASE_URL: url,
-        RUNWARDEN_CONFIG: DEMO_CATALOG,
+        RUNWARDEN_CONFIG: catalog,
         LOG_FORMAT: 'json',
       },
       stdio: ['ignore', fd, 'inherit'],

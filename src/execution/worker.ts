@@ -58,6 +58,11 @@ export interface WorkerOptions {
   onFatal?: (error: unknown) => void;
   /** How often the worker logs its one `info` summary of the runs it finished, ms (default 60 000). */
   runLogSummaryMs?: number;
+  /**
+   * Run a flow admitter in this process (default true). Held runs start only where some process
+   * admits them; off, to measure what admission costs types without `flow` (bench `flow`).
+   */
+  admission?: boolean;
 }
 
 export interface WorkerHandle {
@@ -86,24 +91,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const changes = new RunChangePublisher(db, logger);
   const runLog = new RunLog(logger, options.runLogSummaryMs);
   // Flow control (DESIGN §17): every worker admits held runs; the admission lock makes them take turns.
-  const admitter = new Admitter({
-    db,
-    runs,
-    types: registry.list(),
-    pools: registry.flowPools,
-    pgPool: options.pgPool,
-    logger,
-    enqueue: async (trx, run) => {
-      const operation = registry.get(run.type);
-      if (!operation) throw new Error(`admitted a run of unknown type ${run.type}`);
-      await enqueueRun(trx, {
-        taskIdentifier: operation.taskIdentifier,
-        runId: run.id,
-        maxAttempts: operation.policy.retries + 1,
-        priority: run.priority,
-      });
-    },
-  });
+  const admitter = options.admission === false ? undefined : flowAdmitter(options, logger);
   const tasks = workerTasks(
     { db, runs, registry, logger, workerId: id, inflight, changes, runLog, flow: admitter },
     options.schedules ?? [],
@@ -138,10 +126,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   });
   try {
     await slots.start();
-    await admitter.start();
+    await admitter?.start();
   } catch (error) {
     runLog.close();
-    await admitter.stop();
+    await admitter?.stop();
     await heartbeat.stop();
     throw error;
   }
@@ -153,7 +141,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const shutdown = workerShutdown({ db, id, logger, inflight, graceSeconds, slots, heartbeat });
   const stop = async () => {
     try {
-      await admitter.stop();
+      await admitter?.stop();
       await shutdown();
     } finally {
       runLog.close();
@@ -161,4 +149,27 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     }
   };
   return { id, liveSlots: () => slots.live, stop };
+}
+
+/** Flow control (DESIGN §17): admits held runs, giving each its queue job. */
+function flowAdmitter(options: WorkerOptions, logger: Logger): Admitter {
+  const { db, runs, registry } = options;
+  return new Admitter({
+    db,
+    runs,
+    types: registry.list(),
+    pools: registry.flowPools,
+    pgPool: options.pgPool,
+    logger,
+    enqueue: async (trx, run) => {
+      const operation = registry.get(run.type);
+      if (!operation) throw new Error(`admitted a run of unknown type ${run.type}`);
+      await enqueueRun(trx, {
+        taskIdentifier: operation.taskIdentifier,
+        runId: run.id,
+        maxAttempts: operation.policy.retries + 1,
+        priority: run.priority,
+      });
+    },
+  });
 }

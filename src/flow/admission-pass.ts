@@ -27,7 +27,10 @@ export interface AdmissionDeps {
 export interface PassResult {
   admitted: RunRow[];
   expired: number;
-  /** The next `runAt` of a held run, to wake for. */
+  /**
+   * When a held run may next become admissible with no event to say so: the next `runAt` of a
+   * held run, or a rate window freeing a start for a lane it holds back. The admitter wakes then.
+   */
   nextAt: Date | null;
 }
 
@@ -96,8 +99,20 @@ export async function admissionPass(deps: AdmissionDeps): Promise<PassResult> {
     const next = await sql<{ at: Date | null }>`
       select min(run_at) as at from operation_runs
       where held and status = 'queued' and run_at > ${now}`.execute(trx);
-    return { admitted, expired: plan.expired.length, nextAt: next.rows[0]?.at ?? null };
+    const nextAt = earliest([next.rows[0]?.at ?? null, ...windowsFreeing(plan.verdicts, now)]);
+    return { admitted, expired: plan.expired.length, nextAt };
   });
+}
+
+/** When the rate windows holding lanes back free a start (later than now: never a busy loop). */
+function windowsFreeing(verdicts: Map<string, WaitVerdict>, now: Date): Date[] {
+  return [...verdicts.values()].flatMap((v) =>
+    v.kind === 'rate' && Date.parse(v.nextAt) > now.getTime() ? [new Date(v.nextAt)] : [],
+  );
+}
+
+function earliest(dates: Array<Date | null>): Date | null {
+  return dates.reduce<Date | null>((min, d) => (d && (!min || d < min) ? d : min), null);
 }
 
 /** Live workers' job slots, less the admitted runs already waiting for one. */

@@ -225,12 +225,15 @@ describe('rate limits', () => {
       await runs.complete(run.id, { outcome: 'succeeded' });
     }
     clock.advance(9_000);
-    expect((await admissionPass(deps())).admitted).toHaveLength(0);
+    const blocked = await admissionPass(deps());
+    expect(blocked.admitted).toHaveLength(0);
     const lane = await t.db.selectFrom('flow_lanes').select('verdict').executeTakeFirstOrThrow();
     expect(lane.verdict).toMatchObject({ kind: 'rate', limit: 'graph.rated', scope: 'tenant' });
     const nextAt = new Date((lane.verdict as { nextAt: string }).nextAt);
     expect(nextAt.getTime() - clock().getTime()).toBeGreaterThan(0);
     expect(nextAt.getTime() - clock().getTime()).toBeLessThanOrEqual(1_000);
+    // The admitters wake for it: nothing else happens when a window frees a start.
+    expect(blocked.nextAt).toEqual(nextAt);
     clock.advance(1_001);
     expect((await admissionPass(deps())).admitted).toHaveLength(2);
   });
