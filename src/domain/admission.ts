@@ -114,7 +114,16 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
     lane.heads.shift();
     if (lane.heads.length === 0) candidates.delete(lane);
   }
-  for (const lane of candidates) plan.verdicts.set(laneKey(lane), { kind: 'worker' });
+  // Lanes the free slots did not reach: a pause or a full limit is still the truer reason.
+  for (const lane of candidates) {
+    const pauseId = input.paused(lane);
+    const verdict: WaitVerdict = pauseId
+      ? { kind: 'paused', pauseId }
+      : (blockingLimit(lane, input.limitsOf(lane.type), input.usage, input.now) ?? {
+          kind: 'worker',
+        });
+    plan.verdicts.set(laneKey(lane), verdict);
+  }
   return plan;
 }
 

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { wakeAdmitters } from '../flow/lanes.js';
 import type { RunService, Transition } from '../runs/run-service.js';
 import { removeQueuedJob } from './queue.js';
 
@@ -14,7 +15,11 @@ export async function cancelRun(
 ): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
   return await deps.db.transaction().execute(async (trx) => {
     const result = await deps.runs.requestCancel(runId, by, { trx });
-    if (result.moved && result.effect === 'cancelled') await removeQueuedJob(trx, runId);
+    if (result.moved && result.effect === 'cancelled') {
+      await removeQueuedJob(trx, runId);
+      // An admitted run that had not started frees its flow limits' slot: admit the next.
+      if (result.run.eligible_at !== null) await wakeAdmitters(trx);
+    }
     return result;
   });
 }

@@ -102,6 +102,7 @@ export function wrapOperation(operation: RegisteredOperation, deps: WrapperDeps)
         );
         log.info({ outcome: verdict.outcome, reasonCode: verdict.code }, 'run stopped at the gate');
         deps.runLog?.finished(verdict.outcome, 0);
+        if (run.eligible_at !== null) deps.flow?.wake(); // its flow slot is free
         return;
       }
       // The gate passes now (it changed in between): start without it.

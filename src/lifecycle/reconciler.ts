@@ -203,7 +203,8 @@ export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'
   );
   // No ORDER BY: ordering by created_at lets the planner walk the whole list index (all of
   // history) to fill the limit; unordered, it reads only the partial index of active runs.
-  return staleRunsQuery(deps.db, judge).limit(1000); // one sweep's worth; the next takes the rest
+  // Held runs are never stale; naming that lets the planner use the index that leaves them out.
+  return staleRunsQuery(deps.db, judge).where('held', '=', false).limit(1000); // one sweep's worth; the next takes the rest
 }
 
 /**

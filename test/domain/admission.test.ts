@@ -192,4 +192,21 @@ describe('pauses, expiry and the budget', () => {
     expect(p.verdicts.get(laneKey(b))).toEqual({ kind: 'worker' });
     expect(admitted(plan([lane('c', ['r4'])], { budget: 0 }))).toEqual([]);
   });
+
+  it('a lane the free slots did not reach still names its pause or its full limit', () => {
+    const full = lane('a', ['a1']);
+    const paused = lane('b', ['b1']);
+    const free = lane('c', ['c1']);
+    const usage = noUsage();
+    usage.running.set(usageKey('sync', 'a'), 1);
+    const p = plan([full, paused, free], {
+      budget: 0,
+      usage,
+      limitsOf: () => [limitOf({ concurrency: { perTenant: 1 } })],
+      paused: (l) => (l.tenantKey === 'b' ? 'pause-1' : undefined),
+    });
+    expect(p.verdicts.get(laneKey(full))).toMatchObject({ kind: 'capacity', running: 1, max: 1 });
+    expect(p.verdicts.get(laneKey(paused))).toEqual({ kind: 'paused', pauseId: 'pause-1' });
+    expect(p.verdicts.get(laneKey(free))).toEqual({ kind: 'worker' });
+  });
 });

@@ -280,7 +280,20 @@ describe('reconciler sweep', () => {
     const plan = await staleCandidatesQuery({ db: t.db, registry }, new Date()).explain();
     const text = plan.map((row) => Object.values(row).join(' ')).join('\n');
     // Either partial index of active runs (the list of them, or the identity one) follows the active set.
-    expect(text).toMatch(/operation_runs_active_(idx|identity_key)/);
+    expect(text).toMatch(/operation_runs_(unheld_active_idx|active_idx|active_identity_key)/);
     expect(text).not.toMatch(/Seq Scan on operation_runs/);
+  });
+
+  it('leaves a backlog held for admission out of its scan (held runs are never stale)', async () => {
+    await sql`insert into operation_runs (id, workspace_id, tenant_id, type, status, outcome, identity_hash, held, created_at, updated_at)
+      select gen_random_uuid(), ${scope.workspaceId}, ${scope.tenantId}, 'inventory.sync', 'queued', 'pending',
+             md5('held' || g::text), true, now() - interval '1 day', now()
+      from generate_series(1, 30000) g`.execute(t.db);
+    await sql`analyze operation_runs`.execute(t.db);
+    const plan = await staleCandidatesQuery({ db: t.db, registry }, new Date()).explain();
+    const text = plan.map((row) => Object.values(row).join(' ')).join('\n');
+    expect(text).toMatch(/operation_runs_unheld_active_idx/);
+    const candidates = await staleCandidatesQuery({ db: t.db, registry }, new Date()).execute();
+    expect(candidates.filter((run) => run.held)).toEqual([]);
   });
 });

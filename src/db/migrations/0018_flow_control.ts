@@ -44,6 +44,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index operation_runs_admitted_idx on operation_runs
     (type, (coalesce(tenant_id, workspace_id)))
     where eligible_at is not null and status in ('queued', 'running') and not held`.execute(db);
+  // The reconciler's scan without the held runs (never stale): its cost follows the runs that could
+  // be, however long the backlog waiting for admission.
+  await sql`create index operation_runs_unheld_active_idx on operation_runs (status, type, created_at)
+    where status in ('queued', 'running') and not held`.execute(db);
   await sql`create index operation_runs_expires_idx on operation_runs (expires_at)
     where expires_at is not null and status = 'queued'`.execute(db);
 
