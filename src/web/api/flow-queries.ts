@@ -96,7 +96,11 @@ export function useRestoreLimit() {
 export function refusalText(error: Error): string {
   const details = error instanceof ApiError ? fieldIssues(error) : [];
   if (!details.length) return error.message;
-  return `${error.message} ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`;
+  // "expiresAt is already past" names its field itself; "Required" does not.
+  const said = details.map((d) =>
+    d.path && !d.message.includes(d.path) ? `${d.path}: ${d.message}` : d.message,
+  );
+  return `${error.message} ${said.join('; ')}`;
 }
 
 /** The `{path, message}` list of a schema refusal, or of a 422's `details.issues`. */

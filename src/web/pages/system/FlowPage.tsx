@@ -89,7 +89,13 @@ export function FlowPage() {
               cell: (l) => <span data-testid="limit-waiting">{l.waiting.toLocaleString()}</span>,
             },
             ...(triage
-              ? [{ label: 'Actions', cell: (l: FlowLimitView) => <Actions limit={l} /> }]
+              ? [
+                  {
+                    label: 'Actions',
+                    wide: true,
+                    cell: (l: FlowLimitView) => <Actions limit={l} />,
+                  },
+                ]
               : []),
           ]}
         />
@@ -144,7 +150,7 @@ function InForce({
 function Actions({ limit }: { limit: FlowLimitView }) {
   const restore = useRestoreLimit();
   return (
-    <Group gap="xs" wrap="nowrap">
+    <Group gap="xs">
       <LimitOverrideForm limit={limit} />
       {limit.override && (
         <ConfirmAction
