@@ -5,6 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll } from 'vitest';
 import { z } from 'zod';
 import { demoCatalog } from '../../src/catalog/index.js';
+import type { FlowPool } from '../../src/domain/flow.js';
 import { defineOperation, type OperationDefinition } from '../../src/execution/operation.js';
 import { startRun } from '../../src/execution/start.js';
 import { findWebRoot } from '../../src/http/web.js';
@@ -42,7 +43,7 @@ export interface E2e extends ApiHarness {
  * `operations` joins the demo catalog and the patient type.
  */
 export async function e2eHarness(
-  options: { operations?: OperationDefinition[] } = {},
+  options: { operations?: OperationDefinition[]; flowPools?: FlowPool[] } = {},
 ): Promise<E2e> {
   if (!findWebRoot()) {
     throw new Error('The web app is not built: run `npm run build` (npm ci does it) first.');
@@ -58,6 +59,7 @@ export async function e2eHarness(
       patient as OperationDefinition,
       ...(options.operations ?? []),
     ],
+    ...(options.flowPools ? { flowPools: options.flowPools } : {}),
   });
   const base = await h.app.listen({ port: 0, host: '127.0.0.1' });
   const browser = await chromium.launch({

@@ -147,6 +147,10 @@ export function useStartRun(ws: string) {
       type: string;
       tenantId?: string | null;
       input: Record<string, unknown>;
+      priority?: 'high' | 'normal' | 'low';
+      runAt?: string;
+      delaySeconds?: number;
+      expiresAt?: string;
     }) =>
       api<{ run: RunView; reused: boolean }>(`/api/workspaces/${ws}/operations`, {
         method: 'POST',

@@ -3,10 +3,12 @@
 export type { ListBucket } from '../../domain/buckets';
 export type {
   ApiToken,
+  FlowLimitView,
   Me,
   Member,
   Notification,
   OperationType,
+  Pause,
   RunDetail,
   RunView,
   Summary,

@@ -194,6 +194,7 @@ export function Shell() {
               <SectionLabel>Platform</SectionLabel>
               {link('/system/ops/stuck', 'Stuck runs')}
               {link('/system/ops/failures', 'Failures')}
+              {link('/system/flow', 'Flow limits')}
               {link('/system/audit', 'Audit')}
             </>
           )}

@@ -91,6 +91,13 @@ export const router = createBrowserRouter([
         ),
       },
       {
+        path: 'system/flow',
+        ...page(
+          () => import('../pages/system/FlowPage'),
+          (m) => m.FlowPage,
+        ),
+      },
+      {
         path: 'system/audit',
         ...page(
           () => import('../pages/system/AuditPage'),

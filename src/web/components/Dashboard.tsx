@@ -6,6 +6,7 @@ import { BUCKET_LABELS, listHref } from '../api/filters';
 import { useRuns, useSummary } from '../api/queries';
 import type { ListBucket } from '../api/types';
 import { can, type WorkspaceAccess } from '../app/workspace';
+import { PauseBanners, PauseButton } from './PauseControls';
 import { RunTable } from './RunTable';
 import { StartButton } from './StartDialog';
 import { CLASS_COLOR } from './Truth';
@@ -71,6 +72,8 @@ export function Dashboard({
   const followUp = useRuns(workspace.slug, { ...query, bucket: 'terminal_follow_up' }, 5);
   const reconciled = useRuns(workspace.slug, { ...query, bucket: 'reconciled' }, 5);
   const recent = useRuns(workspace.slug, { ...query, bucket: 'all' }, 10);
+  // Pauses belong to a tenant's view; the workspace overview has no pause of its own.
+  const pauseView = tenant && { workspace, tenant };
 
   return (
     <Stack gap="lg">
@@ -78,10 +81,14 @@ export function Dashboard({
         <Title order={1} size="h2">
           {title}
         </Title>
-        {can(workspace, 'operations.start') && (
-          <StartButton workspace={workspace} tenantId={tenant?.id} />
-        )}
+        <Group gap="xs">
+          {pauseView && <PauseButton view={pauseView} />}
+          {can(workspace, 'operations.start') && (
+            <StartButton workspace={workspace} tenantId={tenant?.id} />
+          )}
+        </Group>
       </Group>
+      {pauseView && <PauseBanners view={pauseView} />}
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 5 }} data-testid="kpi-tiles">
         {TILES.map((tile) => (
           <Paper

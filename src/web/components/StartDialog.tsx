@@ -15,8 +15,16 @@ import { notifications } from '@mantine/notifications';
 import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { ApiError } from '../api/client';
+import { fieldIssues, refusalText } from '../api/flow-queries';
 import { useOperationTypes, useStartRun } from '../api/queries';
 import type { WorkspaceAccess } from '../app/workspace';
+import {
+  NO_OPTIONS,
+  OPTION_FIELDS,
+  optionsBody,
+  StartOptions,
+  type StartOptionValues,
+} from './StartOptions';
 import {
   type Field,
   fieldsOf,
@@ -61,6 +69,11 @@ function StartForm({
   const [tenant, setTenant] = useState<string | null>(tenantId ?? null);
   const [values, setValues] = useState<Record<string, unknown>>({});
   const [errors, setErrors] = useState<Record<string, string | null>>({});
+  const [options, setOptions] = useState<StartOptionValues>(NO_OPTIONS);
+  const [optionErrors, setOptionErrors] = useState<
+    Partial<Record<keyof StartOptionValues, string>>
+  >({});
+  const [optionsOpen, { toggle: toggleOptions, open: openOptions }] = useDisclosure(false);
   const chosen = types.data?.find((t) => t.type === type);
   const fields = useMemo(() => (chosen ? fieldsOf(chosen.inputSchema) : []), [chosen]);
 
@@ -85,6 +98,7 @@ function StartForm({
         type: chosen.type,
         tenantId: chosen.scope === 'tenant' ? tenant : null,
         input: inputOf(fields, values),
+        ...optionsBody(options),
       },
       {
         onSuccess: ({ run, reused }) => {
@@ -100,15 +114,19 @@ function StartForm({
           onDone();
         },
         onError: (error) => {
-          const issues =
-            (error instanceof ApiError
-              ? (error.details as { issues?: Array<{ path: string; message: string }> } | undefined)
-                  ?.issues
-              : undefined) ?? [];
+          const issues = error instanceof ApiError ? fieldIssues(error) : [];
+          const onOptions = issues.filter((i) => OPTION_FIELDS[i.path]);
           setErrors((e) => ({
             ...e,
-            ...Object.fromEntries(issues.map((i) => [i.path, i.message])),
+            ...Object.fromEntries(
+              issues.filter((i) => !OPTION_FIELDS[i.path]).map((i) => [i.path, i.message]),
+            ),
           }));
+          setOptionErrors(
+            Object.fromEntries(onOptions.map((i) => [OPTION_FIELDS[i.path], i.message])),
+          );
+          // A refused option is shown where it was set, not behind a closed disclosure.
+          if (onOptions.length) openOptions();
         },
       },
     );
@@ -161,9 +179,19 @@ function StartForm({
             onChange={(v) => set(field, v)}
           />
         ))}
-        {start.error && !(start.error instanceof ApiError && start.error.status === 422) && (
-          <Text c="red" size="sm" role="alert">
-            {start.error.message}
+        <StartOptions
+          values={options}
+          errors={optionErrors}
+          opened={optionsOpen}
+          onToggle={toggleOptions}
+          onChange={(patch) => {
+            setOptions((o) => ({ ...o, ...patch }));
+            setOptionErrors({});
+          }}
+        />
+        {start.error && !inputRefusal(start.error) && (
+          <Text c="red" size="sm" role="alert" data-testid="start-error">
+            {refusalText(start.error)}
           </Text>
         )}
         <Group justify="flex-end">
@@ -174,6 +202,11 @@ function StartForm({
       </Stack>
     </form>
   );
+}
+
+/** A 422 naming input fields is shown on those fields; every other refusal in words. */
+function inputRefusal(error: Error): boolean {
+  return error instanceof ApiError && error.status === 422 && fieldIssues(error).length > 0;
 }
 
 function FieldInput({

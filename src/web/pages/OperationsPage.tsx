@@ -10,6 +10,7 @@ import {
 import { useBucketCounts, useOperationTypes, useRunPages } from '../api/queries';
 import type { ListBucket } from '../api/types';
 import { can, useShell } from '../app/workspace';
+import { PauseBanners, PauseButton, type PauseView } from '../components/PauseControls';
 import { RunTable } from '../components/RunTable';
 import { StartButton } from '../components/StartDialog';
 import { NotFoundPage } from './NotFoundPage';
@@ -52,6 +53,13 @@ export function OperationsPage() {
       : n.toLocaleString();
   };
   const runs = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  // The "type view": the list filtered to one type (of ours: an external type runs elsewhere).
+  const type = types.data?.find((t) => t.type === filters.type && t.execution === 'queue');
+  const pauseView: PauseView | undefined = type && {
+    workspace,
+    type,
+    ...(tenant ? { tenant } : {}),
+  };
 
   return (
     <Stack>
@@ -59,8 +67,12 @@ export function OperationsPage() {
         <Title order={1} size="h2">
           Operations
         </Title>
-        {can(workspace, 'operations.start') && <StartButton workspace={workspace} />}
+        <Group gap="xs">
+          {pauseView && <PauseButton view={pauseView} />}
+          {can(workspace, 'operations.start') && <StartButton workspace={workspace} />}
+        </Group>
       </Group>
+      {pauseView && <PauseBanners view={pauseView} />}
       <Tabs
         value={filters.bucket}
         onChange={(value) => value && update({ bucket: value as ListBucket })}

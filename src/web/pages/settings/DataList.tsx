@@ -5,6 +5,8 @@ import type { ReactNode } from 'react';
 export interface Column<T> {
   label: string;
   cell: (row: T) => ReactNode;
+  /** On a card, the whole width (buttons that would not fit half of a phone's). */
+  wide?: boolean;
 }
 
 /**
@@ -34,7 +36,11 @@ export function DataList<T>({
           <Paper key={rowKey(row)} withBorder p="sm" {...attrs(row)}>
             <SimpleGrid cols={2} spacing="xs" verticalSpacing="xs">
               {columns.map((column) => (
-                <Stack key={column.label} gap={0}>
+                <Stack
+                  key={column.label}
+                  gap={0}
+                  style={column.wide ? { gridColumn: '1 / -1' } : undefined}
+                >
                   <Text size="xs" c="dimmed">
                     {column.label}
                   </Text>
