@@ -3,6 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RunRow } from '../../src/db/schema.js';
 import type { FlowPool } from '../../src/domain/flow.js';
+import { cancelRun } from '../../src/execution/cancel.js';
 import { defineOperation } from '../../src/execution/operation.js';
 import { enqueueRun } from '../../src/execution/queue.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
@@ -150,6 +151,17 @@ describe('start', () => {
     );
     expect(reused).toBe(true);
     expect(run.id).toBe(first.id);
+  });
+});
+
+describe('cancel', () => {
+  it('a waiting (held) run is cancelled at once and never admitted', async () => {
+    const run = await start('graph.sync');
+    const cancelled = await cancelRun({ db: t.db, runs }, run.id, { userId: null });
+    expect(cancelled).toMatchObject({ moved: true, effect: 'cancelled' });
+    expect(await runs.get(run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
+    expect((await admissionPass(deps())).admitted).toHaveLength(0);
+    expect(await jobCount()).toBe(0);
   });
 });
 
