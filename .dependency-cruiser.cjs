@@ -3,6 +3,7 @@
 //
 //   domain ← db ← runs ← access                (a ← b: b may import a, and what a may)
 //                      ← flow ← execution ← lifecycle
+//                                         ← fleet        (parents and children, DESIGN §19)
 //   http (edge): anything but cli, web and the demo catalog
 //   cli (edge):  anything but web
 //   catalog:     the public library (src/index.ts), execution and domain
@@ -63,6 +64,11 @@ module.exports = {
       ['domain', 'db', 'runs', 'flow'],
       'may import only src/domain, src/db and src/runs: lifecycle work (pruning, reconciling) and ' +
         'the catalog are composed by the process (src/cli, src/runwarden.ts), not by the queue.',
+    ),
+    only(
+      'fleet',
+      ['domain', 'db', 'runs', 'flow', 'execution'],
+      'may import only src/domain, src/db, src/runs, src/flow and src/execution: a fleet starts and cancels its children through the normal paths (DESIGN §19).',
     ),
     only(
       'lifecycle',

@@ -163,6 +163,23 @@ export interface OperationRunsTable {
   run_at: NullableTimestamp;
   /** A queued run past it ends cancelled with `run.expired`. */
   expires_at: NullableTimestamp;
+  /** A fleet's parent run (DESIGN §19): its status and counts follow its children. */
+  fleet: ColumnType<boolean, boolean | undefined, boolean>;
+  /** A child of one or more fleets (started or joined): its end moves its parents. */
+  in_fleet: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The fleet that started this run (null for a run no fleet started, even if one joined it). */
+  parent_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Every child of a fleet, started or joined (DESIGN §19). */
+export interface FleetChildrenTable {
+  parent_id: string;
+  run_id: string;
+  tenant_id: string;
+  /** The tenant's identical run was already active: it joined this fleet. */
+  reused: boolean;
+  /** The child's outcome once its parent counted it; null until then. */
+  outcome: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionsTable {
@@ -268,6 +285,7 @@ export interface Database {
   users: UsersTable;
   memberships: MembershipsTable;
   operation_runs: OperationRunsTable;
+  fleet_children: FleetChildrenTable;
   run_completion_totals: RunCompletionTotalsTable;
   run_events: RunEventsTable;
   workers: WorkersTable;
@@ -326,6 +344,9 @@ export const RUN_COLUMNS = [
   'priority',
   'run_at',
   'expires_at',
+  'fleet',
+  'in_fleet',
+  'parent_id',
 ] as const satisfies readonly (keyof RunRow)[];
 /** Fails to compile when RunRow gains a column RUN_COLUMNS does not name. */
 export type RunColumnsComplete =

@@ -91,18 +91,19 @@ function staleSql(judge: SqlJudge): RawBuilder<SqlBool> {
       ),
       sql` `,
     )} end)`;
-  const [status, created, started, beat, held, eligible] = [
+  const [status, created, started, beat, held, eligible, fleet] = [
     'status',
     'created_at',
     'started_at',
     'last_heartbeat_at',
     'held',
     'eligible_at',
+    'fleet',
   ].map((name) => col(judge, name));
-  return sql<SqlBool>`coalesce((${status} = 'queued' and not ${held}
+  return sql<SqlBool>`coalesce(not ${fleet} and ((${status} = 'queued' and not ${held}
       and greatest(coalesce(${eligible}, ${created}), ${beat}) < ${opened('queued')})
     or (${status} = 'running' and (coalesce(${beat}, ${started}, ${created}) < ${opened('lost')}
-      or coalesce(${started}, ${created}) < ${opened('running')})), false)`;
+      or coalesce(${started}, ${created}) < ${opened('running')}))), false)`;
 }
 
 /** Every class, in the order `bucketOf` tries them; together they cover every storable run. */

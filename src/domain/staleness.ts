@@ -11,6 +11,8 @@ export interface StalenessFacts {
   held?: boolean;
   /** When flow control admitted it: its queued window counts from here. Absent: never admitted. */
   eligible_at?: Date | null;
+  /** A fleet's parent (DESIGN §19): never stale itself; its children carry their own windows. */
+  fleet?: boolean;
 }
 
 export type StaleReason = 'run.stale_queued' | 'run.heartbeat_lost' | 'run.stale_running';
@@ -56,6 +58,7 @@ export function staleness(run: StalenessFacts, policy: LifecyclePolicy, now: Dat
           sinceSeconds: Math.max(0, (now.getTime() - from.getTime()) / 1000),
         }
       : undefined;
+  if (run.fleet) return { stale: false };
   if (run.status === 'queued') {
     if (run.held) return { stale: false };
     const since = latest(run.eligible_at ?? run.created_at, run.last_heartbeat_at);

@@ -35,6 +35,9 @@ export interface RunFacts {
   held?: boolean;
   /** When flow control admitted it: its queued window counts from here. */
   eligible_at?: Date | null;
+  /** A fleet's parent (DESIGN §19): its progress is its children's. Absent: false. */
+  fleet?: boolean;
+  summary_counts?: Record<string, number>;
 }
 
 export type Tone = 'neutral' | 'info' | 'success' | 'warning' | 'danger';
@@ -213,6 +216,7 @@ function activeTruth(
   const cancelBadge: Truth['badges'] = run.cancel_requested_at
     ? [{ label: 'Cancel requested', tone: 'warning' }]
     : [];
+  if (run.fleet) return fleetTruth(run, [statusBadge, ...cancelBadge]);
   if (run.status === 'queued') {
     if (execution === 'external') {
       return {
@@ -255,6 +259,29 @@ function activeTruth(
     badges,
     progress: determinate ? { kind: 'bar', processed, total, percent } : { kind: 'spinner' },
     decision: { stillActive: 'Yes, a worker is on it and reporting.', whatNext: 'Nothing yet.' },
+  };
+}
+
+/** An active fleet parent: how many of its tenants are done, and how many of those did not succeed. */
+function fleetTruth(run: RunFacts, badges: Truth['badges']): Untoned {
+  const total = run.progress_total ?? 0;
+  const processed = run.progress_processed ?? 0;
+  const succeeded = run.summary_counts?.succeeded ?? 0;
+  const notSucceeded = processed - succeeded;
+  const percent = total > 0 ? Math.min(100, Math.floor((processed / total) * 100)) : 0;
+  return {
+    problemClass: 'none',
+    bucket: 'active',
+    headline: `${processed} of ${total} tenants done${notSucceeded > 0 ? `, ${notSucceeded} did not succeed` : ''}`,
+    guidance: run.cancel_requested_at
+      ? 'Cancel requested: queued tenants were cancelled; running ones stop at their next check.'
+      : 'No action needed. It completes when its last tenant does.',
+    badges,
+    progress: total > 0 ? { kind: 'bar', processed, total, percent } : { kind: 'spinner' },
+    decision: {
+      stillActive: `Yes, ${total - processed} tenant run(s) have not finished.`,
+      whatNext: 'Nothing yet. Each tenant run has its own page.',
+    },
   };
 }
 

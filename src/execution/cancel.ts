@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { wakeAdmitters } from '../flow/lanes.js';
 import type { RunService, Transition } from '../runs/run-service.js';
@@ -13,13 +13,21 @@ export async function cancelRun(
   runId: string,
   by: { userId: string | null },
 ): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
-  return await deps.db.transaction().execute(async (trx) => {
-    const result = await deps.runs.requestCancel(runId, by, { trx });
-    if (result.moved && result.effect === 'cancelled') {
-      await removeQueuedJob(trx, runId);
-      // An admitted run that had not started frees its flow limits' slot: admit the next.
-      if (result.run.eligible_at !== null) await wakeAdmitters(trx);
-    }
-    return result;
-  });
+  return await deps.db.transaction().execute((trx) => cancelRunIn(trx, deps, runId, by));
+}
+
+/** `cancelRun` inside the caller's transaction (a fleet's cancel cancels its children in one). */
+export async function cancelRunIn(
+  trx: Transaction<Database>,
+  deps: { runs: RunService },
+  runId: string,
+  by: { userId: string | null },
+): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
+  const result = await deps.runs.requestCancel(runId, by, { trx });
+  if (result.moved && result.effect === 'cancelled') {
+    await removeQueuedJob(trx, runId);
+    // An admitted run that had not started frees its flow limits' slot: admit the next.
+    if (result.run.eligible_at !== null) await wakeAdmitters(trx);
+  }
+  return result;
 }

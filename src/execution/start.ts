@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, RunRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { PRIORITY_RANK, type Priority } from '../domain/flow-limits.js';
@@ -26,6 +26,8 @@ export interface StartRequest {
   delaySeconds?: number;
   /** Still queued then: cancelled with `run.expired`. */
   expiresAt?: Date;
+  /** The fleet starting it (DESIGN §19). */
+  parentId?: string | null;
 }
 
 export interface StartDeps {
@@ -44,6 +46,15 @@ export async function startRun(
   deps: StartDeps,
   request: StartRequest,
 ): Promise<{ run: RunRow; reused: boolean }> {
+  return await deps.db.transaction().execute((trx) => startRunIn(trx, deps, request));
+}
+
+/** `startRun` inside the caller's transaction (a fleet starts all its children in one). */
+export async function startRunIn(
+  trx: Transaction<Database>,
+  deps: StartDeps,
+  request: StartRequest,
+): Promise<{ run: RunRow; reused: boolean }> {
   const operation = deps.registry.get(request.type);
   if (!operation) {
     throw new RunwardenError('unknown_type', `there is no operation type "${request.type}"`, {
@@ -58,55 +69,54 @@ export async function startRun(
       },
     });
   }
-  const tenantId = await checkScope(deps.db, operation, request);
+  const tenantId = await checkScope(trx, operation, request);
   const timing = checkTiming(operation, request, new Date());
   // Held: it waits for admission (its type's limits, pauses, fair share, or its runAt).
   const held =
     operation.execution === 'queue' && (operation.flow !== undefined || timing.runAt !== null);
   const priority = PRIORITY_RANK[request.priority ?? 'normal'];
   const enqueue = deps.enqueue ?? enqueueRun;
-  return await deps.db.transaction().execute(async (trx) => {
-    const started = await deps.runs.createOrReuse(
-      {
-        workspaceId: request.workspaceId,
-        tenantId,
-        type: operation.type,
-        identity: operation.identity(parsed.data),
-        input: parsed.data as Record<string, unknown>,
-        initiatorUserId: request.initiatorUserId,
-        initiatorTokenId: request.initiatorTokenId ?? null,
-        context: request.context,
-        retryOf: request.retryOf ?? null,
-        held,
-        priority,
-        runAt: timing.runAt,
-        expiresAt: timing.expiresAt,
-      },
-      { trx },
-    );
-    if (started.reused || operation.execution === 'external') return started;
-    if (held) {
-      await enterLane(trx, started.run);
-      return started;
-    }
-    try {
-      await enqueue(trx, {
-        taskIdentifier: operation.taskIdentifier,
-        runId: started.run.id,
-        maxAttempts: operation.policy.retries + 1,
-        priority,
-      });
-    } catch (error) {
-      throw new RunwardenError(
-        'enqueue_failed',
-        `could not queue ${operation.type}; nothing was started`,
-        {
-          cause: error,
-        },
-      );
-    }
+  const started = await deps.runs.createOrReuse(
+    {
+      workspaceId: request.workspaceId,
+      tenantId,
+      type: operation.type,
+      identity: operation.identity(parsed.data),
+      input: parsed.data as Record<string, unknown>,
+      initiatorUserId: request.initiatorUserId,
+      initiatorTokenId: request.initiatorTokenId ?? null,
+      context: request.context,
+      retryOf: request.retryOf ?? null,
+      held,
+      priority,
+      runAt: timing.runAt,
+      expiresAt: timing.expiresAt,
+      parentId: request.parentId ?? null,
+    },
+    { trx },
+  );
+  if (started.reused || operation.execution === 'external') return started;
+  if (held) {
+    await enterLane(trx, started.run);
     return started;
-  });
+  }
+  try {
+    await enqueue(trx, {
+      taskIdentifier: operation.taskIdentifier,
+      runId: started.run.id,
+      maxAttempts: operation.policy.retries + 1,
+      priority,
+    });
+  } catch (error) {
+    throw new RunwardenError(
+      'enqueue_failed',
+      `could not queue ${operation.type}; nothing was started`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return started;
 }
 
 /** The tenant exists in this workspace, is active, and fits the type's scope. */

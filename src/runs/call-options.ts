@@ -24,6 +24,10 @@ export interface StartRun {
   runAt?: Date | null;
   /** Cancelled with `run.expired` if still queued then. */
   expiresAt?: Date | null;
+  /** The fleet starting it (DESIGN §19): its end moves that parent. */
+  parentId?: string | null;
+  /** A fleet's parent over this many children: its status and counts follow theirs. */
+  fleetOf?: number;
 }
 
 /** Why a transition did not happen. `already_terminal` is the no-op of repeating a transition. */

@@ -23,7 +23,10 @@ export interface EventSpec {
   payload?: Record<string, unknown> | RawBuilder<unknown>;
 }
 
-/** A notification for the run's initiator, written with the transition that made the run terminal. */
+/**
+ * A notification for the run's initiator, written with the transition that made the run terminal;
+ * none for a fleet's child (its parent's notice speaks for the fleet, DESIGN §19).
+ */
 export interface NoticeSpec {
   /** The title is `<run type>: <label>`. SQL: over the moved row (several runs, several notices). */
   label: string | RawBuilder<string>;
@@ -76,7 +79,7 @@ export async function withEventsEach(
       insert into notifications (id, user_id, run_id, title, body, link, created_at)
       select gen_random_uuid(), moved.initiator_user_id, moved.id, moved.type || ': ' || ${notice.label}::text, ${notice.body}::text,
              '/admin/operations/' || moved.id, ${at.toISOString()}::timestamptz
-      from moved where moved.initiator_user_id is not null)`
+      from moved where moved.initiator_user_id is not null and moved.parent_id is null)`
         : sql``
     }${
       sameCommit

@@ -25,6 +25,16 @@ import {
   handlerCompletion,
   reconciledFailure,
 } from './completions.js';
+import {
+  completeDoneParents,
+  countedActiveParents,
+  countEndedChildren,
+  FLEET_OUTCOMES,
+  flagFleetCancel,
+  linkChildren,
+  markParentsRunning,
+  uncountedEndedChildren,
+} from './fleet-writes.js';
 import { writeProgress } from './progress-writes.js';
 import { validateProgress, withCountsCheck } from './run-checks.js';
 import * as q from './run-queries.js';
@@ -48,6 +58,9 @@ const HAND_BACK_COPY: Record<HandBackReason, string> = {
 };
 
 export type { CompleteRun, ForceFail } from './completions.js';
+
+/** A transition after which a fleet's child moves its parents (`#childMoved`). */
+const FOLLOW = true;
 
 export interface RunServiceDeps {
   db: Kysely<Database>;
@@ -105,6 +118,18 @@ export class RunService {
           priority: start.priority ?? 0,
           run_at: start.runAt ?? null,
           expires_at: start.expiresAt ?? null,
+          parent_id: start.parentId ?? null,
+          in_fleet: (start.parentId ?? null) !== null,
+          ...(start.fleetOf === undefined
+            ? {}
+            : {
+                fleet: true,
+                progress_processed: 0,
+                progress_total: start.fleetOf,
+                summary_counts: JSON.stringify(
+                  Object.fromEntries(FLEET_OUTCOMES.map((outcome) => [outcome, 0])),
+                ),
+              }),
           created_at: now,
           updated_at: now,
         },
@@ -130,10 +155,14 @@ export class RunService {
     options: Shareable & { onlyIf?: RawBuilder<boolean> } = {},
   ): Promise<Transition> {
     const start = { id, workerId: worker.workerId, queueJobId: worker.queueJobId ?? null };
-    const started = await this.#transition(options, id, (db, deferNotify) =>
-      sharing(options)
-        ? this.#shared.start(start, options.onlyIf)
-        : q.markRunning(db, id, worker, this.#clock(), { deferNotify, onlyIf: options.onlyIf }),
+    const started = await this.#transition(
+      options,
+      id,
+      (db, deferNotify) =>
+        sharing(options)
+          ? this.#shared.start(start, options.onlyIf)
+          : q.markRunning(db, id, worker, this.#clock(), { deferNotify, onlyIf: options.onlyIf }),
+      FOLLOW,
     );
     if (started.moved || !startedBy(started.run, start)) return started;
     if (!options.trx) options.changes?.changed(started.run);
@@ -256,15 +285,22 @@ export class RunService {
     let done: Transition;
     if (sharing(options)) {
       const completion = { id, ...checked, progress, jobId, by };
-      done = await this.#transition(options, id, () =>
-        this.#shared.complete(completion, options.sameCommit),
+      done = await this.#transition(
+        options,
+        id,
+        () => this.#shared.complete(completion, options.sameCommit),
+        FOLLOW,
       );
     } else {
       const completion = handlerCompletion(id, { ...checked, progress }, this.#clock(), by);
-      done = await this.#transition(options, id, (db, deferNotify) =>
-        withCountsCheck(() =>
-          q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit, jobId }),
-        ),
+      done = await this.#transition(
+        options,
+        id,
+        (db, deferNotify) =>
+          withCountsCheck(() =>
+            q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit, jobId }),
+          ),
+        FOLLOW,
       );
     }
     if (done.moved || done.reason !== 'already_terminal' || !done.run || !by) return done;
@@ -284,8 +320,11 @@ export class RunService {
     options: CallOptions = {},
   ): Promise<Transition & { effect?: 'cancelled' | 'cancel_requested' }> {
     const now = this.#clock();
-    const cancelled = await this.#transition(options, id, (db) =>
-      q.completeRun(db, cancelBeforeStart(id, by, now)),
+    const cancelled = await this.#transition(
+      options,
+      id,
+      (db) => q.completeRun(db, cancelBeforeStart(id, by, now)),
+      FOLLOW,
     );
     if (cancelled.moved) return { ...cancelled, effect: 'cancelled' };
     if (cancelled.reason !== 'wrong_state') return cancelled;
@@ -312,16 +351,22 @@ export class RunService {
   /** A queued run past its `expiresAt`: cancelled with `run.expired`, never run. */
   async expire(id: string, options: CallOptions = {}): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, (db) =>
-      q.completeRun(db, expiredBeforeStart(id, now)),
+    return await this.#transition(
+      options,
+      id,
+      (db) => q.completeRun(db, expiredBeforeStart(id, now)),
+      FOLLOW,
     );
   }
 
   /** The reconciler's transition: completed/failed with the evidence that justified it. */
   async forceFail(id: string, fail: ForceFail, options: CallOptions = {}): Promise<Transition> {
     const now = this.#clock();
-    return await this.#transition(options, id, (db) =>
-      q.completeRun(db, reconciledFailure(id, fail, now)),
+    return await this.#transition(
+      options,
+      id,
+      (db) => q.completeRun(db, reconciledFailure(id, fail, now)),
+      FOLLOW,
     );
   }
 
@@ -335,8 +380,82 @@ export class RunService {
     return await this.#transition(options, id, (db) => q.markReviewed(db, id, by.userId, now));
   }
 
+  /**
+   * Links a fleet's children (started or joined) to its parent, in the start's transaction; the
+   * joined runs that already run or ended move the parent at once.
+   */
+  async linkFleet(
+    parentId: string,
+    children: ReadonlyArray<{ runId: string; tenantId: string; reused: boolean }>,
+    options: CallOptions = {},
+  ): Promise<void> {
+    const db = options.trx ?? this.#db;
+    await linkChildren(db, parentId, children);
+    const joined = children.filter((c) => c.reused).map((c) => c.runId);
+    if (joined.length > 0) await this.#followParents(db, joined, 'both');
+  }
+
+  /**
+   * Moves the parents of these children (DESIGN §19): a running child makes its parent running; an
+   * ended one is counted, and the last one completes its parent. Compare-and-set and idempotent:
+   * a child already counted is not counted again.
+   */
+  async settleParents(childIds: readonly string[], options: CallOptions = {}): Promise<void> {
+    await this.#followParents(options.trx ?? this.#db, childIds, 'both');
+  }
+
+  /**
+   * The reconciler's safety net: children that ended uncounted, and parents whose children were
+   * all counted but which did not complete (a completion lost between its statements).
+   */
+  async settleLostFleets(limit = 1000): Promise<{ parentsCompleted: string[] }> {
+    const now = this.#clock();
+    const children = await uncountedEndedChildren(this.#db, limit);
+    const moved = await countEndedChildren(this.#db, children, now);
+    const done = await countedActiveParents(this.#db, limit);
+    const completed = await completeDoneParents(this.#db, [...new Set([...moved, ...done])], now);
+    return { parentsCompleted: completed.map((r) => r.id) };
+  }
+
+  /** A fleet parent's cancel flag (its children are cancelled by the caller, in the same transaction). */
+  async requestFleetCancel(
+    id: string,
+    by: { userId: string | null },
+    options: CallOptions = {},
+  ): Promise<Transition> {
+    const now = this.#clock();
+    return await this.#transition(options, id, (db) => flagFleetCancel(db, id, now, by));
+  }
+
+  async #followParents(
+    db: Kysely<Database>,
+    childIds: readonly string[],
+    what: 'running' | 'ended' | 'both',
+  ): Promise<void> {
+    const now = this.#clock();
+    if (what !== 'ended') await markParentsRunning(db, childIds, now);
+    if (what === 'running') return;
+    const moved = await countEndedChildren(db, childIds, now);
+    await completeDoneParents(db, moved, now);
+  }
+
   async get(id: string, options: CallOptions = {}): Promise<RunRow | undefined> {
     return await q.findRun(options.trx ?? this.#db, id);
+  }
+
+  /**
+   * A fleet's child started or ended: its parents follow in their own statements (a run in no
+   * fleet pays nothing). Outside a transaction, a failure here leaves the child's own transition
+   * standing; the reconciler's sweep settles the parent (`settleLostFleets`).
+   */
+  async #childMoved(db: Kysely<Database>, child: RunRow, inTransaction: boolean): Promise<void> {
+    const what = child.status === 'completed' ? 'ended' : 'running';
+    if (inTransaction) return await this.#followParents(db, [child.id], what);
+    try {
+      await this.#followParents(db, [child.id], what);
+    } catch {
+      // Left to the sweep (above).
+    }
   }
 
   /**
@@ -348,11 +467,13 @@ export class RunService {
     options: DeferredOptions,
     id: string,
     apply: (db: Kysely<Database>, deferNotify: boolean) => Promise<RunRow | undefined>,
+    follow = false,
   ): Promise<Transition> {
     const db = options.trx ?? this.#db;
     const changes = options.trx ? undefined : options.changes;
     const moved = await apply(db, changes !== undefined);
     if (moved) changes?.changed(moved);
+    if (moved && follow && moved.in_fleet) await this.#childMoved(db, moved, options.trx !== undefined);
     if (moved) return { moved: true, run: moved };
     const current = await q.findRun(db, id);
     if (!current) return { moved: false, reason: 'not_found', run: undefined };

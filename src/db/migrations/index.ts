@@ -17,6 +17,7 @@ import * as serviceTokens from './0015_service_tokens.js';
 import * as workerBeat from './0016_worker_beat.js';
 import * as offerPasswords from './0017_offer_passwords.js';
 import * as flowControl from './0018_flow_control.js';
+import * as fleet from './0019_fleet.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0016_worker_beat': workerBeat,
   '0017_offer_passwords': offerPasswords,
   '0018_flow_control': flowControl,
+  '0019_fleet': fleet,
 };
