@@ -8,13 +8,15 @@ import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from './config.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createDb, createPool, type Db, withoutStatementTimeout } from './db/pool.js';
 import type { RunRow } from './db/schema.js';
-import { cancelRun } from './execution/cancel.js';
+import type { cancelRun } from './execution/cancel.js';
 import { type ExternalReport, reportExternal } from './execution/external.js';
 import type { OperationDefinition } from './execution/operation.js';
 import { migrateQueue } from './execution/queue.js';
 import { OperationRegistry } from './execution/registry.js';
 import { type StartRequest, startRun } from './execution/start.js';
 import { DEFAULT_CONCURRENCY, startWorker, type WorkerHandle } from './execution/worker.js';
+import { cancelAnyRun } from './fleet/cancel-fleet.js';
+import { type FleetRequest, type FleetStarted, startFleet } from './fleet/start-fleet.js';
 import { startReconcilerLoop } from './lifecycle/reconciler.js';
 import { dailyPrune } from './lifecycle/retention.js';
 import { RunService } from './runs/run-service.js';
@@ -62,6 +64,10 @@ export type RunwardenStartRequest = Omit<
 > &
   StartRefs;
 
+/** A fleet's start (DESIGN §19): the workspace by slug or id, the initiator by email or id. */
+export type RunwardenFleetRequest = Omit<FleetRequest, 'workspaceId' | 'initiatorUserId'> &
+  Pick<StartRefs, 'workspace' | 'workspaceId' | 'initiator' | 'initiatorUserId'>;
+
 export interface Runwarden {
   registry: OperationRegistry;
   runs: RunService;
@@ -73,6 +79,11 @@ export interface Runwarden {
    * The workspace and tenant by slug or id, the initiator by email or id (DESIGN §15).
    */
   start(request: RunwardenStartRequest): Promise<{ run: RunRow; reused: boolean }>;
+  /**
+   * Starts one run of a tenant type on every (or the named) active tenant, under one parent run
+   * whose status and counts follow its children (DESIGN §19); all in one transaction.
+   */
+  startFleet(request: RunwardenFleetRequest): Promise<FleetStarted>;
   /**
    * The directory (DESIGN §10, §15): idempotent, audited upserts of workspaces, tenants, members
    * and platform staff keyed by your own keys, `sync(directoryJson, {prune, dryRun})`, tokens.
@@ -151,8 +162,16 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         { ...rest, ...(await resolveStartRefs(db, refs)) },
       );
     },
+    async startFleet({ workspace, workspaceId, initiator, initiatorUserId, ...rest }) {
+      const refs = { workspace, workspaceId, initiator, initiatorUserId };
+      const resolved = await resolveStartRefs(db, refs);
+      return await startFleet(
+        { db, runs, registry },
+        { ...rest, workspaceId: resolved.workspaceId, initiatorUserId: resolved.initiatorUserId },
+      );
+    },
     directory: createDirectory({ db }),
-    cancel: (runId, by = { userId: null }) => cancelRun({ db, runs }, runId, by),
+    cancel: (runId, by = { userId: null }) => cancelAnyRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
     async worker({ retentionDays, reconcileIntervalSeconds, ...workerOptions } = {}) {
       const workerPool = createPool(options.databaseUrl, {

@@ -1,6 +1,6 @@
 import { actorOf, type Principal } from '../access/principal.js';
 import { RunwardenError } from '../domain/errors.js';
-import { cancelRun } from '../execution/cancel.js';
+import { cancelAnyRun } from '../fleet/cancel-fleet.js';
 import { recordAudit } from '../runs/audit.js';
 import type { ApiContext } from './context.js';
 
@@ -11,7 +11,7 @@ export async function cancelForCaller(
   principal: Principal,
   action: 'run.cancel' | 'system.cancel',
 ): Promise<'cancelled' | 'cancel_requested'> {
-  const result = await cancelRun(ctx, run.id, { userId: principal.userId });
+  const result = await cancelAnyRun(ctx, run.id, { userId: principal.userId });
   if (!result.moved) {
     throw new RunwardenError(
       'conflict',

@@ -33,4 +33,6 @@ export interface ReconcileReport {
   unlockedWorkers: string[];
   /** Queued runs past their `expiresAt`, cancelled with `run.expired` (DESIGN §17). */
   expired?: string[];
+  /** Fleet parents this sweep completed: their children had all ended (DESIGN §19). */
+  fleetsCompleted?: string[];
 }

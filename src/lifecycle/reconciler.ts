@@ -156,6 +156,8 @@ async function sweep(
     if (!moved) action.note = 'it changed while the sweep looked at it';
   }
   if (!dryRun) report.expired = await expireQueued(deps, now);
+  // A fleet's parent whose children all ended but whose own completion was lost (DESIGN §19).
+  if (!dryRun) report.fleetsCompleted = (await deps.runs.settleLostFleets()).parentsCompleted;
   if (!dryRun) await askWaitingAdapters(deps, report, now);
   if (!dryRun) report.unlockedWorkers = await releaseDeadWorkers(deps, now, connectedFor);
 }

@@ -4,8 +4,8 @@ import { terminalNotice } from '../domain/notice.js';
 import type { RunFailure, TerminalOutcome } from '../domain/run.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
-import { completeRun } from './run-transitions.js';
 import { withEvents, withEventsEach } from './run-events.js';
+import { completeRun } from './run-transitions.js';
 
 // A fleet parent's statements (DESIGN §19), each a compare-and-set on the parent with its events.
 // RunService applies them; its children's own transitions stay the ordinary ones.

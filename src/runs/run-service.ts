@@ -27,8 +27,8 @@ import {
 } from './completions.js';
 import {
   completeDoneParents,
-  countedActiveParents,
   countEndedChildren,
+  countedActiveParents,
   FLEET_OUTCOMES,
   flagFleetCancel,
   linkChildren,
@@ -298,7 +298,12 @@ export class RunService {
         id,
         (db, deferNotify) =>
           withCountsCheck(() =>
-            q.completeRun(db, { ...completion, deferNotify, sameCommit: options.sameCommit, jobId }),
+            q.completeRun(db, {
+              ...completion,
+              deferNotify,
+              sameCommit: options.sameCommit,
+              jobId,
+            }),
           ),
         FOLLOW,
       );
@@ -473,7 +478,8 @@ export class RunService {
     const changes = options.trx ? undefined : options.changes;
     const moved = await apply(db, changes !== undefined);
     if (moved) changes?.changed(moved);
-    if (moved && follow && moved.in_fleet) await this.#childMoved(db, moved, options.trx !== undefined);
+    if (moved && follow && moved.in_fleet)
+      await this.#childMoved(db, moved, options.trx !== undefined);
     if (moved) return { moved: true, run: moved };
     const current = await q.findRun(db, id);
     if (!current) return { moved: false, reason: 'not_found', run: undefined };
