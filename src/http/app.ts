@@ -30,6 +30,7 @@ import { documentScope, openApiFrame, transformObject } from './openapi.js';
 import { registerAccessLog, requestLogger } from './request-log.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
+import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
 import { invitationRoutes } from './routes/invitations.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -297,6 +298,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await closed.register(directoryRoutes, ctx);
     await closed.register(operationRoutes, ctx);
+    await closed.register(fleetRoutes, ctx);
     await closed.register(runRoutes, ctx);
     await closed.register(notificationRoutes, ctx);
     await closed.register(pauseRoutes, ctx);

@@ -54,6 +54,14 @@ export function toRunView(
     priority: priorityOf(run.priority),
     runAt: iso(run.run_at),
     expiresAt: iso(run.expires_at),
+    parentId: run.parent_id,
+    fleet: run.fleet
+      ? {
+          total: run.progress_total ?? 0,
+          finished: run.progress_processed ?? 0,
+          byOutcome: run.summary_counts,
+        }
+      : null,
     truth: deriveTruth(run, registry.policyOf(run.type), now, {
       execution: operation?.execution,
       label: operation?.label,

@@ -90,6 +90,16 @@ export const RunViewSchema = z.object({
   priority: z.enum(['high', 'normal', 'low']),
   runAt: z.string().nullable(),
   expiresAt: z.string().nullable(),
+  /** Fleet operations (DESIGN §19): the fleet that started this run, if one did. */
+  parentId: z.string().nullable(),
+  /** A fleet's parent: its children, how many finished, and by outcome; null for any other run. */
+  fleet: z
+    .object({
+      total: z.number(),
+      finished: z.number(),
+      byOutcome: z.record(z.string(), z.number()),
+    })
+    .nullable(),
   truth: TruthSchema,
   links: z.object({ view: z.string(), system: z.string() }),
 });

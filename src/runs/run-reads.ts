@@ -19,6 +19,8 @@ export interface RunFilter {
   /** The window, on the one window column (created_at): from inclusive, to exclusive. */
   from: Date;
   to?: Date;
+  /** Only this fleet's children, started or joined (DESIGN §19). */
+  parentId?: string;
 }
 
 export interface ListFilter extends RunFilter {
@@ -71,6 +73,8 @@ export const RUN_VIEW_COLUMNS = [
   'priority',
   'run_at',
   'expires_at',
+  'fleet',
+  'parent_id',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
 /** What a run's view reads: the view's columns and the initiator's name. */
@@ -162,6 +166,10 @@ export function inBucket(
   ];
   if (filter.to) parts.push(sql`${column(WINDOW_COLUMN)} < ${filter.to}`);
   if (filter.type) parts.push(sql`${column('type')} = ${filter.type}`);
+  if (filter.parentId)
+    parts.push(
+      sql`${column('id')} in (select run_id from fleet_children where parent_id = ${filter.parentId})`,
+    );
   if (filter.initiator)
     parts.push(
       sql`(${column('initiator_user_id')} = ${filter.initiator} or ${column('initiator_token_id')} = ${filter.initiator})`,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { enqueueRun } from '../../src/execution/queue.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import { startFleet } from '../../src/fleet/start-fleet.js';
 import { reconcile } from '../../src/lifecycle/reconciler.js';
@@ -93,9 +94,10 @@ describe('fleet lifecycle', () => {
       startFleet(
         {
           ...deps(),
-          enqueue: async () => {
+          enqueue: async (db, job) => {
             calls += 1;
             if (calls === 2) throw new Error('queue refused');
+            return await enqueueRun(db, job);
           },
         },
         {
