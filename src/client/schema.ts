@@ -326,6 +326,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/workspaces/{ws}/fleet-operations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a run on every (or the named) active tenant, under one parent run */
+    post: operations['startFleet'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/operations/{id}/children': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A fleet's children (started or joined) by bucket, newest first, in keyset pages */
+    get: operations['listRunChildren'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/operations/{id}': {
     parameters: {
       query?: never;
@@ -2437,6 +2471,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -2659,6 +2701,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3082,6 +3132,457 @@ export interface operations {
       };
     };
   };
+  startFleet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          type: string;
+          /** @description 'all' (every active tenant) or tenant slugs; inactive tenants are skipped */
+          tenants: 'all' | string[];
+          /** @default {} */
+          input?: {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+            children: {
+              started: number;
+              reused: number;
+              skipped: number;
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listRunChildren: {
+    parameters: {
+      query?: {
+        bucket?:
+          | 'active'
+          | 'active_stale'
+          | 'terminal_follow_up'
+          | 'reconciled'
+          | 'succeeded'
+          | 'all';
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   getRun: {
     parameters: {
       query?: never;
@@ -3148,6 +3649,14 @@ export interface operations {
             priority: 'high' | 'normal' | 'low';
             runAt: string | null;
             expiresAt: string | null;
+            parentId: string | null;
+            fleet: {
+              total: number;
+              finished: number;
+              byOutcome: {
+                [key: string]: number;
+              };
+            } | null;
             truth: {
               /** @enum {string} */
               problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3371,6 +3880,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3596,6 +4113,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -3832,6 +4357,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -4072,6 +4605,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5014,6 +5555,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5197,6 +5746,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5386,6 +5943,14 @@ export interface operations {
             priority: 'high' | 'normal' | 'low';
             runAt: string | null;
             expiresAt: string | null;
+            parentId: string | null;
+            fleet: {
+              total: number;
+              finished: number;
+              byOutcome: {
+                [key: string]: number;
+              };
+            } | null;
             truth: {
               /** @enum {string} */
               problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5609,6 +6174,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -5836,6 +6409,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
@@ -6053,6 +6634,14 @@ export interface operations {
               priority: 'high' | 'normal' | 'low';
               runAt: string | null;
               expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
               truth: {
                 /** @enum {string} */
                 problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
