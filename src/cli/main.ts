@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { packageVersion } from '../version.js';
 import { registerAdmin } from './commands/admin.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPause } from './commands/pause.js';
 import { registerPrune } from './commands/prune.js';
@@ -28,6 +29,7 @@ registerSchedules(program);
 registerValidate(program);
 registerReconcile(program);
 registerPause(program);
+registerFleet(program);
 registerPrune(program);
 registerSeedDemo(program);
 registerAdmin(program);
