@@ -113,13 +113,11 @@ describe('fleet operations', () => {
     await until(async () => (await run(started.run.id)).status === 'running', {
       what: 'parent running',
     });
-    await until(
-      async () =>
-        (await children(started.run.id)).filter((k) => k.status === 'completed').length === 3,
-      { what: 'three children done' },
-    );
-    const midway = await run(started.run.id);
-    expect(midway).toMatchObject({ status: 'running', progress_processed: 3 });
+    // A child's end commits first, its parent's count right after it: poll the parent.
+    await until(async () => (await run(started.run.id)).progress_processed === 3, {
+      what: 'three children counted',
+    });
+    expect(await run(started.run.id)).toMatchObject({ status: 'running' });
     releaseWaiting();
     const last = await until(
       async () => {
@@ -170,11 +168,9 @@ describe('fleet operations', () => {
 describe('fleet cancel', () => {
   it('cancels queued children at once and the parent when its last child ends', async () => {
     const started = await fleet({ prod: 'wait' });
-    await until(
-      async () =>
-        (await children(started.run.id)).filter((k) => k.status === 'completed').length === 3,
-      { what: 'three children done' },
-    );
+    await until(async () => (await run(started.run.id)).progress_processed === 3, {
+      what: 'three children counted',
+    });
     const result = await cancelAnyRun(deps(), started.run.id, { userId: scope.userId });
     expect(result).toMatchObject({ moved: true, effect: 'cancel_requested' });
     // The running child was asked to stop; it ends cancelled and the parent follows.
