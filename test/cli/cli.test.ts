@@ -21,6 +21,7 @@ describe('runwarden CLI', () => {
     [['prune']],
     [['serve']],
     [['seed-demo']],
+    [['fleet', 'start']],
   ])('prints help for %j', async (verb) => {
     const cli = spawnCli([...verb, '--help']);
     const { code } = await cli.exited;
