@@ -71,7 +71,14 @@ export class OperationRegistry {
   /** Every misaligned lifecycle or flow setting of every type, one message each (DESIGN §5, §17). */
   policyProblems(): string[] {
     const pools = validateFlowPools(this.flowPools);
-    return [...pools, ...this.list().flatMap((op) => this.#problemsOf(op))];
+    // Limits go by name (a type's own and each pool's): one name for both would lose the pool.
+    const clashes = (Array.isArray(this.flowPools) ? this.flowPools : [])
+      .filter((pool) => this.#operations.has(pool?.name))
+      .map(
+        (pool) =>
+          `flow pool "${pool.name}" has the name of an operation type: give the pool a name of its own`,
+      );
+    return [...pools, ...clashes, ...this.list().flatMap((op) => this.#problemsOf(op))];
   }
 
   #problemsOf(op: RegisteredOperation): string[] {

@@ -115,7 +115,10 @@ function earliest(dates: Array<Date | null>): Date | null {
   return dates.reduce<Date | null>((min, d) => (d && (!min || d < min) ? d : min), null);
 }
 
-/** Live workers' job slots, less the admitted runs already waiting for one. */
+/**
+ * Live workers' job slots, less the admitted runs already waiting for one. A run that has started
+ * and is queued again waits out its retry backoff, not a worker: it takes no slot here.
+ */
 async function freeSlots(trx: Kysely<Database>, now: Date, target?: number): Promise<number> {
   const { rows } = await sql<{ slots: number; ready: number }>`
     select
@@ -124,7 +127,8 @@ async function freeSlots(trx: Kysely<Database>, now: Date, target?: number): Pro
           and last_seen_at > ${now}::timestamptz - make_interval(secs => 3 * coalesce(heartbeat_ms, 5000) / 1000.0)
       ) as slots,
       (select count(*)::int from operation_runs
-        where eligible_at is not null and status = 'queued' and not held) as ready`.execute(trx);
+        where eligible_at is not null and status = 'queued' and not held
+          and started_at is null) as ready`.execute(trx);
   const row = rows[0] ?? { slots: 0, ready: 0 };
   return Math.max(1, target ?? row.slots) - row.ready;
 }

@@ -139,4 +139,18 @@ describe('the registry', () => {
     });
     expect(sound.policyProblems()).toEqual([]);
   });
+
+  it('refuses a pool named like a type: one name would stand for two limits, and the pool would be lost', () => {
+    // flowLimits keys limits by name: the type's own limit replaced the pool's, so the pool's
+    // concurrency was never enforced and overrides of the name reached only the type.
+    const clash = new OperationRegistry(
+      [op({ concurrency: { perTenant: 5 }, pools: ['inventory.sync'] })],
+      undefined,
+      { flowPools: [{ name: 'inventory.sync', concurrency: { perTenant: 1 } }] },
+    );
+    expect(clash.policyProblems()).toEqual([
+      'flow pool "inventory.sync" has the name of an operation type: give the pool a name of its own',
+    ]);
+    expect(() => clash.assertValid()).toThrow(/has the name of an operation type/);
+  });
 });

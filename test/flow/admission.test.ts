@@ -290,6 +290,23 @@ describe('fair dispatch', () => {
   });
 });
 
+describe('free worker slots', () => {
+  it('a run waiting out its retry backoff takes no slot from admission: workers would sit idle', async () => {
+    // Its failed attempt put it back to queued, its job due only after graphile's backoff
+    // (seconds to minutes): it is not waiting for a worker, so it must not eat the budget.
+    const flaky = await start('fair.sync', scope.tenantId);
+    expect((await admissionPass(deps({ readyTarget: 1 }))).admitted.map((r) => r.id)).toEqual([
+      flaky.id,
+    ]);
+    await runs.markRunning(flaky.id, { workerId: 'w' });
+    await runs.recordAttemptFailure(flaky.id, new Error('throttled'));
+    expect(await runs.get(flaky.id)).toMatchObject({ status: 'queued', held: false });
+    const next = await start('fair.sync', other);
+    const pass = await admissionPass(deps({ readyTarget: 1 }));
+    expect(pass.admitted.map((r) => r.id)).toEqual([next.id]);
+  });
+});
+
 describe('runAt and expiresAt', () => {
   it('a delayed run waits for its time, then is admitted; the pass says when to wake', async () => {
     const later = await start('plain.sync', scope.tenantId, { delaySeconds: 30 });

@@ -107,7 +107,11 @@ describe('flow limits with three racing worker processes', () => {
     expect(rated).toHaveLength(7 * TENANTS);
     expect([...limited, ...rated].filter((r) => r.outcome !== 'succeeded')).toEqual([]);
     const o = overlap(spans(limited));
-    expect({ perTenant: o.perKey, total: o.total }).toEqual({ perTenant: 2, total: 5 });
+    // Never above a limit. Total is always reached; perTenant only when fair dispatch lets a
+    // tenant take a second slot while the others have one (6 tenants for 5 slots: timing), so
+    // asserting it reached 2 failed 2 runs in 6 on a loaded machine, before and after any change.
+    expect(o.total).toBe(5);
+    expect(o.perKey).toBeLessThanOrEqual(2);
     // 3 starts per tenant per 2 s, in every window of 2 s (not only in fixed ones).
     expect(startsInWindows(spans(rated), 2).max).toBe(3);
   });
