@@ -98,6 +98,11 @@ export function limitProblems(
           problems.push(
             `${where}: rate.${side}.intervalSeconds must be a positive number of seconds, got ${String(interval)}`,
           );
+        // Start times are compared to the millisecond: a window far below a second means nothing.
+        else if (interval < 1)
+          problems.push(
+            `${where}: rate.${side}.intervalSeconds must be at least 1 second, got ${interval}`,
+          );
         else if (interval >= queuedStaleSeconds)
           problems.push(
             `${where}: rate.${side}.intervalSeconds (${interval}) must stay below ` +

@@ -50,6 +50,10 @@ describe('validateFlow', () => {
       /rate.total.intervalSeconds must be a positive number of seconds, got 0/,
     ],
     [
+      { rate: { total: { limit: 5, intervalSeconds: 1e-300 } } },
+      /rate.total.intervalSeconds must be at least 1 second, got 1e-300/,
+    ],
+    [
       { rate: { perTenant: { limit: 1, intervalSeconds: 900 } } },
       /rate.perTenant.intervalSeconds \(900\) must stay below queuedStaleAfterSeconds \(900\)/,
     ],
