@@ -35,6 +35,10 @@ const VALID: Record<string, { as: As; body: () => Record<string, unknown> }> = {
   completeRun: { as: 'token', body: () => ({ outcome: 'succeeded', counts: { items: 2 } }) },
   createPause: { as: 'owner', body: () => ({ tenantId: h.ids.legacy }) },
   overrideFlowLimit: { as: 'staff', body: () => ({ concurrency: { total: 2 } }) },
+  startFleet: {
+    as: 'owner',
+    body: () => ({ type: 'policy.sync', tenants: 'all', input: { scope: 'all' } }),
+  },
 };
 
 interface Route {
@@ -107,6 +111,7 @@ async function storedState() {
     'login_throttle',
     'flow_pauses',
     'flow_limit_overrides',
+    'fleet_children',
   ] as const;
   for (const table of tables) {
     const row = await h.db
