@@ -73,6 +73,25 @@ describe('a fleet in the list and on dashboards', () => {
     expect(await activeTile(owner)).toBe((before.all ?? 0) + 1);
     expect(await activeTile(owner, h.ids.dev)).toBe((before.dev ?? 0) + 1);
   });
+
+  it('still lists a child that is likely stale among the stale runs (a parent never is)', async () => {
+    const { parent, children } = await startFleet(['contoso-dev']);
+    const child = children[0] as string;
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    // A worker that took the child and went silent a day ago (the row back-dated, as a test may).
+    await h.db
+      .updateTable('operation_runs')
+      .set({ status: 'running', attempt: 1, started_at: dayAgo, last_heartbeat_at: dayAgo })
+      .where('id', '=', child)
+      .execute();
+    const stale = await owner.GET('/api/workspaces/{ws}/operations', {
+      params: { ...ws, query: { bucket: 'active_stale', limit: 200 } },
+    });
+    const ids = stale.data?.items.map((r) => r.id) ?? [];
+    expect(ids).toContain(child);
+    expect(ids).not.toContain(parent.id);
+    expect(await listed(owner)).not.toContain(child);
+  });
 });
 
 describe('a tenant-restricted member and a fleet', () => {
