@@ -13,6 +13,7 @@ import { type ExternalReport, reportExternal } from './execution/external.js';
 import type { OperationDefinition } from './execution/operation.js';
 import { migrateQueue } from './execution/queue.js';
 import { OperationRegistry } from './execution/registry.js';
+import { rerunRun } from './execution/rerun.js';
 import { type StartRequest, startRun } from './execution/start.js';
 import { DEFAULT_CONCURRENCY, startWorker, type WorkerHandle } from './execution/worker.js';
 import { cancelAnyRun } from './fleet/cancel-fleet.js';
@@ -90,6 +91,14 @@ export interface Runwarden {
    * the old one (`retryOf`), same type and input (DESIGN §19).
    */
   retryFleet(parentId: string, by?: { initiatorUserId?: string | null }): Promise<FleetStarted>;
+  /**
+   * Runs a run again (DESIGN §18), with edited input or the original's: a new run linked by
+   * `rerunOf`; the original is unchanged.
+   */
+  rerun(
+    runId: string,
+    options?: { input?: Record<string, unknown>; initiatorUserId?: string | null },
+  ): Promise<{ run: RunRow; reused: boolean }>;
   /**
    * The directory (DESIGN §10, §15): idempotent, audited upserts of workspaces, tenants, members
    * and platform staff keyed by your own keys, `sync(directoryJson, {prune, dryRun})`, tokens.
@@ -178,6 +187,8 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     },
     retryFleet: (parentId, by = {}) =>
       retryFleet({ db, runs, registry }, { parentId, initiatorUserId: by.initiatorUserId ?? null }),
+    rerun: (runId, { input, initiatorUserId = null } = {}) =>
+      rerunRun({ db, runs, registry }, { runId, initiatorUserId, ...(input ? { input } : {}) }),
     directory: createDirectory({ db }),
     cancel: (runId, by = { userId: null }) => cancelAnyRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),

@@ -462,6 +462,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/operations/{id}/rerun': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a run again, perhaps with edited input; the original is unchanged */
+    post: operations['rerunRun'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/notifications': {
     parameters: {
       query?: never;
@@ -2414,6 +2431,12 @@ export interface operations {
         initiator?: string | 'me';
         from?: string;
         to?: string;
+        /** @description A run id, or its first 8 or more characters */
+        q?: string;
+        /** @description Runs started with this tag */
+        tag?: string;
+        /** @description Runs with a failure of this code */
+        failureCode?: string;
         bucket?:
           | 'active'
           | 'active_stale'
@@ -2483,6 +2506,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -2641,6 +2666,8 @@ export interface operations {
           input?: {
             [key: string]: unknown;
           };
+          /** @description For search (tag:…): at most 10, each 1–64 characters */
+          tags?: string[];
           /**
            * @description Reorders waiting runs (high, normal, low); never pre-empts a running one
            * @enum {string}
@@ -2713,6 +2740,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -2894,6 +2923,12 @@ export interface operations {
         initiator?: string | 'me';
         from?: string;
         to?: string;
+        /** @description A run id, or its first 8 or more characters */
+        q?: string;
+        /** @description Runs started with this tag */
+        tag?: string;
+        /** @description Runs with a failure of this code */
+        failureCode?: string;
       };
       header?: never;
       path: {
@@ -3223,6 +3258,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -3453,6 +3490,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -3702,6 +3741,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -3900,6 +3941,8 @@ export interface operations {
             lastHeartbeatAt: string | null;
             cancelRequestedAt: string | null;
             retryOf: string | null;
+            rerunOf: string | null;
+            tags: string[];
             reviewedAt: string | null;
             /** @enum {string} */
             priority: 'high' | 'normal' | 'low';
@@ -4131,6 +4174,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -4364,6 +4409,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -4608,6 +4655,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -4856,6 +4905,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -4924,6 +4975,252 @@ export interface operations {
                 system: string;
               };
             };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflicts with the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The input or report does not match the operation type's rules */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  rerunRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The edited input; absent: the original run's */
+          input?: {
+            [key: string]: unknown;
+          };
+        } | null;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
+              reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+            reused: boolean;
           };
         };
       };
@@ -5806,6 +6103,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -5997,6 +6296,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -6194,6 +6495,8 @@ export interface operations {
             lastHeartbeatAt: string | null;
             cancelRequestedAt: string | null;
             retryOf: string | null;
+            rerunOf: string | null;
+            tags: string[];
             reviewedAt: string | null;
             /** @enum {string} */
             priority: 'high' | 'normal' | 'low';
@@ -6425,6 +6728,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -6660,6 +6965,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';
@@ -6885,6 +7192,8 @@ export interface operations {
               lastHeartbeatAt: string | null;
               cancelRequestedAt: string | null;
               retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
               reviewedAt: string | null;
               /** @enum {string} */
               priority: 'high' | 'normal' | 'low';

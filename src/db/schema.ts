@@ -169,6 +169,10 @@ export interface OperationRunsTable {
   in_fleet: ColumnType<boolean, boolean | undefined, boolean>;
   /** The fleet that started this run (null for a run no fleet started, even if one joined it). */
   parent_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Given at start (DESIGN §18): at most 10, each at most 64 characters. */
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  /** The run this one runs again, perhaps with edited input (DESIGN §18). */
+  rerun_of: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Every child of a fleet, started or joined (DESIGN §19). */
@@ -347,6 +351,8 @@ export const RUN_COLUMNS = [
   'fleet',
   'in_fleet',
   'parent_id',
+  'tags',
+  'rerun_of',
 ] as const satisfies readonly (keyof RunRow)[];
 /** Fails to compile when RunRow gains a column RUN_COLUMNS does not name. */
 export type RunColumnsComplete =

@@ -5,8 +5,12 @@ import { PRIORITY_RANK, type Priority } from '../domain/flow-limits.js';
 import { startsAt, timingProblem } from '../domain/start-timing.js';
 import { enterLane } from '../flow/lanes.js';
 import type { RunService } from '../runs/run-service.js';
-import { enqueueRun } from './queue.js';
+import { enqueueRun, type enqueueRuns } from './queue.js';
 import type { OperationRegistry, RegisteredOperation } from './registry.js';
+
+/** Tags a run may carry (DESIGN §18). */
+export const MAX_TAGS = 10;
+export const MAX_TAG_LENGTH = 64;
 
 export interface StartRequest {
   type: string;
@@ -19,6 +23,10 @@ export interface StartRequest {
   initiatorTokenId?: string | null;
   context?: Record<string, unknown>;
   retryOf?: string | null;
+  /** The run this one runs again (DESIGN §18). */
+  rerunOf?: string | null;
+  /** For search (DESIGN §18): at most 10, each 1–64 characters. */
+  tags?: readonly string[];
   /** Reorders waiting work (DESIGN §17); never pre-empts. Default `normal`. */
   priority?: Priority;
   /** Not before this instant (or `delaySeconds` from now; not both). */
@@ -36,6 +44,8 @@ export interface StartDeps {
   registry: OperationRegistry;
   /** Replaceable for tests that force the enqueue to fail; defaults to graphile-worker. */
   enqueue?: typeof enqueueRun;
+  /** The same for a fleet's children, queued in one call. */
+  enqueueMany?: typeof enqueueRuns;
 }
 
 /**
@@ -87,6 +97,8 @@ export async function startRunIn(
       initiatorTokenId: request.initiatorTokenId ?? null,
       context: request.context,
       retryOf: request.retryOf ?? null,
+      rerunOf: request.rerunOf ?? null,
+      tags: checkTags(request.tags),
       held,
       priority,
       runAt: timing.runAt,
@@ -117,6 +129,19 @@ export async function startRunIn(
     );
   }
   return started;
+}
+
+/** Tags as stored: trimmed, each once, in the order given; too many or too long is refused. */
+function checkTags(tags: readonly string[] | undefined): string[] {
+  const kept = [...new Set((tags ?? []).map((t) => t.trim()))];
+  const problem =
+    kept.length > MAX_TAGS
+      ? `at most ${MAX_TAGS} tags`
+      : kept.find((t) => t.length === 0 || t.length > MAX_TAG_LENGTH) !== undefined
+        ? `each tag is 1 to ${MAX_TAG_LENGTH} characters`
+        : undefined;
+  if (problem) throw new RunwardenError('invalid_input', `tags: ${problem}`);
+  return kept;
 }
 
 /** The tenant exists in this workspace, is active, and fits the type's scope. */

@@ -1,7 +1,11 @@
-import type { RunRow } from '../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, RunRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/uuid.js';
-import { type StartDeps, startRunIn } from '../execution/start.js';
+import { enqueueRuns } from '../execution/queue.js';
+import type { RegisteredOperation } from '../execution/registry.js';
+import type { StartDeps } from '../execution/start.js';
+import { enterLanes } from '../flow/lanes.js';
 
 export interface FleetRequest {
   type: string;
@@ -80,19 +84,48 @@ export async function startFleet(deps: StartDeps, request: FleetRequest): Promis
       { trx },
     );
     const parent = created.run;
-    const children: Array<{ runId: string; tenantId: string; reused: boolean }> = [];
-    for (const tenant of active) {
-      const child = await startRunIn(trx, deps, {
-        type: operation.type,
+    // Each child through the one start path's rules, as a set: the tenants read once (and kept
+    // active until commit), the runs inserted or joined per chunk, their jobs queued in one call.
+    const stillActive = await trx
+      .selectFrom('tenants')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        active.map((t) => t.id),
+      )
+      .where('status', '=', 'active')
+      .forShare()
+      .execute();
+    if (stillActive.length !== active.length) {
+      throw new RunwardenError(
+        'conflict',
+        'a tenant of this fleet was deactivated meanwhile; try again',
+      );
+    }
+    const held = operation.flow !== undefined;
+    const started = await deps.runs.createOrReuseMany(
+      active.map((tenant) => ({
         workspaceId: request.workspaceId,
         tenantId: tenant.id,
-        input: parsed.data,
+        type: operation.type,
+        identity: operation.identity(parsed.data),
+        input: parsed.data as Record<string, unknown>,
         initiatorUserId: request.initiatorUserId,
         initiatorTokenId: request.initiatorTokenId ?? null,
+        held,
         parentId: parent.id,
-      });
-      children.push({ runId: child.run.id, tenantId: tenant.id, reused: child.reused });
-    }
+      })),
+      { trx },
+    );
+    const fresh = started.filter((s) => !s.reused).map((s) => s.run);
+    if (held) await enterLanes(trx, fresh);
+    else await enqueueFresh(trx, deps, operation, fresh);
+    const children = started.map((s, i) => ({
+      runId: s.run.id,
+      tenantId: (active[i] as { id: string }).id,
+      reused: s.reused,
+    }));
     await deps.runs.linkFleet(parent.id, children, { trx });
     const reused = children.filter((c) => c.reused).length;
     return {
@@ -100,6 +133,27 @@ export async function startFleet(deps: StartDeps, request: FleetRequest): Promis
       children: { started: children.length - reused, reused, skipped: skipped.length },
     };
   });
+}
+
+async function enqueueFresh(
+  trx: Transaction<Database>,
+  deps: StartDeps,
+  operation: RegisteredOperation,
+  runs: readonly RunRow[],
+): Promise<void> {
+  try {
+    await (deps.enqueueMany ?? enqueueRuns)(trx, {
+      taskIdentifier: operation.taskIdentifier,
+      runIds: runs.map((r) => r.id),
+      maxAttempts: operation.policy.retries + 1,
+    });
+  } catch (error) {
+    throw new RunwardenError(
+      'enqueue_failed',
+      `could not queue ${operation.type}; nothing was started`,
+      { cause: error },
+    );
+  }
 }
 
 async function fleetTenants(

@@ -31,6 +31,26 @@ export async function enterLane(
   await wakeAdmitters(trx);
 }
 
+/** `enterLane` for many held runs at once (a fleet's children): one statement for their lanes. */
+export async function enterLanes(
+  trx: Kysely<Database>,
+  runs: ReadonlyArray<Pick<RunRow, 'type' | 'tenant_id' | 'workspace_id' | 'priority'>>,
+): Promise<void> {
+  if (runs.length === 0) return;
+  await sql`select pg_advisory_xact_lock_shared(${ADMISSION_LOCK})`.execute(trx);
+  const lanes = [
+    ...new Map(runs.map((r) => [`${r.type} ${tenantKeyOf(r)} ${r.priority}`, r])).values(),
+  ];
+  await sql`insert into flow_lanes (type, tenant_key, priority, workspace_id, active)
+    select type, tenant_key, priority, workspace_id, true
+    from unnest(${lanes.map((r) => r.type)}::text[], ${lanes.map(tenantKeyOf)}::uuid[],
+      ${lanes.map((r) => r.priority)}::smallint[], ${lanes.map((r) => r.workspace_id)}::uuid[])
+      as lane(type, tenant_key, priority, workspace_id)
+    on conflict (type, tenant_key, priority) do update set active = true
+      where not flow_lanes.active`.execute(trx);
+  await wakeAdmitters(trx);
+}
+
 /** NOTIFY the admitters (in `db`'s transaction: heard only if it commits). */
 export async function wakeAdmitters(db: Kysely<Database>): Promise<void> {
   await sql`select pg_notify(${FLOW_CHANNEL}, '')`.execute(db);

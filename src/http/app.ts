@@ -37,6 +37,7 @@ import { notificationRoutes } from './routes/notifications.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { operationRoutes } from './routes/operations.js';
 import { pauseRoutes } from './routes/pauses.js';
+import { rerunRoutes } from './routes/rerun.js';
 import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
@@ -300,6 +301,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(operationRoutes, ctx);
     await closed.register(fleetRoutes, ctx);
     await closed.register(runRoutes, ctx);
+    await closed.register(rerunRoutes, ctx);
     await closed.register(notificationRoutes, ctx);
     await closed.register(pauseRoutes, ctx);
     await closed.register(systemRoutes, ctx);

@@ -50,6 +50,8 @@ export function toRunView(
     lastHeartbeatAt: iso(run.last_heartbeat_at),
     cancelRequestedAt: iso(run.cancel_requested_at),
     retryOf: run.retry_of,
+    rerunOf: run.rerun_of,
+    tags: run.tags,
     reviewedAt: iso(run.reviewed_at),
     priority: priorityOf(run.priority),
     runAt: iso(run.run_at),

@@ -85,6 +85,10 @@ export const RunViewSchema = z.object({
   lastHeartbeatAt: z.string().nullable(),
   cancelRequestedAt: z.string().nullable(),
   retryOf: z.string().nullable(),
+  /** The run this one runs again, perhaps with edited input (DESIGN §18). */
+  rerunOf: z.string().nullable(),
+  /** Given at start, for search. */
+  tags: z.array(z.string()),
   reviewedAt: z.string().nullable(),
   /** Flow control (DESIGN §17): its priority, when it may start, when it gives up waiting. */
   priority: z.enum(['high', 'normal', 'low']),

@@ -16,6 +16,10 @@ export interface StartRun {
   initiatorTokenId?: string | null;
   context?: Record<string, unknown>;
   retryOf?: string | null;
+  /** The run this one runs again (DESIGN §18). */
+  rerunOf?: string | null;
+  /** Given at start, for search (DESIGN §18). */
+  tags?: readonly string[];
   /** Waits for admission (flow control, DESIGN §17) instead of getting a queue job at once. */
   held?: boolean;
   /** -1 high, 0 normal (default), 1 low. */

@@ -3,7 +3,7 @@ import type { Database, NewRunRow, RunRow } from '../db/schema.js';
 import type { SummaryCounts } from '../domain/counts.js';
 import { ACTIVE_STATUSES } from '../domain/run-classes.js';
 import type { Completer } from './call-options.js';
-import { type EventSpec, withEvents } from './run-events.js';
+import { type EventSpec, withEvents, withEventsEach } from './run-events.js';
 
 // One statement per operation: creating or reusing a run, reading it back, and the writes that
 // keep an active run's liveness, progress and counts (only while it is active). The status
@@ -50,6 +50,38 @@ export async function insertRunUnlessActive(
     at: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
     events: [event],
   });
+}
+
+/** `insertRunUnlessActive` for many rows: those inserted (the others have an active twin). */
+export async function insertRunsUnlessActive(
+  db: Executor,
+  rows: NewRunRow[],
+  at: Date,
+  event: EventSpec,
+): Promise<RunRow[]> {
+  const insert = db
+    .insertInto('operation_runs')
+    .values(rows)
+    .onConflict((oc) => oc.doNothing())
+    .returningAll();
+  return await withEventsEach(db, insert, { at, events: [event] });
+}
+
+/** The active runs with these identity hashes (each hash names one scope), each with `event`. */
+export async function reuseActiveByHashes(
+  db: Executor,
+  workspaceId: string,
+  hashes: readonly string[],
+  at: Date,
+  event: EventSpec,
+): Promise<RunRow[]> {
+  const query = db
+    .selectFrom('operation_runs')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('identity_hash', 'in', [...hashes])
+    .where('status', 'in', ACTIVE_STATUSES);
+  return await withEventsEach(db, query, { at, events: [event] });
 }
 
 export async function reuseActiveByIdentity(

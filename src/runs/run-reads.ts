@@ -3,6 +3,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import { LIST_BUCKETS, type ListBucket } from '../domain/buckets.js';
 import type { PolicyOf } from '../domain/lifecycle.js';
 import { judgesStaleness, listBucketSql, type SqlJudge } from '../domain/run-classes.js';
+import { idRange, inputDocuments, type RunSearch } from '../domain/search.js';
 import { parentVisibleSql, type Visibility, visibleSql } from '../domain/visibility.js';
 import type { WaitingFacts } from '../domain/waiting.js';
 import { WINDOW_COLUMN } from '../domain/windows.js';
@@ -21,6 +22,8 @@ export interface RunFilter {
   to?: Date;
   /** Only this fleet's children, started or joined (DESIGN §19). */
   parentId?: string;
+  /** The search box's terms (DESIGN §18), each answered by an index. */
+  search?: RunSearch;
 }
 
 export interface ListFilter extends RunFilter {
@@ -75,6 +78,8 @@ export const RUN_VIEW_COLUMNS = [
   'expires_at',
   'fleet',
   'parent_id',
+  'tags',
+  'rerun_of',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
 /** What a run's view reads: the view's columns and the initiator's name. */
@@ -173,11 +178,35 @@ export function inBucket(
   // A fleet is one row, its parent's, wherever the parent is listed too (DESIGN §19); a child
   // likely stuck still shows among the stale runs, as its parent is never stale itself.
   else if (bucket !== 'active_stale') parts.push(sql`not ${parentVisibleSql(filter.visibility)}`);
+  if (filter.search) parts.push(...searchSql(filter.search, column));
   if (filter.initiator)
     parts.push(
       sql`(${column('initiator_user_id')} = ${filter.initiator} or ${column('initiator_token_id')} = ${filter.initiator})`,
     );
   return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+}
+
+/** The search's terms as SQL, each in the form its index answers (migration 0022). */
+function searchSql(search: RunSearch, column: (name: string) => RawBuilder<unknown>) {
+  const parts: RawBuilder<SqlBool>[] = [];
+  if (search.idPrefix) {
+    const [low, high] = idRange(search.idPrefix);
+    parts.push(sql`${column('id')} between ${low}::uuid and ${high}::uuid`);
+  }
+  // The partial indexes' own predicates, said again so the planner may use them.
+  if (search.tag)
+    parts.push(
+      sql`${column('tags')} <> '{}' and ${column('tags')} @> array[${search.tag}]::text[]`,
+    );
+  if (search.failureCode) {
+    const failure = JSON.stringify([{ code: search.failureCode }]);
+    parts.push(sql`${column('failures')} <> '[]' and ${column('failures')} @> ${failure}::jsonb`);
+  }
+  for (const filter of search.input ?? []) {
+    const any = inputDocuments(filter).map((doc) => sql`${column('input')} @> ${doc}::jsonb`);
+    parts.push(sql`(${sql.join(any, sql` or `)})`);
+  }
+  return parts;
 }
 
 /** Bucket counts are exact up to this many; the list shows "1,000+" beyond. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { enqueueRun } from '../../src/execution/queue.js';
+import { enqueueRuns } from '../../src/execution/queue.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import { startFleet } from '../../src/fleet/start-fleet.js';
 import { reconcile } from '../../src/lifecycle/reconciler.js';
@@ -47,6 +47,13 @@ const run = (id: string) =>
   t.db.selectFrom('operation_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const sweep = () => reconcile({ db: t.db, runs: runs(), registry, logger: quietLogger });
 
+const queuedJobs = async () =>
+  (
+    await sql<{ n: number }>`select count(*)::int as n from graphile_worker._private_jobs`.execute(
+      t.db,
+    )
+  ).rows[0]?.n;
+
 describe('fleet lifecycle', () => {
   it('counts a reconciled child as failed and ends the parent; never judges the parent stale', async () => {
     const { parentId, kids } = await fleet();
@@ -88,16 +95,18 @@ describe('fleet lifecycle', () => {
       .selectFrom('operation_runs')
       .select(sql<number>`count(*)::int`.as('n'))
       .executeTakeFirstOrThrow();
+    const jobsBefore = await queuedJobs();
     let calls = 0;
     key += 1;
     await expect(
       startFleet(
         {
           ...deps(),
-          enqueue: async (db, job) => {
+          // The children's jobs are written, then the queue fails: all of it must roll back.
+          enqueueMany: async (db, jobs) => {
             calls += 1;
-            if (calls === 2) throw new Error('queue refused');
-            return await enqueueRun(db, job);
+            await enqueueRuns(db, jobs);
+            throw new Error('queue refused');
           },
         },
         {
@@ -109,7 +118,8 @@ describe('fleet lifecycle', () => {
         },
       ),
     ).rejects.toMatchObject({ code: 'enqueue_failed' });
-    expect(calls).toBe(2);
+    expect(calls).toBe(1);
+    expect(await queuedJobs()).toBe(jobsBefore);
     const after = await t.db
       .selectFrom('operation_runs')
       .select(sql<number>`count(*)::int`.as('n'))

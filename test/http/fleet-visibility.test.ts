@@ -94,6 +94,35 @@ describe('a fleet in the list and on dashboards', () => {
   });
 });
 
+describe('a fleet of a flow-controlled type', () => {
+  it("holds its children in their tenants' lanes until an admission pass lets them go", async () => {
+    const started = await owner.POST('/api/workspaces/{ws}/fleet-operations', {
+      params: ws,
+      body: { type: 'graph.sync', tenants: 'all', input: { n: ++n } },
+    });
+    expect(started.response.status, JSON.stringify(started.error)).toBe(202);
+    const parent = started.data?.run.id as string;
+    const children = () =>
+      h.db
+        .selectFrom('operation_runs')
+        .select(['id', 'tenant_id', 'held', 'queue_job_id'])
+        .where('parent_id', '=', parent)
+        .execute();
+    const held = await children();
+    expect(held.map((c) => c.held)).toEqual([true, true]);
+    const lanes = await h.db
+      .selectFrom('flow_lanes')
+      .select('tenant_key')
+      .where('type', '=', 'graph.sync')
+      .where('active', '=', true)
+      .execute();
+    for (const child of held) expect(lanes.map((l) => l.tenant_key)).toContain(child.tenant_id);
+    const pass = await h.admit();
+    expect(pass.admitted.map((r) => r.id).sort()).toEqual(held.map((c) => c.id).sort());
+    expect((await children()).map((c) => c.held)).toEqual([false, false]);
+  });
+});
+
 describe('a tenant-restricted member and a fleet', () => {
   it('sees a parent all of whose tenants are theirs, as one row, with its children', async () => {
     const { parent, children } = await startFleet(['contoso-dev']);

@@ -35,6 +35,7 @@ const VALID: Record<string, { as: As; body: () => Record<string, unknown> }> = {
   completeRun: { as: 'token', body: () => ({ outcome: 'succeeded', counts: { items: 2 } }) },
   createPause: { as: 'owner', body: () => ({ tenantId: h.ids.legacy }) },
   overrideFlowLimit: { as: 'staff', body: () => ({ concurrency: { total: 2 } }) },
+  rerunRun: { as: 'owner', body: () => ({}) },
   startFleet: {
     as: 'owner',
     body: () => ({ type: 'policy.sync', tenants: 'all', input: { scope: 'all' } }),

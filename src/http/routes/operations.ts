@@ -6,9 +6,10 @@ import { actorOf, type Principal } from '../../access/principal.js';
 import { startTenantId } from '../../access/start-tenant.js';
 import { workspaceVisibility } from '../../access/visibility.js';
 import { PRIORITIES, type Priority } from '../../domain/flow-limits.js';
+import { idPrefixOf, inputFilters, type RunSearch } from '../../domain/search.js';
 import { MAX_WAIT_SECONDS, timingProblem } from '../../domain/start-timing.js';
 import { DEFAULT_RANGE, windowStart } from '../../domain/windows.js';
-import { startRun } from '../../execution/start.js';
+import { MAX_TAG_LENGTH, MAX_TAGS, startRun } from '../../execution/start.js';
 import { recordAudit } from '../../runs/audit.js';
 import { COUNT_CAP, LIST_BUCKETS, type RunFilter } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
@@ -19,13 +20,25 @@ import { readModelOf, startAnswer } from '../run-view.js';
 import { OperationTypeSchema, RunViewSchema, SummarySchema } from '../schemas.js';
 
 const WorkspaceParams = z.object({ ws: z.string().min(1).max(100) });
-const Filters = z.object({
-  type: z.string().min(1).max(200).optional(),
-  tenantId: z.uuid().optional(),
-  initiator: z.union([z.uuid(), z.literal('me')]).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-});
+const Filters = z
+  .looseObject({
+    type: z.string().min(1).max(200).optional(),
+    tenantId: z.uuid().optional(),
+    initiator: z.union([z.uuid(), z.literal('me')]).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    q: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('A run id, or its first 8 or more characters'),
+    tag: z.string().trim().min(1).max(64).optional().describe('Runs started with this tag'),
+    failureCode: z.string().min(1).max(200).optional().describe('Runs with a failure of this code'),
+  })
+  .describe(
+    'Also `input.<path>=<value>` (up to 5): runs whose input holds the value at the path, e.g. `input.policyId=p-17`',
+  );
 const ListAnswer = z.object({ items: z.array(RunViewSchema), nextCursor: z.string().nullable() });
 const ListQuery = Filters.extend({
   bucket: z.enum(LIST_BUCKETS).default('all'),
@@ -43,6 +56,11 @@ const StartBody = z
     tenantId: z.uuid().nullish(),
     tenant: Slug.nullish().describe("The tenant by slug, as the library's start takes it"),
     input: z.record(z.string(), z.unknown()).default({}),
+    tags: z
+      .array(z.string().trim().min(1).max(MAX_TAG_LENGTH))
+      .max(MAX_TAGS)
+      .optional()
+      .describe('For search (tag:…): at most 10, each 1–64 characters'),
     priority: z
       .enum(PRIORITIES)
       .optional()
@@ -112,6 +130,7 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
         workspaceId: access.id,
         tenantId,
         input: request.body.input,
+        ...(request.body.tags ? { tags: request.body.tags } : {}),
         ...startOptions(request.body),
         initiatorUserId: principal.userId,
         initiatorTokenId: principal.service ? principal.tokenId : null,
@@ -281,5 +300,18 @@ function filterOf(
     initiator: q.initiator === 'me' ? (principal.userId ?? principal.tokenId) : q.initiator,
     from: q.from ? new Date(q.from) : windowStart(DEFAULT_RANGE, now),
     to: q.to ? new Date(q.to) : undefined,
+    search: searchOf(q),
   };
+}
+
+/** The search's terms from the query (DESIGN §18); none: undefined. */
+function searchOf(q: z.infer<typeof Filters>): RunSearch | undefined {
+  const search: RunSearch = {
+    ...(q.q ? { idPrefix: idPrefixOf(q.q) } : {}),
+    ...(q.tag ? { tag: q.tag } : {}),
+    ...(q.failureCode ? { failureCode: q.failureCode } : {}),
+  };
+  const input = inputFilters(q);
+  if (input) search.input = input;
+  return Object.keys(search).length ? search : undefined;
 }
