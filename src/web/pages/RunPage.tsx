@@ -4,6 +4,7 @@ import { ApiError } from '../api/client';
 import { useCancelRun, useRun } from '../api/queries';
 import { useShell } from '../app/workspace';
 import { ConfirmButton } from '../components/ConfirmButton';
+import { FleetChildren } from '../components/FleetChildren';
 import { RunDetailView } from '../components/RunDetailView';
 import { NotFoundPage } from './NotFoundPage';
 
@@ -27,12 +28,17 @@ export function RunPage() {
   return (
     <RunDetailView
       run={run.data}
+      below={run.data.fleet && <FleetChildren run={run.data} workspace={workspace} />}
       actions={
         cancellable && (
           <ConfirmButton
             label="Cancel run"
             color="red"
-            question="Cancel this run? A queued run stops at once; a running one at its next check."
+            question={
+              run.data.fleet
+                ? "Cancel this fleet run? Its tenants' queued runs stop at once; running ones at their next check."
+                : 'Cancel this run? A queued run stops at once; a running one at its next check.'
+            }
             onConfirm={() => cancel.mutateAsync(run.data.id)}
           />
         )
