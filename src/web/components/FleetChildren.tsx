@@ -19,9 +19,10 @@ export function fleetSummary(run: RunDetail): string {
   const fleet = run.fleet;
   if (!fleet) return '';
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const outcomes = Object.entries(fleet.byOutcome)
-    .filter(([, n]) => n > 0)
-    .map(([outcome, n]) => `${n} ${OUTCOME_WORDS[outcome] ?? outcome}`);
+  const outcomes = Object.entries(OUTCOME_WORDS)
+    .map(([outcome, words]) => [fleet.byOutcome[outcome] ?? 0, words] as const)
+    .filter(([n]) => n > 0)
+    .map(([n, words]) => `${n} ${words}`);
   const skipped = (run.diagnostics.context.skipped as { count?: number } | undefined)?.count ?? 0;
   return [
     plural(fleet.total, 'tenant'),
