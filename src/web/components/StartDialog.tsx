@@ -183,24 +183,6 @@ function StartForm({
             .map((t) => ({ value: t.type, label: t.label }))}
           onChange={choose}
         />
-        {chosen?.scope === 'tenant' && (
-          <div>
-            <Button
-              variant="subtle"
-              size="compact-sm"
-              aria-pressed={fleetMode}
-              data-testid="fleet-toggle"
-              onClick={() => {
-                setFleetMode((on) => !on);
-                setErrors((e) => ({ ...e, tenant: null, tenants: null }));
-                start.reset();
-                fleet.reset();
-              }}
-            >
-              {fleetMode ? 'Run for one tenant' : 'Run for all tenants…'}
-            </Button>
-          </div>
-        )}
         {asFleet && (
           <FleetTargets
             workspace={workspace}
@@ -236,6 +218,24 @@ function StartForm({
             onChange={(v) => set(field, v)}
           />
         ))}
+        {/* After the fields: the usual start keeps its keyboard path (type, tenant, input). */}
+        {chosen?.scope === 'tenant' && (
+          <div>
+            <Button
+              variant="subtle"
+              size="compact-sm"
+              data-testid="fleet-toggle"
+              onClick={() => {
+                setFleetMode((on) => !on);
+                setErrors((e) => ({ ...e, tenant: null, tenants: null }));
+                start.reset();
+                fleet.reset();
+              }}
+            >
+              {fleetMode ? 'Run for one tenant' : 'Run for all tenants…'}
+            </Button>
+          </div>
+        )}
         {asFleet ? (
           <Text size="sm" c="dimmed" data-testid="fleet-note">
             One run per tenant, under one fleet run that follows them. Inactive tenants are skipped;
