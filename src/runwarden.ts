@@ -16,6 +16,7 @@ import { OperationRegistry } from './execution/registry.js';
 import { type StartRequest, startRun } from './execution/start.js';
 import { DEFAULT_CONCURRENCY, startWorker, type WorkerHandle } from './execution/worker.js';
 import { cancelAnyRun } from './fleet/cancel-fleet.js';
+import { retryFleet } from './fleet/retry-fleet.js';
 import { type FleetRequest, type FleetStarted, startFleet } from './fleet/start-fleet.js';
 import { startReconcilerLoop } from './lifecycle/reconciler.js';
 import { dailyPrune } from './lifecycle/retention.js';
@@ -84,6 +85,11 @@ export interface Runwarden {
    * whose status and counts follow its children (DESIGN §19); all in one transaction.
    */
   startFleet(request: RunwardenFleetRequest): Promise<FleetStarted>;
+  /**
+   * Starts a finished fleet again over its tenants that did not succeed: a new parent linked to
+   * the old one (`retryOf`), same type and input (DESIGN §19).
+   */
+  retryFleet(parentId: string, by?: { initiatorUserId?: string | null }): Promise<FleetStarted>;
   /**
    * The directory (DESIGN §10, §15): idempotent, audited upserts of workspaces, tenants, members
    * and platform staff keyed by your own keys, `sync(directoryJson, {prune, dryRun})`, tokens.
@@ -170,6 +176,8 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         { ...rest, workspaceId: resolved.workspaceId, initiatorUserId: resolved.initiatorUserId },
       );
     },
+    retryFleet: (parentId, by = {}) =>
+      retryFleet({ db, runs, registry }, { parentId, initiatorUserId: by.initiatorUserId ?? null }),
     directory: createDirectory({ db }),
     cancel: (runId, by = { userId: null }) => cancelAnyRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),

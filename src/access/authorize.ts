@@ -9,7 +9,14 @@ export type Target =
   /** A workspace by id or slug, optionally narrowed to one of its tenants. */
   | { kind: 'workspace'; ref: string; tenantId?: string | null }
   /** Something that lives in a workspace (a run): judged by its own scope. */
-  | { kind: 'scoped'; what: string; workspaceId: string; tenantId: string | null }
+  | {
+      kind: 'scoped';
+      what: string;
+      workspaceId: string;
+      tenantId: string | null;
+      /** A fleet's parent: its children's tenants (a restricted member sees it if all are theirs). */
+      fleetTenants?: readonly string[];
+    }
   | { kind: 'platform' };
 
 /** The same body for a thing that does not exist and a thing the caller may not see. */
@@ -80,8 +87,13 @@ function entitled(
     throw notFound(target.kind === 'workspace' ? 'tenant' : what);
   }
   // A tenant-restricted member sees only their tenants' runs, not workspace-level ones.
-  if (target.kind === 'scoped' && !coversScope(access.restrictedTo, target.tenantId))
-    throw notFound(what);
+  if (target.kind === 'scoped' && !coversScope(access.restrictedTo, target.tenantId)) {
+    const restricted = access.restrictedTo;
+    const fleet = target.fleetTenants;
+    // DESIGN §19: a parent is seen by whoever may see every one of its children's tenants.
+    if (!restricted || !fleet?.length || !fleet.every((t) => restricted.includes(t)))
+      throw notFound(what);
+  }
   return access;
 }
 

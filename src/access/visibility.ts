@@ -9,10 +9,8 @@ import type { Principal, WorkspaceAccess } from './principal.js';
 
 /** One workspace as its access allows: every run, or only the caller's tenants' runs. */
 export function scopeOf(access: WorkspaceAccess): VisibleScope {
-  return {
-    workspaceId: access.id,
-    tenantIds: access.restrictedTo ? access.tenants.map((t) => t.id) : null,
-  };
+  if (!access.restrictedTo) return { workspaceId: access.id, tenantIds: null };
+  return { workspaceId: access.id, tenantIds: access.tenants.map((t) => t.id), fleetParents: true };
 }
 
 /**

@@ -5,6 +5,11 @@ export interface VisibleScope {
   workspaceId: string;
   /** null: every run of the workspace; otherwise only runs of these tenants (no workspace runs). */
   tenantIds: readonly string[] | null;
+  /**
+   * A tenant restriction (not a filter): also the fleet parents whose children's tenants are all
+   * among `tenantIds` (DESIGN §19), which are workspace-level runs.
+   */
+  fleetParents?: boolean;
 }
 
 /**
@@ -39,7 +44,10 @@ export function sameVisibility(a: Visibility, b: Visibility): boolean {
     v.all
       ? '*'
       : v.scopes
-          .map((s) => `${s.workspaceId}:${s.tenantIds ? [...s.tenantIds].sort().join(',') : '*'}`)
+          .map(
+            (s) =>
+              `${s.workspaceId}:${s.tenantIds ? [...s.tenantIds].sort().join(',') : '*'}:${s.fleetParents ? 'p' : ''}`,
+          )
           .sort()
           .join(' ');
   return key(a) === key(b);
@@ -59,13 +67,45 @@ export function canSee(
 /** `canSee` in SQL over a runs table (or alias). An empty tenant list sees nothing: `false`. */
 export function visibleSql(visibility: Visibility, table = 'operation_runs'): RawBuilder<SqlBool> {
   if (visibility.all) return sql<SqlBool>`true`;
-  const workspace = sql.ref(`${table}.workspace_id`);
-  const tenant = sql.ref(`${table}.tenant_id`);
+  const ref = (column: string) => sql.ref(`${table}.${column}`);
   const scopes = visibility.scopes.map((s) => {
-    if (s.tenantIds === null) return sql<SqlBool>`${workspace} = ${s.workspaceId}`;
+    const workspace = sql<SqlBool>`${ref('workspace_id')} = ${s.workspaceId}`;
+    if (s.tenantIds === null) return workspace;
     if (!s.tenantIds.length) return sql<SqlBool>`false`;
-    return sql<SqlBool>`(${workspace} = ${s.workspaceId} and ${tenant} in (${sql.join([...s.tenantIds])}))`;
+    const tenants = sql<SqlBool>`${ref('tenant_id')} in (${sql.join([...s.tenantIds])})`;
+    if (!s.fleetParents) return sql<SqlBool>`(${workspace} and ${tenants})`;
+    const parent = sql<SqlBool>`(${ref('fleet')} and ${ref('tenant_id')} is null and ${coveredFleet(ref('id'), s.tenantIds)})`;
+    return sql<SqlBool>`(${workspace} and (${tenants} or ${parent}))`;
   });
+  return anyOf(scopes);
+}
+
+/**
+ * Whether a row is a fleet's child whose parent the visibility shows too (DESIGN §19): the list
+ * shows such a fleet as its parent's one row. Never for a tenant filter (no `fleetParents`).
+ */
+export function parentVisibleSql(
+  visibility: Visibility,
+  table = 'operation_runs',
+): RawBuilder<SqlBool> {
+  const parent = sql.ref(`${table}.parent_id`);
+  if (visibility.all) return sql<SqlBool>`${parent} is not null`;
+  const scopes = visibility.scopes.map((s) => {
+    const child = sql<SqlBool>`(${sql.ref(`${table}.workspace_id`)} = ${s.workspaceId} and ${parent} is not null)`;
+    if (s.tenantIds === null) return child;
+    if (!s.fleetParents || !s.tenantIds.length) return sql<SqlBool>`false`;
+    return sql<SqlBool>`(${child} and ${coveredFleet(parent, s.tenantIds)})`;
+  });
+  return anyOf(scopes);
+}
+
+/** Every child of the fleet `parent` is of one of `tenantIds` (non-empty). */
+function coveredFleet(parent: RawBuilder<unknown>, tenantIds: readonly string[]) {
+  return sql<SqlBool>`not exists (select 1 from fleet_children fc where fc.parent_id = ${parent}
+    and fc.tenant_id not in (${sql.join([...tenantIds])}))`;
+}
+
+function anyOf(scopes: RawBuilder<SqlBool>[]): RawBuilder<SqlBool> {
   if (!scopes.length) return sql<SqlBool>`false`;
   return scopes.length === 1
     ? (scopes[0] as RawBuilder<SqlBool>)

@@ -11,6 +11,8 @@ export interface FleetRequest {
   input: unknown;
   initiatorUserId: string | null;
   initiatorTokenId?: string | null;
+  /** The fleet this one retries (its tenants that did not succeed). */
+  retryOf?: string;
 }
 
 export interface FleetStarted {
@@ -73,6 +75,7 @@ export async function startFleet(deps: StartDeps, request: FleetRequest): Promis
           skipped: { count: skipped.length, tenants: skipped.slice(0, NAMED_SKIPPED) },
         },
         fleetOf: active.length,
+        retryOf: request.retryOf ?? null,
       },
       { trx },
     );

@@ -3,7 +3,7 @@ import type { Database, RunRow } from '../db/schema.js';
 import { LIST_BUCKETS, type ListBucket } from '../domain/buckets.js';
 import type { PolicyOf } from '../domain/lifecycle.js';
 import { judgesStaleness, listBucketSql, type SqlJudge } from '../domain/run-classes.js';
-import { type Visibility, visibleSql } from '../domain/visibility.js';
+import { parentVisibleSql, type Visibility, visibleSql } from '../domain/visibility.js';
 import type { WaitingFacts } from '../domain/waiting.js';
 import { WINDOW_COLUMN } from '../domain/windows.js';
 import { judgeAt } from './judge.js';
@@ -170,6 +170,9 @@ export function inBucket(
     parts.push(
       sql`${column('id')} in (select run_id from fleet_children where parent_id = ${filter.parentId})`,
     );
+  // A fleet is one row, its parent's, wherever the parent is listed too (DESIGN §19); a child
+  // likely stuck still shows among the stale runs, as its parent is never stale itself.
+  else if (bucket !== 'active_stale') parts.push(sql`not ${parentVisibleSql(filter.visibility)}`);
   if (filter.initiator)
     parts.push(
       sql`(${column('initiator_user_id')} = ${filter.initiator} or ${column('initiator_token_id')} = ${filter.initiator})`,

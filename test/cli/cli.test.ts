@@ -22,11 +22,18 @@ describe('runwarden CLI', () => {
     [['serve']],
     [['seed-demo']],
     [['fleet', 'start']],
+    [['fleet', 'retry']],
   ])('prints help for %j', async (verb) => {
     const cli = spawnCli([...verb, '--help']);
     const { code } = await cli.exited;
     expect(code).toBe(0);
     expect(cli.output()).toMatch(/^Usage: runwarden/m);
+  });
+
+  it('fleet retry refuses what is not a run id before it opens the database', async () => {
+    const cli = spawnCli(['fleet', 'retry', 'last-week']);
+    expect((await cli.exited).code).toBe(1);
+    expect(cli.output()).toContain('"last-week" is not a run id.');
   });
 
   it('worker --help names its default concurrency (8) and the pool it takes', async () => {

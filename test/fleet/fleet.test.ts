@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import { startRun } from '../../src/execution/start.js';
 import { cancelAnyRun } from '../../src/fleet/cancel-fleet.js';
+import { retryFleet } from '../../src/fleet/retry-fleet.js';
 import { startFleet } from '../../src/fleet/start-fleet.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { freshDatabase, type TestDatabase, until } from '../support/db.js';
@@ -162,6 +163,25 @@ describe('fleet operations', () => {
     releaseWaiting();
     const parent = await completed(started.run.id);
     expect(parent).toMatchObject({ outcome: 'succeeded', progress_processed: 4 });
+  });
+});
+
+describe('fleet retry', () => {
+  it('retries only the tenants that did not succeed, as a new fleet linked to the old one', async () => {
+    const first = await fleet({ b: 'failed', c: 'throw' });
+    expect((await completed(first.run.id)).outcome).toBe('partially_succeeded');
+    const again = await retryFleet(deps(), { parentId: first.run.id, initiatorUserId: null });
+    expect(again.children).toEqual({ started: 2, reused: 0, skipped: 0 });
+    expect(again.run).toMatchObject({ retry_of: first.run.id, input: first.run.input });
+    expect((await children(again.run.id)).map((k) => k.slug)).toEqual(['b', 'c']);
+    // The same plan fails them again: the retry's own truth, the first fleet unchanged.
+    expect((await completed(again.run.id)).outcome).toBe('failed');
+    expect(await run(first.run.id)).toMatchObject({ outcome: 'partially_succeeded' });
+    const all = await fleet({}, ['d']);
+    await completed(all.run.id);
+    await expect(
+      retryFleet(deps(), { parentId: all.run.id, initiatorUserId: null }),
+    ).rejects.toMatchObject({ code: 'conflict' });
   });
 });
 

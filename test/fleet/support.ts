@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Db } from '../../src/db/pool.js';
+import { createDb, type Db } from '../../src/db/pool.js';
+import type { LifecyclePolicy } from '../../src/domain/lifecycle.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
 import { defineOperation } from '../../src/execution/operation.js';
 import type { TestDatabase } from '../support/db.js';
@@ -18,14 +19,17 @@ export function releaseWaiting() {
 }
 
 /** A tenant type whose child's outcome comes from `input.plan[its tenant's slug]` (default success). */
-export function fleetOperation(t: () => TestDatabase) {
+export function fleetOperation(
+  t: () => Pick<TestDatabase, 'db'>,
+  options: { type?: string; lifecycle?: Partial<LifecyclePolicy> } = {},
+) {
   return defineOperation({
-    type: 'fleet.sync',
+    type: options.type ?? 'fleet.sync',
     label: 'Fleet sync',
     scope: 'tenant',
     input: z.object({ key: z.string(), plan: plan.default({}) }),
     identity: (i) => ({ key: i.key }),
-    lifecycle: { retries: 0 },
+    lifecycle: options.lifecycle ?? { retries: 0 },
     async run(ctx, input) {
       const row = await t()
         .db.selectFrom('operation_runs as r')
@@ -63,3 +67,20 @@ export async function addTenants(db: Db, workspaceId: string, slugs: string[]): 
   }
   return ids;
 }
+
+let own: Db | undefined;
+function processDatabase(): { db: Db } {
+  own ??= createDb(process.env.DATABASE_URL ?? '', { max: 2 });
+  return { db: own };
+}
+/**
+ * The catalog of a worker process (RUNWARDEN_CONFIG=test/fleet/support.ts): the same handler, read
+ * through the process's own connection, beating every second so a killed worker's children are
+ * lost after 3 s.
+ */
+export const catalog = [
+  fleetOperation(processDatabase, {
+    type: 'fleet.crash',
+    lifecycle: { retries: 0, heartbeatSeconds: 1 },
+  }),
+];

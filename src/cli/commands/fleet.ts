@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { isUuid } from '../../domain/uuid.js';
-import { startFleet } from '../../fleet/start-fleet.js';
+import { retryFleet } from '../../fleet/retry-fleet.js';
+import { type FleetStarted, startFleet } from '../../fleet/start-fleet.js';
 import { createLogger } from '../../logger.js';
 import { installLifecycle } from '../lifecycle.js';
 import { openRuntime } from '../runtime.js';
@@ -71,12 +72,43 @@ export function registerFleet(program: Command): void {
           input,
           initiatorUserId: null,
         });
-        const { started: n, reused, skipped } = started.children;
-        console.log(
-          `Started fleet ${started.run.id}: ${n} run(s) started, ${reused} joined an active run, ${skipped} inactive tenant(s) skipped.`,
-        );
+        console.log(startedLine(started));
       } finally {
         await lifecycle.close();
       }
     });
+  fleet
+    .command('retry')
+    .description('Start a finished fleet again over its tenants that did not succeed.')
+    .argument('<runId>', "the fleet's parent run id")
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A new fleet with the same type and input over the tenants whose run failed, partially',
+        'succeeded, was blocked or cancelled; it links to the old one (retryOf), which stays as',
+        'it ended. The API: POST /api/operations/:id/retry-failed.',
+        '',
+        'Example:',
+        '  runwarden fleet retry 0193a5c2-…',
+      ].join('\n'),
+    )
+    .action(async (runId: string) => {
+      if (!isUuid(runId)) throw new Error(`"${runId}" is not a run id.`);
+      const config = loadConfig();
+      const logger = createLogger(process.env.LOG_LEVEL?.trim() ? config.logLevel : 'error');
+      const lifecycle = installLifecycle(logger);
+      const runtime = await openRuntime(config, logger, lifecycle, { kind: 'flow' });
+      try {
+        const started = await retryFleet(runtime, { parentId: runId, initiatorUserId: null });
+        console.log(startedLine(started));
+      } finally {
+        await lifecycle.close();
+      }
+    });
+}
+
+function startedLine(started: FleetStarted): string {
+  const { started: n, reused, skipped } = started.children;
+  return `Started fleet ${started.run.id}: ${n} run(s) started, ${reused} joined an active run, ${skipped} inactive tenant(s) skipped.`;
 }

@@ -5,12 +5,14 @@ import { Slug } from '../../access/directory-input.js';
 import { actorOf, type Principal, type WorkspaceAccess } from '../../access/principal.js';
 import { workspaceVisibility } from '../../access/visibility.js';
 import { RunwardenError } from '../../domain/errors.js';
-import { startFleet } from '../../fleet/start-fleet.js';
+import { failedTenantSlugs, retryFleet } from '../../fleet/retry-fleet.js';
+import { type FleetStarted, startFleet } from '../../fleet/start-fleet.js';
 import { recordAudit } from '../../runs/audit.js';
 import { LIST_BUCKETS } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
 import { jsonSchemaSerializer } from '../json-serializer.js';
 import { errorResponses } from '../openapi.js';
+import { authorizeRun } from '../run-access.js';
 import { RunPageWriter } from '../run-page.js';
 import { readModelOf, toRunView } from '../run-view.js';
 import { RunViewSchema } from '../schemas.js';
@@ -79,14 +81,61 @@ export const fleetRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
         target: { type: 'run', id: started.run.id },
         details: { type: started.run.type, fleet: true, ...started.children },
       });
-      const now = ctx.now();
-      const run = await reads.find(started.run.id, now);
-      if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
-      return reply
-        .status(202)
-        .send({ run: toRunView(run, ctx.registry, now), children: started.children });
+      return reply.status(202).send(await fleetAnswer(started, ctx.now()));
     },
   );
+
+  app.post(
+    '/api/operations/:id/retry-failed',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: "Start a fleet again over a finished fleet's tenants that did not succeed",
+        operationId: 'retryFleetFailed',
+        params: RunParams,
+        response: {
+          202: FleetAnswer,
+          // 404 no such fleet run (or one the caller may not see); 409 still running, or every
+          // tenant succeeded; 403 a tenant the caller may not start on.
+          ...errorResponses(403, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const now = ctx.now();
+      const parent = await reads.find(request.params.id, now);
+      if (!parent?.fleet) {
+        authenticated(request.principal);
+        throw notFound('run');
+      }
+      const seen = await authorizeRun(ctx.db, request.principal, parent, 'operations.view');
+      // The caller must be allowed to start on every tenant it retries (none: retryFleet says why).
+      const tenants = await failedTenantSlugs(ctx, parent.id);
+      const { principal, access } = tenants.length
+        ? await authorizeFleet(ctx, request.principal, parent.workspace_id, tenants)
+        : seen;
+      const started = await retryFleet(ctx, {
+        parentId: parent.id,
+        initiatorUserId: principal.userId,
+        initiatorTokenId: principal.service ? principal.tokenId : null,
+      });
+      await recordAudit(ctx.db, {
+        actor: actorOf(principal),
+        action: 'run.start',
+        workspaceId: access.id,
+        target: { type: 'run', id: started.run.id },
+        details: { type: started.run.type, fleet: true, retryOf: parent.id, ...started.children },
+      });
+      return reply.status(202).send(await fleetAnswer(started, now));
+    },
+  );
+
+  /** A started fleet as the API answers it. */
+  async function fleetAnswer(started: FleetStarted, now: Date) {
+    const run = await reads.find(started.run.id, now);
+    if (!run) throw new Error(`run ${started.run.id} vanished after its start`);
+    return { run: toRunView(run, ctx.registry, now), children: started.children };
+  }
 
   app.get(
     '/api/operations/:id/children',
@@ -108,16 +157,7 @@ export const fleetRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
         authenticated(request.principal);
         throw notFound('run');
       }
-      const { access } = authorize(
-        request.principal,
-        {
-          kind: 'scoped',
-          what: 'run',
-          workspaceId: parent.workspace_id,
-          tenantId: parent.tenant_id,
-        },
-        'operations.view',
-      );
+      const { access } = await authorizeRun(ctx.db, request.principal, parent, 'operations.view');
       const q = request.query;
       const page = await reads.list(
         {

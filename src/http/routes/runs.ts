@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, authorize, notFound } from '../../access/authorize.js';
+import { authenticated, notFound } from '../../access/authorize.js';
 import type { Principal } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { TERMINAL_OUTCOMES } from '../../domain/run.js';
@@ -9,6 +9,7 @@ import type { RunWithInitiator } from '../../runs/run-reads.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
+import { authorizeRun } from '../run-access.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { readModelOf, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
@@ -34,11 +35,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
       authenticated(principal); // anonymous → 401, as for a run that exists
       throw notFound('run');
     }
-    const allowed = authorize(
-      principal,
-      { kind: 'scoped', what: 'run', workspaceId: run.workspace_id, tenantId: run.tenant_id },
-      capability,
-    );
+    const allowed = await authorizeRun(ctx.db, principal, run, capability);
     return { run, ...allowed };
   }
 
