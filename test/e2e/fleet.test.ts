@@ -168,6 +168,18 @@ describe('a fleet run in the console', () => {
     expect(
       await row.getByRole('progressbar', { name: `${progress.percent}% processed` }).count(),
     ).toBe(1);
+    // One row for the fleet: its tenants' runs are listed on its page, or when filtered to one.
+    const children = await h.db
+      .selectFrom('fleet_children')
+      .select('run_id')
+      .where('parent_id', '=', parentId)
+      .execute();
+    expect(children).toHaveLength(3);
+    const rows = list.locator('[data-testid="run-table"] tr[data-run-id]');
+    const shown = await rows.evaluateAll((trs) =>
+      trs.map((tr) => (tr as unknown as { dataset: { runId: string } }).dataset.runId),
+    );
+    expect(shown.filter((id) => children.some((c) => c.run_id === id))).toEqual([]);
     await list.context().close();
   });
 
@@ -209,5 +221,44 @@ describe('a fleet run in the console', () => {
     await expect.poll(() => said.textContent()).toBe('Part of a fleet run across tenants.');
     expect(await said.getByRole('link').count()).toBe(0);
     await restricted.context().close();
+  });
+});
+
+describe('retrying a finished fleet', () => {
+  it('starts a new fleet over the tenants that did not succeed, linked to the one it retries', async () => {
+    await owner.goto(`${h.base}/admin/operations/${parentId}`);
+    await owner.getByRole('button', { name: 'Retry tenants that did not succeed' }).click();
+    const dialog = owner.getByRole('dialog');
+    expect(await dialog.textContent()).toContain(
+      'Start Tenant audit again on the 1 tenant that did not succeed, as a new fleet run?',
+    );
+    await dialog.getByRole('button', { name: 'Retry tenants that did not succeed' }).click();
+    await owner.waitForURL(
+      (url) =>
+        /\/admin\/operations\/[0-9a-f-]{36}$/.test(url.pathname) &&
+        !url.pathname.endsWith(parentId),
+    );
+    const retryId = new URL(owner.url()).pathname.split('/').pop() as string;
+    const tenants = owner.getByTestId('fleet-children').locator('tr[data-run-id]');
+    await expect
+      .poll(() => tenants.allTextContents())
+      .toEqual([expect.stringContaining('Contoso Development')]);
+    // contoso-dev refuses again: none of the retried tenants succeeded.
+    await expect
+      .poll(() => owner.getByTestId('decision-zone').getByTestId('truth-badges').textContent(), {
+        timeout: 15_000,
+      })
+      .toMatch(/^Failed/);
+    const back = owner
+      .getByTestId('related-links')
+      .getByRole('link', { name: 'The run this retries' });
+    expect(await back.getAttribute('href')).toBe(`/admin/operations/${parentId}`);
+    expect(
+      await h.db
+        .selectFrom('operation_runs')
+        .select(['fleet', 'retry_of', 'outcome'])
+        .where('id', '=', retryId)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ fleet: true, retry_of: parentId, outcome: 'failed' });
   });
 });

@@ -42,3 +42,13 @@ export function useRunChildren(id: string, bucket: ListBucket, limit = 25) {
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
 }
+
+/** A new fleet over a finished fleet's tenants that did not succeed (linked by `retryOf`). */
+export function useRetryFailed() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      api<FleetStarted>(`/api/operations/${id}/retry-failed`, { method: 'POST' }),
+    onSuccess: () => invalidateRunLists(client),
+  });
+}
