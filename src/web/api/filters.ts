@@ -27,6 +27,16 @@ export const BUCKET_LABELS: Record<ListBucket, string> = {
   all: 'All',
 };
 
+/** The buckets every list offers, in the order they are shown. */
+export const LIST_BUCKETS: ListBucket[] = [
+  'active',
+  'active_stale',
+  'reconciled',
+  'terminal_follow_up',
+  'succeeded',
+  'all',
+];
+
 export function filtersFromSearch(search: URLSearchParams, defaultWs: string): RunFilters {
   const bucket = search.get('bucket') as ListBucket | null;
   return {

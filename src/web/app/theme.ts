@@ -1,4 +1,4 @@
-import { type CSSVariablesResolver, createTheme, Modal } from '@mantine/core';
+import { type CSSVariablesResolver, createTheme, Modal, Notification } from '@mantine/core';
 
 /** Light and dark follow the system (MantineProvider defaultColorScheme="auto"). */
 export const theme = createTheme({
@@ -14,6 +14,9 @@ export const theme = createTheme({
   components: {
     // Mantine's close button is an icon with no name of its own: screen readers need one.
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+    Notification: Notification.extend({
+      defaultProps: { closeButtonProps: { 'aria-label': 'Close' } },
+    }),
   },
 });
 

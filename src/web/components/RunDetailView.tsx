@@ -13,6 +13,7 @@ import {
 } from '@mantine/core';
 import type { ReactNode } from 'react';
 import type { RunDetail } from '../api/types';
+import { FleetParentLink } from './FleetParentLink';
 import { RelatedLinks } from './RelatedLinks';
 import { formatTime } from './RunTable';
 import { Ago, RunTimeLine } from './RunTime';
@@ -21,18 +22,21 @@ import { formatClock } from './time';
 
 /**
  * A run's page (DESIGN §12): the decision zone first, then progress, counts, failures, the
- * timeline, related links, and diagnostics collapsed. `actions` holds what the caller may do.
+ * timeline, related links, and diagnostics collapsed. `actions` holds what the caller may do;
+ * `below` what follows the decision zone (a fleet's tenants).
  * On the system plane (`plane="system"`) related links stay on pages platform staff can open:
  * the workspace's own pages only when `member` says the caller belongs to it.
  */
 export function RunDetailView({
   run,
   actions,
+  below,
   plane = 'admin',
   member = plane === 'admin',
 }: {
   run: RunDetail;
   actions?: ReactNode;
+  below?: ReactNode;
   plane?: 'admin' | 'system';
   member?: boolean;
 }) {
@@ -50,6 +54,7 @@ export function RunDetailView({
           </Title>
           <Group gap="xs">{actions}</Group>
         </Group>
+        {run.parentId && <FleetParentLink parentId={run.parentId} plane={plane} />}
       </Stack>
 
       <Paper withBorder p="md" data-testid="decision-zone">
@@ -84,6 +89,8 @@ export function RunDetailView({
           <TruthProgress truth={run.truth} />
         </Stack>
       </Paper>
+
+      {below}
 
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">

@@ -58,7 +58,10 @@ export function TruthHeadline({ truth, size = 'sm' }: { truth: RunView['truth'];
 
 export function TruthProgress({ truth }: { truth: RunView['truth'] }) {
   const progress = truth.progress;
-  if (progress.kind === 'spinner') return <Loader size="xs" aria-label="In progress" />;
+  // An indeterminate progress bar to assistive technology: a bare span may not carry a label.
+  if (progress.kind === 'spinner') {
+    return <Loader size="xs" role="progressbar" aria-label="In progress" />;
+  }
   if (progress.kind !== 'bar') return null;
   return (
     <Progress

@@ -4,6 +4,7 @@ import {
   apiQuery,
   BUCKET_LABELS,
   filtersFromSearch,
+  LIST_BUCKETS,
   RANGES,
   type RunFilters,
 } from '../api/filters';
@@ -14,15 +15,6 @@ import { PauseBanners, PauseButton, type PauseView } from '../components/PauseCo
 import { RunTable } from '../components/RunTable';
 import { StartButton } from '../components/StartDialog';
 import { NotFoundPage } from './NotFoundPage';
-
-const BUCKETS: ListBucket[] = [
-  'active',
-  'active_stale',
-  'reconciled',
-  'terminal_follow_up',
-  'succeeded',
-  'all',
-];
 
 /** `/admin/operations`: buckets with counts, filters in the URL, keyset paging, live rows. */
 export function OperationsPage() {
@@ -78,7 +70,7 @@ export function OperationsPage() {
         onChange={(value) => value && update({ bucket: value as ListBucket })}
       >
         <Tabs.List>
-          {BUCKETS.map((bucket) => (
+          {LIST_BUCKETS.map((bucket) => (
             <Tabs.Tab key={bucket} value={bucket} data-testid={`bucket-${bucket}`}>
               {BUCKET_LABELS[bucket]}{' '}
               {count(bucket) && (
