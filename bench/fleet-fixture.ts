@@ -20,8 +20,18 @@ export type FleetFixture = Awaited<ReturnType<typeof fleetFixture>>;
  * three among them), the real app logged in as its owner, and the library (`createRunwarden`) on
  * the same database.
  */
-export async function fleetFixture(options: { active: number; inactive: number }) {
-  const f = await queueFixture('fleet', { operations: catalog });
+export async function fleetFixture(options: {
+  active: number;
+  inactive: number;
+  statements?: boolean;
+}) {
+  const f = await queueFixture('fleet', { operations: catalog, statements: options.statements });
+  if (options.statements) {
+    // Nested statements too: what graphile_worker.add_job and the triggers run inside.
+    await sql`create extension if not exists pg_stat_statements`.execute(f.db);
+    await sql`alter system set pg_stat_statements.track = 'all'`.execute(f.db);
+    await sql`select pg_reload_conf()`.execute(f.db);
+  }
   await seedDemo({ db: f.db, registry: f.registry }, { password: PASSWORD, history: false });
   const ws = await f.db
     .selectFrom('workspaces')

@@ -16,6 +16,8 @@ const HISTORY = env('BENCH_FLEET_HISTORY', 100_000);
 const PROCESSES = env('BENCH_FLEET_PROCESSES', 2);
 const CONCURRENCY = env('BENCH_FLEET_CONCURRENCY', 8);
 const EVERY_MS = 50;
+/** BENCH_STATEMENTS=1: pg_stat_statements (nested statements too) for one library start. */
+const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
 const START_TARGET_MS = 2_000;
 const PAGE_TARGET_MS = 100;
 const PARENT_TARGET_MS = 1_000;
@@ -31,7 +33,7 @@ const PARTS = new Set((process.env.BENCH_FLEET_PARTS ?? 'start,page').split(',')
  * last child. Figures last.
  */
 export async function main(): Promise<void> {
-  const f = await fleetFixture({ active: ACTIVE, inactive: INACTIVE });
+  const f = await fleetFixture({ active: ACTIVE, inactive: INACTIVE, statements: STATEMENTS });
   const figures: string[] = [];
   const load = () => `load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`;
   figures.push(`machine at the start: ${load()}`);
@@ -82,7 +84,9 @@ async function starts(f: FleetFixture): Promise<string[]> {
   });
 
   // Where a library start's time goes, statement by statement.
+  if (STATEMENTS) await f.pool.query('select pg_stat_statements_reset()');
   const costs = await startCosts(f, PLAIN, 'costs');
+  if (STATEMENTS) await serverStatements(f);
   await resetFleets(f);
   const sqlMs = costs.statements.reduce((s, c) => s + c.ms, 0);
   const calls = costs.statements.reduce((s, c) => s + c.calls, 0);
@@ -165,4 +169,18 @@ async function profilePage(f: FleetFixture, parentId: string): Promise<void> {
       if (/operation_runs|fleet_children/.test(q.sql))
         await explain(f.pool, q, process.env.BENCH_EXPLAIN === '1' || q.ms > 5);
   }
+}
+
+/** The server's side of the last start: statements by total time, nested ones included. */
+async function serverStatements(f: FleetFixture): Promise<void> {
+  const { rows } = await f.pool.query<{ query: string; calls: string; exec: number }>(
+    `select query, calls, total_exec_time as exec from pg_stat_statements
+     where dbid = (select oid from pg_database where datname = current_database())
+       and query not like '%pg_stat%' order by total_exec_time desc limit 12`,
+  );
+  progress('  on the server (pg_stat_statements, nested statements included):');
+  for (const r of rows)
+    progress(
+      `    ${fmt(Number(r.calls))}× ${(r.exec / Number(r.calls)).toFixed(3)} ms = ${fmt(r.exec)} ms: ${r.query.replace(/\s+/g, ' ').slice(0, 150)}`,
+    );
 }
