@@ -54,7 +54,7 @@ const SUMMARY_TARGET_MS = 50;
 /** Issue #15: list and summary p95 at most this many times the bare node:http floor. */
 const FLOOR_RATIO_TARGET = 2;
 
-interface CapturedQuery {
+export interface CapturedQuery {
   sql: string;
   parameters: readonly unknown[];
   ms: number;
@@ -483,7 +483,7 @@ interface PlanNode {
  * EXPLAIN (ANALYZE, BUFFERS) of one captured query with its parameters: a one-line summary
  * (nodes, indexes, time, buffers), and the whole plan when `verbose`.
  */
-async function explain(pool: pg.Pool, q: CapturedQuery, verbose: boolean): Promise<void> {
+export async function explain(pool: pg.Pool, q: CapturedQuery, verbose: boolean): Promise<void> {
   const params = q.parameters as unknown[];
   const { rows } = await pool.query<{
     'QUERY PLAN': Array<{ Plan: PlanNode; 'Execution Time': number }>;

@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   reconcile: async () => (await import('./reconcile.js')).main(),
   outage: async () => (await import('./outage.js')).main(),
   flow: async () => (await import('./flow.js')).main(),
+  fleet: async () => (await import('./fleet.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
