@@ -246,6 +246,10 @@ export interface WorkersTable {
   live_slots: ColumnType<number, number | undefined, number>;
   /** How often the process beats, ms: it is dead after 3 of them unseen. Null: started before 0016. */
   heartbeat_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The package version the process runs (`src/version.ts`). Null: started before 0021. */
+  version: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The operation types the process serves (its queue operations). Empty before 0021. */
+  types: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface NotificationsTable {

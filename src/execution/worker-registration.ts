@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
+import { packageVersion } from '../version.js';
 import { retryWhileUnavailable } from './retry-write.js';
 
 // The worker process's own row in `workers`: what the reconciler reads to tell a live worker from
@@ -13,10 +14,10 @@ export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
-/** Inserts this process's `workers` row. */
+/** Inserts this process's `workers` row: who it is, its release, the types it serves, its beat. */
 export async function registerWorker(
   db: Kysely<Database>,
-  worker: { id: string; concurrency: number; heartbeatMs: number },
+  worker: { id: string; concurrency: number; heartbeatMs: number; types: string[] },
 ): Promise<void> {
   const now = new Date();
   await db
@@ -29,6 +30,8 @@ export async function registerWorker(
       last_seen_at: now,
       concurrency: worker.concurrency,
       heartbeat_ms: worker.heartbeatMs,
+      version: packageVersion(),
+      types: worker.types,
     })
     .execute();
 }

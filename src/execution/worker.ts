@@ -97,7 +97,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     options.schedules ?? [],
     options.maintenance ?? [],
   );
-  await registerWorker(db, { id, concurrency, heartbeatMs });
+  const types = registry.queueOperations().map((op) => op.type);
+  await registerWorker(db, { id, concurrency, heartbeatMs, types });
   const heartbeat = startInflightHeartbeat(
     inflight,
     {
@@ -134,10 +135,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     throw error;
   }
 
-  logger.info(
-    { concurrency, types: registry.queueOperations().map((op) => op.type) },
-    'worker started',
-  );
+  logger.info({ concurrency, types }, 'worker started');
   const shutdown = workerShutdown({ db, id, logger, inflight, graceSeconds, slots, heartbeat });
   const stop = async () => {
     try {

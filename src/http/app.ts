@@ -42,6 +42,7 @@ import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
 import { systemFlowRoutes } from './routes/system-flow.js';
+import { systemWorkerRoutes } from './routes/system-workers.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { loadHttpSecret } from './secret.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -306,6 +307,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(pauseRoutes, ctx);
     await closed.register(systemRoutes, ctx);
     await closed.register(systemFlowRoutes, ctx);
+    await closed.register(systemWorkerRoutes, ctx);
     await closed.register(streamRoutes, { ...ctx, hub, heartbeatMs: options.streamHeartbeatMs });
   });
   return app;

@@ -271,3 +271,30 @@ export const FlowLimitViewSchema = z.object({
   waiting: z.number(),
 });
 export type FlowLimitView = z.infer<typeof FlowLimitViewSchema>;
+
+/** One worker process of `GET /api/system/workers` (DESIGN §18). */
+export const WorkerViewSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  /** The release it runs (null: started before workers recorded it). */
+  version: z.string().nullable(),
+  /** The operation types it serves. */
+  types: z.array(z.string()),
+  /** Job slots it was started with, and those alive now. */
+  concurrency: z.number(),
+  liveSlots: z.number(),
+  /** The runs it is executing: how many, and the first 50 with their system page. */
+  running: z.object({
+    count: z.number(),
+    runs: z.array(z.object({ id: z.string(), type: z.string(), link: z.string() })),
+  }),
+  startedAt: z.string(),
+  lastSeenAt: z.string(),
+  stoppedAt: z.string().nullable(),
+  /** How often it beats, ms (null: started before workers recorded it). */
+  heartbeatMs: z.number().nullable(),
+  /** alive: seen within 3 beats; silent: not since, not stopped; stopped: stopped or declared dead. */
+  state: z.enum(['alive', 'silent', 'stopped']),
+});
+export type WorkerView = z.infer<typeof WorkerViewSchema>;

@@ -5,6 +5,7 @@ import { REASON_COPY } from '../domain/reason-copy.js';
 import { systemClock } from '../domain/run.js';
 import { sqlJudge } from '../domain/run-classes.js';
 import { staleness } from '../domain/staleness.js';
+import { WORKER_LOST_BEATS } from '../domain/worker-state.js';
 import { deleteRunJob, isJobLocked, unlockWorkers } from '../execution/queue.js';
 import { wakeAdmitters } from '../flow/lanes.js';
 import { staleRunsQuery } from '../runs/system-reads.js';
@@ -211,8 +212,9 @@ export function staleCandidatesQuery(deps: Pick<ReconcileDeps, 'db' | 'registry'
 
 /**
  * Workers whose heartbeat is gone: release their queue locks so other workers can proceed. Each
- * is judged by its own beat interval (its row's `heartbeat_ms`): dead after three beats unseen,
- * and only once this sweeper has been connected that long (their beats may not have landed yet).
+ * is judged by its own beat interval (its row's `heartbeat_ms`): dead after WORKER_LOST_BEATS beats
+ * unseen (when the workers page calls it silent, src/domain/worker-state.ts), and only once this
+ * sweeper has been connected that long (their beats may not have landed yet).
  */
 async function releaseDeadWorkers(
   deps: ReconcileDeps,
@@ -222,7 +224,7 @@ async function releaseDeadWorkers(
   // Rows written before migration 0016 say nothing: judged as their worker beat, by the queue types.
   const legacyMs =
     Math.min(5, ...deps.registry.queueOperations().map((op) => op.policy.heartbeatSeconds)) * 1000;
-  const window = sql<number>`3 * coalesce(heartbeat_ms, ${legacyMs})`;
+  const window = sql<number>`${WORKER_LOST_BEATS}::int * coalesce(heartbeat_ms, ${legacyMs})`;
   const dead = await deps.db
     .updateTable('workers')
     .set({ stopped_at: now })

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 async function beating(onFatal: (error: unknown) => void) {
   const workerId = newWorkerId();
-  await registerWorker(t.db, { id: workerId, concurrency: 1, heartbeatMs: 100 });
+  await registerWorker(t.db, { id: workerId, concurrency: 1, heartbeatMs: 100, types: [] });
   const heartbeat = startHeartbeat(
     { databaseUrl: t.url, workerId, intervalMs: 100, timeouts: DEFAULT_DB_TIMEOUTS },
     quietLogger,

@@ -195,6 +195,7 @@ export function Shell() {
               {link('/system/ops/stuck', 'Stuck runs')}
               {link('/system/ops/failures', 'Failures')}
               {link('/system/flow', 'Flow limits')}
+              {link('/system/workers', 'Workers')}
               {link('/system/audit', 'Audit')}
             </>
           )}

@@ -98,6 +98,13 @@ export const router = createBrowserRouter([
         ),
       },
       {
+        path: 'system/workers',
+        ...page(
+          () => import('../pages/system/WorkersPage'),
+          (m) => m.WorkersPage,
+        ),
+      },
+      {
         path: 'system/audit',
         ...page(
           () => import('../pages/system/AuditPage'),
