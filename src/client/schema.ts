@@ -2457,6 +2457,8 @@ export interface operations {
         tag?: string;
         /** @description Runs with a failure of this code */
         failureCode?: string;
+        /** @description The runs that run this one again */
+        rerunOf?: string;
         bucket?:
           | 'active'
           | 'active_stale'
@@ -2949,6 +2951,8 @@ export interface operations {
         tag?: string;
         /** @description Runs with a failure of this code */
         failureCode?: string;
+        /** @description The runs that run this one again */
+        rerunOf?: string;
       };
       header?: never;
       path: {

@@ -11,6 +11,8 @@ export interface RunSearch {
   /** Each: the input holds `value` at `path` (as text, or as the number/boolean it spells). */
   input?: ReadonlyArray<{ path: readonly string[]; value: string }>;
   failureCode?: string;
+  /** The runs that run this one again (`rerunOf`). */
+  rerunOf?: string;
 }
 
 /** At most this many `input.<path>=` filters at once, each path this deep. */

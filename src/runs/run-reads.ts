@@ -202,6 +202,7 @@ function searchSql(search: RunSearch, column: (name: string) => RawBuilder<unkno
     const failure = JSON.stringify([{ code: search.failureCode }]);
     parts.push(sql`${column('failures')} <> '[]' and ${column('failures')} @> ${failure}::jsonb`);
   }
+  if (search.rerunOf) parts.push(sql`${column('rerun_of')} = ${search.rerunOf}::uuid`);
   for (const filter of search.input ?? []) {
     const any = inputDocuments(filter).map((doc) => sql`${column('input')} @> ${doc}::jsonb`);
     parts.push(sql`(${sql.join(any, sql` or `)})`);

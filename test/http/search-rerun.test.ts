@@ -143,6 +143,11 @@ describe('POST /api/operations/:id/rerun', () => {
     // Without input: the original's.
     const same = await rerun(owner, original.id);
     expect(same.data?.run.rerunOf).toBe(original.id);
+    // The original's page finds what re-ran it.
+    const reruns = await owner.GET('/api/workspaces/{ws}/operations', {
+      params: { ...ws, query: { rerunOf: original.id } },
+    });
+    expect(reruns.data?.items.map((r) => r.id)).toEqual([same.data?.run.id, again.data?.run.id]);
   });
 
   it('refuses input its type refuses, and callers without the right, changing nothing', async () => {

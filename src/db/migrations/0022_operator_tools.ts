@@ -10,6 +10,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     add column rerun_of uuid references operation_runs(id) on delete set null`.execute(db);
   await sql`alter table operation_runs add constraint operation_runs_tags_check
     check (cardinality(tags) <= 10)`.execute(db);
+  // The runs that re-run or retry a run (its page lists them; deleting a run nulls these links).
+  await sql`create index operation_runs_rerun_of_idx on operation_runs (rerun_of)
+    where rerun_of is not null`.execute(db);
+  await sql`create index operation_runs_retry_of_idx on operation_runs (retry_of)
+    where retry_of is not null`.execute(db);
   await sql`create index operation_runs_tags_idx on operation_runs using gin (tags)
     where tags <> '{}'`.execute(db);
   await sql`create index operation_runs_input_idx on operation_runs
@@ -21,5 +26,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop index operation_runs_failures_idx`.execute(db);
   await sql`drop index operation_runs_input_idx`.execute(db);
+  await sql`drop index operation_runs_retry_of_idx`.execute(db);
   await sql`alter table operation_runs drop column rerun_of, drop column tags`.execute(db);
 }

@@ -35,6 +35,7 @@ const Filters = z
       .describe('A run id, or its first 8 or more characters'),
     tag: z.string().trim().min(1).max(64).optional().describe('Runs started with this tag'),
     failureCode: z.string().min(1).max(200).optional().describe('Runs with a failure of this code'),
+    rerunOf: z.uuid().optional().describe('The runs that run this one again'),
   })
   .describe(
     'Also `input.<path>=<value>` (up to 5): runs whose input holds the value at the path, e.g. `input.policyId=p-17`',
@@ -310,6 +311,7 @@ function searchOf(q: z.infer<typeof Filters>): RunSearch | undefined {
     ...(q.q ? { idPrefix: idPrefixOf(q.q) } : {}),
     ...(q.tag ? { tag: q.tag } : {}),
     ...(q.failureCode ? { failureCode: q.failureCode } : {}),
+    ...(q.rerunOf ? { rerunOf: q.rerunOf } : {}),
   };
   const input = inputFilters(q);
   if (input) search.input = input;
