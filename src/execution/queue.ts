@@ -46,28 +46,6 @@ export async function enqueueRun(
 }
 
 /**
- * `enqueueRun` for many runs of one type at once (a fleet's children): ONE call of
- * graphile-worker's `add_jobs` instead of an `add_job` per run.
- */
-export async function enqueueRuns(
-  db: Kysely<Database>,
-  jobs: {
-    taskIdentifier: string;
-    runIds: readonly string[];
-    maxAttempts: number;
-    priority?: number;
-  },
-): Promise<void> {
-  if (jobs.runIds.length === 0) return;
-  await sql`select count(*) from graphile_worker.add_jobs(
-    array(select (${jobs.taskIdentifier}::text, json_build_object('runId', run.id), null::text,
-      null::timestamptz, ${jobs.maxAttempts}::smallint, run.id, ${jobs.priority ?? 0}::smallint,
-      null::text[])::graphile_worker.job_spec
-    from unnest(${[...jobs.runIds]}::text[]) as run(id)),
-    false)`.execute(db);
-}
-
-/**
  * The queue's completion of the job a worker is running, as options for the run's completion
  * (`sameCommit`, over `moved.finished_job_id`): the run's end and its job's end become one commit
  * instead of two, alone or sharing a statement with other completions. graphile-worker's own

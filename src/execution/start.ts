@@ -5,7 +5,7 @@ import { PRIORITY_RANK, type Priority } from '../domain/flow-limits.js';
 import { startsAt, timingProblem } from '../domain/start-timing.js';
 import { enterLane } from '../flow/lanes.js';
 import type { RunService } from '../runs/run-service.js';
-import { enqueueRun, type enqueueRuns } from './queue.js';
+import { enqueueRun } from './queue.js';
 import type { OperationRegistry, RegisteredOperation } from './registry.js';
 
 /** Tags a run may carry (DESIGN §18). */
@@ -44,8 +44,6 @@ export interface StartDeps {
   registry: OperationRegistry;
   /** Replaceable for tests that force the enqueue to fail; defaults to graphile-worker. */
   enqueue?: typeof enqueueRun;
-  /** The same for a fleet's children, queued in one call. */
-  enqueueMany?: typeof enqueueRuns;
 }
 
 /**

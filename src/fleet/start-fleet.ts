@@ -1,9 +1,6 @@
-import type { Transaction } from 'kysely';
-import type { Database, RunRow } from '../db/schema.js';
+import type { RunRow } from '../db/schema.js';
 import { RunwardenError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/uuid.js';
-import { enqueueRuns } from '../execution/queue.js';
-import type { RegisteredOperation } from '../execution/registry.js';
 import type { StartDeps } from '../execution/start.js';
 import { enterLanes } from '../flow/lanes.js';
 
@@ -103,7 +100,10 @@ export async function startFleet(deps: StartDeps, request: FleetRequest): Promis
         'a tenant of this fleet was deactivated meanwhile; try again',
       );
     }
-    const held = operation.flow !== undefined;
+    // Always held: the admission pass lets them go as worker slots free up, by fair share across
+    // tenants, so a 500-tenant fleet never queues 500 jobs ahead of other workspaces' runs
+    // (DESIGN §17, §19); a type's own flow limits apply on top.
+    const held = true;
     const started = await deps.runs.createOrReuseMany(
       active.map((tenant) => ({
         workspaceId: request.workspaceId,
@@ -118,9 +118,10 @@ export async function startFleet(deps: StartDeps, request: FleetRequest): Promis
       })),
       { trx },
     );
-    const fresh = started.filter((s) => !s.reused).map((s) => s.run);
-    if (held) await enterLanes(trx, fresh);
-    else await enqueueFresh(trx, deps, operation, fresh);
+    await enterLanes(
+      trx,
+      started.filter((s) => !s.reused).map((s) => s.run),
+    );
     const children = started.map((s, i) => ({
       runId: s.run.id,
       tenantId: (active[i] as { id: string }).id,
@@ -133,27 +134,6 @@ export async function startFleet(deps: StartDeps, request: FleetRequest): Promis
       children: { started: children.length - reused, reused, skipped: skipped.length },
     };
   });
-}
-
-async function enqueueFresh(
-  trx: Transaction<Database>,
-  deps: StartDeps,
-  operation: RegisteredOperation,
-  runs: readonly RunRow[],
-): Promise<void> {
-  try {
-    await (deps.enqueueMany ?? enqueueRuns)(trx, {
-      taskIdentifier: operation.taskIdentifier,
-      runIds: runs.map((r) => r.id),
-      maxAttempts: operation.policy.retries + 1,
-    });
-  } catch (error) {
-    throw new RunwardenError(
-      'enqueue_failed',
-      `could not queue ${operation.type}; nothing was started`,
-      { cause: error },
-    );
-  }
 }
 
 async function fleetTenants(

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { enqueueRuns } from '../../src/execution/queue.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
 import { startFleet } from '../../src/fleet/start-fleet.js';
 import { reconcile } from '../../src/lifecycle/reconciler.js';
@@ -11,7 +10,8 @@ import { quietLogger } from '../support/worker.js';
 import { addTenants, fleetOperation } from './support.js';
 
 // A fleet when things go wrong: a child whose worker died, a parent whose completion was lost, a
-// start that fails half-way. No worker here: children are moved through RunService, as a worker would.
+// start that fails half-way. No worker here: children are admitted and moved through RunService,
+// as an admission pass and a worker would.
 
 let t: TestDatabase;
 let scope: Scope;
@@ -41,18 +41,16 @@ async function fleet() {
     .where('parent_id', '=', started.run.id)
     .orderBy('id')
     .execute();
+  // Children start held; admitted as an admission pass would (no worker here).
+  await runs().admit(kids.map((k) => k.id));
   return { parentId: started.run.id, kids: kids.map((k) => k.id) };
 }
 const run = (id: string) =>
   t.db.selectFrom('operation_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const sweep = () => reconcile({ db: t.db, runs: runs(), registry, logger: quietLogger });
 
-const queuedJobs = async () =>
-  (
-    await sql<{ n: number }>`select count(*)::int as n from graphile_worker._private_jobs`.execute(
-      t.db,
-    )
-  ).rows[0]?.n;
+const laneCount = async () =>
+  (await sql<{ n: number }>`select count(*)::int as n from flow_lanes`.execute(t.db)).rows[0]?.n;
 
 describe('fleet lifecycle', () => {
   it('counts a reconciled child as failed and ends the parent; never judges the parent stale', async () => {
@@ -95,31 +93,28 @@ describe('fleet lifecycle', () => {
       .selectFrom('operation_runs')
       .select(sql<number>`count(*)::int`.as('n'))
       .executeTakeFirstOrThrow();
-    const jobsBefore = await queuedJobs();
-    let calls = 0;
+    const lanesBefore = await laneCount();
     key += 1;
-    await expect(
-      startFleet(
-        {
-          ...deps(),
-          // The children's jobs are written, then the queue fails: all of it must roll back.
-          enqueueMany: async (db, jobs) => {
-            calls += 1;
-            await enqueueRuns(db, jobs);
-            throw new Error('queue refused');
-          },
-        },
-        {
+    // The database refuses the children's lanes, the fleet's last write: all of it rolls back.
+    await sql`create function refuse_lanes() returns trigger language plpgsql as
+      $$ begin raise exception 'lanes refused'; end $$`.execute(t.db);
+    await sql`create trigger refuse_lanes before insert on flow_lanes
+      for each statement execute function refuse_lanes()`.execute(t.db);
+    try {
+      await expect(
+        startFleet(deps(), {
           type: 'fleet.sync',
           workspaceId: scope.workspaceId,
           tenants: 'all',
           input: { key: `k${key}` },
           initiatorUserId: scope.userId,
-        },
-      ),
-    ).rejects.toMatchObject({ code: 'enqueue_failed' });
-    expect(calls).toBe(1);
-    expect(await queuedJobs()).toBe(jobsBefore);
+        }),
+      ).rejects.toThrow(/lanes refused/);
+    } finally {
+      await sql`drop trigger refuse_lanes on flow_lanes`.execute(t.db);
+      await sql`drop function refuse_lanes()`.execute(t.db);
+    }
+    expect(await laneCount()).toBe(lanesBefore);
     const after = await t.db
       .selectFrom('operation_runs')
       .select(sql<number>`count(*)::int`.as('n'))
