@@ -18,6 +18,7 @@ import * as workerBeat from './0016_worker_beat.js';
 import * as offerPasswords from './0017_offer_passwords.js';
 import * as flowControl from './0018_flow_control.js';
 import * as fleet from './0019_fleet.js';
+import * as runLogs from './0020_run_logs.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '0017_offer_passwords': offerPasswords,
   '0018_flow_control': flowControl,
   '0019_fleet': fleet,
+  '0020_run_logs': runLogs,
 };
