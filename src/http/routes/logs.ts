@@ -100,7 +100,8 @@ export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, ctx
         operationId: 'appendRunLogs',
         params: RunParams,
         body: LogBody,
-        // 403 not an API token; 409 the run is terminal or not external.
+        // 403 not an API token; 409 the run is not external. A run that has ended still takes
+        // lines: a source system's log often arrives after its last state.
         response: { 200: Appended, ...errorResponses(403, 404, 409) },
       },
     },
@@ -117,10 +118,6 @@ export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, ctx
           'conflict',
           `${run.type} runs are executed by Runwarden workers, which write their logs`,
         );
-      if (run.status === 'completed')
-        throw new RunwardenError('conflict', 'the run is already terminal', {
-          details: { outcome: run.outcome },
-        });
       const at = ctx.now();
       const lines = request.body.lines.map((l) => toLogLine(l.level, l.message, l.fields, at));
       return await appendRunLog(ctx.db, run, lines, { caps: ctx.runLogCaps, now: at });
