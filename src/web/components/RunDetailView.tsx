@@ -14,6 +14,7 @@ import {
 import type { ReactNode } from 'react';
 import type { RunDetail } from '../api/types';
 import { RelatedLinks } from './RelatedLinks';
+import { RunLogPanel } from './RunLogPanel';
 import { formatTime } from './RunTable';
 import { Ago, RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
@@ -144,6 +145,8 @@ export function RunDetailView({
           ))}
         </Timeline>
       </Paper>
+
+      {member && <RunLogPanel run={run} />}
 
       <Paper withBorder p="md">
         <Title order={2} size="h5" mb="xs">
