@@ -36,6 +36,13 @@ const EnvSchema = z.object({
   RUNWARDEN_OIDC_ROLE_CLAIM: z.string().min(1).default('groups'),
   RUNWARDEN_PASSWORD_LOGIN: z.enum(['true', 'false']).default('true'),
   RUNWARDEN_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  RUNWARDEN_RUN_LOG_MAX_LINES: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
+  RUNWARDEN_RUN_LOG_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -72,6 +79,8 @@ export interface Config {
   passwordLogin: boolean;
   /** RUNWARDEN_METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** RUNWARDEN_RUN_LOG_MAX_LINES / _BYTES: what each run's log keeps (DESIGN §18). */
+  runLogCaps: { maxLines: number; maxBytes: number };
 }
 
 /**
@@ -166,6 +175,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     passwordLogin: e.RUNWARDEN_PASSWORD_LOGIN === 'true',
     metricsToken: e.RUNWARDEN_METRICS_TOKEN,
+    runLogCaps: {
+      maxLines: e.RUNWARDEN_RUN_LOG_MAX_LINES,
+      maxBytes: e.RUNWARDEN_RUN_LOG_MAX_BYTES,
+    },
   };
 }
 

@@ -47,6 +47,8 @@ export interface RunwardenWorkerOptions {
   retentionDays?: number;
   /** How often the reconciler loop that runs beside the worker sweeps for stale runs (default 5). */
   reconcileIntervalSeconds?: number;
+  /** What each run's log keeps (default 2,000 lines and 1 MiB; see "Run logs"). */
+  runLogCaps?: { maxLines: number; maxBytes: number };
 }
 
 export interface RunwardenReconcilerOptions {

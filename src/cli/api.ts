@@ -26,6 +26,7 @@ export async function startApi(
       demoLogins: demo ? [...DEMO_LOGINS] : [],
       trustProxy: config.trustProxy,
       metricsToken: config.metricsToken,
+      runLogCaps: config.runLogCaps,
     },
   });
   await app.listen({ port: config.port, host: config.host });

@@ -32,6 +32,7 @@ export async function startBackground(
     registry: runtime.registry,
     schedules: runtime.schedules,
     maintenance: config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : [],
+    runLogCaps: config.runLogCaps,
     logger,
     ...worker,
   });

@@ -7,6 +7,7 @@ import type {
   RunOutcome,
   RunStatus,
 } from '../domain/run.js';
+import type { LogLevel } from '../domain/run-log-lines.js';
 
 /** timestamptz: read as Date, written as Date (or an ISO string in raw SQL). */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -230,6 +231,31 @@ export interface RunEventsTable {
   payload: DefaultedJson<Record<string, unknown>>;
 }
 
+/** One run's log so far (DESIGN §18): the last seq handed out and what the cap has counted. */
+export interface RunLogsTable {
+  run_id: string;
+  last_seq: ColumnType<number, number | undefined, number>;
+  /** Lines kept (the "dropped" line not counted). */
+  lines: ColumnType<number, number | undefined, number>;
+  /** UTF-8 bytes of the kept lines' messages and fields. */
+  bytes: ColumnType<number, number | undefined, number>;
+  /** Lines the cap dropped; the run's one "N lines dropped" line is at `dropped_seq`. */
+  dropped: ColumnType<string, string | number | undefined, string | number>;
+  dropped_seq: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** A line a run's handler (or an external run's reporter) logged. */
+export interface RunLogLinesTable {
+  run_id: string;
+  seq: number;
+  attempt: number;
+  at: Timestamp;
+  level: LogLevel;
+  message: string;
+  /** jsonb written as JSON text. */
+  fields: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+}
+
 export interface WorkersTable {
   /** Runwarden worker process id (host:pid:random). */
   id: string;
@@ -296,6 +322,8 @@ export interface Database {
   fleet_children: FleetChildrenTable;
   run_completion_totals: RunCompletionTotalsTable;
   run_events: RunEventsTable;
+  run_logs: RunLogsTable;
+  run_log_lines: RunLogLinesTable;
   workers: WorkersTable;
   flow_lanes: FlowLanesTable;
   flow_shares: FlowSharesTable;

@@ -44,21 +44,27 @@ const STACK_FRAME =
   /^(?:\s+at\s+\S.*|\s*at\s+(?:.+\(.*:\d+:\d+\)|\S+:\d+:\d+|.*\((?:native|<anonymous>|index \d+)\)))\s*$/;
 
 /** Removes secrets, personal data and stack frames from free text and caps its length. */
-export function sanitizeMessage(text: string): string {
+export function sanitizeMessage(text: string, max = MAX_FAILURE_MESSAGE): string {
   const withoutFrames = text
     .split(/\r?\n/)
     .filter((line) => !STACK_FRAME.test(line))
     .join('\n');
-  let clean = withoutFrames;
-  for (const [pattern, replacement] of REDACTIONS) clean = clean.replace(pattern, replacement);
-  clean = clean
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ')
-    // An unpaired surrogate cannot be stored in jsonb.
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
-    .trim();
+  const clean = redactText(withoutFrames).trim();
   if (clean.length === 0) return 'No details were given.';
-  return clean.length > MAX_FAILURE_MESSAGE ? `${clean.slice(0, MAX_FAILURE_MESSAGE - 1)}…` : clean;
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/** Removes secrets and personal data from text, and what jsonb cannot store; nothing else. */
+export function redactText(text: string): string {
+  let clean = text;
+  for (const [pattern, replacement] of REDACTIONS) clean = clean.replace(pattern, replacement);
+  return (
+    clean
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ')
+      // An unpaired surrogate cannot be stored in jsonb.
+      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+  );
 }
 
 /**

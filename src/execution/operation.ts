@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { RunRow } from '../db/schema.js';
 import type { FlowSpec } from '../domain/flow.js';
@@ -18,7 +17,20 @@ export interface RunContext {
   count(key: string, n?: number): Promise<void>;
   /** Evidence of life for long steps that report nothing else (the worker also beats on its own). */
   heartbeat(): Promise<void>;
-  log: Logger;
+  /**
+   * The run's log (DESIGN §18): lines stored with the run and this attempt, shown on its page and
+   * by `GET /api/operations/:id/logs`; sanitized like failures, capped per run, written in batches
+   * (a call never waits for the database).
+   */
+  log: RunLogger;
+}
+
+/** `fields`: a flat or nested object of values worth seeing beside the message. */
+export interface RunLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** What a handler returns; throwing counts as a failed attempt. */

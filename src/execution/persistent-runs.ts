@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import type { RunRow } from '../db/schema.js';
+import { LOG_LEVELS, toLogLine } from '../domain/run-log-lines.js';
 import type { RunChanges } from '../runs/run-change-publisher.js';
 import { validateProgress } from '../runs/run-checks.js';
 import type { RunService } from '../runs/run-service.js';
-import type { RunContext } from './operation.js';
+import type { RunContext, RunLogger } from './operation.js';
 import type { ProgressCoalescer } from './progress-coalescer.js';
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
+import type { RunLogBuffer } from './run-log-buffer.js';
 
 /**
  * The run's writes, each retried while the database is unreachable for as long as the run's
@@ -51,21 +53,33 @@ export function persistentRuns(
 }
 
 /**
- * The handler's context. Progress goes through `reports` (coalesced: it never waits for the
- * database); an invalid report still throws at the call.
+ * The handler's context. Progress goes through `reports` (coalesced) and log lines through `lines`
+ * (batched): neither waits for the database; an invalid report still throws at the call. Log
+ * lines are also this process's own `debug` lines, as handlers' lines were before they were stored.
  */
 export function contextFor(
   run: RunRow,
   signal: AbortSignal,
   runs: PersistentRuns,
   reports: ProgressCoalescer,
+  lines: RunLogBuffer,
   log: Logger,
 ): RunContext {
+  const logger = Object.fromEntries(
+    LOG_LEVELS.map((level) => [
+      level,
+      (message: string, fields?: Record<string, unknown>) => {
+        const line = toLogLine(level, message, fields, new Date());
+        lines.add(line);
+        log.debug({ logLevel: line.level, fields: line.fields ?? undefined }, line.message);
+      },
+    ]),
+  ) as unknown as RunLogger;
   return {
     runId: run.id,
     attempt: run.attempt,
     signal,
-    log,
+    log: logger,
     async progress(progress) {
       reports.report(validateProgress(progress));
     },

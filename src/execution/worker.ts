@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from '../config.js';
 import type { Database } from '../db/schema.js';
+import type { RunLogCaps } from '../domain/run-log-lines.js';
 import { Admitter } from '../flow/admitter.js';
 import { RunChangePublisher } from '../runs/run-change-publisher.js';
 import type { RunService } from '../runs/run-service.js';
@@ -63,6 +64,8 @@ export interface WorkerOptions {
    * admits them; off, to measure what admission costs types without `flow` (bench `flow`).
    */
   admission?: boolean;
+  /** What each run's log keeps (default 2,000 lines and 1 MiB; RUNWARDEN_RUN_LOG_MAX_*). */
+  runLogCaps?: RunLogCaps;
 }
 
 export interface WorkerHandle {
@@ -93,7 +96,18 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   // Flow control (DESIGN §17): every worker admits held runs; the admission lock makes them take turns.
   const admitter = options.admission === false ? undefined : flowAdmitter(options, logger);
   const tasks = workerTasks(
-    { db, runs, registry, logger, workerId: id, inflight, changes, runLog, flow: admitter },
+    {
+      db,
+      runs,
+      registry,
+      logger,
+      workerId: id,
+      inflight,
+      changes,
+      runLog,
+      flow: admitter,
+      runLogCaps: options.runLogCaps,
+    },
     options.schedules ?? [],
     options.maintenance ?? [],
   );

@@ -3,9 +3,11 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, RunRow } from '../db/schema.js';
 import type { TerminalOutcome } from '../domain/run.js';
+import { DEFAULT_RUN_LOG_CAPS, type RunLogCaps } from '../domain/run-log-lines.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
 import { enterLane } from '../flow/lanes.js';
 import type { RunChanges } from '../runs/run-change-publisher.js';
+import { appendRunLog } from '../runs/run-logs.js';
 import type { CompletedBy, RunService } from '../runs/run-service.js';
 import { checkGate, gatePasses } from './gate.js';
 import { handlerSeconds } from './handler-metrics.js';
@@ -15,6 +17,7 @@ import { enqueueRun, type FinishingJob, finishingJob, isJobPayload } from './que
 import type { RegisteredOperation } from './registry.js';
 import { retryWhileUnavailable } from './retry-write.js';
 import type { RunLog } from './run-log.js';
+import { RunLogBuffer } from './run-log-buffer.js';
 import { GRACE_OVER, type Settled, type StopReason, withinGrace } from './stop-grace.js';
 
 export { STOP_GRACE_MS, type StopReason } from './stop-grace.js';
@@ -35,6 +38,8 @@ export interface WrapperDeps {
   runLog?: RunLog;
   /** Flow control's admitter: woken when an admitted run starts or ends (a slot may be free). */
   flow?: { wake(): void };
+  /** What each run's log keeps (default DEFAULT_RUN_LOG_CAPS: 2,000 lines, 1 MiB). */
+  runLogCaps?: RunLogCaps;
 }
 
 const STOPPED = Symbol('stopped');
@@ -144,7 +149,13 @@ async function execute(
   const reports = new ProgressCoalescer((p) => runs.reportProgress(run.id, p, { shared: true }), {
     log,
   });
-  const ctx = contextFor(run, controller.signal, runs, reports, log);
+  const caps = deps.runLogCaps ?? DEFAULT_RUN_LOG_CAPS;
+  const lines = new RunLogBuffer(
+    (batch, alsoDropped) =>
+      runs.persist('log', () => appendRunLog(deps.db, run, batch, { caps, alsoDropped })),
+    { caps, log },
+  );
+  const ctx = contextFor(run, controller.signal, runs, reports, lines, log);
   const handler = (async () => operation.run!(ctx, run.input))().then(
     (result): Settled => ({ ok: true, result }),
     (error: unknown): Settled => ({ ok: false, error }),
@@ -177,6 +188,7 @@ async function execute(
         });
       }
       const cooperative = stop === GRACE_OVER ? undefined : stop;
+      await lines.close();
       const progress = await reports.take();
       finished = await onStopped(reason, operation, deps, runs, run, finalAttempt, log, {
         cooperative,
@@ -186,6 +198,8 @@ async function execute(
       return;
     }
     // From here on no progress write starts: the last unwritten report goes with the completion.
+    // The log's last lines are written first, so a run's lines are all there once it has ended.
+    await lines.close();
     const progress = await reports.take();
     if (settled.ok && operation.policy.terminalTruth === 'reconcile_only') {
       // Only the reconciler or the type's adapter may declare the end: the result is evidence.
@@ -237,6 +251,7 @@ async function execute(
     throw settled.error instanceof Error ? settled.error : new Error('attempt failed');
   } finally {
     void reports.take(); // whatever path ended the attempt, no progress write starts after it
+    void lines.close();
     clearTimeout(timer);
     deps.inflight.delete(run.id);
     const ms = performance.now() - startedAt;

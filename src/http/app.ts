@@ -16,6 +16,7 @@ import { createDirectory } from '../access/directory.js';
 import { loadConfig, type OidcConfig } from '../config.js';
 import type { Db } from '../db/pool.js';
 import { RunwardenError } from '../domain/errors.js';
+import { DEFAULT_RUN_LOG_CAPS, type RunLogCaps } from '../domain/run-log-lines.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import { TerminalCountsCache } from '../lifecycle/summary.js';
 import type { RunService } from '../runs/run-service.js';
@@ -33,6 +34,7 @@ import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
 import { invitationRoutes } from './routes/invitations.js';
+import { logRoutes } from './routes/logs.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { operationRoutes } from './routes/operations.js';
@@ -96,6 +98,8 @@ export interface AppOptions {
   metricsToken: string | undefined;
   /** How often the access log's summary line is written (info). */
   accessLogSummaryMs: number;
+  /** What each run's log keeps, for the lines external runs post (RUNWARDEN_RUN_LOG_MAX_*). */
+  runLogCaps: RunLogCaps;
 }
 
 export interface SignInOptions {
@@ -123,6 +127,7 @@ const DEFAULTS: AppOptions = {
   signIn: undefined,
   metricsToken: undefined,
   accessLogSummaryMs: 60_000,
+  runLogCaps: DEFAULT_RUN_LOG_CAPS,
 };
 
 /**
@@ -303,6 +308,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(fleetRoutes, ctx);
     await closed.register(runRoutes, ctx);
     await closed.register(rerunRoutes, ctx);
+    await closed.register(logRoutes, { ...ctx, runLogCaps: options.runLogCaps });
     await closed.register(notificationRoutes, ctx);
     await closed.register(pauseRoutes, ctx);
     await closed.register(systemRoutes, ctx);

@@ -6,6 +6,7 @@ import { canSee, type Visibility } from '../domain/visibility.js';
 import type { OperationRegistry } from '../execution/registry.js';
 import type { Logger } from '../logger.js';
 import type { RunReadModel } from '../runs/read-model.js';
+import { RUN_LOG_CHANNEL } from '../runs/run-logs.js';
 import { readModelOf, toRunView } from './run-view.js';
 import type { RunView } from './schemas.js';
 
@@ -26,9 +27,22 @@ export interface RunChange {
   tenantId: string | null;
 }
 
+/** One NOTIFY of a batch of log lines (src/runs/run-logs.ts): the run's last seq now. */
+interface LogAppend {
+  id: string;
+  workspaceId: string;
+  tenantId: string | null;
+  seq: number;
+}
+
 export interface StreamClient {
   /** Which runs the client may see (src/access makes it from the caller). */
   scope: Visibility;
+  /**
+   * A stream about one run (a run page following its log): only that run's changes, and `log`
+   * events `{runId, seq}` when lines were appended to it (DESIGN §18).
+   */
+  only?: string;
   send(event: { id?: number; event: string; data: unknown }): void;
   /** Checks the caller again: who may see what changed (a directory change was announced). */
   recheck?(): void;
@@ -96,13 +110,16 @@ export class StreamHub {
   async replay(
     lastEventId: number,
     scope: Visibility,
+    only?: string,
   ): Promise<{ resync: true } | { resync: false; events: Array<{ id: number; run: RunView }> }> {
     const at = this.#recent.findIndex((c) => c.seq === lastEventId);
     if (at === -1) {
       const nothingSince = (await this.#reads.lastChangeSeq()) <= lastEventId;
       return nothingSince ? { resync: false, events: [] } : { resync: true };
     }
-    const missed = this.#recent.slice(at + 1).filter((c) => canSee(scope, c));
+    const missed = this.#recent
+      .slice(at + 1)
+      .filter((c) => canSee(scope, c) && (only === undefined || c.id === only));
     const views = await this.#load(missed);
     return {
       resync: false,
@@ -145,6 +162,8 @@ export class StreamHub {
     let released = false;
     const onNotification = (message: pg.Notification) => {
       if (message.channel === DIRECTORY_CHANNEL) this.#recheckAll();
+      if (message.channel === RUN_LOG_CHANNEL && message.payload)
+        this.#logAppended(JSON.parse(message.payload) as LogAppend);
       if (message.channel !== RUN_CHANNEL || !message.payload) return;
       this.#receive(JSON.parse(message.payload) as RunChange);
     };
@@ -181,7 +200,9 @@ export class StreamHub {
     client.on('error', onError);
     client.on('end', onEnd);
     try {
-      await client.query(`listen ${RUN_CHANNEL}; listen ${DIRECTORY_CHANNEL}`);
+      await client.query(
+        `listen ${RUN_CHANNEL}; listen ${DIRECTORY_CHANNEL}; listen ${RUN_LOG_CHANNEL}`,
+      );
     } catch (error) {
       onError(error as Error);
       throw error;
@@ -234,6 +255,12 @@ export class StreamHub {
       });
   }
 
+  #logAppended(append: LogAppend): void {
+    for (const client of this.#clients)
+      if (client.only === append.id && canSee(client.scope, append))
+        client.send({ event: 'log', data: { runId: append.id, seq: append.seq } });
+  }
+
   #recheckAll(): void {
     for (const c of this.#clients) c.recheck?.();
   }
@@ -274,14 +301,13 @@ export class StreamHub {
         // A bounded batch per turn: between batches sockets drain, so a burst of changes does not
         // pile up in every client's backlog at once.
         const batch = this.#pending.splice(0, BATCH_SIZE);
-        const wanted = batch.filter((c) => [...this.#clients].some((cl) => canSee(cl.scope, c)));
+        const wanted = batch.filter((c) => [...this.#clients].some((cl) => wants(cl, c)));
         const views = await this.#load(wanted);
         for (const change of wanted) {
           const run = views.get(change.id);
           if (!run) continue;
           for (const client of this.#clients) {
-            if (canSee(client.scope, change))
-              client.send({ id: change.seq, event: 'run', data: { run } });
+            if (wants(client, change)) client.send({ id: change.seq, event: 'run', data: { run } });
           }
         }
       }
@@ -301,4 +327,8 @@ export class StreamHub {
     const now = new Date();
     return new Map(rows.map((r) => [r.id, toRunView(r, this.#deps.registry, now)]));
   }
+}
+
+function wants(client: StreamClient, change: RunChange): boolean {
+  return canSee(client.scope, change) && (client.only === undefined || client.only === change.id);
 }

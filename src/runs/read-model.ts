@@ -10,6 +10,7 @@ import {
 } from './notification-reads.js';
 import { loadRunSurroundings } from './run-detail.js';
 import { reconciliationGauges, runGauges } from './run-gauges.js';
+import { type RunLogPage, readRunLog } from './run-log-reads.js';
 import {
   countBuckets,
   findRun,
@@ -52,6 +53,11 @@ export class RunReadModel {
   async find(id: string, now = new Date()): Promise<RunWithInitiator | undefined> {
     const run = await findRun(this.#deps.db, id);
     return run && (await this.#withWaiting([run], now))[0];
+  }
+
+  /** A run's log lines after a seq, at a level or above (DESIGN §18). */
+  async log(runId: string, query: Parameters<typeof readRunLog>[2]): Promise<RunLogPage> {
+    return await readRunLog(this.#deps.db, runId, query);
   }
 
   /** The runs with these ids (the stream's re-read of changed runs), with why queued ones wait. */

@@ -33,6 +33,10 @@ const VALID: Record<string, { as: As; body: () => Record<string, unknown> }> = {
   reportHeartbeat: { as: 'token', body: () => ({}) },
   reportProgress: { as: 'token', body: () => ({ processed: 1, total: 2, counts: { items: 1 } }) },
   completeRun: { as: 'token', body: () => ({ outcome: 'succeeded', counts: { items: 2 } }) },
+  appendRunLogs: {
+    as: 'token',
+    body: () => ({ lines: [{ level: 'info', message: 'restored', fields: { items: 2 } }] }),
+  },
   createPause: { as: 'owner', body: () => ({ tenantId: h.ids.legacy }) },
   overrideFlowLimit: { as: 'staff', body: () => ({ concurrency: { total: 2 } }) },
   rerunRun: { as: 'owner', body: () => ({}) },
@@ -113,6 +117,7 @@ async function storedState() {
     'flow_pauses',
     'flow_limit_overrides',
     'fleet_children',
+    'run_log_lines',
   ] as const;
   for (const table of tables) {
     const row = await h.db

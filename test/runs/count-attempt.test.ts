@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { demoCatalog } from '../../src/catalog/index.js';
+import { DEFAULT_RUN_LOG_CAPS } from '../../src/domain/run-log-lines.js';
 import { contextFor, persistentRuns } from '../../src/execution/persistent-runs.js';
 import { ProgressCoalescer } from '../../src/execution/progress-coalescer.js';
 import { OperationRegistry } from '../../src/execution/registry.js';
+import { RunLogBuffer } from '../../src/execution/run-log-buffer.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { freshDatabase } from '../support/db.js';
 import { seedScope } from '../support/fixtures.js';
@@ -35,6 +37,7 @@ describe("a handler's count after its attempt ended", () => {
         new AbortController().signal,
         writes,
         new ProgressCoalescer(async () => undefined, { log: quietLogger }),
+        new RunLogBuffer(async () => undefined, { caps: DEFAULT_RUN_LOG_CAPS, log: quietLogger }),
         quietLogger,
       );
     const attempt1 = context(first.run);

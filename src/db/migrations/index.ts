@@ -18,6 +18,7 @@ import * as workerBeat from './0016_worker_beat.js';
 import * as offerPasswords from './0017_offer_passwords.js';
 import * as flowControl from './0018_flow_control.js';
 import * as fleet from './0019_fleet.js';
+import * as runLogs from './0020_run_logs.js';
 import * as workerFacts from './0021_worker_facts.js';
 import * as operatorTools from './0022_operator_tools.js';
 
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   '0017_offer_passwords': offerPasswords,
   '0018_flow_control': flowControl,
   '0019_fleet': fleet,
+  '0020_run_logs': runLogs,
   '0021_worker_facts': workerFacts,
   '0022_operator_tools': operatorTools,
 };

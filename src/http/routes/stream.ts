@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, authorize } from '../../access/authorize.js';
+import { authenticated, authorize, notFound } from '../../access/authorize.js';
 import type { Principal } from '../../access/principal.js';
 import { principalVisibility, workspaceVisibility } from '../../access/visibility.js';
 import { visibleWorkspaces } from '../../domain/visibility.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
+import { authorizeRun } from '../run-access.js';
+import { readModelOf } from '../run-view.js';
 import { type SseEvent, SseWriter } from '../sse-writer.js';
 import { streamRecheck } from '../stream-caller.js';
 import type { StreamClient, StreamHub } from '../stream-hub.js';
@@ -25,6 +27,7 @@ export interface StreamRouteOptions extends ApiContext {
  * directory change and heartbeat; the stream ends once they may not see what it shows.
  */
 export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (app, ctx) => {
+  const reads = readModelOf(ctx);
   app.get(
     '/api/stream',
     {
@@ -33,12 +36,18 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
         summary:
           'Server-Sent Events of the run changes the caller may see; resumes from Last-Event-ID',
         operationId: 'streamRunChanges',
-        querystring: z.object({ workspace: z.string().min(1).max(100).optional() }),
+        querystring: z.object({
+          workspace: z.string().min(1).max(100).optional(),
+          run: z
+            .uuid()
+            .optional()
+            .describe("one run's stream: its changes, and `log` events when lines were appended"),
+        }),
         headers: z.object({ 'last-event-id': z.coerce.number().int().min(0).optional() }),
         response: {
           200: {
             description:
-              'An event stream: `run` events ({run}, with an id to resume from), `resync` (reload), `ready` ({workspaces})',
+              'An event stream: `run` events ({run}, with an id to resume from), `resync` (reload), `ready` ({workspaces}); with `run`, also `log` ({runId, seq}: lines up to seq were appended)',
             content: { 'text/event-stream': { schema: z.string() } },
           },
           ...errorResponses(403, 404),
@@ -56,6 +65,13 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
           : principalVisibility(caller, 'operations.view');
       const scope = visibilityOf(principal);
       const lastEventId = request.headers['last-event-id'];
+      const only = request.query.run;
+      if (only) {
+        // The same 404 as the run's page for a run the caller may not see.
+        const run = await reads.find(only, ctx.now());
+        if (!run) throw notFound('run');
+        await authorizeRun(ctx.db, principal, run, 'operations.view');
+      }
 
       // Listening, subscribing and the replay come before the response is taken over, so a
       // failure (the database is unreachable) is still a JSON error (503).
@@ -66,6 +82,7 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       let writer: SseWriter | undefined;
       const client: StreamClient = {
         scope,
+        only,
         send(event: SseEvent) {
           if (writer) writer.send(event);
           else if (held && held.length < MAX_HELD) held.push(event);
@@ -81,7 +98,7 @@ export const streamRoutes: FastifyPluginAsyncZod<StreamRouteOptions> = async (ap
       request.raw.on('close', leave);
       let missed: Awaited<ReturnType<StreamHub['replay']>> | undefined;
       try {
-        if (lastEventId !== undefined) missed = await ctx.hub.replay(lastEventId, scope);
+        if (lastEventId !== undefined) missed = await ctx.hub.replay(lastEventId, scope, only);
       } catch (error) {
         leave();
         request.raw.off('close', leave);

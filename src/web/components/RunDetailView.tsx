@@ -15,6 +15,7 @@ import type { ReactNode } from 'react';
 import type { RunDetail } from '../api/types';
 import { FleetParentLink } from './FleetParentLink';
 import { RelatedLinks } from './RelatedLinks';
+import { RunLogPanel } from './RunLogPanel';
 import { formatTime } from './RunTable';
 import { Ago, RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
@@ -151,6 +152,8 @@ export function RunDetailView({
           ))}
         </Timeline>
       </Paper>
+
+      {member && <RunLogPanel run={run} />}
 
       <Paper withBorder p="md">
         <Title order={2} size="h5" mb="xs">
