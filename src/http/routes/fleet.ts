@@ -108,7 +108,8 @@ export const fleetRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
         authenticated(request.principal);
         throw notFound('run');
       }
-      const seen = await authorizeRun(ctx.db, request.principal, parent, 'operations.view');
+      // The right to start first: lacking it is a 403 whatever state the fleet is in.
+      const seen = await authorizeRun(ctx.db, request.principal, parent, 'operations.start');
       // The caller must be allowed to start on every tenant it retries (none: retryFleet says why).
       const tenants = await failedTenantSlugs(ctx, parent.id);
       const { principal, access } = tenants.length
