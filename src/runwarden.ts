@@ -8,6 +8,7 @@ import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from './config.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createDb, createPool, type Db, withoutStatementTimeout } from './db/pool.js';
 import type { RunRow } from './db/schema.js';
+import { registerBuiltins } from './execution/bulk-action.js';
 import type { cancelRun } from './execution/cancel.js';
 import { type ExternalReport, reportExternal } from './execution/external.js';
 import type { OperationDefinition } from './execution/operation.js';
@@ -139,6 +140,7 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
   const pool = createPool(options.databaseUrl, { max: options.poolSize ?? 10, timeouts });
   const db = createDb(pool);
   const runs = new RunService({ db });
+  registerBuiltins({ db, runs, registry });
   const workers: Array<{ handle: WorkerHandle; pool: ReturnType<typeof createPool> }> = [];
   const reconcilers = new Set<ReconcilerHandle>();
   const reconciler = (intervalSeconds = 5): ReconcilerHandle => {

@@ -4,6 +4,7 @@ import { apiTimeouts, type Config, type DbTimeouts } from '../config.js';
 import { type DatabaseHandle, redactUrl } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createDb, createPool, type Db, withoutStatementTimeout } from '../db/pool.js';
+import { registerBuiltins } from '../execution/bulk-action.js';
 import { migrateQueue } from '../execution/queue.js';
 import { OperationRegistry } from '../execution/registry.js';
 import type { ScheduleDefinition } from '../execution/schedules.js';
@@ -65,14 +66,9 @@ export async function openRuntime(
   if (!configured) lifecycle.phase('loading the catalog');
   const catalog = configured ?? (await unconfiguredCatalog(config, db, logger, options.kind));
   const registry = checked ?? validRegistry(catalog);
-  return {
-    handle,
-    pool,
-    db,
-    runs: new RunService({ db }),
-    registry,
-    schedules: catalog.schedules,
-  };
+  const runs = new RunService({ db });
+  registerBuiltins({ db, runs, registry });
+  return { handle, pool, db, runs, registry, schedules: catalog.schedules };
 }
 
 function validRegistry(catalog: Catalog): OperationRegistry {

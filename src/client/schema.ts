@@ -479,6 +479,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/workspaces/{ws}/bulk-actions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel or retry every run of a filter or a selection, as a tracked run */
+    post: operations['startBulkAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/operations/{id}/logs': {
     parameters: {
       query?: never;
@@ -5331,6 +5348,275 @@ export interface operations {
       };
       /** @description The input or report does not match the operation type's rules */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  startBulkAction: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          action: 'cancel' | 'retry';
+          filter?: {
+            /**
+             * @default all
+             * @enum {string}
+             */
+            bucket?:
+              | 'active'
+              | 'active_stale'
+              | 'terminal_follow_up'
+              | 'reconciled'
+              | 'succeeded'
+              | 'all';
+            type?: string;
+            /** Format: uuid */
+            tenantId?: string;
+            /** Format: uuid */
+            initiator?: string;
+            /** Format: date-time */
+            from?: string;
+            /** Format: date-time */
+            to?: string;
+            q?: string;
+            tag?: string;
+            failureCode?: string;
+            /** @description Input values by path, e.g. {'policyId': 'p-17', 'batch.size': '42'} */
+            input?: {
+              [key: string]: string;
+            };
+          };
+          ids?: string[];
+          /** @default false */
+          dryRun?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description dryRun: how many runs it would act on */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            count: number;
+          };
+        };
+      };
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            run: {
+              id: string;
+              workspaceId: string;
+              tenantId: string | null;
+              type: string;
+              typeLabel: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'completed';
+              /** @enum {string} */
+              outcome:
+                | 'pending'
+                | 'succeeded'
+                | 'partially_succeeded'
+                | 'failed'
+                | 'blocked'
+                | 'cancelled';
+              identityHash: string;
+              initiator: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                kind: 'person' | 'service';
+              } | null;
+              summaryCounts: {
+                [key: string]: number;
+              };
+              progress: {
+                processed: number;
+                total: number | null;
+              } | null;
+              failures: {
+                code: string;
+                message: string;
+              }[];
+              reconciliation: {
+                [key: string]: unknown;
+              } | null;
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              completedAt: string | null;
+              lastHeartbeatAt: string | null;
+              cancelRequestedAt: string | null;
+              retryOf: string | null;
+              rerunOf: string | null;
+              tags: string[];
+              reviewedAt: string | null;
+              /** @enum {string} */
+              priority: 'high' | 'normal' | 'low';
+              runAt: string | null;
+              expiresAt: string | null;
+              parentId: string | null;
+              fleet: {
+                total: number;
+                finished: number;
+                byOutcome: {
+                  [key: string]: number;
+                };
+              } | null;
+              truth: {
+                /** @enum {string} */
+                problemClass: 'none' | 'active_stale' | 'reconciled' | 'terminal_follow_up';
+                /** @enum {string} */
+                bucket:
+                  | 'active'
+                  | 'active_stale'
+                  | 'reconciled'
+                  | 'terminal_follow_up'
+                  | 'succeeded'
+                  | 'cancelled';
+                /** @enum {string} */
+                tone: 'info' | 'caution' | 'system' | 'danger' | 'success' | 'neutral';
+                headline: string;
+                guidance: string;
+                badges: {
+                  label: string;
+                  /** @enum {string} */
+                  tone: 'neutral' | 'info' | 'success' | 'warning' | 'danger';
+                }[];
+                progress:
+                  | {
+                      /** @enum {string} */
+                      kind: 'none';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'spinner';
+                    }
+                  | {
+                      /** @enum {string} */
+                      kind: 'bar';
+                      processed: number;
+                      total: number;
+                      percent: number;
+                    };
+                decision: {
+                  stillActive: string;
+                  whatNext: string;
+                };
+                deadline: {
+                  at: string;
+                  copy: string;
+                } | null;
+                waiting?: {
+                  /** @enum {string} */
+                  kind: 'worker' | 'no_worker' | 'capacity' | 'rate' | 'paused' | 'scheduled';
+                  at: string | null;
+                } | null;
+              };
+              links: {
+                view: string;
+                system: string;
+              };
+            };
+            count: number;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -62,6 +62,8 @@ export interface OperationDefinition<Schema extends z.ZodType = z.ZodType> {
    * tenants, within every limit, in PostgreSQL); `flow: {}` is fair dispatch without limits.
    */
   flow?: FlowSpec;
+  /** Runwarden's own (bulk actions): not listed among the types, started only by Runwarden. */
+  internal?: boolean;
   /** `queue`: run by Runwarden workers; `external`: run elsewhere, reported through the API. */
   execution?: 'queue' | 'external';
   /** Ask the source of truth before the reconciler fails a stale run (DESIGN §7.4). */

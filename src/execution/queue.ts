@@ -66,6 +66,14 @@ export async function removeQueuedJob(db: Kysely<Database>, runId: string): Prom
   await sql`select graphile_worker.remove_job(${runId}::text)`.execute(db);
 }
 
+/** `removeQueuedJob` for many runs in one statement (a bulk cancel). */
+export async function removeQueuedJobs(db: Kysely<Database>, runIds: readonly string[]) {
+  if (runIds.length === 0) return;
+  await sql`select graphile_worker.remove_job(key) from unnest(${[...runIds]}::text[]) as key`.execute(
+    db,
+  );
+}
+
 /**
  * Deletes a run's job outright, locked or not: for a run that is already terminal (the reconciler
  * ended it), so queue metrics count only live work. A worker still holding it later finds

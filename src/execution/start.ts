@@ -36,6 +36,8 @@ export interface StartRequest {
   expiresAt?: Date;
   /** The fleet starting it (DESIGN §19). */
   parentId?: string | null;
+  /** Runwarden starting one of its own types (a bulk action); no one else may. */
+  internal?: boolean;
 }
 
 export interface StartDeps {
@@ -64,7 +66,7 @@ export async function startRunIn(
   request: StartRequest,
 ): Promise<{ run: RunRow; reused: boolean }> {
   const operation = deps.registry.get(request.type);
-  if (!operation) {
+  if (!operation || (operation.internal && !request.internal)) {
     throw new RunwardenError('unknown_type', `there is no operation type "${request.type}"`, {
       details: { type: request.type },
     });

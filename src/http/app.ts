@@ -30,6 +30,7 @@ import { registerMetrics } from './metrics.js';
 import { documentScope, openApiFrame, transformObject } from './openapi.js';
 import { registerAccessLog, requestLogger } from './request-log.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
+import { bulkActionRoutes } from './routes/bulk-actions.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
@@ -308,6 +309,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(fleetRoutes, ctx);
     await closed.register(runRoutes, ctx);
     await closed.register(rerunRoutes, ctx);
+    await closed.register(bulkActionRoutes, ctx);
     await closed.register(logRoutes, { ...ctx, runLogCaps: options.runLogCaps });
     await closed.register(notificationRoutes, ctx);
     await closed.register(pauseRoutes, ctx);

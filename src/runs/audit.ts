@@ -12,17 +12,26 @@ export interface AuditEntry {
 
 /** Who did what, when (DESIGN §10): starts, cancels, retries, triage, tokens, logins. */
 export async function recordAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  await recordAudits(db, [entry]);
+}
+
+/** Many entries in one statement (a bulk action audits each run it changed). */
+export async function recordAudits(db: Kysely<Database>, entries: readonly AuditEntry[]) {
+  if (entries.length === 0) return;
+  const at = new Date();
   await db
     .insertInto('audit_log')
-    .values({
-      at: new Date(),
-      actor_user_id: entry.actor.userId,
-      actor_kind: entry.actor.kind,
-      action: entry.action,
-      workspace_id: entry.workspaceId ?? null,
-      target_type: entry.target?.type ?? null,
-      target_id: entry.target?.id ?? null,
-      details: JSON.stringify(entry.details ?? {}),
-    })
+    .values(
+      entries.map((entry) => ({
+        at,
+        actor_user_id: entry.actor.userId,
+        actor_kind: entry.actor.kind,
+        action: entry.action,
+        workspace_id: entry.workspaceId ?? null,
+        target_type: entry.target?.type ?? null,
+        target_id: entry.target?.id ?? null,
+        details: JSON.stringify(entry.details ?? {}),
+      })),
+    )
     .execute();
 }

@@ -4,6 +4,7 @@ import { validateCounts } from '../domain/counts.js';
 import { RunwardenError } from '../domain/errors.js';
 import { type Clock, systemClock } from '../domain/run.js';
 import { sanitizeFailure } from '../domain/sanitize.js';
+import { cancelQueuedRuns, flagRunningRuns } from './bulk-writes.js';
 import type {
   CallOptions,
   CompleteOptions,
@@ -156,6 +157,25 @@ export class RunService {
         `could not start ${row.type}: its active run kept changing, try again`,
       );
     });
+  }
+
+  /**
+   * A bulk cancel of many runs in the caller's transaction (DESIGN §18): queued ones cancelled at
+   * once, running ones asked to stop, each only if it still is; their fleets follow. No notices:
+   * the bulk action's own run tells its initiator.
+   */
+  async cancelMany(
+    ids: readonly string[],
+    by: { userId: string | null },
+    options: CallOptions = {},
+  ): Promise<{ cancelled: RunRow[]; requested: RunRow[] }> {
+    const now = this.#clock();
+    const db = options.trx ?? this.#db;
+    const cancelled = await cancelQueuedRuns(db, ids, by, now);
+    const requested = await flagRunningRuns(db, ids, by, now);
+    const children = cancelled.filter((r) => r.in_fleet).map((r) => r.id);
+    if (children.length > 0) await this.#followParents(db, children, 'ended');
+    return { cancelled, requested };
   }
 
   /**

@@ -40,6 +40,10 @@ const VALID: Record<string, { as: As; body: () => Record<string, unknown> }> = {
   createPause: { as: 'owner', body: () => ({ tenantId: h.ids.legacy }) },
   overrideFlowLimit: { as: 'staff', body: () => ({ concurrency: { total: 2 } }) },
   rerunRun: { as: 'owner', body: () => ({}) },
+  startBulkAction: {
+    as: 'owner',
+    body: () => ({ action: 'cancel', filter: { tag: 'walk' }, dryRun: true }),
+  },
   startFleet: {
     as: 'owner',
     body: () => ({ type: 'policy.sync', tenants: 'all', input: { scope: 'all' } }),
