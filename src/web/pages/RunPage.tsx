@@ -3,9 +3,10 @@ import { useNavigate, useParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { useRetryFailed } from '../api/fleet-queries';
 import { useCancelRun, useRun } from '../api/queries';
-import { useShell } from '../app/workspace';
+import { can, useShell } from '../app/workspace';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { FleetChildren } from '../components/FleetChildren';
+import { RunAgainButton } from '../components/RerunDialog';
 import { RunDetailView } from '../components/RunDetailView';
 import { NotFoundPage } from './NotFoundPage';
 
@@ -53,6 +54,7 @@ export function RunPage() {
               onConfirm={() => cancel.mutateAsync(run.data.id)}
             />
           )}
+          {!fleet && can(workspace, 'operations.start') && <RunAgainButton run={run.data} />}
           {retryable && (
             <ConfirmButton
               label="Retry tenants that did not succeed"
