@@ -33,9 +33,7 @@ export function RunPage() {
   // A finished fleet: its tenants that did not succeed can run again, as a new fleet.
   const notSucceeded = fleet ? fleet.total - (fleet.byOutcome.succeeded ?? 0) : 0;
   const retryable =
-    run.data.status === 'completed' &&
-    notSucceeded > 0 &&
-    workspace?.capabilities.includes('operations.start');
+    !active && notSucceeded > 0 && workspace?.capabilities.includes('operations.start');
   return (
     <RunDetailView
       run={run.data}
