@@ -1,3 +1,4 @@
+import { parseSearch } from './search-syntax';
 import type { ListBucket } from './types';
 
 /** The list page's filter state, as it appears in the URL (shareable links). */
@@ -9,6 +10,8 @@ export interface RunFilters {
   initiator?: string;
   /** 24h | 7d | 30d | 90d */
   range: string;
+  /** The search box's text (search-syntax.ts). */
+  search?: string;
 }
 
 export const RANGES: Record<string, { label: string; ms: number }> = {
@@ -46,6 +49,7 @@ export function filtersFromSearch(search: URLSearchParams, defaultWs: string): R
     tenant: search.get('tenant') ?? undefined,
     initiator: search.get('initiator') ?? undefined,
     range: RANGES[search.get('range') ?? ''] ? (search.get('range') as string) : '30d',
+    search: search.get('search') || undefined,
   };
 }
 
@@ -57,8 +61,13 @@ export function listHref(filters: Partial<RunFilters> & { ws: string }): string 
 }
 
 /** The API query for a filter (tenant slugs resolved to ids by the caller). */
-export function apiQuery(filters: RunFilters, tenantId: string | undefined, now = Date.now()) {
+export function apiQuery(
+  filters: RunFilters,
+  tenantId: string | undefined,
+  now = Date.now(),
+): Record<string, string | undefined> {
   return {
+    ...parseSearch(filters.search).params,
     type: filters.type,
     tenantId,
     initiator: filters.initiator,

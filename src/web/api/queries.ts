@@ -69,6 +69,11 @@ export function useLogout() {
 
 export type RunQuery = Record<string, string | undefined> & { bucket?: ListBucket };
 
+/** A refusal (a bad search, a run you may not see) stays one; only failures are tried again. */
+function retryUnlessRefused(count: number, error: Error): boolean {
+  return !(error instanceof ApiError && error.status < 500) && count < 2;
+}
+
 export function useRunPages(ws: string, query: RunQuery, limit = 25) {
   return useInfiniteQuery({
     queryKey: ['runs', ws, query, limit],
@@ -77,6 +82,7 @@ export function useRunPages(ws: string, query: RunQuery, limit = 25) {
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     enabled: Boolean(ws),
+    retry: retryUnlessRefused,
   });
 }
 
@@ -97,6 +103,7 @@ export function useBucketCounts(ws: string, query: Record<string, string | undef
         `/api/workspaces/${ws}/operations/counts${qs(query)}`,
       ),
     enabled: Boolean(ws),
+    retry: retryUnlessRefused,
   });
 }
 
@@ -113,7 +120,7 @@ export function useRun(id: string, plane: 'admin' | 'system' = 'admin') {
     queryKey: ['run', id, plane],
     queryFn: () =>
       api<RunDetail>(plane === 'admin' ? `/api/operations/${id}` : `/api/system/ops/runs/${id}`),
-    retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
+    retry: retryUnlessRefused,
   });
 }
 
@@ -151,6 +158,7 @@ export function useStartRun(ws: string) {
       runAt?: string;
       delaySeconds?: number;
       expiresAt?: string;
+      tags?: string[];
     }) =>
       api<{ run: RunView; reused: boolean }>(`/api/workspaces/${ws}/operations`, {
         method: 'POST',

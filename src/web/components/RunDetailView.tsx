@@ -15,6 +15,7 @@ import type { ReactNode } from 'react';
 import type { RunDetail } from '../api/types';
 import { FleetParentLink } from './FleetParentLink';
 import { RelatedLinks } from './RelatedLinks';
+import { RunLineage } from './RunLineage';
 import { RunLogPanel } from './RunLogPanel';
 import { formatTime } from './RunTable';
 import { Ago, RunTimeLine } from './RunTime';
@@ -56,6 +57,7 @@ export function RunDetailView({
           <Group gap="xs">{actions}</Group>
         </Group>
         {run.parentId && <FleetParentLink parentId={run.parentId} plane={plane} />}
+        <RunLineage run={run} plane={plane} member={member} />
       </Stack>
 
       <Paper withBorder p="md" data-testid="decision-zone">

@@ -1,15 +1,4 @@
-import {
-  Anchor,
-  Button,
-  Group,
-  Modal,
-  NumberInput,
-  Select,
-  Stack,
-  Switch,
-  Text,
-  TextInput,
-} from '@mantine/core';
+import { Anchor, Button, Group, Modal, Select, Stack, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useMemo, useState } from 'react';
@@ -19,6 +8,7 @@ import { type FleetStarted, useStartFleet } from '../api/fleet-queries';
 import { fieldIssues, refusalText } from '../api/flow-queries';
 import { useOperationTypes, useStartRun } from '../api/queries';
 import type { WorkspaceAccess } from '../app/workspace';
+import { FieldInput } from './FieldInput';
 import { ALL_ACTIVE, FleetTargets, type FleetTargetValues } from './FleetTargets';
 import {
   NO_OPTIONS,
@@ -27,15 +17,8 @@ import {
   StartOptions,
   type StartOptionValues,
 } from './StartOptions';
-import {
-  type Field,
-  fieldsOf,
-  helpOf,
-  initialValues,
-  inputOf,
-  labelOf,
-  validateField,
-} from './schema-form';
+import { type Field, fieldsOf, initialValues, inputOf, validateField } from './schema-form';
+import { TagsField } from './TagsField';
 
 export function StartButton({
   workspace,
@@ -75,6 +58,7 @@ function StartForm({
   const [tenant, setTenant] = useState<string | null>(tenantId ?? null);
   const [values, setValues] = useState<Record<string, unknown>>({});
   const [errors, setErrors] = useState<Record<string, string | null>>({});
+  const [tags, setTags] = useState<string[]>([]);
   const [options, setOptions] = useState<StartOptionValues>(NO_OPTIONS);
   const [optionErrors, setOptionErrors] = useState<
     Partial<Record<keyof StartOptionValues, string>>
@@ -140,6 +124,7 @@ function StartForm({
         type: chosen.type,
         tenantId: chosen.scope === 'tenant' ? tenant : null,
         input: inputOf(fields, values),
+        ...(tags.length ? { tags } : {}),
         ...optionsBody(options),
       },
       {
@@ -242,6 +227,9 @@ function StartForm({
             a tenant already running the same operation joins with that run.
           </Text>
         ) : (
+          <TagsField value={tags} error={errors.tags} onChange={setTags} />
+        )}
+        {!asFleet && (
           <StartOptions
             values={options}
             errors={optionErrors}
@@ -295,66 +283,4 @@ function showFleetStarted(label: string, { run, children }: FleetStarted) {
 /** A 422 naming input fields is shown on those fields; every other refusal in words. */
 function inputRefusal(error: Error): boolean {
   return error instanceof ApiError && error.status === 422 && fieldIssues(error).length > 0;
-}
-
-function FieldInput({
-  field,
-  value,
-  error,
-  onChange,
-}: {
-  field: Field;
-  value: unknown;
-  error: string | null | undefined;
-  onChange: (value: unknown) => void;
-}) {
-  const label = labelOf(field);
-  const common = {
-    label,
-    error,
-    required: field.required,
-    description: helpOf(field),
-    'data-field': field.name,
-  };
-  switch (field.kind) {
-    case 'enum':
-      return (
-        <Select
-          {...common}
-          clearable={!field.required}
-          value={value === '' || value === undefined ? null : String(value)}
-          data={field.options}
-          onChange={(v) => onChange(v ?? '')}
-        />
-      );
-    case 'number':
-    case 'integer':
-      return (
-        <NumberInput
-          {...common}
-          value={value as number | string}
-          // Never clamp: an out-of-range number stays as typed and is refused with the range.
-          clampBehavior="none"
-          allowDecimal={field.kind === 'number'}
-          onChange={onChange}
-        />
-      );
-    case 'boolean':
-      return (
-        <Switch
-          label={label}
-          description={helpOf(field)}
-          checked={Boolean(value)}
-          onChange={(e) => onChange(e.currentTarget.checked)}
-        />
-      );
-    default:
-      return (
-        <TextInput
-          {...common}
-          value={String(value ?? '')}
-          onChange={(e) => onChange(e.currentTarget.value)}
-        />
-      );
-  }
 }

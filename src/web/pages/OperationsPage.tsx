@@ -1,5 +1,6 @@
 import { Button, Group, Select, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useSearchParams } from 'react-router';
+import { ApiError } from '../api/client';
 import {
   apiQuery,
   BUCKET_LABELS,
@@ -8,10 +9,12 @@ import {
   RANGES,
   type RunFilters,
 } from '../api/filters';
+import { refusalText } from '../api/flow-queries';
 import { useBucketCounts, useOperationTypes, useRunPages } from '../api/queries';
 import type { ListBucket } from '../api/types';
 import { can, useShell } from '../app/workspace';
 import { PauseBanners, PauseButton, type PauseView } from '../components/PauseControls';
+import { RunSearchBox } from '../components/RunSearchBox';
 import { RunTable } from '../components/RunTable';
 import { StartButton } from '../components/StartDialog';
 import { NotFoundPage } from './NotFoundPage';
@@ -45,6 +48,11 @@ export function OperationsPage() {
       : n.toLocaleString();
   };
   const runs = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  // A search the server refuses (a malformed id) is said under the field, not as a failed page.
+  const searchError =
+    filters.search && pages.error instanceof ApiError && pages.error.status === 400
+      ? refusalText(pages.error)
+      : undefined;
   // The "type view": the list filtered to one type (of ours: an external type runs elsewhere).
   const type = types.data?.find((t) => t.type === filters.type && t.execution === 'queue');
   const pauseView: PauseView | undefined = type && {
@@ -65,6 +73,11 @@ export function OperationsPage() {
         </Group>
       </Group>
       {pauseView && <PauseBanners view={pauseView} />}
+      <RunSearchBox
+        value={filters.search}
+        error={searchError}
+        onSearch={(text) => update({ search: text })}
+      />
       <Tabs
         value={filters.bucket}
         onChange={(value) => value && update({ bucket: value as ListBucket })}
@@ -125,8 +138,13 @@ export function OperationsPage() {
       <Text size="sm" c="dimmed" data-testid="showing">
         Showing: {BUCKET_LABELS[filters.bucket]}
         {tenant ? ` · ${tenant.name}` : ''} · {RANGES[filters.range]?.label}
+        {filters.search ? ` · matching “${filters.search}”` : ''}
       </Text>
-      {pages.isPending ? (
+      {searchError ? (
+        <Text c="dimmed" size="sm" data-testid="empty-list">
+          No runs shown until the search is corrected.
+        </Text>
+      ) : pages.isPending ? (
         <Text size="sm">Loading…</Text>
       ) : pages.isError ? (
         <Text c="red">{pages.error.message}</Text>

@@ -3,9 +3,10 @@ import { useNavigate, useParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { useRetryFailed } from '../api/fleet-queries';
 import { useCancelRun, useRun } from '../api/queries';
-import { useShell } from '../app/workspace';
+import { can, useShell } from '../app/workspace';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { FleetChildren } from '../components/FleetChildren';
+import { RunAgainButton } from '../components/RerunDialog';
 import { RunDetailView } from '../components/RunDetailView';
 import { NotFoundPage } from './NotFoundPage';
 
@@ -32,9 +33,7 @@ export function RunPage() {
   // A finished fleet: its tenants that did not succeed can run again, as a new fleet.
   const notSucceeded = fleet ? fleet.total - (fleet.byOutcome.succeeded ?? 0) : 0;
   const retryable =
-    run.data.status === 'completed' &&
-    notSucceeded > 0 &&
-    workspace?.capabilities.includes('operations.start');
+    !active && notSucceeded > 0 && workspace?.capabilities.includes('operations.start');
   return (
     <RunDetailView
       run={run.data}
@@ -53,6 +52,7 @@ export function RunPage() {
               onConfirm={() => cancel.mutateAsync(run.data.id)}
             />
           )}
+          {!fleet && can(workspace, 'operations.start') && <RunAgainButton run={run.data} />}
           {retryable && (
             <ConfirmButton
               label="Retry tenants that did not succeed"
