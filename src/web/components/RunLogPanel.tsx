@@ -49,8 +49,8 @@ const PAGE = 1000;
  * on with `after`. Following, a stream about this run (`/api/stream?run=`) says when lines were
  * written, so the panel reads on at once instead of polling; it follows while the run is active.
  */
-export function RunLogPanel({ run }: { run: { id: string; status: string } }) {
-  const active = run.status !== 'completed';
+export function RunLogPanel({ run }: { run: { id: string; truth: { bucket: string } } }) {
+  const active = run.truth.bucket === 'active' || run.truth.bucket === 'active_stale';
   const [level, setLevel] = useState<LogLevel>('debug');
   const [follow, setFollow] = useState(true);
   const [lines, setLines] = useState<LogLine[]>([]);
