@@ -16,6 +16,7 @@ import { migrateQueue } from '../src/execution/queue.js';
 import { OperationRegistry } from '../src/execution/registry.js';
 import { buildApp } from '../src/http/app.js';
 import { RunService } from '../src/runs/run-service.js';
+import { type Kind, searchKinds } from './api-search.js';
 import { percentile } from './queue-fixture.js';
 import { benchDatabase, fmt, progress } from './support.js';
 
@@ -27,6 +28,23 @@ const WARMUP = 50;
 const BATCH = 100_000;
 const DAYS = 60;
 const PASSWORD = 'bench-api-password';
+/** The search's seeded variety: distinct `input.policyId`s, `ticket-<n>` tags, failure codes. */
+const POLICIES = 20_000;
+const TICKETS = 5_000;
+const FAILURE_CODES = [
+  'handler.error',
+  'upstream.503',
+  'upstream.timeout',
+  'graph.throttled',
+  'auth.expired',
+  'quota.exceeded',
+  'db.deadlock',
+  'network.reset',
+  'validation.rejected',
+  'handler.unknown',
+];
+const SEARCH_REQUESTS = Number(process.env.BENCH_SEARCH_REQUESTS ?? 1_000);
+const SEARCH_TARGET_MS = 100;
 /**
  * The clients run on a thread of their own, as they would on another machine: the app's event loop
  * is the app's alone, and what is measured is request in → response out over a real socket.
@@ -143,8 +161,12 @@ export async function main(): Promise<void> {
       throw new Error('page 2 is not older than page 1');
     const summary = await get<Record<string, number>>('/api/workspaces/contoso/operations/summary');
     progress(`summary: ${JSON.stringify(summary)}`);
+    const searches = await searchKinds(db, list, get, {
+      requests: SEARCH_REQUESTS,
+      target: SEARCH_TARGET_MS,
+    });
 
-    const kinds: Array<{ label: string; path: string; target?: number }> = [
+    const kinds: Kind[] = [
       { label: 'list all, page 1', path: list, target: LIST_TARGET_MS },
       {
         label: 'list all, page 2 (nextCursor)',
@@ -163,7 +185,6 @@ export async function main(): Promise<void> {
         target: SUMMARY_TARGET_MS,
       },
     ];
-    type Kind = (typeof kinds)[number];
     const bodies = new Map<string, string>();
     /** One request's SQL, a warm-up, then REQUESTS from CLIENTS concurrent clients; the p95. */
     const measure = async (kind: Kind, note = ''): Promise<number> => {
@@ -180,7 +201,7 @@ export async function main(): Promise<void> {
       if (statements) await pool.query('select pg_stat_statements_reset()');
       const cpu0 = await cpuSnapshot(pool);
       const started = performance.now();
-      const times = await load(`${base}${kind.path}`, cookie);
+      const times = await load(`${base}${kind.path}`, cookie, kind.requests);
       const rate = times.length / ((performance.now() - started) / 1000);
       const cpu = await cpuSince(pool, cpu0);
       progress(
@@ -193,7 +214,8 @@ export async function main(): Promise<void> {
       if (statements) await topStatements(pool, times.length);
       for (const q of queries) {
         if (!q.sql.includes('operation_runs')) continue;
-        const verbose = process.env.BENCH_EXPLAIN === '1' || q.ms > SLOW_QUERY_MS;
+        const verbose =
+          process.env.BENCH_EXPLAIN === '1' || q.ms > SLOW_QUERY_MS || kind.plan === true;
         await explain(pool, q, verbose);
       }
       return percentile(times, 95);
@@ -226,6 +248,8 @@ export async function main(): Promise<void> {
         p95[kind.label] = await measure(kind);
         if (compared.has(kind.label)) await measureFloor(kind);
       }
+      // The search (DESIGN §18) beside the list: each term alone and with a bucket, whole plans.
+      for (const kind of searches) p95[kind.label] = await measure(kind);
       // Once (auto)vacuum has set the visibility map, index-only scans skip the heap.
       await sql`vacuum (analyze) operation_runs`.execute(db);
       progress('after VACUUM (what autovacuum leaves in steady state):');
@@ -241,6 +265,10 @@ export async function main(): Promise<void> {
       `api: list p95 ${ratio('list all, page 1')} (target ≤ ${LIST_TARGET_MS} ms, ≤ ${FLOOR_RATIO_TARGET}× floor),` +
         ` summary p95 ${ratio('summary')} (target ≤ ${SUMMARY_TARGET_MS} ms, ≤ ${FLOOR_RATIO_TARGET}× floor)`,
     );
+    for (const kind of searches)
+      console.log(
+        `  ${kind.label}: p95 ${p95[kind.label]?.toFixed(1)} ms (target ≤ ${SEARCH_TARGET_MS} ms) = ${((p95[kind.label] ?? 0) / (p95['list all, page 1'] ?? 1)).toFixed(1)}× list page 1`,
+      );
   } finally {
     await app?.close();
     await db.destroy();
@@ -249,10 +277,10 @@ export async function main(): Promise<void> {
 }
 
 /** REQUESTS requests from CLIENTS concurrent clients on a client thread; their times, sorted. */
-async function load(url: string, cookie: string): Promise<number[]> {
+async function load(url: string, cookie: string, requests = REQUESTS): Promise<number[]> {
   const worker = new Worker(CLIENT_THREAD, {
     eval: true,
-    workerData: { url, cookie, clients: CLIENTS, requests: REQUESTS },
+    workerData: { url, cookie, clients: CLIENTS, requests },
   });
   try {
     const [result] = (await once(worker, 'message')) as [number[] | { error: string }];
@@ -328,12 +356,13 @@ async function seedRuns(db: Kysely<Database>): Promise<number> {
       await sql`
         insert into operation_runs (id, workspace_id, tenant_id, type, status, outcome, identity_hash,
           input, initiator_user_id, summary_counts, progress_processed, progress_total, failures,
-          reconciliation, attempt, created_at, started_at, completed_at, updated_at)
+          reconciliation, attempt, tags, created_at, started_at, completed_at, updated_at)
         select gen_random_uuid(), ${ws.id}::uuid,
                case when s.r_tenant < 0.6 then ${prod}::uuid when s.r_tenant < 0.9 then ${dev}::uuid
                     else ${legacy}::uuid end,
                s.type, 'completed', s.outcome, md5(s.type || s.g),
-               jsonb_build_object('scope', 'all'),
+               jsonb_build_object('scope', case when s.g % 2 = 0 then 'all' else 'tenant' end,
+                 'policyId', 'p-' || s.policy, 'batch', jsonb_build_object('size', s.g % 100)),
                case when s.r_who < 0.4 then null when s.r_who < 0.7 then ${owner}::uuid
                     else ${operator}::uuid end,
                jsonb_build_object('items', s.items), s.items, s.items,
@@ -343,7 +372,8 @@ async function seedRuns(db: Kysely<Database>): Promise<number> {
                  when 'partially_succeeded' then jsonb_build_array(jsonb_build_object(
                    'code', 'handler.partial', 'message', (s.items / 10) || ' of ' || s.items || ' items were skipped'))
                  else jsonb_build_array(jsonb_build_object('code',
-                   case when s.reconciled then 'run.heartbeat_lost' else 'handler.error' end,
+                   case when s.reconciled then 'run.heartbeat_lost'
+                        else (${FAILURE_CODES}::text[])[1 + least(9, floor(s.r_outcome / 0.003)::int)] end,
                    'message', case when s.reconciled then 'The worker stopped sending heartbeats.'
                               else 'upstream answered 503 Service Unavailable' end))
                end,
@@ -352,16 +382,21 @@ async function seedRuns(db: Kysely<Database>): Promise<number> {
                  'thresholdSeconds', 15, 'lastHeartbeatAt', s.ended - interval '15 seconds',
                  'evidence', jsonb_build_object('workerId', 'w-' || (s.g % 7)), 'source', 'reconciler') end,
                case when s.outcome = 'failed' then 3 else 1 end,
+               case when s.g % 10 < 3 then array['nightly']
+                    when s.g % 10 = 3 then array['manual', 'ticket-' || (s.g / 10 % ${TICKETS}::int)]
+                    else '{}'::text[] end,
                s.created, s.created + s.wait, s.ended, s.ended
         from (
-          select g, o.outcome, o.reconciled, t.created, t.wait, r.r_tenant, r.r_who,
+          select g, o.outcome, o.reconciled, t.created, t.wait, r.r_tenant, r.r_who, r.r_outcome,
+                 floor(r.r_pick * ${POLICIES}::int)::int as policy,
                  (array['inventory.sync', 'inventory.sync', 'inventory.sync', 'policy.sync', 'policy.sync',
                         'directory_groups.sync', 'baseline.compare', 'drift.generate'])[1 + (g % 8)] as type,
                  (10 + r.r_items * 990)::int as items,
                  date_trunc('milliseconds', t.created + t.wait + make_interval(secs => 5 + r.r_items * 600)) as ended
           from generate_series(${from}::int, ${to}::int) g,
                lateral (select random() + 0 * g as r_outcome, random() as r_tenant, random() as r_who,
-                               random() as r_items, random() as r_time) r,
+                               random() as r_items, random() as r_time,
+                               random() as r_pick) r,
                lateral (select
                  case when r.r_outcome < 0.030 then 'failed'
                       when r.r_outcome < 0.050 then 'partially_succeeded'
@@ -385,7 +420,8 @@ async function seedRuns(db: Kysely<Database>): Promise<number> {
       select gen_random_uuid(), ${ws.id}::uuid, case when g % 3 = 0 then ${dev}::uuid else ${prod}::uuid end,
              (array['inventory.sync', 'policy.sync', 'directory_groups.sync', 'baseline.compare',
                     'drift.generate'])[1 + (g % 5)],
-             a.status, 'pending', md5('active-' || g), jsonb_build_object('scope', 'all'),
+             a.status, 'pending', md5('active-' || g),
+             jsonb_build_object('scope', 'all', 'policyId', 'p-' || (g % ${POLICIES}::int)),
              case when g % 2 = 0 then ${owner}::uuid else ${operator}::uuid end,
              case when a.status = 'running' then g % 100 end, case when a.status = 'running' then 100 end,
              case when a.status = 'running' then 1 else 0 end,

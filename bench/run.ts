@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   outage: async () => (await import('./outage.js')).main(),
   flow: async () => (await import('./flow.js')).main(),
   fleet: async () => (await import('./fleet.js')).main(),
+  bulk: async () => (await import('./bulk.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
