@@ -1,32 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client';
 import { invalidateRunLists } from './queries';
-import type { ListBucket, RunView } from './types';
+import type { RunView } from './types';
 
 export type BulkVerb = 'cancel' | 'retry';
 
 /** What a bulk action acts on: the runs picked, or every run matching the list's filter. */
 export type BulkTarget = { ids: string[] } | { filter: Record<string, unknown> };
-
-/**
- * The list's API query as the bulk action's filter: `input.<path>` parameters become its `input`
- * object and "me" the caller's id (the list resolves it; the bulk action stores an id).
- */
-export function bulkFilterOf(
-  query: Record<string, string | undefined>,
-  bucket: ListBucket,
-  userId: string,
-): Record<string, unknown> {
-  const filter: Record<string, unknown> = { bucket };
-  const input: Record<string, string> = {};
-  for (const [key, value] of Object.entries(query)) {
-    if (!value) continue;
-    if (key.startsWith('input.')) input[key.slice('input.'.length)] = value;
-    else filter[key] = key === 'initiator' && value === 'me' ? userId : value;
-  }
-  if (Object.keys(input).length) filter.input = input;
-  return filter;
-}
 
 const path = (ws: string) => `/api/workspaces/${ws}/bulk-actions`;
 

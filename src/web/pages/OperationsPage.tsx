@@ -1,7 +1,8 @@
 import { Button, Group, Select, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { type BulkVerb, bulkFilterOf } from '../api/bulk-queries';
+import { bulkFilterOf } from '../api/bulk-filter';
+import type { BulkVerb } from '../api/bulk-queries';
 import { ApiError } from '../api/client';
 import {
   apiQuery,
