@@ -1,4 +1,4 @@
-import { Anchor, Group, Paper, Stack, Table, Text } from '@mantine/core';
+import { Anchor, Checkbox, Group, Paper, Stack, Table, Text } from '@mantine/core';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import type { RunView } from '../api/types';
@@ -6,6 +6,7 @@ import { tenantName, type WorkspaceAccess } from '../app/workspace';
 import { RunTimeLine } from './RunTime';
 import { TruthBadges, TruthHeadline, TruthProgress } from './Truth';
 import { formatAbsolute } from './time';
+import type { RunSelection } from './useRunSelection';
 import { useWide } from './useWide';
 
 export interface RunListProps {
@@ -17,6 +18,8 @@ export interface RunListProps {
   /** One more column (and card line), e.g. the worker of a stuck run. */
   extra?: { label: string; render: (run: RunView) => ReactNode };
   empty?: string;
+  /** Row checkboxes (bulk actions), with one for the whole page. */
+  selection?: Pick<RunSelection, 'isSelected' | 'toggle' | 'setMany'>;
 }
 
 /**
@@ -42,12 +45,17 @@ function scopeText({ scope, workspace }: RunListProps, run: RunView): string {
 }
 
 function RunRows(props: RunListProps) {
-  const { runs, link = defaultLink, extra } = props;
+  const { runs, link = defaultLink, extra, selection } = props;
   return (
     <Table.ScrollContainer minWidth={720}>
       <Table verticalSpacing="xs" highlightOnHover data-testid="run-table" data-layout="table">
         <Table.Thead>
           <Table.Tr>
+            {selection && (
+              <Table.Th w={40}>
+                <PageCheckbox runs={runs} selection={selection} />
+              </Table.Th>
+            )}
             <Table.Th>Operation</Table.Th>
             <Table.Th>Scope</Table.Th>
             <Table.Th>State</Table.Th>
@@ -59,6 +67,11 @@ function RunRows(props: RunListProps) {
         <Table.Tbody>
           {runs.map((run) => (
             <Table.Tr key={run.id} data-run-id={run.id}>
+              {selection && (
+                <Table.Td>
+                  <RowCheckbox run={run} selection={selection} />
+                </Table.Td>
+              )}
               <Table.Td>
                 <Anchor component={Link} to={link(run)} size="sm" fw={600}>
                   {run.typeLabel}
@@ -90,16 +103,20 @@ function RunRows(props: RunListProps) {
 }
 
 function RunCards(props: RunListProps) {
-  const { runs, link = defaultLink, extra } = props;
+  const { runs, link = defaultLink, extra, selection } = props;
   return (
     <Stack gap="xs" data-testid="run-table" data-layout="cards">
+      {selection && <PageCheckbox runs={runs} selection={selection} label="Select this page" />}
       {runs.map((run) => (
         <Paper key={run.id} withBorder p="sm" data-run-id={run.id} data-testid="run-card">
           <Stack gap={6}>
             <Group justify="space-between" align="start" wrap="nowrap" gap="xs">
-              <Anchor component={Link} to={link(run)} size="sm" fw={600}>
-                {run.typeLabel}
-              </Anchor>
+              <Group gap="xs" wrap="nowrap">
+                {selection && <RowCheckbox run={run} selection={selection} />}
+                <Anchor component={Link} to={link(run)} size="sm" fw={600}>
+                  {run.typeLabel}
+                </Anchor>
+              </Group>
               <TruthBadges truth={run.truth} />
             </Group>
             <Text size="xs" c="dimmed">
@@ -120,6 +137,47 @@ function RunCards(props: RunListProps) {
         </Paper>
       ))}
     </Stack>
+  );
+}
+
+type RowSelection = NonNullable<RunListProps['selection']>;
+
+function RowCheckbox({ run, selection }: { run: RunView; selection: RowSelection }) {
+  return (
+    <Checkbox
+      aria-label={`Select ${run.typeLabel} ${run.id.slice(0, 8)}`}
+      data-testid="select-run"
+      checked={selection.isSelected(run.id)}
+      onChange={() => selection.toggle(run.id)}
+    />
+  );
+}
+
+/** Ticks every run shown, or none; part-ticked when some are. */
+function PageCheckbox({
+  runs,
+  selection,
+  label,
+}: {
+  runs: RunView[];
+  selection: RowSelection;
+  label?: string;
+}) {
+  const picked = runs.filter((r) => selection.isSelected(r.id)).length;
+  return (
+    <Checkbox
+      aria-label={label ? undefined : 'Select this page'}
+      label={label}
+      data-testid="select-page"
+      checked={picked > 0 && picked === runs.length}
+      indeterminate={picked > 0 && picked < runs.length}
+      onChange={() =>
+        selection.setMany(
+          runs.map((r) => r.id),
+          picked < runs.length,
+        )
+      }
+    />
   );
 }
 

@@ -1,5 +1,8 @@
 import { Button, Group, Select, Stack, Tabs, Text, Title } from '@mantine/core';
+import { useState } from 'react';
 import { useSearchParams } from 'react-router';
+import { bulkFilterOf } from '../api/bulk-filter';
+import type { BulkVerb } from '../api/bulk-queries';
 import { ApiError } from '../api/client';
 import {
   apiQuery,
@@ -13,15 +16,18 @@ import { refusalText } from '../api/flow-queries';
 import { useBucketCounts, useOperationTypes, useRunPages } from '../api/queries';
 import type { ListBucket } from '../api/types';
 import { can, useShell } from '../app/workspace';
+import { BulkBar } from '../components/BulkBar';
+import { BulkConfirm } from '../components/BulkConfirm';
 import { PauseBanners, PauseButton, type PauseView } from '../components/PauseControls';
 import { RunSearchBox } from '../components/RunSearchBox';
 import { RunTable } from '../components/RunTable';
 import { StartButton } from '../components/StartDialog';
+import { useRunSelection } from '../components/useRunSelection';
 import { NotFoundPage } from './NotFoundPage';
 
 /** `/admin/operations`: buckets with counts, filters in the URL, keyset paging, live rows. */
 export function OperationsPage() {
-  const { workspace } = useShell();
+  const { me, workspace } = useShell();
   const [search, setSearch] = useSearchParams();
   const types = useOperationTypes();
   const filters = filtersFromSearch(search, workspace?.slug ?? '');
@@ -32,6 +38,12 @@ export function OperationsPage() {
   const query = apiQuery(filters, tenant?.id, startOfMinute());
   const pages = useRunPages(filters.ws, { ...query, bucket: filters.bucket });
   const counts = useBucketCounts(filters.ws, query);
+  const runs = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  const selection = useRunSelection(
+    JSON.stringify(filters),
+    runs.map((r) => r.id),
+  );
+  const [bulk, setBulk] = useState<BulkVerb | null>(null);
 
   if (!workspace) return <NotFoundPage what="workspace" />;
   const update = (patch: Partial<RunFilters>) => {
@@ -47,7 +59,11 @@ export function OperationsPage() {
       ? `${n.toLocaleString()}+`
       : n.toLocaleString();
   };
-  const runs = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  const canCancel = can(workspace, 'operations.cancel');
+  const canRetry = can(workspace, 'operations.start');
+  const bulkTarget = selection.allMatching
+    ? { filter: bulkFilterOf(query, filters.bucket, me.user.id) }
+    : { ids: selection.ids };
   // A search the server refuses (a malformed id) is said under the field, not as a failed page.
   const searchError =
     filters.search && pages.error instanceof ApiError && pages.error.status === 400
@@ -149,8 +165,32 @@ export function OperationsPage() {
       ) : pages.isError ? (
         <Text c="red">{pages.error.message}</Text>
       ) : (
-        <RunTable runs={runs} workspace={workspace} empty="No runs match these filters." />
+        <>
+          <BulkBar
+            selection={selection}
+            matching={count(filters.bucket)}
+            canCancel={canCancel}
+            canRetry={canRetry}
+            onAction={setBulk}
+          />
+          <RunTable
+            runs={runs}
+            workspace={workspace}
+            empty="No runs match these filters."
+            {...(canCancel || canRetry ? { selection } : {})}
+          />
+        </>
       )}
+      <BulkConfirm
+        ws={filters.ws}
+        action={bulk}
+        target={bulkTarget}
+        onClose={() => setBulk(null)}
+        onDone={() => {
+          setBulk(null);
+          selection.clear();
+        }}
+      />
       {pages.hasNextPage && (
         <Button
           variant="default"
