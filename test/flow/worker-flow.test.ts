@@ -113,7 +113,12 @@ describe('limits with a real worker', () => {
       .execute();
     expect(outcomes.every((r) => r.outcome === 'succeeded')).toBe(true);
     expect(outcomes).toHaveLength(started.length);
-    expect(await maxOverlap('limited.sync')).toEqual({ perTenant: 1, total: 3 });
+    // The limits are never exceeded; how close the runs come to `total` depends on timing (a loaded
+    // machine may overlap only 2), so only the ceiling is asserted (as in the process race).
+    const overlap = await maxOverlap('limited.sync');
+    expect(overlap.perTenant).toBe(1);
+    expect(overlap.total).toBeGreaterThanOrEqual(1);
+    expect(overlap.total).toBeLessThanOrEqual(3);
   });
 });
 
