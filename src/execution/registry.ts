@@ -60,12 +60,14 @@ export class OperationRegistry {
   /** The `PolicyOf` port: a known type's policy, else the defaults. */
   readonly policyOf: PolicyOf = (type) => this.#operations.get(type)?.policy ?? this.#defaults;
 
+  /** The catalog's types: Runwarden's own (`internal`, e.g. bulk actions) are left out. */
   list(): RegisteredOperation[] {
-    return [...this.#operations.values()];
+    return [...this.#operations.values()].filter((op) => !op.internal);
   }
 
+  /** Every type a worker runs on the queue, Runwarden's own included. */
   queueOperations(): RegisteredOperation[] {
-    return this.list().filter((op) => op.execution === 'queue');
+    return [...this.#operations.values()].filter((op) => op.execution === 'queue');
   }
 
   /** Every misaligned lifecycle or flow setting of every type, one message each (DESIGN §5, §17). */

@@ -111,7 +111,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     options.schedules ?? [],
     options.maintenance ?? [],
   );
-  const types = registry.queueOperations().map((op) => op.type);
+  // The catalog's types it serves (Runwarden's own, which every worker runs, go unnamed).
+  const types = registry
+    .queueOperations()
+    .filter((op) => !op.internal)
+    .map((op) => op.type);
   await registerWorker(db, { id, concurrency, heartbeatMs, types });
   const heartbeat = startInflightHeartbeat(
     inflight,

@@ -265,20 +265,17 @@ export const operationRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ct
     },
     async (request) => {
       authenticated(request.principal);
-      return ctx.registry
-        .list()
-        .filter((op) => !op.internal)
-        .map((op) => ({
-          type: op.type,
-          label: op.label,
-          scope: op.scope,
-          execution: op.execution,
-          inputSchema: z.toJSONSchema(op.input, { unrepresentable: 'any', io: 'input' }) as Record<
-            string,
-            unknown
-          >,
-          lifecycle: { ...op.policy },
-        }));
+      return ctx.registry.list().map((op) => ({
+        type: op.type,
+        label: op.label,
+        scope: op.scope,
+        execution: op.execution,
+        inputSchema: z.toJSONSchema(op.input, { unrepresentable: 'any', io: 'input' }) as Record<
+          string,
+          unknown
+        >,
+        lifecycle: { ...op.policy },
+      }));
     },
   );
 };
