@@ -4,7 +4,7 @@ import { registerBuiltins } from '../../src/execution/bulk-action.js';
 import { startRun } from '../../src/execution/start.js';
 import { until } from '../support/db.js';
 import { runTestWorker } from '../support/worker.js';
-import { axeViolations, e2eHarness, login } from './support.js';
+import { animationsDone, axeViolations, e2eHarness, login } from './support.js';
 
 // Issue 23 point 2 in a real browser (DESIGN §18): rows picked on the list, or all matching its
 // filter, cancelled or retried after the server's preview count, as a tracked run a real worker
@@ -62,6 +62,7 @@ describe('bulk actions on the run list', () => {
     expect(await bar(owner).count()).toBe(0);
     for (const id of [first, second]) await row(owner, id).getByRole('checkbox').check();
     expect(await bar(owner).getByTestId('bulk-count').textContent()).toBe('2 selected');
+    await animationsDone(owner);
     expect(await axeViolations(owner)).toEqual([]);
 
     await bar(owner).getByRole('button', { name: 'Cancel…' }).click();
@@ -69,6 +70,7 @@ describe('bulk actions on the run list', () => {
     await expect
       .poll(() => dialog.getByTestId('bulk-preview').textContent())
       .toBe('This will cancel 2 runs.');
+    await animationsDone(owner);
     expect(await axeViolations(owner)).toEqual([]);
     await dialog.getByRole('button', { name: 'Cancel 2 runs' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -147,6 +149,7 @@ describe('bulk actions on the run list', () => {
     );
     for (const id of tagged)
       expect(await row(owner, id).getByRole('checkbox').isChecked()).toBe(true);
+    await animationsDone(owner);
     expect(await axeViolations(owner)).toEqual([]);
 
     await bar(owner).getByRole('button', { name: 'Cancel…' }).click();
@@ -231,6 +234,7 @@ describe('bulk actions on the run list', () => {
     expect(await row(phone, id).getByRole('checkbox').isChecked()).toBe(true);
     await bar(phone).getByRole('button', { name: 'Cancel…' }).waitFor();
     expect(await phone.evaluate('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await animationsDone(phone);
     expect(await axeViolations(phone)).toEqual([]);
     await context.close();
   });

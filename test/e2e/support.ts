@@ -176,6 +176,16 @@ export interface AxeViolation {
 }
 
 /** axe-core, injected into the page; returns the critical and serious violations. */
+/**
+ * Waits until the page's finite animations ended (a dialog's opening fade): axe judges contrast on
+ * what is painted, and a half-faded dialog fails it.
+ */
+export async function animationsDone(page: Page): Promise<void> {
+  await page.evaluate(
+    'Promise.all(document.getAnimations().filter((a) => a.effect && a.effect.getTiming().iterations !== Infinity).map((a) => a.finished.catch(() => undefined)))',
+  );
+}
+
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   const require = createRequire(import.meta.url);
   const source = readFileSync(
