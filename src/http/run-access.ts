@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
-import { authorize } from '../access/authorize.js';
+import { authenticated, authorize, notFound } from '../access/authorize.js';
 import type { Principal } from '../access/principal.js';
 import type { Database, RunRow } from '../db/schema.js';
 import type { Capability } from '../domain/capabilities.js';
+import type { RunReadModel } from '../runs/read-model.js';
 
 /**
  * The one check of a caller's right to a run by its id (detail, cancel, children): the run's own
@@ -38,4 +39,22 @@ export async function authorizeRun(
     },
     capability,
   );
+}
+
+/**
+ * The run by id, if the caller may see it with `capability`; otherwise the same 404 as no run
+ * (anonymous: 401, as for a run that exists).
+ */
+export async function visibleRun(
+  deps: { db: Kysely<Database>; reads: RunReadModel; now: () => Date },
+  principal: Principal | undefined,
+  id: string,
+  capability: Capability,
+) {
+  const run = await deps.reads.find(id, deps.now());
+  if (!run) {
+    authenticated(principal);
+    throw notFound('run');
+  }
+  return { run, ...(await authorizeRun(deps.db, principal, run, capability)) };
 }

@@ -12,7 +12,7 @@ import { LIST_BUCKETS } from '../../runs/run-reads.js';
 import type { ApiContext } from '../context.js';
 import { jsonSchemaSerializer } from '../json-serializer.js';
 import { errorResponses } from '../openapi.js';
-import { authorizeRun } from '../run-access.js';
+import { authorizeRun, visibleRun } from '../run-access.js';
 import { RunPageWriter } from '../run-page.js';
 import { readModelOf, toRunView } from '../run-view.js';
 import { RunViewSchema } from '../schemas.js';
@@ -153,12 +153,12 @@ export const fleetRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
     },
     async (request, reply) => {
       const now = ctx.now();
-      const parent = await reads.find(request.params.id, now);
-      if (!parent) {
-        authenticated(request.principal);
-        throw notFound('run');
-      }
-      const { access } = await authorizeRun(ctx.db, request.principal, parent, 'operations.view');
+      const { run: parent, access } = await visibleRun(
+        { db: ctx.db, reads, now: ctx.now },
+        request.principal,
+        request.params.id,
+        'operations.view',
+      );
       const q = request.query;
       const page = await reads.list(
         {

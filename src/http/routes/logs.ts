@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, notFound } from '../../access/authorize.js';
 import type { Principal } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { LOG_LEVELS, type RunLogCaps, toLogLine } from '../../domain/run-log-lines.js';
 import { appendRunLog } from '../../runs/run-logs.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
-import { authorizeRun } from '../run-access.js';
+import { visibleRun } from '../run-access.js';
 import { readModelOf } from '../run-view.js';
 
 const RunParams = z.object({ id: z.uuid() });
@@ -54,20 +53,11 @@ export interface LogRouteOptions extends ApiContext {
 /** A run's log (DESIGN §18): read by whoever may see the run; external runs append with a token. */
 export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, ctx) => {
   const reads = readModelOf(ctx);
-  /** The run, if the caller may see it with this capability; otherwise the same 404 as no run. */
-  async function visibleRun(
+  const visible = (
     principal: Principal | undefined,
     id: string,
-    capability: 'operations.view' | 'operations.start',
-  ) {
-    const run = await reads.find(id, ctx.now());
-    if (!run) {
-      authenticated(principal); // anonymous → 401, as for a run that exists
-      throw notFound('run');
-    }
-    const allowed = await authorizeRun(ctx.db, principal, run, capability);
-    return { run, ...allowed };
-  }
+    capability: 'operations.view' | 'operations.start' | 'operations.cancel',
+  ) => visibleRun({ db: ctx.db, reads, now: ctx.now }, principal, id, capability);
 
   app.get(
     '/api/operations/:id/logs',
@@ -82,7 +72,7 @@ export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, ctx
       },
     },
     async (request) => {
-      const { run } = await visibleRun(request.principal, request.params.id, 'operations.view');
+      const { run } = await visible(request.principal, request.params.id, 'operations.view');
       const page = await reads.log(run.id, request.query);
       return {
         ...page,
@@ -106,7 +96,7 @@ export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, ctx
       },
     },
     async (request) => {
-      const { run, principal } = await visibleRun(
+      const { run, principal } = await visible(
         request.principal,
         request.params.id,
         'operations.start',

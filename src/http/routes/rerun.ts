@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, authorizeStart, notFound } from '../../access/authorize.js';
+import { authorizeStart } from '../../access/authorize.js';
 import { actorOf } from '../../access/principal.js';
 import { rerunRun } from '../../execution/rerun.js';
 import { recordAudit } from '../../runs/audit.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
-import { authorizeRun } from '../run-access.js';
+import { visibleRun } from '../run-access.js';
 import { readModelOf, startAnswer } from '../run-view.js';
 import { RunViewSchema } from '../schemas.js';
 
@@ -41,12 +41,12 @@ export const rerunRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) =
       },
     },
     async (request, reply) => {
-      const original = await reads.find(request.params.id, ctx.now());
-      if (!original) {
-        authenticated(request.principal);
-        throw notFound('run');
-      }
-      await authorizeRun(ctx.db, request.principal, original, 'operations.view');
+      const { run: original } = await visibleRun(
+        { db: ctx.db, reads, now: ctx.now },
+        request.principal,
+        request.params.id,
+        'operations.view',
+      );
       const { principal, access } = authorizeStart(
         request.principal,
         original.workspace_id,

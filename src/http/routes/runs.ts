@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticated, notFound } from '../../access/authorize.js';
+import { notFound } from '../../access/authorize.js';
 import type { Principal } from '../../access/principal.js';
 import { RunwardenError } from '../../domain/errors.js';
 import { TERMINAL_OUTCOMES } from '../../domain/run.js';
@@ -9,7 +9,7 @@ import type { RunWithInitiator } from '../../runs/run-reads.js';
 import { cancelForCaller } from '../cancel.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
-import { authorizeRun } from '../run-access.js';
+import { visibleRun } from '../run-access.js';
 import { toRunDetail } from '../run-detail-view.js';
 import { readModelOf, toRunView } from '../run-view.js';
 import { RunDetailSchema, RunViewSchema } from '../schemas.js';
@@ -24,20 +24,11 @@ const ReportErrors = errorResponses(403, 404, 409, 422);
 /** The canonical run: detail, cancel, and the reports of external runs (DESIGN §11). */
 export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => {
   const reads = readModelOf(ctx);
-  /** The run, if the caller may see it with this capability; otherwise the same 404 as no run. */
-  async function visibleRun(
+  const visible = (
     principal: Principal | undefined,
     id: string,
     capability: 'operations.view' | 'operations.start' | 'operations.cancel',
-  ) {
-    const run = await reads.find(id, ctx.now());
-    if (!run) {
-      authenticated(principal); // anonymous → 401, as for a run that exists
-      throw notFound('run');
-    }
-    const allowed = await authorizeRun(ctx.db, principal, run, capability);
-    return { run, ...allowed };
-  }
+  ) => visibleRun({ db: ctx.db, reads, now: ctx.now }, principal, id, capability);
 
   app.get(
     '/api/operations/:id',
@@ -51,7 +42,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
       },
     },
     async (request) => {
-      const { run } = await visibleRun(request.principal, request.params.id, 'operations.view');
+      const { run } = await visible(request.principal, request.params.id, 'operations.view');
       return await toRunDetail(reads, ctx.registry, run, ctx.now());
     },
   );
@@ -71,7 +62,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
       },
     },
     async (request) => {
-      const { run, principal } = await visibleRun(
+      const { run, principal } = await visible(
         request.principal,
         request.params.id,
         'operations.cancel',
@@ -93,7 +84,7 @@ export const runRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, ctx) => 
     id: string,
     body: ExternalReport | ((run: RunWithInitiator) => ExternalReport),
   ) {
-    const { run, principal: caller } = await visibleRun(principal, id, 'operations.start');
+    const { run, principal: caller } = await visible(principal, id, 'operations.start');
     if (caller.via !== 'token') {
       throw new RunwardenError('forbidden', 'External runs report with an API token.');
     }
