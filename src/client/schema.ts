@@ -2490,7 +2490,7 @@ export interface operations {
         q?: string;
         /** @description Runs started with this tag */
         tag?: string;
-        /** @description Runs with a failure of this code */
+        /** @description Runs whose latest failure has this code */
         failureCode?: string;
         /** @description The runs that run this one again */
         rerunOf?: string;
@@ -2984,7 +2984,7 @@ export interface operations {
         q?: string;
         /** @description Runs started with this tag */
         tag?: string;
-        /** @description Runs with a failure of this code */
+        /** @description Runs whose latest failure has this code */
         failureCode?: string;
         /** @description The runs that run this one again */
         rerunOf?: string;

@@ -6,7 +6,7 @@ import { roleCan } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
 import { wakeAdmitters } from '../flow/lanes.js';
 import { recordAudits } from '../runs/audit.js';
-import { type BulkTarget, countTargets, nextTargets } from '../runs/bulk-reads.js';
+import { type BulkTarget, countTargets, nextTargets, targetJudge } from '../runs/bulk-reads.js';
 import { findRuns } from '../runs/run-reads.js';
 import type { RunService } from '../runs/run-service.js';
 import { cancelRun } from './cancel.js';
@@ -111,7 +111,8 @@ async function runBulkAction(deps: BulkDeps, ctx: RunContext, input: BulkInput) 
   }
   const reads = { db: deps.db, policyOf: deps.registry.policyOf };
   const target = { ...targetOf(self.workspace_id, input), tenantIds: rights.tenantIds };
-  const total = await countTargets(reads, target, new Date());
+  const judges = await targetJudge(reads, target, new Date());
+  const total = await countTargets(reads, target, judges.judge.now, judges.judge);
   const counts: Record<string, number> = {};
   const add = (key: string, n = 1) => {
     if (n > 0) counts[key] = (counts[key] ?? 0) + n;
@@ -121,7 +122,7 @@ async function runBulkAction(deps: BulkDeps, ctx: RunContext, input: BulkInput) 
   await ctx.progress({ processed: 0, total });
   for (;;) {
     if (ctx.signal.aborted) return { outcome: 'cancelled' as const, counts };
-    const batch = await nextTargets(reads, target, new Date(), after, BATCH);
+    const batch = await nextTargets(reads, target, judges.at(new Date()), after, BATCH);
     if (batch.length === 0) break;
     after = batch.at(-1)?.id ?? after;
     if (input.action === 'cancel') await cancelBatch(deps, self.workspace_id, input, batch, add);

@@ -1,6 +1,6 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { ListBucket } from '../domain/buckets.js';
-import { judgesStaleness } from '../domain/run-classes.js';
+import { judgesStaleness, type SqlJudge, sqlJudge } from '../domain/run-classes.js';
 import type { RunSearch } from '../domain/search.js';
 import { seeScopes } from '../domain/visibility.js';
 import { judgeAt } from './judge.js';
@@ -37,8 +37,19 @@ function actionable(action: BulkAction): RawBuilder<SqlBool> {
         and not exists (select 1 from operation_runs again where again.retry_of = operation_runs.id))`;
 }
 
-/** The target's rows the caller may act on now, as a predicate over `operation_runs`. */
-async function targetSql(deps: ReadDeps, target: BulkTarget, now: Date) {
+/**
+ * The judge of the target's bucket at `now`. An action reads it once and moves its clock on per
+ * batch (`at`): the policies of the types with active runs are one scan of every active run, which
+ * per batch of a large action was most of its time.
+ */
+export async function targetJudge(deps: ReadDeps, target: BulkTarget, now: Date) {
+  const bucket = target.filter?.bucket ?? 'all';
+  const judge = await judgeAt(deps.db, deps.policyOf, now, judgesStaleness(bucket));
+  return { judge, at: (later: Date) => sqlJudge(later, judge.policies) };
+}
+
+/** The target's rows the caller may act on under `judge`, as a predicate over `operation_runs`. */
+function targetSql(target: BulkTarget, judge: SqlJudge) {
   const restricted = target.tenantIds;
   const tenantIds = target.filter?.tenantId
     ? restricted && !restricted.includes(target.filter.tenantId)
@@ -53,7 +64,6 @@ async function targetSql(deps: ReadDeps, target: BulkTarget, now: Date) {
     },
   ]);
   const bucket = target.filter?.bucket ?? 'all';
-  const judge = await judgeAt(deps.db, deps.policyOf, now, judgesStaleness(bucket));
   const filter: RunFilter = {
     visibility,
     from: target.filter ? new Date(target.filter.from) : new Date(0),
@@ -68,11 +78,16 @@ async function targetSql(deps: ReadDeps, target: BulkTarget, now: Date) {
 }
 
 /** How many runs the action would touch now (the preview's count). */
-export async function countTargets(deps: ReadDeps, target: BulkTarget, now: Date) {
+export async function countTargets(
+  deps: ReadDeps,
+  target: BulkTarget,
+  now: Date,
+  judge?: SqlJudge,
+) {
   const row = await deps.db
     .selectFrom('operation_runs')
     .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where(await targetSql(deps, target, now))
+    .where(targetSql(target, judge ?? (await targetJudge(deps, target, now)).judge))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -81,14 +96,14 @@ export async function countTargets(deps: ReadDeps, target: BulkTarget, now: Date
 export async function nextTargets(
   deps: ReadDeps,
   target: BulkTarget,
-  now: Date,
+  judge: SqlJudge,
   afterId: string | null,
   limit: number,
 ): Promise<Array<{ id: string; fleet: boolean }>> {
   let query = deps.db
     .selectFrom('operation_runs')
     .select(['operation_runs.id', 'operation_runs.fleet'])
-    .where(await targetSql(deps, target, now))
+    .where(targetSql(target, judge))
     .orderBy('operation_runs.id')
     .limit(limit);
   if (afterId) query = query.where('operation_runs.id', '>', afterId);

@@ -198,10 +198,11 @@ function searchSql(search: RunSearch, column: (name: string) => RawBuilder<unkno
     parts.push(
       sql`${column('tags')} <> '{}' and ${column('tags')} @> array[${search.tag}]::text[]`,
     );
-  if (search.failureCode) {
-    const failure = JSON.stringify([{ code: search.failureCode }]);
-    parts.push(sql`${column('failures')} <> '[]' and ${column('failures')} @> ${failure}::jsonb`);
-  }
+  // The code of the run's latest failure, in the form of migration 0023's index.
+  if (search.failureCode)
+    parts.push(
+      sql`${column('failures')} <> '[]' and (${column('failures')} -> -1 ->> 'code') = ${search.failureCode}`,
+    );
   if (search.rerunOf) parts.push(sql`${column('rerun_of')} = ${search.rerunOf}::uuid`);
   for (const filter of search.input ?? []) {
     const any = inputDocuments(filter).map((doc) => sql`${column('input')} @> ${doc}::jsonb`);

@@ -107,6 +107,21 @@ describe('the run list search', () => {
     expect((await search({ failureCode: 'graph.throttled' })).ids).toEqual([tagged.id]);
     expect((await search({ failureCode: 'graph.throttled', tag: 'eu' })).ids).toEqual([tagged.id]);
     expect((await search({ failureCode: 'graph.throttled', tag: 'other' })).ids).toEqual([]);
+
+    // The code searched is the latest failure's: a run that failed otherwise at the end is not
+    // found by an earlier attempt's code.
+    await h.runs.complete(other.id, {
+      outcome: 'failed',
+      failures: [
+        { code: 'graph.throttled', message: 'Too many requests' },
+        { code: 'graph.forbidden', message: 'Consent was withdrawn' },
+      ],
+    });
+    expect((await search({ failureCode: 'graph.forbidden' })).ids).toEqual([other.id]);
+    expect((await search({ failureCode: 'graph.throttled' })).ids).toEqual([tagged.id]);
+    expect(
+      (await search({ failureCode: 'graph.forbidden', bucket: 'terminal_follow_up' })).ids,
+    ).toEqual([other.id]);
   });
 });
 

@@ -34,7 +34,12 @@ const Filters = z
       .optional()
       .describe('A run id, or its first 8 or more characters'),
     tag: z.string().trim().min(1).max(64).optional().describe('Runs started with this tag'),
-    failureCode: z.string().min(1).max(200).optional().describe('Runs with a failure of this code'),
+    failureCode: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Runs whose latest failure has this code'),
     rerunOf: z.uuid().optional().describe('The runs that run this one again'),
   })
   .describe(
