@@ -74,7 +74,7 @@ export async function searchKinds(
       label: `failureCode=${code}`,
       query: `failureCode=${code}`,
       bucket: 'terminal_follow_up',
-      check: (r) => r.failures.some((f) => f.code === code),
+      check: (r) => r.failures.at(-1)?.code === code,
     },
   ];
   const kinds: Kind[] = [];
