@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
-import type { Database } from '../db/schema.js';
+import type { Database, Role } from '../db/schema.js';
 import { LIST_BUCKETS } from '../domain/buckets.js';
-import { roleCan } from '../domain/capabilities.js';
+import { outranks, roleCan } from '../domain/capabilities.js';
 import { RunwardenError } from '../domain/errors.js';
 import { wakeAdmitters } from '../flow/lanes.js';
 import { recordAudits } from '../runs/audit.js';
@@ -159,29 +159,50 @@ async function rightsNow(
   input: BulkInput,
 ): Promise<{ tenantIds: readonly string[] | null } | undefined> {
   const capability = input.action === 'cancel' ? 'operations.cancel' : 'operations.start';
-  const grant = input.by.tokenId
-    ? await db
-        .selectFrom('api_tokens')
-        .select(['role', sql<string[] | null>`null`.as('tenant_ids')])
-        .where('id', '=', input.by.tokenId)
-        .where('workspace_id', '=', workspaceId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst()
-    : input.by.userId
-      ? await db
-          .selectFrom('memberships')
-          .innerJoin('users', 'users.id', 'memberships.user_id')
-          .select(['memberships.role', 'memberships.tenant_ids'])
-          .where('memberships.user_id', '=', input.by.userId)
-          .where('memberships.workspace_id', '=', workspaceId)
-          .where('users.disabled_at', 'is', null)
-          .executeTakeFirst()
-      : undefined;
+  const grant = await grantNow(db, workspaceId, input.by);
   if (!grant || !roleCan(grant.role, capability)) return undefined;
   const then = input.by.tenantIds;
   const now = grant.tenant_ids;
   if (then === null) return { tenantIds: now };
   return { tenantIds: now === null ? then : then.filter((t) => now.includes(t)) };
+}
+
+type Grant = { role: Role; tenant_ids: string[] | null };
+
+/**
+ * What the asker holds now, as the gate would find it (`loadTokenPrincipal`): a token while it is
+ * not revoked; a service token its role over every tenant; a person's token, or the person, their
+ * membership while they are not disabled, a token never above it.
+ */
+async function grantNow(
+  db: Kysely<Database>,
+  workspaceId: string,
+  by: BulkInput['by'],
+): Promise<Grant | undefined> {
+  const token = by.tokenId
+    ? await db
+        .selectFrom('api_tokens')
+        .select(['role', 'created_by'])
+        .where('id', '=', by.tokenId)
+        .where('workspace_id', '=', workspaceId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+    : undefined;
+  if (by.tokenId && !token) return undefined;
+  if (token && token.created_by === null) return { role: token.role, tenant_ids: null };
+  const userId = token?.created_by ?? by.userId;
+  if (!userId) return undefined;
+  const member = await db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select(['memberships.role', 'memberships.tenant_ids'])
+    .where('memberships.user_id', '=', userId)
+    .where('memberships.workspace_id', '=', workspaceId)
+    .where('users.disabled_at', 'is', null)
+    .executeTakeFirst();
+  if (!member) return undefined;
+  if (token && !outranks(token.role, member.role)) return { ...member, role: token.role };
+  return member;
 }
 
 async function cancelBatch(
@@ -238,7 +259,8 @@ async function retryBatch(
         tenantId: run.tenant_id,
         input: run.input,
         initiatorUserId: input.by.userId,
-        initiatorTokenId: input.by.tokenId,
+        // As a start would name them: a person's token starts in the person's name.
+        initiatorTokenId: input.by.userId ? null : input.by.tokenId,
         retryOf: run.id,
         tags: run.tags,
       });

@@ -174,6 +174,32 @@ describe('rights that end before the action runs', () => {
       if (!worker) worker = await runTestWorker(h.t, h.registry, { concurrency: 2 });
     }
   });
+
+  it('blocks the action and touches nothing when the API token that asked was revoked meanwhile', async () => {
+    const made = await owner.POST('/api/workspaces/{ws}/tokens', {
+      params: ws,
+      body: { name: 'bulk token', role: 'manager' },
+    });
+    const { id, token } = made.data as { id: string; token: string };
+    const service = h.as({ name: 'bulk token', headers: { authorization: `Bearer ${token}` } });
+    const targets = await queued(2, 'bulk-t');
+    await worker.close();
+    try {
+      const started = await bulk(service, { action: 'cancel', filter: { tag: 'bulk-t' } });
+      expect(started.response.status).toBe(202);
+      const revoked = await owner.DELETE('/api/workspaces/{ws}/tokens/{id}', {
+        params: { path: { ws: 'contoso', id } },
+      });
+      expect(revoked.response.ok).toBe(true);
+      worker = await runTestWorker(h.t, h.registry, { concurrency: 2 });
+      const run = await finished(runOf(started.data)?.id as string);
+      expect(run.outcome).toBe('blocked');
+      expect(run.failures.map((f) => f.code)).toContain('bulk.rights_ended');
+      expect(await outcomes(targets)).toEqual(['pending', 'pending']);
+    } finally {
+      if (!worker) worker = await runTestWorker(h.t, h.registry, { concurrency: 2 });
+    }
+  });
 });
 
 describe('bulk retry', () => {

@@ -6,8 +6,10 @@ import { createDirectory } from '../../src/access/directory.js';
 import { hashPassword } from '../../src/access/passwords.js';
 import { loadUserPrincipal } from '../../src/access/principal.js';
 import type { Role } from '../../src/db/schema.js';
+import { DEFAULT_RUN_LOG_CAPS, toLogLine } from '../../src/domain/run-log-lines.js';
 import { uuidv7 } from '../../src/domain/uuid.js';
 import { type AppOptions, buildApp } from '../../src/http/app.js';
+import { appendRunLog } from '../../src/runs/run-logs.js';
 import { until } from '../support/db.js';
 import { apiHarness, type Caller, DEMO_PASSWORD } from '../support/http.js';
 import { openStream, type SseStream } from '../support/sse.js';
@@ -269,5 +271,49 @@ describe('a directory change ends the stream at once (NOTIFY; the heartbeat is a
     // A stream reconnecting as the narrowed member shows only their tenant now.
     const again = await stream(quietUrl, narrowed, '/api/stream');
     expect(again.ended).toBe(false);
+  });
+});
+
+describe("a run's own stream (?run=), which follows its log", () => {
+  it('ends for a member removed while following, by SQL (the heartbeat) or the directory (NOTIFY)', async () => {
+    const runId = await startRun('log followed');
+    const path = `/api/stream?run=${runId}`;
+    const bySql = await member('operator');
+    const byDirectory = await member('operator');
+    const sqlStream = await stream(apiUrl, bySql, path);
+    const directoryStream = await stream(quietUrl, byDirectory, path);
+    const watching = await stream(quietUrl, owner, path);
+    const line = async (message: string) =>
+      await appendRunLog(
+        h.db,
+        { id: runId, attempt: 1 },
+        [toLogLine('info', message, undefined, new Date())],
+        { caps: DEFAULT_RUN_LOG_CAPS },
+      );
+    const logEvents = (s: SseStream) => s.events.filter((e) => e.event === 'log').length;
+
+    await line('before the removals');
+    for (const s of [sqlStream, directoryStream, watching])
+      await until(() => logEvents(s) === 1, { what: 'the first log event' });
+
+    await sql`delete from memberships where user_id = ${bySql.userId}`.execute(h.db);
+    const removed = await call(
+      owner,
+      'DELETE',
+      `/api/workspaces/contoso/members/${byDirectory.userId}`,
+    );
+    expect(removed.status, removed.body).toBe(204);
+    await ended(sqlStream, 'the member removed in SQL');
+    await ended(directoryStream, 'the member removed by the directory');
+
+    await line('after the removals');
+    await until(() => logEvents(watching) === 2, { what: "the owner's second log event" });
+    expect(watching.ended).toBe(false);
+    expect(logEvents(sqlStream)).toBe(1);
+    expect(logEvents(directoryStream)).toBe(1);
+    // Reconnecting is the run page's 404.
+    const again = await openStream(`${apiUrl}${path}`, bySql.headers);
+    streams.add(again);
+    expect(again.status).toBe(404);
   });
 });

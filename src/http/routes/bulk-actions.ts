@@ -76,7 +76,7 @@ export const bulkActionRoutes: FastifyPluginAsyncZod<ApiContext> = async (app, c
         ...(body.filter ? { filter: filterOf(body.filter, ctx.now()) } : {}),
         by: {
           userId: principal.userId,
-          tokenId: principal.service ? (principal.tokenId ?? null) : null,
+          tokenId: principal.tokenId ?? null,
           actorKind: actorOf(principal).kind,
           tenantIds: access.restrictedTo ? access.tenants.map((t) => t.id) : null,
         },
