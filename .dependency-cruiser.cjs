@@ -4,6 +4,7 @@
 //   domain ← db ← runs ← access                (a ← b: b may import a, and what a may)
 //                      ← flow ← execution ← lifecycle
 //                                         ← fleet        (parents and children, DESIGN §19)
+//   domain ← db ← insights                  (rollups and charts, DESIGN §18)
 //   http (edge): anything but cli, web and the demo catalog
 //   cli (edge):  anything but web
 //   catalog:     the public library (src/index.ts), execution and domain
@@ -69,6 +70,11 @@ module.exports = {
       'fleet',
       ['domain', 'db', 'runs', 'flow', 'execution'],
       'may import only src/domain, src/db, src/runs, src/flow and src/execution: a fleet starts and cancels its children through the normal paths (DESIGN §19).',
+    ),
+    only(
+      'insights',
+      ['domain', 'db'],
+      'may import only src/domain and src/db: rollups are written by the database as runs end and read by charts, never through the ledger (DESIGN §18).',
     ),
     only(
       'lifecycle',

@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   flow: async () => (await import('./flow.js')).main(),
   fleet: async () => (await import('./fleet.js')).main(),
   bulk: async () => (await import('./bulk.js')).main(),
+  logs: async () => (await import('./logs.js')).main(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -20,6 +20,7 @@ import { DEFAULT_CONCURRENCY, startWorker, type WorkerHandle } from './execution
 import { cancelAnyRun } from './fleet/cancel-fleet.js';
 import { retryFleet } from './fleet/retry-fleet.js';
 import { type FleetRequest, type FleetStarted, startFleet } from './fleet/start-fleet.js';
+import { rollupFold } from './insights/rollups.js';
 import { startReconcilerLoop } from './lifecycle/reconciler.js';
 import { dailyPrune } from './lifecycle/retention.js';
 import { RunService } from './runs/run-service.js';
@@ -209,7 +210,10 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         runs,
         registry,
         logger,
-        maintenance: retentionDays ? [dailyPrune(db, retentionDays)] : [],
+        maintenance: [
+          ...(retentionDays ? [dailyPrune(db, retentionDays)] : []),
+          rollupFold(db, retentionDays),
+        ],
         ...workerOptions,
       });
       const loop = reconciler(reconcileIntervalSeconds);

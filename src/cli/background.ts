@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { startWorker } from '../execution/worker.js';
+import { rollupFold } from '../insights/rollups.js';
 import { startReconcilerLoop } from '../lifecycle/reconciler.js';
 import { dailyPrune } from '../lifecycle/retention.js';
 import type { Logger } from '../logger.js';
@@ -31,7 +32,10 @@ export async function startBackground(
     runs: runtime.runs,
     registry: runtime.registry,
     schedules: runtime.schedules,
-    maintenance: config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : [],
+    maintenance: [
+      ...(config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : []),
+      rollupFold(runtime.db, config.retentionDays),
+    ],
     runLogCaps: config.runLogCaps,
     logger,
     ...worker,

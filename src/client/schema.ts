@@ -606,6 +606,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/workspaces/{ws}/charts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Runs ended over time by outcome, failure rate, queue wait and duration p50/p95
+     * @description Bars of 1 minute (1h), 15 minutes (24h), 2 hours (7d) or 12 hours (30d), aligned in UTC; the last one holds now. A fleet counts once, as its parent, unless a tenant is named (then its child there counts). A member restricted to some tenants sees theirs.
+     */
+    get: operations['getCharts'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/system/ops/context': {
     parameters: {
       query?: never;
@@ -6466,6 +6486,117 @@ export interface operations {
       };
       /** @description The body is not JSON */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getCharts: {
+    parameters: {
+      query?: {
+        range?: '1h' | '24h' | '7d' | '30d';
+        tenantId?: string;
+        type?: string;
+      };
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            range: '1h' | '24h' | '7d' | '30d';
+            step: number;
+            from: string;
+            to: string;
+            buckets: {
+              at: string;
+              finished: {
+                succeeded: number;
+                partially_succeeded: number;
+                failed: number;
+                blocked: number;
+                cancelled: number;
+                reconciled: number;
+              };
+              failureRate: number | null;
+              waitP50: number | null;
+              waitP95: number | null;
+              durationP50: number | null;
+              durationP95: number | null;
+            }[];
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
         headers: {
           [name: string]: unknown;
         };

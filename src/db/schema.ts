@@ -313,6 +313,44 @@ export interface RunCompletionTotalsTable {
   buckets: string[];
 }
 
+/** A run that ended, waiting for the fold into `run_rollups` (migration 0024; written by a trigger). */
+export interface RunRollupInboxTable {
+  seq: ColumnType<string, never, never>;
+  workspace_id: string;
+  /** The tenant's id, '' for a workspace-level run. */
+  tenant: string;
+  type: string;
+  /** A fleet's child (left out of the all-tenant rows). */
+  child: boolean;
+  outcome: string;
+  reconciled: boolean;
+  completed_at: Timestamp;
+  wait_bin: number | null;
+  duration_bin: number | null;
+}
+
+/** Runs ended per minute (or hour, after 2 days) × workspace × tenant × type (DESIGN §18). */
+export interface RunRollupsTable {
+  workspace_id: string;
+  /** A tenant's id, '' for workspace-level runs, '*' for all of them (fleet children left out). */
+  tenant: string;
+  /** A type, or '*' for all of them. */
+  type: string;
+  at: Timestamp;
+  minutes: number;
+  succeeded: number;
+  partially_succeeded: number;
+  failed: number;
+  blocked: number;
+  cancelled: number;
+  /** Reconciled runs, whatever their outcome (counted apart, not under it). */
+  reconciled: number;
+  waits: number;
+  wait_hist: number[];
+  durations: number;
+  duration_hist: number[];
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   tenants: TenantsTable;
@@ -321,6 +359,8 @@ export interface Database {
   operation_runs: OperationRunsTable;
   fleet_children: FleetChildrenTable;
   run_completion_totals: RunCompletionTotalsTable;
+  run_rollup_inbox: RunRollupInboxTable;
+  run_rollups: RunRollupsTable;
   run_events: RunEventsTable;
   run_logs: RunLogsTable;
   run_log_lines: RunLogLinesTable;

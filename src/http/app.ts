@@ -31,6 +31,7 @@ import { documentScope, openApiFrame, transformObject } from './openapi.js';
 import { registerAccessLog, requestLogger } from './request-log.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { bulkActionRoutes } from './routes/bulk-actions.js';
+import { chartRoutes } from './routes/charts.js';
 import { directoryRoutes, passwordRoutes } from './routes/directory.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
@@ -313,6 +314,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(logRoutes, { ...ctx, runLogCaps: options.runLogCaps });
     await closed.register(notificationRoutes, ctx);
     await closed.register(pauseRoutes, ctx);
+    await closed.register(chartRoutes, ctx);
     await closed.register(systemRoutes, ctx);
     await closed.register(systemFlowRoutes, ctx);
     await closed.register(systemWorkerRoutes, ctx);

@@ -132,6 +132,7 @@ const TAGS = [
   ['tokens', "A workspace's API tokens"],
   ['directory', 'Workspaces, tenants and members'],
   ['flow', 'Flow control: pausing and resuming types and tenants'],
+  ['insights', 'Charts of runs over time, from per-minute rollups'],
   [
     'system',
     'Health, and the system plane for platform staff: stuck and failed runs, triage, flow limits, audit',

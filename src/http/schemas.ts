@@ -298,3 +298,38 @@ export const WorkerViewSchema = z.object({
   state: z.enum(['alive', 'silent', 'stopped']),
 });
 export type WorkerView = z.infer<typeof WorkerViewSchema>;
+
+// Charts (DESIGN §11, §18).
+export const CHART_RANGE_NAMES = ['1h', '24h', '7d', '30d'] as const;
+const seconds = z.number().nullable();
+/** One bar of a chart: the runs that ended in it and how long they waited and ran. */
+export const ChartBucketSchema = z.object({
+  /** The bar's start; it spans the chart's `step` minutes. */
+  at: z.string(),
+  /** Runs that ended in the bar by outcome; a reconciled run under `reconciled` only. */
+  finished: z.object({
+    succeeded: z.number(),
+    partially_succeeded: z.number(),
+    failed: z.number(),
+    blocked: z.number(),
+    cancelled: z.number(),
+    reconciled: z.number(),
+  }),
+  /** (failed + blocked + reconciled) / all that ended; null when none did. */
+  failureRate: z.number().nullable(),
+  /** Queue wait in seconds (created, or its requested start, → started): p50 and p95. */
+  waitP50: seconds,
+  waitP95: seconds,
+  /** Duration in seconds (started → ended): p50 and p95. */
+  durationP50: seconds,
+  durationP95: seconds,
+});
+export const ChartSchema = z.object({
+  range: z.enum(CHART_RANGE_NAMES),
+  /** Minutes per bar. */
+  step: z.number(),
+  from: z.string(),
+  to: z.string(),
+  buckets: z.array(ChartBucketSchema),
+});
+export type ChartView = z.infer<typeof ChartSchema>;
