@@ -5,6 +5,7 @@
 //                      ← flow ← execution ← lifecycle
 //                                         ← fleet        (parents and children, DESIGN §19)
 //   domain ← db ← insights                  (rollups and charts, DESIGN §18)
+//   domain ← db ← runs, insights ← alerts   (rules, evaluation, delivery, DESIGN §18)
 //   http (edge): anything but cli, web and the demo catalog
 //   cli (edge):  anything but web
 //   catalog:     the public library (src/index.ts), execution and domain
@@ -75,6 +76,11 @@ module.exports = {
       'insights',
       ['domain', 'db'],
       'may import only src/domain and src/db: rollups are written by the database as runs end and read by charts, never through the ledger (DESIGN §18).',
+    ),
+    only(
+      'alerts',
+      ['domain', 'db', 'runs', 'insights'],
+      'may import only src/domain, src/db, src/runs and src/insights: rules read what runs and rollups say, and reach the queue through SQL (DESIGN §18).',
     ),
     only(
       'lifecycle',

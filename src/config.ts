@@ -43,6 +43,11 @@ const EnvSchema = z.object({
     .min(1024)
     .max(1024 * 1024 * 1024)
     .default(1024 * 1024),
+  RUNWARDEN_SMTP_URL: z
+    .url({ protocol: /^smtps?$/, error: 'must be an smtp(s) URL, e.g. smtp://user:pass@mail:587' })
+    .optional(),
+  RUNWARDEN_SMTP_FROM: z.string().min(3).max(200).optional(),
+  RUNWARDEN_ALERTS_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,6 +67,8 @@ export interface Config {
   /** RUNWARDEN_PUBLIC_URL: the URL people use (invite links, OIDC redirects); default http://localhost:PORT. */
   publicUrl: string;
   logLevel: string;
+  /** Alerts (DESIGN §18): email through RUNWARDEN_SMTP_URL from RUNWARDEN_SMTP_FROM; webhooks to private addresses only with RUNWARDEN_ALERTS_PRIVATE_URLS=true. */
+  alerts: { smtpUrl: string | undefined; smtpFrom: string | undefined; privateUrls: boolean };
   reconcileIntervalSeconds: number;
   retentionDays: number;
   /** RUNWARDEN_DB_POOL_SIZE: connections per process pool; unset: the default of the process kind (src/cli/pool-size.ts). */
@@ -154,6 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: e.RUNWARDEN_DEMO === 'true',
     publicUrl: (e.RUNWARDEN_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
+    alerts: {
+      smtpUrl: e.RUNWARDEN_SMTP_URL,
+      smtpFrom: e.RUNWARDEN_SMTP_FROM,
+      privateUrls: e.RUNWARDEN_ALERTS_PRIVATE_URLS === 'true',
+    },
     reconcileIntervalSeconds: e.RUNWARDEN_RECONCILE_INTERVAL_SECONDS,
     retentionDays: e.RUNWARDEN_RETENTION_DAYS,
     dbPoolSize: e.RUNWARDEN_DB_POOL_SIZE,

@@ -4,6 +4,7 @@ import pino from 'pino';
 import type { z } from 'zod';
 import { createDirectory, type Directory } from './access/directory.js';
 import { resolveStartRefs, type StartRefs } from './access/start-refs.js';
+import { alertWork } from './alerts/tasks.js';
 import { type DbTimeouts, DEFAULT_DB_TIMEOUTS } from './config.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createDb, createPool, type Db, withoutStatementTimeout } from './db/pool.js';
@@ -51,6 +52,18 @@ export interface RunwardenWorkerOptions {
   reconcileIntervalSeconds?: number;
   /** What each run's log keeps (default 2,000 lines and 1 MiB; see "Run logs"). */
   runLogCaps?: { maxLines: number; maxBytes: number };
+  /**
+   * Alert evaluation and delivery (see "Alerts"): the console's URL for run links (default
+   * http://localhost:3000), SMTP for email rules, and whether webhooks may go to private addresses.
+   */
+  alerts?: {
+    publicUrl?: string;
+    smtpUrl?: string;
+    smtpFrom?: string;
+    allowPrivateAddresses?: boolean;
+    /** First retry of a failed delivery after this, then doubling (default 10 s). */
+    retryBaseMs?: number;
+  };
 }
 
 export interface RunwardenReconcilerOptions {
@@ -197,7 +210,13 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
     directory: createDirectory({ db }),
     cancel: (runId, by = { userId: null }) => cancelAnyRun({ db, runs }, runId, by),
     report: (runId, report) => reportExternal({ db, runs, registry }, runId, report),
-    async worker({ retentionDays, reconcileIntervalSeconds, ...workerOptions } = {}) {
+    async worker({ retentionDays, reconcileIntervalSeconds, alerts, ...workerOptions } = {}) {
+      const alerting = alertWork({
+        db,
+        policyOf: registry.policyOf,
+        ...alerts,
+        publicUrl: (alerts?.publicUrl ?? 'http://localhost:3000').replace(/\/+$/, ''),
+      });
       const workerPool = createPool(options.databaseUrl, {
         max: (workerOptions.concurrency ?? DEFAULT_CONCURRENCY) + 2,
         timeouts,
@@ -213,7 +232,9 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         maintenance: [
           ...(retentionDays ? [dailyPrune(db, retentionDays)] : []),
           rollupFold(db, retentionDays),
+          ...alerting.maintenance,
         ],
+        jobs: alerting.jobs,
         ...workerOptions,
       });
       const loop = reconciler(reconcileIntervalSeconds);

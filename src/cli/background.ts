@@ -1,3 +1,4 @@
+import { alertWork } from '../alerts/tasks.js';
 import type { Config } from '../config.js';
 import { startWorker } from '../execution/worker.js';
 import { rollupFold } from '../insights/rollups.js';
@@ -24,6 +25,14 @@ export async function startBackground(
   worker: { concurrency: number; shutdownGraceSeconds: number },
 ): Promise<void> {
   lifecycle.phase('starting the worker');
+  const alerts = alertWork({
+    db: runtime.db,
+    publicUrl: config.publicUrl,
+    policyOf: runtime.registry.policyOf,
+    smtpUrl: config.alerts.smtpUrl,
+    smtpFrom: config.alerts.smtpFrom,
+    allowPrivateAddresses: config.alerts.privateUrls,
+  });
   const handle = await startWorker({
     db: runtime.db,
     pgPool: runtime.pool,
@@ -35,7 +44,9 @@ export async function startBackground(
     maintenance: [
       ...(config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : []),
       rollupFold(runtime.db, config.retentionDays),
+      ...alerts.maintenance,
     ],
+    jobs: alerts.jobs,
     runLogCaps: config.runLogCaps,
     logger,
     ...worker,

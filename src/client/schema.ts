@@ -626,6 +626,76 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/workspaces/{ws}/alert-rules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The workspace's alert rules (workspace.manage) */
+    get: operations['listAlertRules'];
+    put?: never;
+    /** Add an alert rule (workspace.manage); a webhook’s signing secret is shown once */
+    post: operations['createAlertRule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/workspaces/{ws}/alert-rules/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Replace an alert rule; a new destination gets a new secret, shown once */
+    put: operations['updateAlertRule'];
+    post?: never;
+    /** Remove an alert rule and its deliveries */
+    delete: operations['deleteAlertRule'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/workspaces/{ws}/alert-rules/{id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A rule's last 100 deliveries, newest first: status, attempts, last error */
+    get: operations['listAlertDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/workspaces/{ws}/alert-rules/{id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a test alert to the rule’s destination now (through the queue, recorded) */
+    post: operations['testAlertRule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/system/ops/context': {
     parameters: {
       query?: never;
@@ -2506,6 +2576,10 @@ export interface operations {
         initiator?: string | 'me';
         from?: string;
         to?: string;
+        /** @description Runs that ended at or after this (with endedTo: a chart bar) */
+        endedFrom?: string;
+        /** @description Runs that ended before this */
+        endedTo?: string;
         /** @description A run id, or its first 8 or more characters */
         q?: string;
         /** @description Runs started with this tag */
@@ -3000,6 +3074,10 @@ export interface operations {
         initiator?: string | 'me';
         from?: string;
         to?: string;
+        /** @description Runs that ended at or after this (with endedTo: a chart bar) */
+        endedFrom?: string;
+        /** @description Runs that ended before this */
+        endedTo?: string;
         /** @description A run id, or its first 8 or more characters */
         q?: string;
         /** @description Runs started with this tag */
@@ -5439,6 +5517,10 @@ export interface operations {
             from?: string;
             /** Format: date-time */
             to?: string;
+            /** Format: date-time */
+            endedFrom?: string;
+            /** Format: date-time */
+            endedTo?: string;
             q?: string;
             tag?: string;
             failureCode?: string;
@@ -6597,6 +6679,898 @@ export interface operations {
       };
       /** @description Not found, or not visible to the caller (the same answer) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listAlertRules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              name: string;
+              condition:
+                | {
+                    /** @enum {string} */
+                    kind: 'run_ended';
+                    outcomes: ('failed' | 'blocked' | 'reconciled')[];
+                    types?: string[];
+                    tenantIds?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'failure_count';
+                    threshold: number;
+                    windowMinutes: number;
+                    types?: string[];
+                    tenantIds?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'queue_wait';
+                    p95Seconds: number;
+                    forMinutes: number;
+                    types?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'likely_stale';
+                  };
+              destination:
+                | {
+                    /** @enum {string} */
+                    kind: 'webhook';
+                    url: string;
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'slack';
+                    /** @description Only its host: the URL is a secret */
+                    url: string;
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'email';
+                    to: string[];
+                  };
+              throttleMinutes: number;
+              enabled: boolean;
+              createdAt: string;
+              updatedAt: string;
+              lastAlertAt: string | null;
+              pendingCount: number;
+            }[];
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  createAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          condition:
+            | {
+                /** @enum {string} */
+                kind: 'run_ended';
+                outcomes: ('failed' | 'blocked' | 'reconciled')[];
+                types?: string[];
+                tenantIds?: string[];
+              }
+            | {
+                /** @enum {string} */
+                kind: 'failure_count';
+                threshold: number;
+                windowMinutes: number;
+                types?: string[];
+                tenantIds?: string[];
+              }
+            | {
+                /** @enum {string} */
+                kind: 'queue_wait';
+                p95Seconds: number;
+                forMinutes: number;
+                types?: string[];
+              }
+            | {
+                /** @enum {string} */
+                kind: 'likely_stale';
+              };
+          destination:
+            | {
+                /** @enum {string} */
+                kind: 'webhook';
+                /**
+                 * Format: uri
+                 * @description http or https; delivered only to public addresses
+                 */
+                url: string;
+              }
+            | {
+                /** @enum {string} */
+                kind: 'slack';
+                /**
+                 * Format: uri
+                 * @description http or https; delivered only to public addresses
+                 */
+                url: string;
+              }
+            | {
+                /** @enum {string} */
+                kind: 'email';
+                to: string[];
+              };
+          /** @description At most one alert per this many minutes (10) */
+          throttleMinutes?: number;
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            rule: {
+              id: string;
+              name: string;
+              condition:
+                | {
+                    /** @enum {string} */
+                    kind: 'run_ended';
+                    outcomes: ('failed' | 'blocked' | 'reconciled')[];
+                    types?: string[];
+                    tenantIds?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'failure_count';
+                    threshold: number;
+                    windowMinutes: number;
+                    types?: string[];
+                    tenantIds?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'queue_wait';
+                    p95Seconds: number;
+                    forMinutes: number;
+                    types?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'likely_stale';
+                  };
+              destination:
+                | {
+                    /** @enum {string} */
+                    kind: 'webhook';
+                    url: string;
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'slack';
+                    /** @description Only its host: the URL is a secret */
+                    url: string;
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'email';
+                    to: string[];
+                  };
+              throttleMinutes: number;
+              enabled: boolean;
+              createdAt: string;
+              updatedAt: string;
+              lastAlertAt: string | null;
+              pendingCount: number;
+            };
+            /** @description A webhook's signing secret, shown this once (null for other destinations) */
+            secret: string | null;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  updateAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          condition:
+            | {
+                /** @enum {string} */
+                kind: 'run_ended';
+                outcomes: ('failed' | 'blocked' | 'reconciled')[];
+                types?: string[];
+                tenantIds?: string[];
+              }
+            | {
+                /** @enum {string} */
+                kind: 'failure_count';
+                threshold: number;
+                windowMinutes: number;
+                types?: string[];
+                tenantIds?: string[];
+              }
+            | {
+                /** @enum {string} */
+                kind: 'queue_wait';
+                p95Seconds: number;
+                forMinutes: number;
+                types?: string[];
+              }
+            | {
+                /** @enum {string} */
+                kind: 'likely_stale';
+              };
+          destination:
+            | {
+                /** @enum {string} */
+                kind: 'webhook';
+                /**
+                 * Format: uri
+                 * @description http or https; delivered only to public addresses
+                 */
+                url: string;
+              }
+            | {
+                /** @enum {string} */
+                kind: 'slack';
+                /**
+                 * Format: uri
+                 * @description http or https; delivered only to public addresses
+                 */
+                url: string;
+              }
+            | {
+                /** @enum {string} */
+                kind: 'email';
+                to: string[];
+              };
+          /** @description At most one alert per this many minutes (10) */
+          throttleMinutes?: number;
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            rule: {
+              id: string;
+              name: string;
+              condition:
+                | {
+                    /** @enum {string} */
+                    kind: 'run_ended';
+                    outcomes: ('failed' | 'blocked' | 'reconciled')[];
+                    types?: string[];
+                    tenantIds?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'failure_count';
+                    threshold: number;
+                    windowMinutes: number;
+                    types?: string[];
+                    tenantIds?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'queue_wait';
+                    p95Seconds: number;
+                    forMinutes: number;
+                    types?: string[];
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'likely_stale';
+                  };
+              destination:
+                | {
+                    /** @enum {string} */
+                    kind: 'webhook';
+                    url: string;
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'slack';
+                    /** @description Only its host: the URL is a secret */
+                    url: string;
+                  }
+                | {
+                    /** @enum {string} */
+                    kind: 'email';
+                    to: string[];
+                  };
+              throttleMinutes: number;
+              enabled: boolean;
+              createdAt: string;
+              updatedAt: string;
+              lastAlertAt: string | null;
+              pendingCount: number;
+            };
+            /** @description A webhook's signing secret, shown this once (null for other destinations) */
+            secret: string | null;
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': null;
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listAlertDeliveries: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              id: string;
+              createdAt: string;
+              /** @enum {string} */
+              status: 'pending' | 'delivered' | 'failed';
+              attempts: number;
+              lastError: string | null;
+              lastAttemptAt: string | null;
+              deliveredAt: string | null;
+              test: boolean;
+              count: number;
+            }[];
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests; Retry-After says when to try again */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A fault on our side, logged with the request id */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The database is unreachable (or the run could not be queued); Retry-After says when to retry */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  testAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ws: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            delivery: {
+              id: string;
+            };
+          };
+        };
+      };
+      /** @description The request does not match the schema, or its JSON, cursor or path is not valid */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No caller: log in or send a valid API token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Lacking the permission, or a cookie write without its x-csrf-token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not found, or not visible to the caller (the same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -351,6 +351,57 @@ export interface RunRollupsTable {
   duration_hist: number[];
 }
 
+/** An alert rule of a workspace (DESIGN §18; src/alerts/rules.ts is its only writer). */
+export interface AlertRulesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  condition: ColumnType<unknown, string, string>;
+  destination: ColumnType<unknown, string, string>;
+  /** A webhook's signing secret or a Slack URL: never read back out to anyone. */
+  secret: string | null;
+  throttle_minutes: number;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_by: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  pending_count: ColumnType<number, number | undefined, number>;
+  pending_runs: ColumnType<string[], string[] | undefined, string[]>;
+  last_alert_at: NullableTimestamp;
+}
+
+/** A run that ended failed, blocked or reconciled, waiting for its workspace's evaluation. */
+export interface AlertEventsTable {
+  seq: ColumnType<string, never, never>;
+  workspace_id: string;
+  run_id: string;
+  type: string;
+  tenant_id: string | null;
+  outcome: string;
+  reconciled: boolean;
+  completed_at: Timestamp;
+}
+
+/** One alert sent (or being sent) to a rule's destination. */
+export interface AlertDeliveriesTable {
+  id: string;
+  rule_id: string;
+  workspace_id: string;
+  created_at: DefaultedTimestamp;
+  status: ColumnType<
+    'pending' | 'delivered' | 'failed',
+    'pending' | undefined,
+    'pending' | 'delivered' | 'failed'
+  >;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  last_attempt_at: NullableTimestamp;
+  delivered_at: NullableTimestamp;
+  test: ColumnType<boolean, boolean | undefined, boolean>;
+  count: number;
+  payload: ColumnType<unknown, string, string>;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   tenants: TenantsTable;
@@ -361,6 +412,9 @@ export interface Database {
   run_completion_totals: RunCompletionTotalsTable;
   run_rollup_inbox: RunRollupInboxTable;
   run_rollups: RunRollupsTable;
+  alert_rules: AlertRulesTable;
+  alert_events: AlertEventsTable;
+  alert_deliveries: AlertDeliveriesTable;
   run_events: RunEventsTable;
   run_logs: RunLogsTable;
   run_log_lines: RunLogLinesTable;

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, Role } from '../db/schema.js';
 import { LIST_BUCKETS } from '../domain/buckets.js';
@@ -39,6 +39,7 @@ export const BulkInput = z.object({
       initiator: z.string().optional(),
       from: z.string(),
       to: z.string().optional(),
+      ended: z.object({ from: z.string(), to: z.string() }).optional(),
       bucket: z.enum(LIST_BUCKETS),
       search: Search.optional(),
     })

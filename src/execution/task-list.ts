@@ -26,6 +26,16 @@ export interface MaintenanceTask {
 }
 
 const MAINTENANCE_IDENTIFIER = /^[a-z][a-z0-9_-]*$/;
+const JOB_IDENTIFIER = /^[a-z][a-z0-9_.-]*$/;
+
+/**
+ * A job the process that composes a worker hands it, run when something adds it to the queue
+ * (`runwarden:<identifier>`), e.g. an alert's delivery. A throw fails the job like any other.
+ */
+export interface ProcessJob {
+  identifier: string;
+  task: (payload: unknown, context: { logger: Logger }) => Promise<void>;
+}
 
 /** Everything a worker's queue runs: one task per queue operation, schedule ticks, maintenance. */
 export interface WorkerTasks {
@@ -42,6 +52,7 @@ export function workerTasks(
   deps: WrapperDeps & { registry: OperationRegistry },
   schedules: ScheduleDefinition[],
   maintenance: MaintenanceTask[],
+  jobs: ProcessJob[] = [],
 ): WorkerTasks {
   const { registry, logger } = deps;
   const taskList: TaskList = {};
@@ -67,6 +78,12 @@ export function workerTasks(
       ...parseCronItems([{ task, match: item.match, identifier: `runwarden-${item.identifier}` }]),
     );
     taskList[task] = () => item.task({ logger });
+  }
+  for (const job of jobs) {
+    const task = `runwarden:${job.identifier}`;
+    if (!JOB_IDENTIFIER.test(job.identifier) || taskList[task])
+      throw new Error(`job "${job.identifier}": a short lowercase name, used once`);
+    taskList[task] = (payload) => job.task(payload, { logger });
   }
   return { taskList, cronItems };
 }

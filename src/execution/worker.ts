@@ -14,11 +14,11 @@ import { queueSlots } from './queue-runner.js';
 import type { OperationRegistry } from './registry.js';
 import { RunLog } from './run-log.js';
 import type { ScheduleDefinition } from './schedules.js';
-import { type MaintenanceTask, workerTasks } from './task-list.js';
+import { type MaintenanceTask, type ProcessJob, workerTasks } from './task-list.js';
 import { newWorkerId, recordQueueWorkerId, registerWorker } from './worker-registration.js';
 import { workerShutdown } from './worker-shutdown.js';
 
-export type { MaintenanceTask } from './task-list.js';
+export type { MaintenanceTask, ProcessJob } from './task-list.js';
 
 /**
  * Job slots of a worker unless told otherwise. Each slot spends most of a run waiting on the
@@ -51,6 +51,8 @@ export interface WorkerOptions {
    * (`dailyPrune` in src/lifecycle/retention.ts, DESIGN §9). Unset: none.
    */
   maintenance?: MaintenanceTask[];
+  /** Jobs added to the queue by the process's own modules (alert evaluation and delivery). */
+  jobs?: ProcessJob[];
   /**
    * Called when the queue's job slots died and cannot be restored although the database answers,
    * or the heartbeat thread keeps dying (both logged at fatal first). Default: exit the process
@@ -110,6 +112,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     },
     options.schedules ?? [],
     options.maintenance ?? [],
+    options.jobs ?? [],
   );
   // The catalog's types it serves (Runwarden's own, which every worker runs, go unnamed).
   const types = registry

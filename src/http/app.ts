@@ -29,6 +29,7 @@ import { findUnstorable, registerJsonBodies, unstorableError } from './json-body
 import { registerMetrics } from './metrics.js';
 import { documentScope, openApiFrame, transformObject } from './openapi.js';
 import { registerAccessLog, requestLogger } from './request-log.js';
+import { alertRuleRoutes } from './routes/alert-rules.js';
 import { authRoutes, logoutRoutes, meRoutes } from './routes/auth.js';
 import { bulkActionRoutes } from './routes/bulk-actions.js';
 import { chartRoutes } from './routes/charts.js';
@@ -315,6 +316,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await closed.register(notificationRoutes, ctx);
     await closed.register(pauseRoutes, ctx);
     await closed.register(chartRoutes, ctx);
+    await closed.register(alertRuleRoutes, { ...ctx, publicUrl: signIn.publicUrl });
     await closed.register(systemRoutes, ctx);
     await closed.register(systemFlowRoutes, ctx);
     await closed.register(systemWorkerRoutes, ctx);

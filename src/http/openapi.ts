@@ -133,6 +133,7 @@ const TAGS = [
   ['directory', 'Workspaces, tenants and members'],
   ['flow', 'Flow control: pausing and resuming types and tenants'],
   ['insights', 'Charts of runs over time, from per-minute rollups'],
+  ['alerts', 'Alert rules and their deliveries to webhooks, Slack and email'],
   [
     'system',
     'Health, and the system plane for platform staff: stuck and failed runs, triage, flow limits, audit',

@@ -78,9 +78,6 @@ export async function readChart(db: Kysely<Database>, query: ChartQuery): Promis
   const count = minutes / step;
   const from = new Date(last - (count - 1) * stepMs);
   const to = new Date(last + stepMs);
-  const tenants = [...query.tenants];
-  const inbox = sql`(select * from run_rollup_inbox
-    where workspace_id = ${query.workspaceId} and completed_at >= ${from})`;
   const { rows } = await sql<Row>`
     select date_bin(${`${step} minutes`}::interval, at, timestamptz 'epoch') as at,
       sum(succeeded) as succeeded, sum(partially_succeeded) as partially_succeeded,
@@ -88,22 +85,7 @@ export async function readChart(db: Kysely<Database>, query: ChartQuery): Promis
       sum(reconciled) as reconciled,
       runwarden_hist_merge(wait_hist) as wait_hist,
       runwarden_hist_merge(duration_hist) as duration_hist
-    from (
-      select at, succeeded, partially_succeeded, failed, blocked, cancelled, reconciled,
-        wait_hist, duration_hist
-      from run_rollups
-      where workspace_id = ${query.workspaceId} and tenant = any(${tenants}::text[])
-        and type = ${query.type} and at >= ${from}
-      union all
-      select completed_at,
-        (outcome = 'succeeded' and not reconciled)::int, (outcome = 'partially_succeeded' and not reconciled)::int,
-        (outcome = 'failed' and not reconciled)::int, (outcome = 'blocked' and not reconciled)::int,
-        (outcome = 'cancelled' and not reconciled)::int, reconciled::int,
-        runwarden_hist_add(${sql.lit(zeros())}::int[], wait_bin),
-        runwarden_hist_add(${sql.lit(zeros())}::int[], duration_bin)
-      from (${keyedSql(inbox)}) keyed
-      where tenant = any(${tenants}::text[]) and type = ${query.type}
-    ) rows
+    from (${endedRowsSql({ ...query, types: [query.type], from })}) rows
     group by 1 order by 1`.execute(db);
   const byAt = new Map(rows.map((r) => [new Date(r.at).getTime(), r]));
   const buckets: ChartBucket[] = [];
@@ -112,6 +94,56 @@ export async function readChart(db: Kysely<Database>, query: ChartQuery): Promis
     buckets.push(bucketOf(new Date(at), byAt.get(at)));
   }
   return { range: query.range, step, from, to, buckets };
+}
+
+/**
+ * The rollup rows of a workspace's (tenant, type) keys from `from` on, and the same of the runs not
+ * folded yet, as one row set (`at` a minute or an hour).
+ */
+function endedRowsSql(q: {
+  workspaceId: string;
+  tenants: readonly string[];
+  types: readonly string[];
+  from: Date;
+}) {
+  const tenants = [...q.tenants];
+  const types = [...q.types];
+  const inbox = sql`(select * from run_rollup_inbox
+    where workspace_id = ${q.workspaceId} and completed_at >= ${q.from})`;
+  return sql`
+      select at, succeeded, partially_succeeded, failed, blocked, cancelled, reconciled,
+        wait_hist, duration_hist
+      from run_rollups
+      where workspace_id = ${q.workspaceId} and tenant = any(${tenants}::text[])
+        and type = any(${types}::text[]) and at >= ${q.from}
+      union all
+      select completed_at,
+        (outcome = 'succeeded' and not reconciled)::int, (outcome = 'partially_succeeded' and not reconciled)::int,
+        (outcome = 'failed' and not reconciled)::int, (outcome = 'blocked' and not reconciled)::int,
+        (outcome = 'cancelled' and not reconciled)::int, reconciled::int,
+        runwarden_hist_add(${sql.lit(zeros())}::int[], wait_bin),
+        runwarden_hist_add(${sql.lit(zeros())}::int[], duration_bin)
+      from (${keyedSql(inbox)}) keyed
+      where tenant = any(${tenants}::text[]) and type = any(${types}::text[])`;
+}
+
+/** What ended from `from` on under some (tenant, type) keys: counts by outcome and the wait histogram. */
+export async function endedSince(
+  db: Kysely<Database>,
+  q: { workspaceId: string; tenants: readonly string[]; types: readonly string[]; from: Date },
+): Promise<{ finished: Record<ChartOutcome, number>; wait: number[] }> {
+  const { rows } = await sql<Omit<Row, 'at'>>`
+    select sum(succeeded) as succeeded, sum(partially_succeeded) as partially_succeeded,
+      sum(failed) as failed, sum(blocked) as blocked, sum(cancelled) as cancelled,
+      sum(reconciled) as reconciled,
+      runwarden_hist_merge(wait_hist) as wait_hist,
+      runwarden_hist_merge(duration_hist) as duration_hist
+    from (${endedRowsSql(q)}) rows`.execute(db);
+  const row = rows[0];
+  const finished = Object.fromEntries(
+    CHART_OUTCOMES.map((o) => [o, Number(row?.[o] ?? 0)]),
+  ) as Record<ChartOutcome, number>;
+  return { finished, wait: mergeHistograms(row ? [row.wait_hist] : []) };
 }
 
 function bucketOf(at: Date, row: Row | undefined): ChartBucket {

@@ -22,6 +22,8 @@ export interface BulkTarget {
     initiator?: string;
     from: string;
     to?: string;
+    /** Runs that ended in [from, to) (a chart's bar). */
+    ended?: { from: string; to: string };
     bucket: ListBucket;
     search?: RunSearch;
   };
@@ -68,6 +70,11 @@ function targetSql(target: BulkTarget, judge: SqlJudge) {
     visibility,
     from: target.filter ? new Date(target.filter.from) : new Date(0),
     ...(target.filter?.to ? { to: new Date(target.filter.to) } : {}),
+    ...(target.filter?.ended
+      ? {
+          ended: { from: new Date(target.filter.ended.from), to: new Date(target.filter.ended.to) },
+        }
+      : {}),
     ...(target.filter?.type ? { type: target.filter.type } : {}),
     ...(target.filter?.initiator ? { initiator: target.filter.initiator } : {}),
     ...(target.filter?.search ? { search: target.filter.search } : {}),

@@ -20,6 +20,8 @@ export interface RunFilter {
   /** The window, on the one window column (created_at): from inclusive, to exclusive. */
   from: Date;
   to?: Date;
+  /** Only runs that ended in [from, to): a chart's bar (DESIGN §18). */
+  ended?: { from: Date; to: Date };
   /** Only this fleet's children, started or joined (DESIGN §19). */
   parentId?: string;
   /** The search box's terms (DESIGN §18), each answered by an index. */
@@ -171,6 +173,10 @@ export function inBucket(
   ];
   if (filter.to) parts.push(sql`${column(WINDOW_COLUMN)} < ${filter.to}`);
   if (filter.type) parts.push(sql`${column('type')} = ${filter.type}`);
+  if (filter.ended)
+    parts.push(
+      sql`${column('completed_at')} >= ${filter.ended.from} and ${column('completed_at')} < ${filter.ended.to}`,
+    );
   if (filter.parentId)
     parts.push(
       sql`${column('id')} in (select run_id from fleet_children where parent_id = ${filter.parentId})`,

@@ -48,7 +48,15 @@ const VALID: Record<string, { as: As; body: () => Record<string, unknown> }> = {
     as: 'owner',
     body: () => ({ type: 'policy.sync', tenants: 'all', input: { scope: 'all' } }),
   },
+  createAlertRule: { as: 'owner', body: () => alertRuleBody },
+  updateAlertRule: { as: 'owner', body: () => alertRuleBody },
 };
+const alertRuleBody = {
+  name: 'walk',
+  condition: { kind: 'run_ended', outcomes: ['failed'] },
+  destination: { kind: 'email', to: ['ops@example.test'] },
+};
+let alertRuleId: string;
 
 interface Route {
   method: string;
@@ -79,6 +87,13 @@ beforeAll(async () => {
   });
   expect(external.statusCode).toBe(202);
   externalRun = external.json().run.id;
+  const rule = await h.request(callers.owner, {
+    method: 'POST',
+    url: '/api/workspaces/contoso/alert-rules',
+    payload: alertRuleBody,
+  });
+  expect(rule.statusCode).toBe(201);
+  alertRuleId = rule.json().rule.id;
 
   const doc = (await h.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as {
     paths: Record<string, Record<string, { operationId: string; requestBody?: object }>>;
@@ -99,6 +114,8 @@ const PARAMS: Record<string, () => string> = {
 };
 
 function urlOf(path: string): string {
+  if (path.includes('/alert-rules/{id}'))
+    return path.replace('{ws}', 'contoso').replace('{id}', alertRuleId);
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = PARAMS[name];
     if (!value) throw new Error(`no value for the path parameter ${name}`);
@@ -122,6 +139,8 @@ async function storedState() {
     'flow_limit_overrides',
     'fleet_children',
     'run_log_lines',
+    'alert_rules',
+    'alert_deliveries',
   ] as const;
   for (const table of tables) {
     const row = await h.db

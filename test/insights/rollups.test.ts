@@ -301,6 +301,54 @@ describe('GET /api/workspaces/:ws/charts', () => {
     ).toBe(401);
   });
 
+  it("agrees bar by bar with the list's counts of the runs that ended in the bar", async () => {
+    await end('succeeded', { tenantId: h.ids.dev });
+    await end('partially_succeeded', { tenantId: h.ids.dev });
+    await end('reconciled', { tenantId: h.ids.dev });
+    await end('cancelled', { tenantId: h.ids.dev });
+    for (const query of [
+      'range=1h',
+      `range=24h&tenantId=${h.ids.dev}`,
+      'range=30d&type=policy.sync_one',
+    ]) {
+      const body = (await chart(owner, query)).json();
+      const scope = new URLSearchParams(query);
+      scope.delete('range');
+      let compared = 0;
+      for (const bar of body.buckets) {
+        const f: Totals = bar.finished;
+        const all = Object.values(f).reduce((a, b) => a + b, 0);
+        if (!all) continue;
+        const end = new Date(new Date(bar.at).getTime() + body.step * 60_000).toISOString();
+        const res = await h.request(owner, {
+          method: 'GET',
+          url: `/api/workspaces/contoso/operations/counts?${scope}&endedFrom=${bar.at}&endedTo=${end}`,
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        const counts = res.json().counts;
+        expect({ query, at: bar.at, counts }).toEqual({
+          query,
+          at: bar.at,
+          counts: {
+            active: 0,
+            active_stale: 0,
+            succeeded: f.succeeded,
+            terminal_follow_up: f.failed + f.blocked + f.partially_succeeded,
+            reconciled: f.reconciled,
+            all: Math.min(all, 1_000),
+          },
+        });
+        if (++compared === 5) break;
+      }
+      expect(compared, query).toBeGreaterThan(0);
+    }
+    const half = await h.request(owner, {
+      method: 'GET',
+      url: `/api/workspaces/contoso/operations?endedFrom=${new Date().toISOString()}`,
+    });
+    expect(half.statusCode).toBe(400);
+  });
+
   it('refuses a range or tenant it does not know with a 400', async () => {
     expect((await chart(owner, 'range=2h')).statusCode).toBe(400);
     expect((await chart(owner, 'tenantId=not-a-uuid')).statusCode).toBe(400);

@@ -23,6 +23,7 @@ import * as workerFacts from './0021_worker_facts.js';
 import * as operatorTools from './0022_operator_tools.js';
 import * as failureCodeIndex from './0023_failure_code_index.js';
 import * as runRollups from './0024_run_rollups.js';
+import * as alerts from './0025_alerts.js';
 
 /** Every migration in order. Append only; never edit or reorder a released entry. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '0022_operator_tools': operatorTools,
   '0023_failure_code_index': failureCodeIndex,
   '0024_run_rollups': runRollups,
+  '0025_alerts': alerts,
 };

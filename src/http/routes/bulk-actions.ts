@@ -25,6 +25,8 @@ const BulkFilter = z.strictObject({
   initiator: z.uuid().optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  endedFrom: z.iso.datetime({ offset: true }).optional(),
+  endedTo: z.iso.datetime({ offset: true }).optional(),
   q: z.string().min(1).max(100).optional(),
   tag: z.string().trim().min(1).max(64).optional(),
   failureCode: z.string().min(1).max(200).optional(),
@@ -131,9 +133,25 @@ function filterOf(filter: z.infer<typeof BulkFilter>, now: Date): NonNullable<Bu
   if (filter.from && filter.to && filter.from >= filter.to) {
     throw new RunwardenError('validation_failed', 'filter.from must be before filter.to');
   }
+  const ended = filter.endedFrom || filter.endedTo;
+  if (
+    ended &&
+    !(filter.endedFrom && filter.endedTo && new Date(filter.endedFrom) < new Date(filter.endedTo))
+  ) {
+    throw new RunwardenError(
+      'validation_failed',
+      'filter.endedFrom and filter.endedTo go together, endedFrom before endedTo.',
+    );
+  }
   return {
     bucket: filter.bucket,
-    from: filter.from ?? windowStart(DEFAULT_RANGE, now).toISOString(),
+    // As the list: a run that ended in the window may have been created before the default one.
+    from:
+      filter.from ??
+      (ended ? new Date(0).toISOString() : windowStart(DEFAULT_RANGE, now).toISOString()),
+    ...(filter.endedFrom && filter.endedTo
+      ? { ended: { from: filter.endedFrom, to: filter.endedTo } }
+      : {}),
     ...(filter.to ? { to: filter.to } : {}),
     ...(filter.type ? { type: filter.type } : {}),
     ...(filter.tenantId ? { tenantId: filter.tenantId } : {}),

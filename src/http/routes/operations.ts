@@ -5,6 +5,7 @@ import { Slug } from '../../access/directory-input.js';
 import { actorOf, type Principal } from '../../access/principal.js';
 import { startTenantId } from '../../access/start-tenant.js';
 import { workspaceVisibility } from '../../access/visibility.js';
+import { RunwardenError } from '../../domain/errors.js';
 import { PRIORITIES, type Priority } from '../../domain/flow-limits.js';
 import { idPrefixOf, inputFilters, type RunSearch } from '../../domain/search.js';
 import { MAX_WAIT_SECONDS, timingProblem } from '../../domain/start-timing.js';
@@ -27,6 +28,11 @@ const Filters = z
     initiator: z.union([z.uuid(), z.literal('me')]).optional(),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
+    endedFrom: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Runs that ended at or after this (with endedTo: a chart bar)'),
+    endedTo: z.iso.datetime({ offset: true }).optional().describe('Runs that ended before this'),
     q: z
       .string()
       .min(1)
@@ -300,14 +306,30 @@ function filterOf(
     { kind: 'workspace', ref: ws, tenantId: q.tenantId },
     'operations.view',
   );
+  const ended = endedOf(q);
   return {
     visibility: workspaceVisibility(access, q.tenantId),
     type: q.type,
     initiator: q.initiator === 'me' ? (principal.userId ?? principal.tokenId) : q.initiator,
-    from: q.from ? new Date(q.from) : windowStart(DEFAULT_RANGE, now),
+    // A run that ended in the window may have been created before the default one.
+    from: q.from ? new Date(q.from) : ended ? new Date(0) : windowStart(DEFAULT_RANGE, now),
     to: q.to ? new Date(q.to) : undefined,
+    ...(ended ? { ended } : {}),
     search: searchOf(q),
   };
+}
+
+/** The ended window of a query: both ends, or neither (a 400 otherwise). */
+function endedOf(q: z.infer<typeof Filters>): { from: Date; to: Date } | undefined {
+  if (!q.endedFrom && !q.endedTo) return undefined;
+  const from = q.endedFrom ? new Date(q.endedFrom) : undefined;
+  const to = q.endedTo ? new Date(q.endedTo) : undefined;
+  if (!from || !to || from >= to)
+    throw new RunwardenError(
+      'validation_failed',
+      'endedFrom and endedTo go together, endedFrom before endedTo.',
+    );
+  return { from, to };
 }
 
 /** The search's terms from the query (DESIGN §18); none: undefined. */

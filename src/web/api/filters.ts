@@ -12,6 +12,9 @@ export interface RunFilters {
   range: string;
   /** The search box's text (search-syntax.ts). */
   search?: string;
+  /** Runs that ended in [endedFrom, endedTo): a chart's bar (ISO times); then `range` is unused. */
+  endedFrom?: string;
+  endedTo?: string;
 }
 
 export const RANGES: Record<string, { label: string; ms: number }> = {
@@ -50,6 +53,8 @@ export function filtersFromSearch(search: URLSearchParams, defaultWs: string): R
     initiator: search.get('initiator') ?? undefined,
     range: RANGES[search.get('range') ?? ''] ? (search.get('range') as string) : '30d',
     search: search.get('search') || undefined,
+    endedFrom: search.get('endedFrom') || undefined,
+    endedTo: search.get('endedTo') || undefined,
   };
 }
 
@@ -71,6 +76,9 @@ export function apiQuery(
     type: filters.type,
     tenantId,
     initiator: filters.initiator,
-    from: new Date(now - (RANGES[filters.range]?.ms ?? RANGES['30d']!.ms)).toISOString(),
+    ...(filters.endedFrom && filters.endedTo
+      ? // A run that ended in the bar may have been created long before it.
+        { endedFrom: filters.endedFrom, endedTo: filters.endedTo, from: new Date(0).toISOString() }
+      : { from: new Date(now - (RANGES[filters.range]?.ms ?? RANGES['30d']!.ms)).toISOString() }),
   };
 }

@@ -7,6 +7,7 @@ import { useRuns, useSummary } from '../api/queries';
 import type { ListBucket } from '../api/types';
 import { can, type WorkspaceAccess } from '../app/workspace';
 import { PauseBanners, PauseButton } from './PauseControls';
+import { RunCharts } from './RunCharts';
 import { RunTable } from './RunTable';
 import { StartButton } from './StartDialog';
 import { CLASS_COLOR } from './Truth';
@@ -150,6 +151,8 @@ export function Dashboard({
           testid="attention-reconciled"
         />
       </Stack>
+
+      <RunCharts ws={workspace.slug} tenant={tenant && { id: tenant.id, slug: tenant.slug }} />
 
       <Stack gap="xs">
         <Group justify="space-between">

@@ -47,6 +47,18 @@ export function formatClock(iso: string, now: number, locale?: string): string {
     : at.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A chart bar's window in the reader's zone: "3 Dec 2026, 14:00 – 14:15" (the end's date if it differs). */
+export function endedWindowLabel(fromIso: string, toIso: string, locale?: string): string {
+  const from = new Date(fromIso);
+  const to = new Date(toIso);
+  const start = from.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+  const end =
+    from.toDateString() === to.toDateString()
+      ? to.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' })
+      : to.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+  return `${start} – ${end}`;
+}
+
 /** One phrase about a run's time, and the absolute instant it refers to (for the hover). */
 export interface TimePhrase {
   key: 'created' | 'started' | 'heartbeat' | 'ran' | 'finished';

@@ -1,4 +1,4 @@
-import { Button, Group, Select, Stack, Tabs, Text, Title } from '@mantine/core';
+import { Anchor, Button, Group, Select, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { bulkFilterOf } from '../api/bulk-filter';
@@ -19,9 +19,11 @@ import { can, useShell } from '../app/workspace';
 import { BulkBar } from '../components/BulkBar';
 import { BulkConfirm } from '../components/BulkConfirm';
 import { PauseBanners, PauseButton, type PauseView } from '../components/PauseControls';
+import { RunCharts } from '../components/RunCharts';
 import { RunSearchBox } from '../components/RunSearchBox';
 import { RunTable } from '../components/RunTable';
 import { StartButton } from '../components/StartDialog';
+import { endedWindowLabel } from '../components/time';
 import { useRunSelection } from '../components/useRunSelection';
 import { NotFoundPage } from './NotFoundPage';
 
@@ -153,7 +155,23 @@ export function OperationsPage() {
       </Group>
       <Text size="sm" c="dimmed" data-testid="showing">
         Showing: {BUCKET_LABELS[filters.bucket]}
-        {tenant ? ` · ${tenant.name}` : ''} · {RANGES[filters.range]?.label}
+        {tenant ? ` · ${tenant.name}` : ''} ·{' '}
+        {filters.endedFrom && filters.endedTo ? (
+          <>
+            ended {endedWindowLabel(filters.endedFrom, filters.endedTo)}{' '}
+            <Anchor
+              component="button"
+              size="sm"
+              underline="always"
+              onClick={() => update({ endedFrom: undefined, endedTo: undefined })}
+              data-testid="clear-ended"
+            >
+              (show {RANGES[filters.range]?.label.toLowerCase()})
+            </Anchor>
+          </>
+        ) : (
+          RANGES[filters.range]?.label
+        )}
         {filters.search ? ` · matching “${filters.search}”` : ''}
       </Text>
       {searchError ? (
@@ -199,6 +217,14 @@ export function OperationsPage() {
         >
           Load more
         </Button>
+      )}
+      {/* A type's view (DESIGN §18): its runs over time, below its list. */}
+      {filters.type && (
+        <RunCharts
+          ws={filters.ws}
+          tenant={tenant && { id: tenant.id, slug: tenant.slug }}
+          type={filters.type}
+        />
       )}
     </Stack>
   );
