@@ -147,8 +147,10 @@ export function slackMessage(payload: AlertPayload): { text: string } {
 
 /** The email's subject and text. */
 export function emailMessage(payload: AlertPayload): { subject: string; text: string } {
+  // One line: a rule's name never adds a header.
+  const name = payload.rule.name.replace(/[\r\n\t]+/g, ' ');
   return {
-    subject: `${payload.test ? '[Test] ' : ''}Runwarden: ${payload.rule.name} (${payload.count})`,
+    subject: `${payload.test ? '[Test] ' : ''}Runwarden: ${name} (${payload.count})`,
     text: [
       `${payload.rule.name} in ${payload.workspace.name}: ${payload.rule.condition}, ${payload.count} ${payload.count === 1 ? 'time' : 'times'}.`,
       '',

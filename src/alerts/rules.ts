@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { AlertCondition, AlertDestination } from '../domain/alert-rules.js';
+import { RunwardenError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/uuid.js';
 import { type AuditEntry, recordAudit } from '../runs/audit.js';
+
+/** Rules a workspace may have at once. */
+export const MAX_RULES = 100;
 
 /** Minutes between two alerts of one rule unless it says otherwise (DESIGN §18). */
 export const DEFAULT_THROTTLE_MINUTES = 10;
@@ -130,6 +134,23 @@ export function alertRules(db: Kysely<Database>) {
     ): Promise<{ rule: AlertRule; secret: string | null }> {
       const keep = stored(spec.destination);
       const row = await db.transaction().execute(async (trx) => {
+        // Counted under the workspace's row lock, so two creates cannot both pass at 99.
+        await trx
+          .selectFrom('workspaces')
+          .select('id')
+          .where('id', '=', workspaceId)
+          .forUpdate()
+          .execute();
+        const { n } = await trx
+          .selectFrom('alert_rules')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('workspace_id', '=', workspaceId)
+          .executeTakeFirstOrThrow();
+        if (Number(n) >= MAX_RULES)
+          throw new RunwardenError(
+            'conflict',
+            `A workspace has at most ${MAX_RULES} alert rules: remove one first.`,
+          );
         const inserted = await trx
           .insertInto('alert_rules')
           .values({

@@ -3,38 +3,61 @@ import type { RunFailure } from './run.js';
 export const MAX_FAILURE_MESSAGE = 500;
 const CODE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
 
-// Order matters: structured secrets first (connection strings, JWTs), then generic pairs.
-const REDACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
+// Order matters: structured secrets first (connection strings, JWTs), then generic pairs. Each
+// pattern comes with a cheap test of what any match must contain (a literal, or a short class),
+// so the common line with nothing secret-like skips the pattern's scan: a handler's log line is
+// sanitized like a failure, and a thousand of them should cost about a thousand progress reports.
+const has = (literal: string) => (text: string) => text.includes(literal);
+const REDACTIONS: ReadonlyArray<readonly [RegExp, string, (text: string) => boolean]> = [
   // PEM private keys, whole (or up to the end of a truncated message)
   [
     /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$)/g,
     '[redacted-private-key]',
+    has('-----BEGIN '),
   ],
   // scheme://user:password@host → keep user and host, drop the password (which may contain @)
-  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/]+)@/gi, '$1$2:[redacted]@'],
-  [/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, 'Bearer [redacted]'],
-  [/\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, 'Basic [redacted]'],
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
+  [
+    /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/]+)@/gi,
+    '$1$2:[redacted]@',
+    (t) => t.includes('://') && t.includes('@'),
+  ],
+  [/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, 'Bearer [redacted]', (t) => /bearer/i.test(t)],
+  [/\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, 'Basic [redacted]', has('Basic')],
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]', has('eyJ')],
   // well-known API key shapes: Stripe/OpenAI-style sk-/pk-, GitHub, Slack, AWS, Google, ours
-  [/\b(?:sk|pk|rk)[-_](?:live|test|proj)?[-_]?[A-Za-z0-9]{16,}\b/g, '[redacted-key]'],
-  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, '[redacted-key]'],
-  [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, '[redacted-key]'],
-  [/\b(?:xox[a-z]|xapp)(?:\.xox[a-z])?-[A-Za-z0-9-]{10,}/g, '[redacted-key]'],
-  [/\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/g, '[redacted-key]'],
+  [
+    /\b(?:sk|pk|rk)[-_](?:live|test|proj)?[-_]?[A-Za-z0-9]{16,}\b/g,
+    '[redacted-key]',
+    (t) => /[spr]k[-_]/.test(t),
+  ],
+  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, '[redacted-key]', has('github_pat_')],
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, '[redacted-key]', (t) => /gh[pousr]_/.test(t)],
+  [
+    /\b(?:xox[a-z]|xapp)(?:\.xox[a-z])?-[A-Za-z0-9-]{10,}/g,
+    '[redacted-key]',
+    (t) => /xox[a-z]|xapp/.test(t),
+  ],
+  [
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/g,
+    '[redacted-key]',
+    (t) => /A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)/.test(t),
+  ],
   // an AWS secret access key: 40 characters of base64 with upper, lower and digit (not a git sha)
   [
     /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
     '[redacted-key]',
+    (t) => /[A-Za-z0-9/+]{40}/.test(t),
   ],
-  [/\bAIza[0-9A-Za-z_-]{30,}\b/g, '[redacted-key]'],
+  [/\bAIza[0-9A-Za-z_-]{30,}\b/g, '[redacted-key]', has('AIza')],
   // ours: API tokens rwt_…, invite tokens rwi_… and rwm_… (base64url: may end in - or _), older rw_…
-  [/\brw[tim]?_[A-Za-z0-9_-]{16,}/g, '[redacted-key]'],
+  [/\brw[tim]?_[A-Za-z0-9_-]{16,}/g, '[redacted-key]', (t) => /rw[tim]?_/.test(t)],
   // key=value, key: value and "key":"value" pairs for secret-ish names
   [
     /\b((?:[a-z0-9_-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth))("?\s*[=:]\s*"?)([^\s"'&;,}]+)/gi,
     '$1$2[redacted]',
+    (t) => /password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth/i.test(t),
   ],
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]'],
+  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]', has('@')],
 ];
 
 // Stack frames as V8 and most runtimes print them: any indented "at …" line ("    at fn (file:1:2)",
@@ -57,7 +80,8 @@ export function sanitizeMessage(text: string, max = MAX_FAILURE_MESSAGE): string
 /** Removes secrets and personal data from text, and what jsonb cannot store; nothing else. */
 export function redactText(text: string): string {
   let clean = text;
-  for (const [pattern, replacement] of REDACTIONS) clean = clean.replace(pattern, replacement);
+  for (const [pattern, replacement, mayMatch] of REDACTIONS)
+    if (mayMatch(clean)) clean = clean.replace(pattern, replacement);
   return (
     clean
       // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point

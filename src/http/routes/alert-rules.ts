@@ -4,7 +4,11 @@ import { authorize, notFound } from '../../access/authorize.js';
 import type { Principal } from '../../access/principal.js';
 import { alertPayload, recordDelivery } from '../../alerts/evaluate.js';
 import { type AlertRule, alertRules, type RuleSpec } from '../../alerts/rules.js';
-import { ALERT_ENDINGS, type AlertDestination } from '../../domain/alert-rules.js';
+import {
+  ALERT_ENDINGS,
+  type AlertDestination,
+  describeCondition,
+} from '../../domain/alert-rules.js';
 import { RunwardenError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
@@ -57,6 +61,8 @@ const RuleView = z.object({
   id: z.string(),
   name: z.string(),
   condition: Condition,
+  /** The condition in words, as alerts say it. */
+  description: z.string(),
   destination: z.union([
     z.object({ kind: z.literal('webhook'), url: z.string() }),
     z.object({
@@ -96,6 +102,7 @@ const RuleParams = WsParam.extend({ id: z.uuid() });
 function ruleView(rule: AlertRule) {
   return {
     ...rule,
+    description: describeCondition(rule.condition),
     createdAt: rule.createdAt.toISOString(),
     updatedAt: rule.updatedAt.toISOString(),
     lastAlertAt: rule.lastAlertAt?.toISOString() ?? null,
@@ -160,7 +167,7 @@ export const alertRuleRoutes: FastifyPluginAsyncZod<ApiContext & { publicUrl?: s
         operationId: 'createAlertRule',
         params: WsParam,
         body: RuleBody,
-        response: { 201: Created, ...errorResponses(400, 403, 404) },
+        response: { 201: Created, ...errorResponses(400, 403, 404, 409) },
       },
     },
     async (request, reply) => {

@@ -133,6 +133,13 @@ export const router = createBrowserRouter([
         ),
       },
       {
+        path: 'settings/w/:workspace/alerts',
+        ...page(
+          () => import('../pages/settings/AlertsPage'),
+          (m) => m.AlertsPage,
+        ),
+      },
+      {
         path: 'settings/workspaces',
         ...page(
           () => import('../pages/settings/WorkspacesPage'),

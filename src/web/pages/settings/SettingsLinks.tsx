@@ -12,6 +12,7 @@ export function settingsLinks(
   if (workspace && can(workspace, 'workspace.manage')) {
     links.push({ to: `/settings/w/${workspace.slug}/members`, label: 'Members' });
     links.push({ to: `/settings/w/${workspace.slug}/tenants`, label: 'Tenants' });
+    links.push({ to: `/settings/w/${workspace.slug}/alerts`, label: 'Alerts' });
   }
   if (workspace && can(workspace, 'tokens.manage'))
     links.push({ to: `/settings/w/${workspace.slug}/tokens`, label: 'API tokens' });
