@@ -238,6 +238,49 @@ describe('rollups', () => {
     for (const db of [...pools, folder, otherFolder]) await db.destroy();
   });
 
+  it('lose nothing and add nothing when a fold fails midway', async () => {
+    for (const ending of ['succeeded', 'failed'] as const)
+      await end(ending, { tenantId: h.ids.dev });
+    const inbox = async () =>
+      Number(
+        (
+          await h.db
+            .selectFrom('run_rollup_inbox')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const waiting = await inbox();
+    expect(waiting).toBeGreaterThan(0);
+    const rollups = await h.db
+      .selectFrom('run_rollups')
+      .selectAll()
+      .orderBy(['workspace_id', 'tenant', 'type', 'at'])
+      .execute();
+    // The database refuses the rollups' write after the inbox rows were taken in the statement.
+    await sql`create function rollups_refused() returns trigger language plpgsql as $$
+      begin raise exception 'disk full (test)'; end $$`.execute(h.db);
+    await sql`create trigger rollups_refused before insert on run_rollups
+      for each row execute function rollups_refused()`.execute(h.db);
+    try {
+      await expect(foldRollups(h.db)).rejects.toThrow(/disk full/);
+    } finally {
+      await sql`drop trigger rollups_refused on run_rollups`.execute(h.db);
+      await sql`drop function rollups_refused()`.execute(h.db);
+    }
+    expect(await inbox()).toBe(waiting);
+    expect(
+      await h.db
+        .selectFrom('run_rollups')
+        .selectAll()
+        .orderBy(['workspace_id', 'tenant', 'type', 'at'])
+        .execute(),
+    ).toEqual(rollups);
+    await agreesWithRuns();
+    expect((await foldRollups(h.db)).folded).toBe(waiting);
+    await agreesWithRuns();
+  });
+
   it('turn minutes older than 2 days into hours, and drop what retention no longer keeps', async () => {
     const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
     const past = new RunService({ db: h.db, clock: () => threeDaysAgo });
