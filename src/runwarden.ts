@@ -24,6 +24,7 @@ import { type FleetRequest, type FleetStarted, startFleet } from './fleet/start-
 import { rollupFold } from './insights/rollups.js';
 import { startReconcilerLoop } from './lifecycle/reconciler.js';
 import { dailyPrune } from './lifecycle/retention.js';
+import { startUpkeepLoop } from './lifecycle/upkeep.js';
 import { RunService } from './runs/run-service.js';
 
 export interface RunwardenOptions {
@@ -229,19 +230,17 @@ export function createRunwarden(options: RunwardenOptions): Runwarden {
         runs,
         registry,
         logger,
-        maintenance: [
-          ...(retentionDays ? [dailyPrune(db, retentionDays)] : []),
-          rollupFold(db, retentionDays),
-          ...alerting.maintenance,
-        ],
+        maintenance: retentionDays ? [dailyPrune(db, retentionDays)] : [],
         jobs: alerting.jobs,
         ...workerOptions,
       });
       const loop = reconciler(reconcileIntervalSeconds);
+      // Each minute: rollups folded for the charts, and the alerts' clock rules.
+      const upkeep = startUpkeepLoop([rollupFold(db, retentionDays), ...alerting.upkeep], logger);
       const both: WorkerHandle = {
         ...handle,
         async stop() {
-          await Promise.all([loop.stop(), handle.stop()]);
+          await Promise.all([loop.stop(), upkeep.stop(), handle.stop()]);
         },
       };
       workers.push({ handle: both, pool: workerPool });

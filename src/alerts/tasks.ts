@@ -3,9 +3,9 @@ import { type DeliveryDeps, deliver } from './deliver.js';
 import { type AlertDeps, evaluateAll, evaluateWorkspace } from './evaluate.js';
 
 /**
- * Alerts as a worker's work (DESIGN §18): the evaluation a run's end asks for, each delivery, and a
- * tick each minute for the rules on a clock (and any rule whose throttle has ended). What the
- * composing process hands `startWorker` as `jobs` and `maintenance`.
+ * Alerts as a worker's work (DESIGN §18): the evaluation a run's end asks for, each delivery (queue
+ * jobs: what the composing process hands `startWorker` as `jobs`), and a tick each minute for the
+ * rules on a clock and any rule whose throttle has ended (its `upkeep`).
  */
 export function alertWork(deps: AlertDeps & Omit<DeliveryDeps, 'db' | 'now'>) {
   const delivery: DeliveryDeps = {
@@ -33,11 +33,11 @@ export function alertWork(deps: AlertDeps & Omit<DeliveryDeps, 'db' | 'now'>) {
         },
       },
     ],
-    maintenance: [
+    /** The minute's tick (src/lifecycle/upkeep.ts): clock rules, and rules whose throttle ended. */
+    upkeep: [
       {
-        identifier: 'alerts',
-        match: '* * * * *',
-        async task({ logger }: { logger: Logger }) {
+        name: 'alerts',
+        async run(logger: Logger) {
           const { sent } = await evaluateAll(deps);
           if (sent) logger.info({ sent }, 'alerts sent by the minute tick');
         },

@@ -4,6 +4,7 @@ import { startWorker } from '../execution/worker.js';
 import { rollupFold } from '../insights/rollups.js';
 import { startReconcilerLoop } from '../lifecycle/reconciler.js';
 import { dailyPrune } from '../lifecycle/retention.js';
+import { startUpkeepLoop } from '../lifecycle/upkeep.js';
 import type { Logger } from '../logger.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
@@ -13,7 +14,8 @@ const SHUTDOWN_MARGIN_SECONDS = 10;
 
 /**
  * The work a long-running process does in the background: a queue worker (with the daily
- * retention prune as its maintenance) and the reconciler loop. Every such process sweeps, so truth
+ * retention prune as its maintenance, and the alerts' jobs), the reconciler loop and the minute's
+ * upkeep (rollups, alert clock rules). Every such process sweeps, so truth
  * converges while any of them is alive. Each part's stop is registered with `lifecycle` as soon as
  * it runs.
  */
@@ -41,11 +43,7 @@ export async function startBackground(
     runs: runtime.runs,
     registry: runtime.registry,
     schedules: runtime.schedules,
-    maintenance: [
-      ...(config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : []),
-      rollupFold(runtime.db, config.retentionDays),
-      ...alerts.maintenance,
-    ],
+    maintenance: config.retentionDays ? [dailyPrune(runtime.db, config.retentionDays)] : [],
     jobs: alerts.jobs,
     runLogCaps: config.runLogCaps,
     logger,
@@ -55,6 +53,12 @@ export async function startBackground(
   // Whatever the database does, a signal ends this process within the grace + 10 s (DESIGN §16).
   lifecycle.limitShutdown((worker.shutdownGraceSeconds + SHUTDOWN_MARGIN_SECONDS) * 1000);
   startReconciler(runtime, config, logger, lifecycle);
+  // Each minute: rollups folded for the charts, and the alerts' clock rules.
+  const upkeep = startUpkeepLoop(
+    [rollupFold(runtime.db, config.retentionDays), ...alerts.upkeep],
+    logger,
+  );
+  lifecycle.add(() => upkeep.stop());
 }
 
 /** The reconciler loop alone (what `serve` runs in the background). */

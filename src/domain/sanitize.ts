@@ -55,7 +55,10 @@ const REDACTIONS: ReadonlyArray<readonly [RegExp, string, (text: string) => bool
   [
     /\b((?:[a-z0-9_-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth))("?\s*[=:]\s*"?)([^\s"'&;,}]+)/gi,
     '$1$2[redacted]',
-    (t) => /password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth/i.test(t),
+    (t) =>
+      /password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth/i.test(
+        t,
+      ),
   ],
   [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]', has('@')],
 ];

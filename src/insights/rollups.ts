@@ -140,14 +140,13 @@ export async function foldRollups(
 }
 
 /**
- * The fold as a worker's maintenance task (every minute). Charts read the inbox too, so what it
- * has not folded yet is shown all the same; the fold keeps the inbox small.
+ * The fold as a process's upkeep (every minute; src/lifecycle/upkeep.ts). Charts read the inbox
+ * too, so what it has not folded yet is shown all the same; the fold keeps the inbox small.
  */
 export function rollupFold(db: Kysely<Database>, retentionDays?: number) {
   return {
-    identifier: 'rollups',
-    match: '* * * * *',
-    async task({ logger }: { logger: Logger }) {
+    name: 'rollups',
+    async run(logger: Logger) {
       const report = await foldRollups(db, retentionDays ? { retentionDays } : {});
       if (report.folded || report.coarsened || report.expired)
         logger.debug({ ...report }, 'rollups folded');
